@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lock.h - pick a spinlock implementation by name at run time.
+ *
+ * Every implementation is a `struct lock_type`: callers reserve
+ * LOCK_MAX_SIZE bytes aligned to LOCK_MAX_ALIGN (e.g. a `lock_storage_t`),
+ * call ->init() once, then ->lock()/->unlock()/->trylock() from any CPU.
+ */
+#ifndef LOCK_LOCK_H
+#define LOCK_LOCK_H
+
+#include "platform.h"
+
+struct lock_type {
+	const char *name;
+	size_t size;                   /* bytes of lock state */
+	void (*init)(void *l);
+	void (*lock)(void *l);
+	void (*unlock)(void *l);
+	bool (*trylock)(void *l);      /* true: acquired */
+	bool (*is_locked)(void *l);    /* racy snapshot, for asserts/tests */
+};
+
+/* Largest ->size of any lock type (the MCS lock: tail + holder pointer). */
+#define LOCK_MAX_SIZE 16
+/* Strictest alignment any lock type needs. */
+#define LOCK_MAX_ALIGN 8
+
+/* Static storage able to hold any lock type. */
+typedef union {
+	unsigned char bytes[LOCK_MAX_SIZE];
+	uint64_t align_;
+} lock_storage_t;
+_Static_assert(sizeof(lock_storage_t) == LOCK_MAX_SIZE, "lock_storage_t size");
+_Static_assert(_Alignof(lock_storage_t) >= LOCK_MAX_ALIGN, "lock_storage_t align");
+
+/* NULL if unknown.  Finds every lock in lock_types[] plus "broken". */
+const struct lock_type *lock_type_find(const char *name);
+
+/* NULL-terminated: the set "all" means (correct locks only). */
+extern const struct lock_type *const lock_types[];
+
+/* The individual implementations. */
+extern const struct lock_type lock_type_tas;
+extern const struct lock_type lock_type_ttas;
+extern const struct lock_type lock_type_ticket;
+extern const struct lock_type lock_type_mcs;
+extern const struct lock_type lock_type_qspinlock;
+extern const struct lock_type lock_type_pvqspinlock;
+/* Deliberately NOT mutually exclusive: proves the torture tests can fail. */
+extern const struct lock_type lock_type_broken;
+
+#endif /* LOCK_LOCK_H */

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mcs.c - classic MCS queue lock (Mellor-Crummey & Scott).
+ *
+ * The lock is a pointer to the tail of a queue of per-CPU nodes; each waiter
+ * spins on its own node's `locked` flag and the owner hands over by setting
+ * its successor's flag.  Since the generic lock API passes no node, the
+ * library owns MCS_LOCK_NODES nodes per CPU, and the holder records its
+ * node in the lock (`holder`) so unlock finds it even if the CPU holds
+ * several MCS locks and releases them in any order.
+ *
+ * Node allocation is interrupt safe without atomics: a CPU looks for a node
+ * whose `busy` flag is clear and sets it.  An interrupt on this CPU in
+ * between may pick the same node, but it releases every lock it takes
+ * before returning, so the node is free again when we resume.
+ */
+#include "lock.h"
+
+/* Nodes per CPU: MCS locks one CPU may hold or wait for at the same time. */
+#define MCS_LOCK_NODES 8
+
+struct mcs_node {
+	struct mcs_node *next; /* successor, written by the successor */
+	uint32_t locked;       /* set to MCS_HANDOFF by the predecessor */
+	uint32_t busy;         /* node in use by this CPU */
+} LOCK_CACHE_ALIGNED;
+
+#define MCS_HANDOFF 1U
+
+_Static_assert(sizeof(struct mcs_node) == LOCK_CACHELINE_SIZE,
+	       "one MCS node per cache line");
+
+struct mcs_lock {
+	struct mcs_node *tail;   /* NULL when free */
+	struct mcs_node *holder; /* node of the current owner (owner-only) */
+};
+
+_Static_assert(sizeof(struct mcs_lock) <= LOCK_MAX_SIZE, "mcs size");
+_Static_assert(_Alignof(struct mcs_lock) <= LOCK_MAX_ALIGN, "mcs align");
+
+static struct mcs_node mcs_nodes[LOCK_NR_CPUS][MCS_LOCK_NODES];
+
+static struct mcs_node *mcs_node_get(void)
+{
+	struct mcs_node *n = mcs_nodes[lock_cpu_id()];
+
+	for (unsigned int i = 0; i < MCS_LOCK_NODES; i++, n++) {
+		/* Relaxed: only this CPU (or its interrupts) touch `busy`. */
+		if (__atomic_load_n(&n->busy, __ATOMIC_RELAXED))
+			continue;
+		__atomic_store_n(&n->busy, 1, __ATOMIC_RELAXED);
+		/*
+		 * Compiler barrier: `busy` must be in memory before we touch
+		 * the node, so an interrupt arriving now skips it.
+		 */
+		lock_compiler_barrier();
+		return n;
+	}
+	/* More than MCS_LOCK_NODES MCS locks held at once: a caller bug. */
+	lock_bug();
+}
+
+static void mcs_node_put(struct mcs_node *n)
+{
+	/* Compiler barrier: finish with the node before marking it free. */
+	lock_compiler_barrier();
+	__atomic_store_n(&n->busy, 0, __ATOMIC_RELAXED);
+}
+
+static void mcs_init(void *l)
+{
+	struct mcs_lock *m = l;
+
+	__atomic_store_n(&m->tail, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->holder, NULL, __ATOMIC_RELAXED);
+}
+
+static void mcs_lock(void *l)
+{
+	struct mcs_lock *m = l;
+	struct mcs_node *n = mcs_node_get(), *prev;
+
+	__atomic_store_n(&n->next, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&n->locked, 0, __ATOMIC_RELAXED);
+	/*
+	 * ACQ_REL exchange: RELEASE publishes the node initialisation above to
+	 * the successor that reads our node from `tail`; ACQUIRE makes the
+	 * acquisition (when prev == NULL) and orders our write to prev->next
+	 * after prev's own initialisation.
+	 */
+	prev = __atomic_exchange_n(&m->tail, n, __ATOMIC_ACQ_REL);
+	if (prev) {
+		/* RELEASE: prev must see our initialised node through `next`. */
+		__atomic_store_n(&prev->next, n, __ATOMIC_RELEASE);
+		/* ACQUIRE: pairs with the predecessor's RELEASE handoff. */
+		while (!__atomic_load_n(&n->locked, __ATOMIC_ACQUIRE))
+			lock_cpu_relax();
+	}
+	/* Relaxed: read back only by ourselves in unlock, under the lock. */
+	__atomic_store_n(&m->holder, n, __ATOMIC_RELAXED);
+}
+
+static bool mcs_trylock(void *l)
+{
+	struct mcs_lock *m = l;
+	struct mcs_node *n, *expected = NULL;
+
+	if (__atomic_load_n(&m->tail, __ATOMIC_RELAXED))
+		return false;
+	n = mcs_node_get();
+	__atomic_store_n(&n->next, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&n->locked, 0, __ATOMIC_RELAXED);
+	/* ACQ_REL: as the exchange in mcs_lock(), for the empty-queue case. */
+	if (!__atomic_compare_exchange_n(&m->tail, &expected, n, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		mcs_node_put(n);
+		return false;
+	}
+	__atomic_store_n(&m->holder, n, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void mcs_unlock(void *l)
+{
+	struct mcs_lock *m = l;
+	struct mcs_node *n = __atomic_load_n(&m->holder, __ATOMIC_RELAXED);
+	/* ACQUIRE: the successor's node initialisation is visible to us. */
+	struct mcs_node *next = __atomic_load_n(&n->next, __ATOMIC_ACQUIRE);
+
+	if (!next) {
+		struct mcs_node *expected = n;
+
+		/* RELEASE: no successor; the next locker's ACQ_REL xchg pairs. */
+		if (__atomic_compare_exchange_n(&m->tail, &expected, NULL, false,
+						__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+			mcs_node_put(n);
+			return;
+		}
+		/* A successor swapped the tail but has not linked itself yet. */
+		while (!(next = __atomic_load_n(&n->next, __ATOMIC_ACQUIRE)))
+			lock_cpu_relax();
+	}
+	/* RELEASE: hand the critical section to the successor's ACQUIRE spin. */
+	__atomic_store_n(&next->locked, MCS_HANDOFF, __ATOMIC_RELEASE);
+	mcs_node_put(n);
+}
+
+static bool mcs_is_locked(void *l)
+{
+	return __atomic_load_n(&((struct mcs_lock *)l)->tail, __ATOMIC_RELAXED) != NULL;
+}
+
+const struct lock_type lock_type_mcs = {
+	.name = "mcs",
+	.size = sizeof(struct mcs_lock),
+	.init = mcs_init,
+	.lock = mcs_lock,
+	.unlock = mcs_unlock,
+	.trylock = mcs_trylock,
+	.is_locked = mcs_is_locked,
+};

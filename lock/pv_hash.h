@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_hash.h - lock -> halted queue-head node, for the PV unlock slow path.
+ *
+ * A queue head that halts stores (lock, node) here before it sets the
+ * locked byte to Q_SLOW_VAL; the unlocker that finds Q_SLOW_VAL looks the
+ * lock up, removes the entry and kicks node->cpu.  At most one entry per
+ * lock exists at a time (only the queue head inserts), and at most one per
+ * node, so the table (open addressing, linear probing) can never fill up.
+ */
+#ifndef LOCK_PV_HASH_H
+#define LOCK_PV_HASH_H
+
+#include "qnode.h"
+
+struct pv_hash_entry {
+	struct qspinlock *lock; /* NULL: free slot */
+	struct lock_qnode *node;
+};
+
+/* Twice the maximum number of live entries: short probe sequences. */
+#define PV_HASH_LOAD_INV 2U
+#define PV_HASH_ENTRIES (LOCK_NR_CPUS * LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV)
+
+_Static_assert(PV_HASH_ENTRIES > LOCK_NR_CPUS * LOCK_QNODES_PER_CPU,
+	       "hash table must never fill");
+
+/* Insert; returns the entry (for pv_hash_remove_entry()). */
+struct pv_hash_entry *pv_hash(struct qspinlock *lock, struct lock_qnode *node);
+/* Find and remove lock's entry; NULL if there is none. */
+struct lock_qnode *pv_unhash(struct qspinlock *lock);
+/* Remove an entry we inserted ourselves. */
+void pv_hash_remove_entry(struct pv_hash_entry *he);
+/* Find without removing (tests and debugging). */
+struct lock_qnode *pv_hash_lookup(struct qspinlock *lock);
+
+#endif /* LOCK_PV_HASH_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pv_ops.h - how pvqspinlock halts and wakes CPUs.
+ *
+ * The environment picks the ops ONCE (at boot, before locks are contended)
+ * with pv_lock_set_ops(); the native qspinlock never looks at them.  Until
+ * then the default "spin" ops are in force: wait returns at once (the
+ * waiter keeps spinning), kick does nothing.  This is always correct, only
+ * slower, so a lock taken before the switch is released correctly after it.
+ *
+ * Contract for an implementation:
+ *   wait(ptr, val): block while *ptr == val.  May return spuriously at any
+ *                   time; callers always re-check their condition.
+ *   kick(cpu):      make `cpu` return from wait.  A kick that arrives
+ *                   before the wait must not be lost: the next wait of
+ *                   that CPU returns at once (a harmless spurious wakeup).
+ */
+#ifndef LOCK_PV_OPS_H
+#define LOCK_PV_OPS_H
+
+#include "platform.h"
+
+struct pv_lock_ops {
+	const char *name;
+	void (*wait)(uint8_t *ptr, uint8_t val);
+	void (*kick)(unsigned int cpu);
+};
+
+/* The default ops: wait = return (spin), kick = nothing. */
+extern const struct pv_lock_ops pv_lock_ops_spin;
+
+/* Install `ops` (NULL restores pv_lock_ops_spin).  Call before contention. */
+void pv_lock_set_ops(const struct pv_lock_ops *ops);
+const struct pv_lock_ops *pv_lock_get_ops(void);
+
+/*
+ * Spin iterations before a waiter halts (Linux: SPIN_THRESHOLD).  Tunable
+ * at run time; values below PV_SPIN_THRESHOLD_MIN are raised to it.
+ */
+#define PV_SPIN_THRESHOLD (1U << 15)
+#define PV_SPIN_THRESHOLD_MIN 1U
+
+void pv_lock_set_spin_threshold(uint32_t loops);
+uint32_t pv_lock_spin_threshold(void);
+
+/*
+ * Library-internal: the ops wrapped with latency accounting
+ * (pv_latency_kick, pv_latency_wake, pv_kick_wake, wake histogram).
+ */
+void pv_lock_wait(uint8_t *ptr, uint8_t val);
+void pv_lock_kick(unsigned int cpu);
+
+#endif /* LOCK_PV_OPS_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvqspinlock.c - paravirtual instantiation of the queued spinlock slow
+ * path, its unlock slow path, and its lock_type.
+ */
+#include "lock.h"
+#include "pvqspinlock.h"
+#include "pvqspinlock_hooks.h"
+
+#define QSPIN_SLOWPATH_FN pvqspin_lock_slowpath
+#include "qspinlock_slowpath.h"
+
+/*
+ * The locked byte was not Q_LOCKED_VAL.  It must be Q_SLOW_VAL: a queue
+ * head is hashed (and possibly halted).  Anything else is corruption
+ * (e.g. unlocking a free lock).
+ */
+__attribute__((noinline)) void pvqspin_unlock_slowpath(struct qspinlock *lock,
+						       uint8_t locked)
+{
+	struct lock_qnode *node;
+	unsigned int cpu;
+
+	if (lock_unlikely(locked != Q_SLOW_VAL))
+		lock_bug();
+
+	/*
+	 * ACQUIRE fence: pairs with the RELEASE xchg that stored Q_SLOW_VAL
+	 * (which our failed cmpxchg read), so the hash entry inserted before
+	 * it is visible to the lookup below.
+	 */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+
+	node = pv_unhash(lock);
+	if (lock_unlikely(!node))
+		lock_bug();
+
+	/* Read before unlocking; the node may be reused right after. */
+	cpu = __atomic_load_n(&node->cpu, __ATOMIC_RELAXED);
+
+	/* RELEASE: the critical section, then the lock is free. */
+	__atomic_store_n(&lock->locked, 0, __ATOMIC_RELEASE);
+
+	/* The head re-checks after waking: kicking after the release is fine. */
+	lock_event_inc(pv_kick_unlock);
+	pv_lock_kick(cpu);
+}
+
+/* ---- lock_type glue --------------------------------------------------- */
+
+static void pvqspin_type_init(void *l)
+{
+	pvqspin_init(l);
+}
+
+static void pvqspin_type_lock(void *l)
+{
+	pvqspin_lock(l);
+}
+
+static void pvqspin_type_unlock(void *l)
+{
+	pvqspin_unlock(l);
+}
+
+static bool pvqspin_type_trylock(void *l)
+{
+	return pvqspin_trylock(l);
+}
+
+static bool pvqspin_type_is_locked(void *l)
+{
+	return pvqspin_is_locked(l);
+}
+
+const struct lock_type lock_type_pvqspinlock = {
+	.name = "pvqspinlock",
+	.size = sizeof(struct qspinlock),
+	.init = pvqspin_type_init,
+	.lock = pvqspin_type_lock,
+	.unlock = pvqspin_type_unlock,
+	.trylock = pvqspin_type_trylock,
+	.is_locked = pvqspin_type_is_locked,
+};
