@@ -1,0 +1,82 @@
+# pvspin: build the guest, boot it, test it.
+#   make            build/pvspin.elf (Multiboot v1, ELF32 for QEMU -kernel)
+#   make iso        build/pvspin.iso (GRUB, Multiboot2)
+#   make test       every host-side and guest test (tests/run.sh)
+#   make bench-boot boot-time benchmark      make bench-host  lock micro-benchmarks
+#   make bench      overcommit benchmark matrix
+
+CC      ?= gcc
+NASM    ?= nasm
+LD      ?= ld
+OBJCOPY ?= objcopy
+BUILD   := build
+
+KERNEL_DIRS := kernel hypercall
+KERNEL_SRCS := $(wildcard $(addsuffix /*.c,$(KERNEL_DIRS)))
+LOCK_SRCS   := $(if $(wildcard lock/lock.h),$(wildcard lock/*.c))
+ASM_SRCS    := $(wildcard boot/*.asm kernel/*.asm)
+
+OBJS := $(patsubst %.c,$(BUILD)/%.o,$(KERNEL_SRCS) $(LOCK_SRCS)) \
+        $(patsubst %.asm,$(BUILD)/%.o,$(ASM_SRCS))
+
+WARN    := -Wall -Wextra -Werror
+KCFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie \
+           -mno-red-zone -mgeneral-regs-only -mcmodel=small \
+           -fno-stack-protector -fno-asynchronous-unwind-tables \
+           -fno-omit-frame-pointer --param=min-pagesize=0 -MMD -MP \
+           $(addprefix -I,$(KERNEL_DIRS) lock)
+LDFLAGS := -nostdlib -static -T linker.ld -z max-page-size=4096 -z noexecstack \
+           --no-warn-rwx-segments
+
+.PHONY: all iso test bench bench-boot bench-host clean deps
+all: $(BUILD)/pvspin.elf
+
+# NASM reads the layout constants from the same header as C.
+$(BUILD)/layout.inc: kernel/layout.h Makefile
+	@mkdir -p $(@D)
+	sed -n 's|^#define \([A-Z_0-9]*\)[[:space:]]\{1,\}\([^/]*\).*|\1 equ \2|p' $< > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.asm $(BUILD)/layout.inc
+	@mkdir -p $(@D)
+	@echo "  NASM    $<"
+	@$(NASM) -f elf64 -g -I$(BUILD)/ -I$(dir $<) -MD $(@:.o=.d) $< -o $@
+
+$(BUILD)/pvspin64.elf: $(OBJS) linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(LDFLAGS) $(OBJS) -o $@
+
+# QEMU's -kernel loads Multiboot v1 only from an ELF32: convert.
+$(BUILD)/pvspin.elf: $(BUILD)/pvspin64.elf
+	$(OBJCOPY) -O elf32-i386 $< $@
+
+iso: $(BUILD)/pvspin.iso
+$(BUILD)/pvspin.iso: $(BUILD)/pvspin.elf tools/grub.cfg
+	rm -rf $(BUILD)/iso
+	mkdir -p $(BUILD)/iso/boot/grub
+	cp $(BUILD)/pvspin.elf $(BUILD)/iso/boot/pvspin.elf
+	cp tools/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $@ $(BUILD)/iso 2> $(BUILD)/grub-mkrescue.log || \
+		{ cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+deps:
+	tools/deps.sh build
+
+test: all
+	tests/run.sh
+
+bench-boot: all
+	tools/bench-boot.sh
+
+bench-host:
+	$(MAKE) -C tests/host bench
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(OBJS:.o=.d)

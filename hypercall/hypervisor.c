@@ -1,0 +1,65 @@
+#include "hypervisor.h"
+#include "string.h"
+#include "x86.h"
+
+struct hypervisor_info hv;
+
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_HV_BASE          0x40000000
+#define CPUID_HV_STEP          0x100
+#define CPUID_HV_LAST          0x40010000  /* KVM may sit at a later base (Hyper-V first) */
+#define CPUID_EXT_MAX          0x80000000
+#define CPUID_BRAND_FIRST      0x80000002
+#define CPUID_BRAND_LAST       0x80000004
+#define KVM_SIGNATURE          "KVMKVMKVM\0\0\0"
+
+static void copy_regs(char *dst, uint32_t a, uint32_t b, uint32_t c)
+{
+	memcpy(dst, &a, 4);
+	memcpy(dst + 4, &b, 4);
+	memcpy(dst + 8, &c, 4);
+	dst[12] = '\0';
+}
+
+static void detect_cpu(void)
+{
+	struct cpuid_regs r = cpuid(0, 0);
+	copy_regs(hv.vendor_id, r.ebx, r.edx, r.ecx);
+	if (!strcmp(hv.vendor_id, "GenuineIntel"))
+		hv.vendor = CPU_VENDOR_INTEL;
+	else if (!strcmp(hv.vendor_id, "AuthenticAMD") || !strcmp(hv.vendor_id, "HygonGenuine"))
+		hv.vendor = CPU_VENDOR_AMD;
+	if (cpuid(CPUID_EXT_MAX, 0).eax >= CPUID_BRAND_LAST) {
+		for (uint32_t l = CPUID_BRAND_FIRST; l <= CPUID_BRAND_LAST; l++) {
+			struct cpuid_regs b = cpuid(l, 0);
+			memcpy(hv.model_name + (l - CPUID_BRAND_FIRST) * 16, &b, 16);
+		}
+		hv.model_name[48] = '\0';
+	}
+}
+
+void hypervisor_detect(void)
+{
+	detect_cpu();
+	hv.present = cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR;
+	if (!hv.present)
+		return;
+	struct cpuid_regs r = cpuid(CPUID_HV_BASE, 0);
+	copy_regs(hv.signature, r.ebx, r.ecx, r.edx);
+	hv.base = CPUID_HV_BASE;
+	hv.max_leaf = r.eax;
+	for (uint32_t base = CPUID_HV_BASE; base < CPUID_HV_LAST; base += CPUID_HV_STEP) {
+		r = cpuid(base, 0);
+		char sig[13];
+		copy_regs(sig, r.ebx, r.ecx, r.edx);
+		if (memcmp(sig, KVM_SIGNATURE, 12) == 0) {
+			hv.kvm = true;
+			hv.base = base;
+			hv.max_leaf = r.eax;
+			struct cpuid_regs f = cpuid(base + 1, 0);
+			hv.kvm_features = f.eax;
+			hv.kvm_hints = f.edx;
+			break;
+		}
+	}
+}

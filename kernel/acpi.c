@@ -1,0 +1,193 @@
+#include <stddef.h>
+#include "acpi.h"
+#include "apic.h"
+#include "bios_scan.h"
+#include "cpu_list.h"
+#include "multiboot.h"
+#include "string.h"
+
+struct acpi_info acpi;
+
+/* Table layouts from the ACPI specification 6.5, chapter 5. */
+struct __attribute__((packed)) rsdp {
+	char signature[8];             /* "RSD PTR " */
+	uint8_t checksum;
+	char oem_id[6];
+	uint8_t revision;              /* 0: ACPI 1.0, 2: ACPI 2.0+ */
+	uint32_t rsdt_addr;
+	uint32_t length;               /* revision >= 2 from here on */
+	uint64_t xsdt_addr;
+	uint8_t ext_checksum;
+	uint8_t reserved[3];
+};
+
+struct __attribute__((packed)) sdt_header {
+	char signature[4];
+	uint32_t length;
+	uint8_t revision;
+	uint8_t checksum;
+	char oem_id[6];
+	char oem_table_id[8];
+	uint32_t oem_revision, creator_id, creator_revision;
+};
+
+struct __attribute__((packed)) madt {
+	struct sdt_header h;
+	uint32_t lapic_addr;
+	uint32_t flags;
+};
+
+struct __attribute__((packed)) madt_entry { uint8_t type, length; };
+
+#define MADT_LOCAL_APIC          0
+#define MADT_LAPIC_ADDR_OVERRIDE 5
+#define MADT_LOCAL_X2APIC        9
+#define MADT_CPU_ENABLED         (1u << 0)
+
+struct __attribute__((packed)) madt_local_apic {
+	struct madt_entry e;
+	uint8_t processor_uid, apic_id;
+	uint32_t flags;
+};
+
+struct __attribute__((packed)) madt_lapic_override {
+	struct madt_entry e;
+	uint16_t reserved;
+	uint64_t addr;
+};
+
+struct __attribute__((packed)) madt_local_x2apic {
+	struct madt_entry e;
+	uint16_t reserved;
+	uint32_t x2apic_id, flags, processor_uid;
+};
+
+struct __attribute__((packed)) generic_address {
+	uint8_t space_id, bit_width, bit_offset, access_size;
+	uint64_t address;
+};
+
+struct __attribute__((packed)) hpet_table {
+	struct sdt_header h;
+	uint32_t event_timer_block_id;
+	struct generic_address base;
+};
+
+#define FADT_PM_TMR_BLK_OFFSET   76
+#define FADT_PM_TMR_LEN_OFFSET   91
+#define FADT_FLAGS_OFFSET        112
+#define FADT_FLAG_TMR_VAL_EXT    (1u << 8)
+
+_Static_assert(sizeof(struct rsdp) == ACPI_RSDP_MAX, "ACPI 2.0 RSDP is 36 bytes");
+_Static_assert(sizeof(struct sdt_header) == 36, "ACPI table header is 36 bytes");
+_Static_assert(sizeof(struct madt_local_apic) == 8, "MADT type 0 entry is 8 bytes");
+_Static_assert(sizeof(struct madt_local_x2apic) == 16, "MADT type 9 entry is 16 bytes");
+
+#define RSDP_V1_LENGTH 20
+#define RSDP_SIGNATURE "RSD PTR "
+
+static const struct rsdp *find_rsdp(void)
+{
+	if (boot_info.has_rsdp)
+		return (const struct rsdp *)boot_info.rsdp;
+	uintptr_t p = bios_scan(RSDP_SIGNATURE, 8, RSDP_V1_LENGTH);
+	acpi.rsdp_addr = p;
+	return (const struct rsdp *)p;
+}
+
+static const struct sdt_header *valid_table(uint64_t addr)
+{
+	const struct sdt_header *h = (const void *)(uintptr_t)addr;
+	if (!addr || checksum8(h, h->length) != 0)
+		return NULL;
+	return h;
+}
+
+static const struct sdt_header *find_table(const struct rsdp *r, const char sig[4])
+{
+	const struct sdt_header *root;
+	size_t ptr_size;
+	if (r->revision >= 2 && r->xsdt_addr) {
+		root = valid_table(r->xsdt_addr);
+		ptr_size = 8;
+	} else {
+		root = valid_table(r->rsdt_addr);
+		ptr_size = 4;
+	}
+	if (!root)
+		return NULL;
+	size_t n = (root->length - sizeof(*root)) / ptr_size;
+	const uint8_t *ptrs = (const uint8_t *)(root + 1);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = 0;
+		memcpy(&a, ptrs + i * ptr_size, ptr_size);
+		const struct sdt_header *t = valid_table(a);
+		if (t && memcmp(t->signature, sig, 4) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+static void parse_madt(const struct madt *m)
+{
+	uint32_t boot_id = cpu_apic_id_from_cpuid();
+	acpi.lapic_addr = m->lapic_addr;
+	const uint8_t *p = (const uint8_t *)(m + 1), *end = (const uint8_t *)m + m->h.length;
+	while (p + sizeof(struct madt_entry) <= end) {
+		const struct madt_entry *e = (const void *)p;
+		if (e->length < sizeof(*e))
+			break;
+		if (e->type == MADT_LOCAL_APIC) {
+			const struct madt_local_apic *l = (const void *)e;
+			if (l->flags & MADT_CPU_ENABLED)
+				cpu_list_add(l->apic_id, boot_id);
+		} else if (e->type == MADT_LOCAL_X2APIC) {
+			const struct madt_local_x2apic *x = (const void *)e;
+			if (x->flags & MADT_CPU_ENABLED)
+				cpu_list_add(x->x2apic_id, boot_id);
+		} else if (e->type == MADT_LAPIC_ADDR_OVERRIDE) {
+			acpi.lapic_addr = ((const struct madt_lapic_override *)e)->addr;
+		}
+		p += e->length;
+	}
+	if (cpu_list.nr)
+		cpu_list.source = "madt";
+}
+
+static void parse_fadt(const struct sdt_header *f)
+{
+	const uint8_t *b = (const uint8_t *)f;
+	if (f->length < FADT_FLAGS_OFFSET + 4)
+		return;
+	uint32_t port, flags;
+	memcpy(&port, b + FADT_PM_TMR_BLK_OFFSET, 4);
+	memcpy(&flags, b + FADT_FLAGS_OFFSET, 4);
+	if (port && b[FADT_PM_TMR_LEN_OFFSET] == 4) {
+		acpi.pm_timer_port = (uint16_t)port;
+		acpi.pm_timer_32bit = flags & FADT_FLAG_TMR_VAL_EXT;
+	}
+}
+
+bool acpi_init(void)
+{
+	const struct rsdp *r = find_rsdp();
+	if (!r)
+		return false;
+	acpi.found = true;
+	acpi.revision = r->revision;
+	const struct sdt_header *t = find_table(r, "APIC");
+	if (t) {
+		acpi.has_madt = true;
+		parse_madt((const struct madt *)t);
+	}
+	t = find_table(r, "HPET");
+	if (t) {
+		const struct hpet_table *h = (const void *)t;
+		acpi.has_hpet = true;
+		acpi.hpet_addr = h->base.address;
+	}
+	t = find_table(r, "FACP");
+	if (t)
+		parse_fadt(t);
+	return acpi.has_madt && cpu_list.nr > 0;
+}

@@ -1,0 +1,26 @@
+/* ACPI tables: RSDP -> RSDT/XSDT -> MADT (CPUs), HPET, FADT (PM timer). */
+#ifndef PVSPIN_ACPI_H
+#define PVSPIN_ACPI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct acpi_info {
+	bool found;
+	uint8_t revision;
+	uint64_t rsdp_addr;            /* 0 when it came from a Multiboot2 tag */
+	bool has_madt;
+	uint64_t lapic_addr;
+	bool has_hpet;
+	uint64_t hpet_addr;
+	uint16_t pm_timer_port;        /* 0: none */
+	bool pm_timer_32bit;
+};
+
+extern struct acpi_info acpi;
+
+/* Find the tables and add every enabled CPU of the MADT to the CPU list.
+ * Returns false if there is no usable RSDP or MADT. */
+bool acpi_init(void);
+
+#endif

@@ -1,0 +1,82 @@
+#include <stdint.h>
+#include "console.h"
+#include "fmt.h"
+#include "percpu.h"
+#include "serial.h"
+#include "x86.h"
+
+#define NO_OWNER (~0u)
+#define FORMAT_BUF_MAX 512
+
+/* A plain test-and-set lock with an owner: the console must not depend on the
+ * lock library it is used to report on. */
+static uint32_t console_owner = NO_OWNER;
+
+static void console_lock(void)
+{
+	uint32_t me = cpu_id();
+	uint32_t expected = NO_OWNER;
+	/* ACQUIRE: the serial writes of the previous owner are complete. */
+	while (!__atomic_compare_exchange_n(&console_owner, &expected, me, false,
+					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		expected = NO_OWNER;
+		cpu_pause();
+	}
+}
+
+static void console_unlock(void)
+{
+	/* RELEASE: our serial writes happen before the next owner's. */
+	__atomic_store_n(&console_owner, NO_OWNER, __ATOMIC_RELEASE);
+}
+
+void console_force_unlock(void)
+{
+	__atomic_store_n(&console_owner, NO_OWNER, __ATOMIC_RELEASE);
+}
+
+void console_init(void)
+{
+	serial_init();
+}
+
+static void flush_line(struct percpu *p)
+{
+	console_lock();
+	for (uint32_t i = 0; i < p->line_len; i++) {
+		if (p->line[i] == '\n')
+			serial_putc('\r');
+		serial_putc(p->line[i]);
+	}
+	console_unlock();
+	p->line_len = 0;
+}
+
+void console_write(const char *s, unsigned long n)
+{
+	uint64_t flags = irq_save();
+	struct percpu *p = this_cpu();
+	for (unsigned long i = 0; i < n; i++) {
+		p->line[p->line_len++] = s[i];
+		if (s[i] == '\n' || p->line_len == CONSOLE_LINE_MAX)
+			flush_line(p);
+	}
+	irq_restore(flags);
+}
+
+void vkprintf(const char *fmt, va_list ap)
+{
+	char buf[FORMAT_BUF_MAX];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
+	console_write(buf, (unsigned long)n);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vkprintf(fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,27 @@
+#include <stdint.h>
+#include "apic.h"
+#include "console.h"
+#include "exit.h"
+#include "x86.h"
+
+#define ISA_DEBUG_EXIT_PORT 0xf4
+
+static uint32_t exiting;
+
+int guest_exiting(void)
+{
+	return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) != 0;
+}
+
+void guest_exit(enum exit_status status)
+{
+	cli();
+	/* ACQ_REL: exactly one CPU wins; the others see exiting != 0. */
+	if (__atomic_exchange_n(&exiting, 1, __ATOMIC_ACQ_REL))
+		halt_forever();
+	if (apic_ready())
+		apic_send_nmi_all_but_self();
+	kprintf("EXIT: STATUS=%d\n", (int)status);
+	outl(ISA_DEBUG_EXIT_PORT, (uint32_t)status);
+	halt_forever();
+}

@@ -1,0 +1,21 @@
+/* Ending a run: the verdict leaves through isa-debug-exit (port 0xf4, where
+ * QEMU exits with status (v << 1) | 1) and, for any other platform, a final
+ * "EXIT: STATUS=n" line on the console. */
+#ifndef PVSPIN_EXIT_H
+#define PVSPIN_EXIT_H
+
+enum exit_status {
+	EXIT_PASS = 0,
+	EXIT_TEST_FAILURE = 1,
+	EXIT_BAD_INPUT = 2,
+	EXIT_GUEST_CRASH = 3,
+	EXIT_LOCKUP = 4,
+};
+
+/* First caller wins; other CPUs are stopped with an NMI (if the APIC is up)
+ * and any later caller just halts. */
+void __attribute__((noreturn)) guest_exit(enum exit_status status);
+/* True once some CPU has started to exit: NMI and IPI handlers halt. */
+int guest_exiting(void);
+
+#endif

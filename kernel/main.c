@@ -1,0 +1,98 @@
+/* The BSP's path from long mode to the test suites. */
+#include "acpi.h"
+#include "apic.h"
+#include "cmdline.h"
+#include "console.h"
+#include "cpu_list.h"
+#include "exit.h"
+#include "gdt.h"
+#include "hypervisor.h"
+#include "ktap.h"
+#include "mptable.h"
+#include "multiboot.h"
+#include "options.h"
+#include "percpu.h"
+#include "smp.h"
+#include "suite.h"
+#include "time.h"
+#include "trap.h"
+#include "x86.h"
+
+extern uint32_t boot_mb_magic, boot_mb_info;
+
+#define MIB (1024ul * 1024)
+
+static void discover_cpus(void)
+{
+	if (acpi_init())
+		return;
+	if (mptable_init())
+		return;
+	cpu_list_add(cpu_apic_id_from_cpuid(), cpu_apic_id_from_cpuid());
+	cpu_list.source = "none (boot CPU only)";
+}
+
+static void print_boot_info(void)
+{
+	kprintf("# boot: multiboot%d loader=\"%s\" cmdline=\"%s\"\n", boot_info.multiboot_version,
+		boot_info.loader_name, boot_info.cmdline);
+	kprintf("# memory: %lu MiB usable in %d regions\n", boot_info.usable_bytes / MIB,
+		boot_info.nr_regions);
+	if (opt.verbose)
+		for (int i = 0; i < boot_info.nr_regions; i++)
+			kprintf("# memory: [0x%012lx-0x%012lx) type %u\n", boot_info.regions[i].base,
+				boot_info.regions[i].base + boot_info.regions[i].len,
+				boot_info.regions[i].type);
+	kprintf("# cpu: %s \"%s\" hypervisor=\"%s\" kvm=%s features=0x%x hints=0x%x\n",
+		hv.vendor_id, hv.model_name, hv.present ? hv.signature : "none",
+		hv.kvm ? "yes" : "no", hv.kvm_features, hv.kvm_hints);
+	if (acpi.found)
+		kprintf("# acpi: rsdp rev %u, madt=%s, hpet=0x%lx, pm_timer=0x%x\n", acpi.revision,
+			acpi.has_madt ? "yes" : "no", acpi.hpet_addr, acpi.pm_timer_port);
+	else
+		kprintf("# acpi: no RSDP found\n");
+	kprintf("# tsc: %lu Hz from %s\n", tsc_hz(), tsc_source());
+}
+
+static void check_apic_reach(void)
+{
+	if (apic_mode() == APIC_MODE_X2APIC)
+		return;
+	for (unsigned int i = 0; i < cpu_list.nr; i++)
+		if (cpu_list.apic_id[i] > XAPIC_MAX_ID) {
+			ktap_diag("apic: CPU with APIC ID %u needs x2APIC, which this CPU lacks",
+				  cpu_list.apic_id[i]);
+			cpu_list.nr = i;
+			break;
+		}
+}
+
+void kmain(void);
+void kmain(void)
+{
+	percpu_install(0, cpu_apic_id_from_cpuid());
+	console_init();
+	idt_init();
+	gdt_load(percpu_of(0));
+	idt_load();
+	multiboot_parse(boot_mb_magic, boot_mb_info);
+	cmdline_parse(boot_info.cmdline);
+	suite_begin();
+	hypervisor_detect();
+	discover_cpus();
+	time_init();
+	print_boot_info();
+	apic_init_bsp();
+	percpu_of(0)->apic_id = apic_read_id();
+	check_apic_reach();
+	apic_timer_calibrate();
+	smp_boot_aps();
+	sti();
+	smp.bringup_ns = tsc_to_ns(smp.all_online_tsc - boot_tsc);
+	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI round(s)%s\n",
+		smp.online, smp.expected, apic_mode_name(), cpu_list.source,
+		smp.bringup_ns / 1000, smp.sipi_rounds,
+		cpu_list.nr_ignored ? " (CPUs above MAX_CPUS ignored)" : "");
+
+	guest_exit(suite_run());
+}

@@ -1,0 +1,36 @@
+/* What the boot loader told us (Multiboot v1 from QEMU -kernel, v2 from GRUB). */
+#ifndef PVSPIN_MULTIBOOT_H
+#define PVSPIN_MULTIBOOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MULTIBOOT1_LOADER_MAGIC 0x2BADB002
+#define MULTIBOOT2_LOADER_MAGIC 0x36D76289
+#define BOOT_CMDLINE_MAX 1024
+#define BOOT_MEM_REGIONS_MAX 32
+#define ACPI_RSDP_MAX 36           /* ACPI 2.0+ RSDP size */
+
+struct mem_region {
+	uint64_t base, len;
+	uint32_t type;             /* 1 = usable RAM */
+};
+
+struct boot_info {
+	int multiboot_version;     /* 1 or 2; 0 if the magic was unknown */
+	char cmdline[BOOT_CMDLINE_MAX];
+	bool cmdline_truncated;
+	char loader_name[64];
+	int nr_regions;
+	struct mem_region regions[BOOT_MEM_REGIONS_MAX];
+	uint64_t usable_bytes;
+	bool has_rsdp;
+	uint8_t rsdp[ACPI_RSDP_MAX];
+};
+
+#define MEM_TYPE_USABLE 1
+
+extern struct boot_info boot_info;
+void multiboot_parse(uint32_t magic, uint32_t info_addr);
+
+#endif

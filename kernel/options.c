@@ -1,0 +1,28 @@
+/* Every guest option, in one table: name, type, range, default, help. */
+#include "cmdline.h"
+#include "options.h"
+#include "suite.h"
+
+struct guest_options opt;
+
+#define VERBOSE_MAX 2
+
+const struct opt_def options_table[] = {
+	{
+		.key = "test", .kind = OPT_NAMES, .dest = opt.test, .dest_size = sizeof(opt.test),
+		.names = suite_selector_name, .def = "default",
+		.help = "suites to run; 'default' is every suite in its short form, 'all' adds the rest",
+	},
+	{
+		.key = "seed", .kind = OPT_U64, .dest = &opt.seed, .min = 0, .max = UINT64_MAX,
+		.def = "1", .help = "seed of every pseudo-random choice, so a run can be repeated",
+	},
+	{
+		.key = "verbose", .kind = OPT_U64, .dest = &opt.verbose, .min = 0, .max = VERBOSE_MAX,
+		.def = "0", .help = "0: results only; 1: per-CPU details; 2: progress while running",
+	},
+};
+
+const unsigned int options_count = sizeof(options_table) / sizeof(options_table[0]);
+_Static_assert(sizeof(options_table) / sizeof(options_table[0]) <= OPTIONS_MAX,
+	       "cmdline.c tracks at most OPTIONS_MAX options");

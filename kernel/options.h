@@ -1,0 +1,17 @@
+/* The guest's options, after kernel/options.c has parsed the command line. */
+#ifndef PVSPIN_OPTIONS_H
+#define PVSPIN_OPTIONS_H
+
+#include <stdint.h>
+
+#define OPT_LIST_MAX 256
+
+struct guest_options {
+	char test[OPT_LIST_MAX];        /* suites to run, or "default" / "all" */
+	uint64_t seed;
+	uint64_t verbose;
+};
+
+extern struct guest_options opt;
+
+#endif

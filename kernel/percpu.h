@@ -1,0 +1,67 @@
+/* Per-CPU data. Each CPU's GS base points at its own struct percpu, so
+ * this_cpu() and cpu_id() are one GS-relative load. */
+#ifndef PVSPIN_PERCPU_H
+#define PVSPIN_PERCPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "layout.h"
+
+#define CACHE_LINE 64
+#define CONSOLE_LINE_MAX 8192   /* longest line sent whole: JSON results */
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+/* Null, kernel code, kernel data, TSS (two slots). */
+#define GDT_ENTRIES 5
+
+struct percpu {
+	struct percpu *self;            /* GS:0 */
+	uint32_t cpu;                   /* GS:8, dense index, 0 = BSP */
+	uint32_t apic_id;
+	uint64_t stack_top;
+	uint32_t online;
+	uint32_t irq_depth;             /* > 0 inside an interrupt handler */
+
+	/* Console: a line is built here and sent whole under the console lock. */
+	uint32_t line_len;
+	char line[CONSOLE_LINE_MAX];
+
+	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+	struct tss64 tss __attribute__((aligned(16)));
+	uint8_t ist_nmi[IST_STACK_SIZE] __attribute__((aligned(16)));
+	uint8_t ist_fault[IST_STACK_SIZE] __attribute__((aligned(16)));
+} __attribute__((aligned(CACHE_LINE)));
+
+_Static_assert(offsetof(struct percpu, self) == 0, "this_cpu() reads GS:0");
+_Static_assert(offsetof(struct percpu, cpu) == 8, "cpu_id() reads GS:8");
+
+extern struct percpu percpu_area[MAX_CPUS];
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+static inline unsigned int cpu_id(void)
+{
+	unsigned int c;
+	__asm__ volatile("movl %%gs:8, %0" : "=r"(c));
+	return c;
+}
+
+static inline struct percpu *percpu_of(unsigned int cpu) { return &percpu_area[cpu]; }
+
+void percpu_install(unsigned int cpu, uint32_t apic_id);
+
+#endif

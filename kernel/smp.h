@@ -1,0 +1,30 @@
+/* Bringing the APs online (INIT-SIPI-SIPI through the real-mode trampoline)
+ * and running work on them. */
+#ifndef PVSPIN_SMP_H
+#define PVSPIN_SMP_H
+
+#include <stdint.h>
+
+struct smp_info {
+	unsigned int expected;          /* CPUs in the firmware tables */
+	unsigned int online;            /* CPUs that reached C code */
+	uint64_t all_online_tsc;        /* TSC when the last one reported */
+	uint64_t bringup_ns;            /* BSP's first instruction to all online */
+	uint64_t init_delay_ns;         /* wait between INIT and SIPI */
+	unsigned int sipi_rounds;       /* SIPIs sent per AP (1 or 2) */
+};
+
+extern struct smp_info smp;
+
+void smp_boot_aps(void);
+unsigned int smp_online(void);
+
+typedef void (*smp_fn)(void *arg);
+/* Run fn(arg) on `cpu` (an AP) and return at once. */
+void smp_call(unsigned int cpu, smp_fn fn, void *arg);
+/* Wait until `cpu` has finished what smp_call gave it. */
+void smp_wait(unsigned int cpu);
+/* Run fn(arg) on CPUs 0..n-1 (the caller, CPU 0, included) and wait for all. */
+void smp_run_on_first(unsigned int n, smp_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,201 @@
+#include <stdbool.h>
+#include "acpi.h"
+#include "hypervisor.h"
+#include "time.h"
+#include "x86.h"
+
+#define NSEC_PER_SEC 1000000000ull
+#define CALIBRATE_NS 10000000ull        /* 10 ms window against a reference timer */
+
+/* Hypervisor timing leaf, base + 0x10 (KVM with QEMU's vmware-cpuid-freq):
+ * EAX = TSC kHz. */
+#define CPUID_HV_TIMING_OFFSET 0x10
+/* Intel TSC / crystal ratio leaf. */
+#define CPUID_TSC_CRYSTAL 0x15
+
+/* kvmclock (Documentation/virt/kvm/x86/msr.rst). */
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define KVMCLOCK_ENABLE 1ull
+
+struct pvclock_vcpu_time_info {
+	uint32_t version, pad0;
+	uint64_t tsc_timestamp, system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags, pad[2];
+} __attribute__((packed, aligned(32)));
+_Static_assert(sizeof(struct pvclock_vcpu_time_info) == 32, "pvclock record is 32 bytes");
+
+/* HPET registers (IA-PC HPET spec 1.0a, 2.3). */
+#define HPET_CAPABILITIES 0x000         /* bits 63:32: period in femtoseconds */
+#define HPET_CONFIG       0x010
+#define HPET_COUNTER      0x0F0
+#define HPET_CONFIG_ENABLE 1ull
+#define FS_PER_NS         1000000ull
+
+/* ACPI PM timer: 3.579545 MHz. */
+#define PM_TIMER_HZ 3579545ull
+
+/* PIT channel 2, gated through port 0x61 (the PC speaker gate). */
+#define PIT_HZ        1193182ull
+#define PIT_CH2       0x42
+#define PIT_MODE      0x43
+#define PIT_GATE_PORT 0x61
+#define PIT_GATE_ON   0x01
+#define PIT_SPEAKER   0x02
+#define PIT_OUT2      0x20
+#define PIT_CH2_MODE0_LOHI 0xB0
+
+static uint64_t hz;
+static uint64_t mult;                   /* ns = (tsc * mult) >> MULT_SHIFT */
+#define MULT_SHIFT 32
+static const char *source = "none";
+
+static uint64_t from_hv_leaf(void)
+{
+	uint32_t leaf = hv.base + CPUID_HV_TIMING_OFFSET;
+	if (!hv.present || hv.max_leaf < leaf)
+		return 0;
+	return (uint64_t)cpuid(leaf, 0).eax * 1000;
+}
+
+static uint64_t from_kvmclock(void)
+{
+	static struct pvclock_vcpu_time_info pv;
+	if (!kvm_has_feature(KVM_FEATURE_CLOCKSOURCE2))
+		return 0;
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)(uintptr_t)&pv | KVMCLOCK_ENABLE);
+	uint32_t v;
+	uint32_t mul;
+	int8_t shift;
+	do {
+		v = __atomic_load_n(&pv.version, __ATOMIC_ACQUIRE);
+		mul = pv.tsc_to_system_mul;
+		shift = pv.tsc_shift;
+		/* ACQUIRE fence: the field reads complete before the recheck. */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((v & 1) || v != __atomic_load_n(&pv.version, __ATOMIC_RELAXED));
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
+	if (!mul)
+		return 0;
+	/* ns = ((tsc << shift) * mul) >> 32, so Hz = 1e9 * 2^32 / mul, shifted back. */
+	uint64_t f = (NSEC_PER_SEC << 32) / mul;
+	return shift < 0 ? f << -shift : f >> shift;
+}
+
+static uint64_t from_cpuid_15(void)
+{
+	if (cpuid(0, 0).eax < CPUID_TSC_CRYSTAL)
+		return 0;
+	struct cpuid_regs r = cpuid(CPUID_TSC_CRYSTAL, 0);
+	if (!r.eax || !r.ebx || !r.ecx)
+		return 0;
+	return (uint64_t)r.ecx * r.ebx / r.eax;
+}
+
+static uint64_t from_hpet(void)
+{
+	if (!acpi.has_hpet || !acpi.hpet_addr)
+		return 0;
+	volatile uint64_t *hpet = (volatile uint64_t *)(uintptr_t)acpi.hpet_addr;
+	uint64_t period_fs = hpet[HPET_CAPABILITIES / 8] >> 32;
+	if (!period_fs)
+		return 0;
+	hpet[HPET_CONFIG / 8] |= HPET_CONFIG_ENABLE;
+	uint64_t ticks = CALIBRATE_NS * FS_PER_NS / period_fs;
+	uint64_t h0 = hpet[HPET_COUNTER / 8], t0 = rdtsc_ordered(), h1;
+	do
+		h1 = hpet[HPET_COUNTER / 8];
+	while (h1 - h0 < ticks);
+	uint64_t t1 = rdtsc_ordered();
+	uint64_t elapsed_ns = (h1 - h0) * period_fs / FS_PER_NS;
+	return (t1 - t0) * NSEC_PER_SEC / elapsed_ns;
+}
+
+static uint64_t from_pm_timer(void)
+{
+	if (!acpi.pm_timer_port)
+		return 0;
+	uint32_t mask = acpi.pm_timer_32bit ? 0xFFFFFFFFu : 0xFFFFFFu;
+	uint64_t ticks = CALIBRATE_NS * PM_TIMER_HZ / NSEC_PER_SEC, done = 0;
+	uint32_t last = inl(acpi.pm_timer_port) & mask;
+	uint64_t t0 = rdtsc_ordered();
+	while (done < ticks) {
+		uint32_t now = inl(acpi.pm_timer_port) & mask;
+		done += (now - last) & mask;
+		last = now;
+	}
+	uint64_t t1 = rdtsc_ordered();
+	return (t1 - t0) * PM_TIMER_HZ / done;
+}
+
+static uint64_t from_pit(void)
+{
+	uint64_t ticks = CALIBRATE_NS * PIT_HZ / NSEC_PER_SEC;
+	uint8_t gate = inb(PIT_GATE_PORT);
+	outb(PIT_GATE_PORT, (gate & ~PIT_SPEAKER) | PIT_GATE_ON);
+	outb(PIT_MODE, PIT_CH2_MODE0_LOHI);
+	outb(PIT_CH2, ticks & 0xff);
+	outb(PIT_CH2, (ticks >> 8) & 0xff);
+	uint64_t t0 = rdtsc_ordered();
+	uint64_t spins = 0;
+	while (!(inb(PIT_GATE_PORT) & PIT_OUT2))
+		if (++spins == 0)
+			return 0;
+	uint64_t t1 = rdtsc_ordered();
+	outb(PIT_GATE_PORT, gate);
+	return (t1 - t0) * PIT_HZ / ticks;
+}
+
+struct tsc_method {
+	const char *name;
+	uint64_t (*measure)(void);
+};
+
+/* In order of preference: told by the hypervisor or CPU, then measured. */
+static const struct tsc_method methods[] = {
+	{ "cpuid-0x40000010", from_hv_leaf },
+	{ "kvmclock", from_kvmclock },
+	{ "cpuid-0x15", from_cpuid_15 },
+	{ "hpet", from_hpet },
+	{ "acpi-pm-timer", from_pm_timer },
+	{ "pit", from_pit },
+};
+
+void time_init(void)
+{
+	for (unsigned int i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		hz = methods[i].measure();
+		if (hz) {
+			source = methods[i].name;
+			break;
+		}
+	}
+	if (!hz) {
+		hz = NSEC_PER_SEC;      /* never reached on PC hardware: PIT exists */
+		source = "assumed-1GHz";
+	}
+	mult = (NSEC_PER_SEC << MULT_SHIFT) / hz;
+}
+
+uint64_t tsc_to_ns(uint64_t d)
+{
+	return (uint64_t)(((unsigned __int128)d * mult) >> MULT_SHIFT);
+}
+
+uint64_t ns_to_tsc(uint64_t ns)
+{
+	/* Split so that no product overflows 64 bits (no 128-bit division). */
+	return ns / NSEC_PER_SEC * hz + ns % NSEC_PER_SEC * hz / NSEC_PER_SEC;
+}
+
+uint64_t time_ns(void) { return tsc_to_ns(rdtsc() - boot_tsc); }
+uint64_t tsc_hz(void) { return hz; }
+const char *tsc_source(void) { return source; }
+
+void delay_ns(uint64_t ns)
+{
+	uint64_t end = rdtsc() + ns_to_tsc(ns);
+	while ((int64_t)(rdtsc() - end) < 0)
+		cpu_pause();
+}
