@@ -1,0 +1,173 @@
+; tiny.asm - a minimal Multiboot v1 guest for testing the nested bed
+; (tools/nested/nested-run.sh) without the real pvspin image.
+;
+; Build: nasm -f bin -o tiny.elf tiny.asm   (a flat image with the Multiboot
+; "a.out kludge": the header carries the load addresses, so no linker is needed.)
+;
+; Behaviour, in 32-bit protected mode as Multiboot leaves it:
+;   - prints "tiny: hello" and the hypervisor CPUID leaves over COM1:
+;       "tiny: hv=<12-char signature of 0x40000000> feat=<EAX of 0x40000001 in hex>"
+;   - prints a line of awkward bytes (NUL, ESC, 0xFF, a lone CR) so callers can
+;     check that the output path is byte-exact
+;   - prints the KTAP-like line "ok 1 tiny"
+;   - kernel command line "hang"   : never exits (to test timeouts)
+;     kernel command line "exit=D" : exits with value D (one decimal digit)
+;     otherwise                    : exits with value 0
+;     Exit is a 32-bit write to isa-debug-exit at port 0xf4, so QEMU's
+;     status is (D << 1) | 1.
+
+bits 32
+
+MB_MAGIC        equ 0x1BADB002
+MB_FLAG_ADDRS   equ 1 << 16             ; header_addr..entry_addr are valid
+MB_FLAGS        equ MB_FLAG_ADDRS
+MB_INFO_CMDLINE equ 1 << 2              ; mbi.flags bit: cmdline present
+MBI_FLAGS       equ 0                   ; offsets in the Multiboot info
+MBI_CMDLINE     equ 16
+
+LOAD_ADDR       equ 0x100000
+STACK_SIZE      equ 4096
+
+COM1            equ 0x3F8
+COM1_LSR        equ COM1 + 5
+LSR_THR_EMPTY   equ 1 << 5
+DEBUG_EXIT_PORT equ 0xF4
+
+CPUID_HV_BASE   equ 0x40000000
+CPUID_HV_FEAT   equ 0x40000001
+
+        org LOAD_ADDR
+
+mb_header:
+        dd MB_MAGIC
+        dd MB_FLAGS
+        dd -(MB_MAGIC + MB_FLAGS)
+        dd mb_header                    ; header_addr
+        dd LOAD_ADDR                    ; load_addr
+        dd image_end                    ; load_end_addr
+        dd bss_end                      ; bss_end_addr
+        dd start                        ; entry_addr
+
+start:
+        cli
+        mov esp, stack_top
+        mov [mbi_ptr], ebx
+
+        mov esi, msg_hello
+        call puts
+
+        ; hypervisor signature and features
+        mov eax, CPUID_HV_BASE
+        cpuid
+        mov [sig], ebx
+        mov [sig + 4], ecx
+        mov [sig + 8], edx
+        mov esi, msg_hv
+        call puts
+        mov esi, sig
+        call puts
+        mov esi, msg_feat
+        call puts
+        mov eax, CPUID_HV_FEAT
+        cpuid
+        call puthex
+        mov al, 10
+        call putc
+
+        ; awkward bytes, written one by one (the string holds a NUL)
+        mov esi, raw_bytes
+        mov ecx, raw_bytes_len
+.raw:   mov al, [esi]
+        call putc
+        inc esi
+        loop .raw
+
+        mov esi, msg_ok
+        call puts
+
+        ; command line: "hang" or "exit=D"
+        xor edx, edx                    ; exit value
+        mov ebx, [mbi_ptr]
+        test dword [ebx + MBI_FLAGS], MB_INFO_CMDLINE
+        jz .exit
+        mov esi, [ebx + MBI_CMDLINE]
+.scan:  mov al, [esi]
+        test al, al
+        jz .exit
+        cmp dword [esi], 'hang'
+        je .hang
+        cmp dword [esi], 'exit'
+        jne .next
+        cmp byte [esi + 4], '='
+        jne .next
+        movzx edx, byte [esi + 5]
+        sub edx, '0'
+        jmp .exit
+.next:  inc esi
+        jmp .scan
+
+.exit:  mov eax, edx
+        mov dx, DEBUG_EXIT_PORT
+        out dx, eax
+.hang:  hlt
+        jmp .hang
+
+; putc: AL -> COM1 (waits for the transmitter)
+putc:
+        push edx
+        push eax
+        mov dx, COM1_LSR
+.wait:  in al, dx
+        test al, LSR_THR_EMPTY
+        jz .wait
+        pop eax
+        mov dx, COM1
+        out dx, al
+        pop edx
+        ret
+
+; puts: NUL-terminated string at ESI
+puts:
+        push esi
+.loop:  mov al, [esi]
+        test al, al
+        jz .done
+        call putc
+        inc esi
+        jmp .loop
+.done:  pop esi
+        ret
+
+; puthex: EAX as 8 hex digits
+puthex:
+        push ecx
+        push ebx
+        mov ebx, eax
+        mov ecx, 8
+.digit: rol ebx, 4
+        mov eax, ebx
+        and eax, 0xF
+        mov al, [hexdigits + eax]
+        call putc
+        loop .digit
+        pop ebx
+        pop ecx
+        ret
+
+msg_hello:  db "tiny: hello", 10, 0
+msg_hv:     db "tiny: hv=", 0
+msg_feat:   db " feat=", 0
+msg_ok:     db "ok 1 tiny", 10, 0
+hexdigits:  db "0123456789abcdef"
+raw_bytes:  db "tiny: raw", 9, 0, 1, 27, 0x7F, 0xFF, 13, 13, 10
+raw_bytes_len equ $ - raw_bytes
+sig:        times 12 db 0
+            db 0
+image_end:
+
+section .bss
+        alignb 16
+mbi_ptr:    resd 1
+stack:      resb STACK_SIZE
+stack_top:
+bss_end:

@@ -1,0 +1,543 @@
+#!/usr/bin/env bash
+# nested-run.sh - run pvspin guests (L2) under a real KVM that itself runs
+# inside QEMU's TCG (L1: a Debian kernel with kvm-amd on TCG's "-cpu max",
+# an AMD CPU with SVM and NPT). See docs/nested.md.
+#
+# The L1 bed (kernel, modules, busybox, the host's QEMU and its libraries and
+# firmware) is prepared once per machine in a cache; per call only a small
+# initramfs with the image, the job list and the L1 init is added.
+
+set -euo pipefail
+
+readonly PROG=${0##*/}
+readonly SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly L1_INIT_SRC=$SCRIPT_DIR/l1-init.sh
+
+readonly EXIT_OK=0
+readonly EXIT_USAGE=2
+readonly EXIT_BED=125
+readonly STATUS_TIMEOUT=124           # status of an L2 run that hit its timeout
+
+readonly DEFAULT_KERNEL_META=linux-image-amd64
+readonly DEFAULT_L1_SMP=2
+readonly DEFAULT_L1_MEM_MB=2048
+readonly L1_BOOT_ALLOWANCE_S=120       # TCG boot of L1, module load, shutdown
+readonly PER_RUN_ALLOWANCE_S=15        # L2 QEMU start and exit, beyond its own timeout
+readonly KILL_GRACE_S=5                # SIGTERM to SIGKILL for the L1 QEMU
+readonly CACHE_FORMAT=1                # bump when the base initramfs layout changes
+readonly KVM_MODULES=(kvm-amd)         # loaded with their dependencies
+readonly BUSYBOX_PACKAGE=busybox-static
+readonly HOST_QEMU=${PVSPIN_NESTED_QEMU:-qemu-system-x86_64}
+readonly L1_KERNEL_CMDLINE="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
+readonly L1_JOB_IMAGE=/job/image
+readonly L1_FIRMWARE_DIR=/usr/share/qemu
+readonly L1_MODULE_DIR=lib/pvspin-modules
+# Firmware for L2, searched in this order; the first file of a name wins,
+# as in QEMU's own search path.
+readonly FIRMWARE_SOURCES=(/usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu)
+readonly FIRMWARE_GLOBS=('*.bin' '*.rom' '*.aml')
+readonly QEMU_MODULE_GLOB='accel-*.so'  # TCG inside L1, for comparisons
+
+usage() {
+	cat <<EOF
+Usage: $PROG [options] --image PATH JOBFILE
+
+Boot an L1 Linux with real KVM under QEMU TCG and run each line of JOBFILE
+inside it as one L2 qemu-system-x86_64 run (all in one L1 boot).
+
+JOBFILE lines: PIN<TAB>TIMEOUT_SEC<TAB>QEMU_ARGS
+  PIN        L1 CPU list for 'taskset -c', or '-' for none
+  QEMU_ARGS  shell-quoted (POSIX sh); the token @IMAGE@ is the image path.
+  Empty lines and lines starting with '#' are ignored.
+
+Options:
+  --image PATH          guest image (Multiboot kernel for -kernel); required
+  --l1-kernel PKG       Debian kernel package for L1
+                        (default: what $DEFAULT_KERNEL_META depends on)
+  --l1-smp N            L1 CPUs (default $DEFAULT_L1_SMP)
+  --l1-mem MB           L1 memory (default $DEFAULT_L1_MEM_MB)
+  --l1-param M.P=V      module parameter for L1's KVM, e.g. kvm.halt_poll_ns=0
+                        (repeatable)
+  --timeout SEC         bound for the whole L1 run
+                        (default: sum of job timeouts + $L1_BOOT_ALLOWANCE_S
+                        + $PER_RUN_ALLOWANCE_S per job)
+  --status-file FILE    write each run's raw exit status (124: timed out)
+  --env-file FILE       write the L1 description (JSON)
+  --quiet               no progress on stderr (errors still)
+  --prepare             only fill the cache (JOBFILE and --image not needed)
+  --keep-work           keep the work directory (logs of L1) and print it
+  --l1-break-module M   test hook: remove module M from L1 (expect 125)
+  --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads
+  -h, --help            this text
+
+Output: stdout carries, per run, one '# l1: {json}' line then the L2 serial
+output, byte-exact. Exit: 0 bed worked (statuses recorded), $EXIT_BED bed
+failure (reason on stderr), $EXIT_USAGE bad usage.
+Cache: \${XDG_CACHE_HOME:-\$HOME/.cache}/pvspin/nested
+Environment: PVSPIN_NESTED_BREAK_MODULE, PVSPIN_NESTED_BREAK (same as the
+test hooks), PVSPIN_NESTED_QEMU (host QEMU binary).
+EOF
+}
+
+# --- messages ----------------------------------------------------------------
+
+QUIET=0
+log() { ((QUIET)) || printf '%s: %s\n' "$PROG" "$*" >&2; }
+die_usage() {
+	printf '%s: %s\n' "$PROG" "$*" >&2
+	usage >&2
+	exit "$EXIT_USAGE"
+}
+die_bed() {
+	printf '%s: bed failure: %s\n' "$PROG" "$*" >&2
+	exit "$EXIT_BED"
+}
+
+# --- options -----------------------------------------------------------------
+
+IMAGE=""
+JOBFILE=""
+L1_KERNEL_PKG=""
+L1_SMP=$DEFAULT_L1_SMP
+L1_MEM_MB=$DEFAULT_L1_MEM_MB
+TOTAL_TIMEOUT=""
+STATUS_FILE=""
+ENV_FILE=""
+PREPARE_ONLY=0
+KEEP_WORK=0
+MODULE_PARAMS=()
+BREAK_MODULES=${PVSPIN_NESTED_BREAK_MODULE:-}
+BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+is_posint() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > 0)); }
+
+need_arg() { (($2 >= 2)) || die_usage "option $1 needs a value"; }
+
+parse_args() {
+	while (($#)); do
+		case $1 in
+		--image) need_arg "$1" $#; IMAGE=$2; shift 2 ;;
+		--l1-kernel) need_arg "$1" $#; L1_KERNEL_PKG=$2; shift 2 ;;
+		--l1-smp) need_arg "$1" $#; L1_SMP=$2; shift 2 ;;
+		--l1-mem) need_arg "$1" $#; L1_MEM_MB=$2; shift 2 ;;
+		--l1-param) need_arg "$1" $#; MODULE_PARAMS+=("$2"); shift 2 ;;
+		--timeout) need_arg "$1" $#; TOTAL_TIMEOUT=$2; shift 2 ;;
+		--status-file) need_arg "$1" $#; STATUS_FILE=$2; shift 2 ;;
+		--env-file) need_arg "$1" $#; ENV_FILE=$2; shift 2 ;;
+		--quiet) QUIET=1; shift ;;
+		--prepare) PREPARE_ONLY=1; shift ;;
+		--keep-work) KEEP_WORK=1; shift ;;
+		--l1-break-module) need_arg "$1" $#; BREAK_MODULES="$BREAK_MODULES $2"; shift 2 ;;
+		--l1-break) need_arg "$1" $#; BREAK_MODE=$2; shift 2 ;;
+		-h | --help) usage; exit "$EXIT_OK" ;;
+		--) shift; break ;;
+		-*) die_usage "unknown option: $1" ;;
+		*) break ;;
+		esac
+	done
+	if ((PREPARE_ONLY)); then
+		(($# == 0)) || die_usage "--prepare takes no JOBFILE"
+	else
+		(($# == 1)) || die_usage "expected exactly one JOBFILE"
+		JOBFILE=$1
+		[[ -n $IMAGE ]] || die_usage "--image is required"
+		[[ -f $IMAGE && -r $IMAGE ]] || die_usage "image not found: $IMAGE"
+		[[ -f $JOBFILE && -r $JOBFILE ]] || die_usage "job file not found: $JOBFILE"
+	fi
+	is_posint "$L1_SMP" || die_usage "--l1-smp must be a positive integer: $L1_SMP"
+	is_posint "$L1_MEM_MB" || die_usage "--l1-mem must be a positive integer (MB): $L1_MEM_MB"
+	[[ -z $TOTAL_TIMEOUT ]] || is_posint "$TOTAL_TIMEOUT" ||
+		die_usage "--timeout must be a positive integer (seconds): $TOTAL_TIMEOUT"
+	local p
+	for p in "${MODULE_PARAMS[@]}"; do
+		[[ $p =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+=[^[:space:]]*$ ]] ||
+			die_usage "--l1-param must be MODULE.PARAM=VALUE: $p"
+	done
+	case $BREAK_MODE in
+	"" | panic | hang) ;;
+	*) die_usage "--l1-break must be panic or hang: $BREAK_MODE" ;;
+	esac
+}
+
+# --- job file ----------------------------------------------------------------
+
+JOB_LINES=()       # PIN<TAB>TIMEOUT<TAB>ARGS with @IMAGE@ replaced
+JOB_TIMEOUT_SUM=0
+
+read_jobfile() {
+	local line pin tmo args n=0 rest
+	while IFS= read -r line || [[ -n $line ]]; do
+		n=$((n + 1))
+		[[ -z ${line//[[:space:]]/} || $line == \#* ]] && continue
+		[[ $line == *$'\t'*$'\t'* ]] ||
+			die_usage "$JOBFILE:$n: expected PIN<TAB>TIMEOUT_SEC<TAB>QEMU_ARGS"
+		pin=${line%%$'\t'*}
+		rest=${line#*$'\t'}
+		tmo=${rest%%$'\t'*}
+		args=${rest#*$'\t'}
+		[[ $pin == - || $pin =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] ||
+			die_usage "$JOBFILE:$n: PIN must be '-' or a CPU list: $pin"
+		is_posint "$tmo" || die_usage "$JOBFILE:$n: TIMEOUT_SEC must be a positive integer: $tmo"
+		[[ $args == *[![:space:]]* ]] || die_usage "$JOBFILE:$n: empty QEMU_ARGS"
+		[[ $args != *$'\n'* ]] || die_usage "$JOBFILE:$n: newline in QEMU_ARGS"
+		JOB_LINES+=("$pin"$'\t'"$tmo"$'\t'"${args//@IMAGE@/$L1_JOB_IMAGE}")
+		JOB_TIMEOUT_SUM=$((JOB_TIMEOUT_SUM + tmo))
+	done <"$JOBFILE"
+}
+
+# --- cache -------------------------------------------------------------------
+
+CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/pvspin/nested
+KERNEL_VERSION=""
+BUSYBOX_VERSION=""
+QEMU_VERSION=""
+KERNEL_DIR=""
+BASE_INITRD=""
+
+# key TEXT: TEXT made safe for a file name
+key() { printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_'; }
+
+apt_version() {
+	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
+}
+
+ensure_apt_lists() {
+	[[ -n $(apt_version "$BUSYBOX_PACKAGE") ]] && return 0
+	log "apt lists missing; running apt-get update"
+	apt-get update -qq >&2 || die_bed "apt-get update failed (needed to find $BUSYBOX_PACKAGE and the L1 kernel)"
+}
+
+resolve_kernel_package() {
+	if [[ -z $L1_KERNEL_PKG ]]; then
+		L1_KERNEL_PKG=$(apt-cache depends "$DEFAULT_KERNEL_META" 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n 1)
+		[[ -n $L1_KERNEL_PKG ]] ||
+			die_bed "cannot resolve the kernel package that $DEFAULT_KERNEL_META depends on (apt-cache depends)"
+	fi
+	KERNEL_VERSION=$(apt_version "$L1_KERNEL_PKG")
+	[[ -n $KERNEL_VERSION ]] || die_bed "kernel package $L1_KERNEL_PKG not known to apt-cache"
+	BUSYBOX_VERSION=$(apt_version "$BUSYBOX_PACKAGE")
+	[[ -n $BUSYBOX_VERSION ]] || die_bed "$BUSYBOX_PACKAGE not known to apt-cache"
+}
+
+resolve_qemu() {
+	local qemu_path
+	qemu_path=$(command -v "$HOST_QEMU") || die_bed "$HOST_QEMU not found on the host"
+	QEMU_VERSION=$("$qemu_path" --version | head -n 1 | sed 's/^QEMU emulator version //')
+	[[ -n $QEMU_VERSION ]] || die_bed "cannot read the version of $HOST_QEMU"
+}
+
+# fetch_deb PKG VERSION: the cached .deb path (downloaded once)
+fetch_deb() {
+	local pkg=$1 ver=$2 dir=$CACHE_ROOT/debs deb tmp
+	deb=$dir/$(key "${pkg}_$ver").deb
+	if [[ ! -s $deb ]]; then
+		mkdir -p "$dir"
+		tmp=$(mktemp -d "$dir/.dl.XXXXXX")
+		log "downloading $pkg=$ver"
+		if ! (cd "$tmp" && apt-get download -q "$pkg=$ver" >"$tmp/log" 2>&1); then
+			cat "$tmp/log" >&2
+			rm -rf "$tmp"
+			die_bed "download of $pkg=$ver failed (apt-get download)"
+		fi
+		mv "$tmp"/*.deb "$deb"
+		rm -rf "$tmp"
+	fi
+	printf '%s\n' "$deb"
+}
+
+# module_depends KO: the module names KO depends on, one a line
+module_depends() {
+	strings -a "$1" | sed -n 's/^depends=//p' | head -n 1 | tr ',' '\n' | sed '/^$/d'
+}
+
+# unpack_kernel: vmlinuz and the KVM modules of the kernel package
+unpack_kernel() {
+	local deb tmp listing release name path new
+	KERNEL_DIR=$CACHE_ROOT/kernels/$(key "${L1_KERNEL_PKG}_$KERNEL_VERSION")
+	[[ -s $KERNEL_DIR/vmlinuz && -s $KERNEL_DIR/modules/order ]] && return 0
+	deb=$(fetch_deb "$L1_KERNEL_PKG" "$KERNEL_VERSION")
+	log "unpacking $L1_KERNEL_PKG"
+	tmp=$(mktemp -d "$CACHE_ROOT/.unpack.XXXXXX")
+	listing=$tmp/listing
+	dpkg-deb --fsys-tarfile "$deb" | tar -t >"$listing" || die_bed "cannot read $deb"
+	path=$(grep -m 1 '^\./boot/vmlinuz-' "$listing") || die_bed "no vmlinuz in $L1_KERNEL_PKG"
+	release=${path#./boot/vmlinuz-}
+	# Resolve the modules' dependencies by reading each extracted .ko.
+	declare -A ko_path=() seen=()
+	local -a todo=("${KVM_MODULES[@]}") wanted=() order=()
+	while ((${#todo[@]})); do
+		wanted=()
+		for name in "${todo[@]}"; do
+			name=${name//-/_}
+			[[ -n ${seen[$name]:-} ]] && continue
+			seen[$name]=1
+			path=$(grep -m 1 -E "/kernel/.*/${name//_/[-_]}\\.ko$" "$listing") ||
+				die_bed "module $name not found in $L1_KERNEL_PKG"
+			ko_path[$name]=$path
+			wanted+=("$path")
+		done
+		((${#wanted[@]})) || break
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "${wanted[@]}" ||
+			die_bed "cannot extract modules from $deb"
+		todo=()
+		for path in "${wanted[@]}"; do
+			mapfile -t new < <(module_depends "$tmp/$path")
+			todo+=("${new[@]}")
+		done
+	done
+	# Load order: dependencies first.
+	declare -A placed=()
+	place() {
+		local n=$1 d
+		[[ -n ${placed[$n]:-} ]] && return 0
+		placed[$n]=1
+		while read -r d; do
+			[[ -n $d ]] && place "${d//-/_}"
+		done < <(module_depends "$tmp/${ko_path[$n]}")
+		order+=("$n")
+	}
+	for name in "${KVM_MODULES[@]}"; do place "${name//-/_}"; done
+	mkdir -p "$tmp/out/modules"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./boot/vmlinuz-$release" ||
+		die_bed "cannot extract vmlinuz from $deb"
+	mv "$tmp/boot/vmlinuz-$release" "$tmp/out/vmlinuz"
+	printf '%s\n' "$release" >"$tmp/out/release"
+	for name in "${order[@]}"; do
+		cp "$tmp/${ko_path[$name]}" "$tmp/out/modules/$name.ko"
+	done
+	printf '%s\n' "${order[@]}" >"$tmp/out/modules/order"
+	mkdir -p "${KERNEL_DIR%/*}"
+	rm -rf "$KERNEL_DIR"
+	mv "$tmp/out" "$KERNEL_DIR"
+	rm -rf "$tmp"
+	log "L1 kernel $release, modules: ${order[*]}"
+}
+
+# copy_with_path SRC ROOT: copy SRC (dereferenced) to ROOT/SRC
+copy_with_path() {
+	mkdir -p "$2/$(dirname "$1")"
+	cp -L "$1" "$2/$1"
+}
+
+stage_qemu() {
+	local root=$1 qemu_path lib mod dir
+	qemu_path=$(command -v "$HOST_QEMU")
+	copy_with_path "$qemu_path" "$root"
+	[[ $qemu_path == /usr/bin/qemu-system-x86_64 ]] ||
+		cp -L "$qemu_path" "$root/usr/bin/qemu-system-x86_64"
+	# ldd prints "name => /path (addr)" and "/path/ld.so (addr)"
+	while read -r lib; do
+		copy_with_path "$lib" "$root"
+	done < <(ldd "$qemu_path" | grep -o '/[^ ]*' | sort -u)
+	for dir in /usr/lib/x86_64-linux-gnu/qemu; do
+		for mod in "$dir"/$QEMU_MODULE_GLOB; do
+			[[ -e $mod ]] && copy_with_path "$mod" "$root"
+		done
+	done
+	local fwdir=$root$L1_FIRMWARE_DIR src glob f
+	mkdir -p "$fwdir"
+	for src in "${FIRMWARE_SOURCES[@]}"; do
+		for glob in "${FIRMWARE_GLOBS[@]}"; do
+			for f in "$src"/$glob; do
+				[[ -e $f && ! -e $fwdir/${f##*/} ]] && cp -L "$f" "$fwdir/"
+			done
+		done
+	done
+	[[ -e $fwdir/bios-256k.bin ]] || log "warning: no bios-256k.bin (install seabios): L2 q35/pc without -bios will fail"
+	return 0
+}
+
+stage_busybox() {
+	local root=$1 deb tmp applet
+	deb=$(fetch_deb "$BUSYBOX_PACKAGE" "$BUSYBOX_VERSION")
+	tmp=$(mktemp -d "$CACHE_ROOT/.bb.XXXXXX")
+	dpkg-deb -x "$deb" "$tmp"
+	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
+	cp "$tmp/bin/busybox" "$root/bin/busybox"
+	rm -rf "$tmp"
+	for applet in $("$root/bin/busybox" --list); do
+		[[ $applet == busybox ]] && continue
+		ln -sf busybox "$root/bin/$applet"
+	done
+}
+
+build_base_initrd() {
+	local root
+	BASE_INITRD=$CACHE_ROOT/base/$(key "${L1_KERNEL_PKG}_${KERNEL_VERSION}+qemu_${QEMU_VERSION}+bb_${BUSYBOX_VERSION}+v$CACHE_FORMAT").cpio.gz
+	[[ -s $BASE_INITRD ]] && return 0
+	log "building the base initramfs"
+	mkdir -p "$CACHE_ROOT/base"
+	root=$(mktemp -d "$CACHE_ROOT/.root.XXXXXX")
+	mkdir -p "$root"/{proc,sys,dev,tmp,run,job,"$L1_MODULE_DIR"}
+	stage_busybox "$root"
+	stage_qemu "$root"
+	cp "$KERNEL_DIR"/modules/* "$root/$L1_MODULE_DIR/"
+	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
+		gzip -1 >"$BASE_INITRD.tmp" || die_bed "cannot build the base initramfs"
+	mv "$BASE_INITRD.tmp" "$BASE_INITRD"
+	rm -rf "$root"
+}
+
+prepare_cache() {
+	mkdir -p "$CACHE_ROOT" || die_bed "cannot create the cache $CACHE_ROOT"
+	exec 9>"$CACHE_ROOT/lock"
+	flock 9 || die_bed "cannot lock $CACHE_ROOT/lock"
+	ensure_apt_lists
+	resolve_kernel_package
+	resolve_qemu
+	unpack_kernel
+	build_base_initrd
+	flock -u 9
+	exec 9>&-
+}
+
+# --- one L1 run --------------------------------------------------------------
+
+WORK=""
+cleanup() {
+	[[ -n $WORK && -d $WORK ]] || return 0
+	if ((KEEP_WORK)); then
+		printf '%s: work directory kept: %s\n' "$PROG" "$WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+}
+
+shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+write_job_cpio() {
+	local jobroot=$WORK/jobroot line
+	mkdir -p "$jobroot/job"
+	cp "$L1_INIT_SRC" "$jobroot/init"
+	chmod 755 "$jobroot/init"
+	cp "$IMAGE" "$jobroot/job/image"
+	: >"$jobroot/job/jobs"
+	for line in "${JOB_LINES[@]}"; do
+		printf '%s\n' "$line" >>"$jobroot/job/jobs"
+	done
+	{
+		echo "L1_PACKAGE=$(shell_quote "$L1_KERNEL_PKG")"
+		echo "L1_PACKAGE_VERSION=$(shell_quote "$KERNEL_VERSION")"
+		echo "L0_DESC=$(shell_quote "qemu $QEMU_VERSION tcg -cpu max")"
+		echo "BREAK_MODULES=$(shell_quote "$BREAK_MODULES")"
+		echo "BREAK_MODE=$(shell_quote "$BREAK_MODE")"
+		echo "MODULE_PARAMS=$(shell_quote "${MODULE_PARAMS[*]}")"
+		echo "FIRMWARE_DIR=$(shell_quote "$L1_FIRMWARE_DIR")"
+	} >"$jobroot/job/config"
+	(cd "$jobroot" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
+		gzip -1 >"$WORK/job.cpio.gz"
+	cat "$BASE_INITRD" "$WORK/job.cpio.gz" >"$WORK/initrd"
+}
+
+# follow_ctl PID: progress lines on stderr while L1 QEMU (PID) runs
+follow_ctl() {
+	local line
+	tail -n +1 -s 0.2 -F --pid="$1" "$WORK/ctl.log" 2>/dev/null |
+		while IFS= read -r line; do
+			line=${line%$'\r'}
+			case $line in
+			"ready "*) log "L1 ready (KVM loaded) at ${line#ready } cs of L1 uptime" ;;
+			"start "*) log "run ${line#start } started" ;;
+			"status "*) log "run $line" ;;
+			"log "*) log "L1: ${line#log }" ;;
+			"fail "*) ;;
+			esac
+		done
+}
+
+L1_STATUS=0
+run_l1() {
+	local timeout_s=$1 qpid fpid
+	: >"$WORK/ctl.log"
+	local -a cmd=(
+		"$HOST_QEMU" -M q35 -accel tcg -cpu max
+		-smp "$L1_SMP" -m "$L1_MEM_MB"
+		-kernel "$KERNEL_DIR/vmlinuz" -initrd "$WORK/initrd"
+		-append "$L1_KERNEL_CMDLINE"
+		-nodefaults -no-reboot -display none -monitor none
+		-chardev "file,id=l1con,path=$WORK/console.log" -serial chardev:l1con
+		-chardev stdio,id=l2out,signal=off -serial chardev:l2out
+		-chardev "file,id=l1ctl,path=$WORK/ctl.log" -serial chardev:l1ctl
+	)
+	log "booting L1 ($L1_KERNEL_PKG $KERNEL_VERSION, ${L1_SMP} CPUs, ${L1_MEM_MB} MB; limit ${timeout_s} s)"
+	timeout --kill-after="$KILL_GRACE_S" "$timeout_s" "${cmd[@]}" </dev/null 2>"$WORK/qemu.err" &
+	qpid=$!
+	follow_ctl "$qpid" &
+	fpid=$!
+	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
+	wait "$fpid" 2>/dev/null || true
+}
+
+console_tail() {
+	local n=${1:-5}
+	[[ -s $WORK/console.log ]] || return 0
+	tr -d '\r' <"$WORK/console.log" | tail -n "$n" | sed 's/^/  L1 console: /' >&2
+}
+
+# collect_results NJOBS: check the control log; write status and env files
+collect_results() {
+	local njobs=$1 line reason="" ready=0 done=0 env="" i code
+	local -a statuses=()
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"ready "*) ready=1 ;;
+		"env "*) env=${line#env } ;;
+		"status "*)
+			read -r _ i code _ <<<"$line"
+			statuses+=("$code")
+			;;
+		"fail "*) reason=${line#fail } ;;
+		done) done=1 ;;
+		esac
+	done <"$WORK/ctl.log"
+	[[ -n $ENV_FILE && -n $env ]] && printf '%s\n' "$env" >"$ENV_FILE"
+	if [[ -n $STATUS_FILE ]]; then
+		: >"$STATUS_FILE"
+		((${#statuses[@]})) && printf '%s\n' "${statuses[@]}" >"$STATUS_FILE"
+	fi
+	if [[ -n $reason ]]; then
+		console_tail
+		die_bed "$reason"
+	fi
+	if ((L1_STATUS == STATUS_TIMEOUT || L1_STATUS == 128 + 9)); then
+		console_tail
+		if ((ready)); then
+			die_bed "L1 run exceeded the limit of $TIMEOUT_USED s after ${#statuses[@]} of $njobs runs"
+		fi
+		die_bed "L1 boot timed out: KVM not ready within $TIMEOUT_USED s"
+	fi
+	if ((!done)); then
+		console_tail 15
+		[[ -s $WORK/qemu.err ]] && sed 's/^/  L1 qemu: /' "$WORK/qemu.err" >&2
+		if ((!ready)); then
+			die_bed "L1 stopped before KVM was ready (L1 qemu status $L1_STATUS; kernel panic or crash?)"
+		fi
+		die_bed "L1 stopped after ${#statuses[@]} of $njobs runs (L1 qemu status $L1_STATUS; kernel panic or crash?)"
+	fi
+	((${#statuses[@]} == njobs)) ||
+		die_bed "L1 reported ${#statuses[@]} statuses for $njobs runs"
+}
+
+TIMEOUT_USED=0
+main() {
+	parse_args "$@"
+	if ((!PREPARE_ONLY)); then read_jobfile; fi
+	command -v "$HOST_QEMU" >/dev/null || die_bed "$HOST_QEMU not found on the host"
+	prepare_cache
+	if ((PREPARE_ONLY)); then
+		log "cache ready: $KERNEL_DIR, $BASE_INITRD"
+		exit "$EXIT_OK"
+	fi
+	TIMEOUT_USED=${TOTAL_TIMEOUT:-$((JOB_TIMEOUT_SUM + L1_BOOT_ALLOWANCE_S + PER_RUN_ALLOWANCE_S * ${#JOB_LINES[@]}))}
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-nested.XXXXXX")
+	trap cleanup EXIT
+	write_job_cpio
+	run_l1 "$TIMEOUT_USED"
+	collect_results "${#JOB_LINES[@]}"
+	exit "$EXIT_OK"
+}
+
+main "$@"
