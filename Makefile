@@ -53,7 +53,8 @@ $(BUILD)/pvspin64.elf: $(OBJS) linker.ld
 
 # QEMU's -kernel loads Multiboot v1 only from an ELF32: convert.
 $(BUILD)/pvspin.elf: $(BUILD)/pvspin64.elf
-	$(OBJCOPY) -O elf32-i386 $< $@
+	@echo "  OBJCOPY $@"
+	@$(OBJCOPY) -O elf32-i386 $< $@
 
 iso: $(BUILD)/pvspin.iso
 $(BUILD)/pvspin.iso: $(BUILD)/pvspin.elf tools/grub.cfg

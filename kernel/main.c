@@ -12,6 +12,7 @@
 #include "multiboot.h"
 #include "options.h"
 #include "percpu.h"
+#include "pic.h"
 #include "smp.h"
 #include "suite.h"
 #include "time.h"
@@ -72,6 +73,7 @@ void kmain(void)
 {
 	percpu_install(0, cpu_apic_id_from_cpuid());
 	console_init();
+	pic_disable();
 	idt_init();
 	gdt_load(percpu_of(0));
 	idt_load();
@@ -85,8 +87,8 @@ void kmain(void)
 	apic_init_bsp();
 	percpu_of(0)->apic_id = apic_read_id();
 	check_apic_reach();
-	apic_timer_calibrate();
 	smp_boot_aps();
+	apic_timer_calibrate();
 	sti();
 	smp.bringup_ns = tsc_to_ns(smp.all_online_tsc - boot_tsc);
 	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI round(s)%s\n",

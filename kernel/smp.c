@@ -79,9 +79,7 @@ void ap_entry64(void)
 	idt_load();
 	apic_init_cpu();
 	p->online = 1;
-	uint32_t n = __atomic_add_fetch(&online_count, 1, __ATOMIC_ACQ_REL);
-	if (n == smp.expected)
-		smp.all_online_tsc = rdtsc();
+	__atomic_add_fetch(&online_count, 1, __ATOMIC_ACQ_REL);
 	ap_idle(p);
 }
 
@@ -140,9 +138,9 @@ void smp_boot_aps(void)
 		wait_online(smp.expected, BRINGUP_TIMEOUT_BASE_NS +
 					  BRINGUP_TIMEOUT_PER_CPU_NS * smp.expected);
 	}
+	/* The BSP polls the count, so this is within one poll of the last AP. */
+	smp.all_online_tsc = rdtsc();
 	smp.online = smp_online();
-	if (smp.online != smp.expected)
-		smp.all_online_tsc = rdtsc();
 }
 
 void smp_call(unsigned int cpu, smp_fn fn, void *arg)

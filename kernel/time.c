@@ -36,15 +36,19 @@ _Static_assert(sizeof(struct pvclock_vcpu_time_info) == 32, "pvclock record is 3
 /* ACPI PM timer: 3.579545 MHz. */
 #define PM_TIMER_HZ 3579545ull
 
-/* PIT channel 2, gated through port 0x61 (the PC speaker gate). */
+/* PIT channel 0 in mode 2 (rate generator), read with latch commands: needs
+ * no speaker gate (port 0x61), which some machines (microvm) lack. */
 #define PIT_HZ        1193182ull
-#define PIT_CH2       0x42
+#define PIT_CH0       0x40
 #define PIT_MODE      0x43
-#define PIT_GATE_PORT 0x61
-#define PIT_GATE_ON   0x01
-#define PIT_SPEAKER   0x02
-#define PIT_OUT2      0x20
-#define PIT_CH2_MODE0_LOHI 0xB0
+#define PIT_CH0_MODE2_LOHI 0x34
+#define PIT_CH0_LATCH 0x00
+#define PIT_RELOAD    0xFFFFu
+#define PIT_STUCK_READS 100000   /* same count this often: no PIT */
+
+/* A measured frequency outside this range means the reference is broken. */
+#define TSC_HZ_MIN 100000000ull
+#define TSC_HZ_MAX 20000000000ull
 
 static uint64_t hz;
 static uint64_t mult;                   /* ns = (tsc * mult) >> MULT_SHIFT */
@@ -129,22 +133,32 @@ static uint64_t from_pm_timer(void)
 	return (t1 - t0) * PM_TIMER_HZ / done;
 }
 
+static uint16_t pit_read(void)
+{
+	outb(PIT_MODE, PIT_CH0_LATCH);
+	uint16_t lo = inb(PIT_CH0);
+	return (uint16_t)(lo | (inb(PIT_CH0) << 8));
+}
+
 static uint64_t from_pit(void)
 {
-	uint64_t ticks = CALIBRATE_NS * PIT_HZ / NSEC_PER_SEC;
-	uint8_t gate = inb(PIT_GATE_PORT);
-	outb(PIT_GATE_PORT, (gate & ~PIT_SPEAKER) | PIT_GATE_ON);
-	outb(PIT_MODE, PIT_CH2_MODE0_LOHI);
-	outb(PIT_CH2, ticks & 0xff);
-	outb(PIT_CH2, (ticks >> 8) & 0xff);
-	uint64_t t0 = rdtsc_ordered();
-	uint64_t spins = 0;
-	while (!(inb(PIT_GATE_PORT) & PIT_OUT2))
-		if (++spins == 0)
-			return 0;
-	uint64_t t1 = rdtsc_ordered();
-	outb(PIT_GATE_PORT, gate);
-	return (t1 - t0) * PIT_HZ / ticks;
+	uint64_t ticks = CALIBRATE_NS * PIT_HZ / NSEC_PER_SEC, done = 0;
+	outb(PIT_MODE, PIT_CH0_MODE2_LOHI);
+	outb(PIT_CH0, PIT_RELOAD & 0xff);
+	outb(PIT_CH0, PIT_RELOAD >> 8);
+	uint16_t last = pit_read();
+	uint64_t t0 = rdtsc_ordered(), t1 = t0, still = 0;
+	while (done < ticks) {
+		uint16_t now = pit_read();
+		/* Counts down from PIT_RELOAD, then reloads. */
+		done += (uint16_t)(last - now) % PIT_RELOAD;
+		still = now == last ? still + 1 : 0;
+		if (still > PIT_STUCK_READS)
+			return 0;               /* no PIT here */
+		last = now;
+		t1 = rdtsc_ordered();
+	}
+	return (t1 - t0) * PIT_HZ / done;
 }
 
 struct tsc_method {
@@ -166,12 +180,12 @@ void time_init(void)
 {
 	for (unsigned int i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		hz = methods[i].measure();
-		if (hz) {
+		if (hz >= TSC_HZ_MIN && hz <= TSC_HZ_MAX) {
 			source = methods[i].name;
 			break;
 		}
 	}
-	if (!hz) {
+	if (hz < TSC_HZ_MIN || hz > TSC_HZ_MAX) {
 		hz = NSEC_PER_SEC;      /* never reached on PC hardware: PIT exists */
 		source = "assumed-1GHz";
 	}

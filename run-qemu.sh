@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Boot pvspin under QEMU with the serial console on stdout.
+# Its exit status is the guest's verdict; see usage() and docs/output.md.
+set -uo pipefail
+
+# Exit statuses (README "Exit statuses").
+readonly ST_PASS=0 ST_FAIL=1 ST_BAD_INPUT=2 ST_CRASH=3 ST_LOCKUP=4
+readonly ST_TIMEOUT=124 ST_NO_QEMU=125
+readonly TCG_MAX_VCPUS=255   # QEMU 7.2 TCG has no x2APIC
+readonly KVM_MAX_VCPUS=288   # QEMU 7.2 q35 limit
+readonly DEBUG_EXIT_PORT=0xf4
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IMAGE=$TOP/build/pvspin.elf
+ISO=$TOP/build/pvspin.iso
+
+usage() {
+	cat <<'EOF'
+usage: ./run-qemu.sh [options] [-- guest options]
+
+Boots build/pvspin.elf (built if missing) under QEMU; the guest's serial
+console is copied to stdout. With no options: 4 vCPUs, the default suite.
+
+options:
+  --smp N             vCPUs (default 4; at most 255 under TCG, 288 under KVM)
+  --mem MB            guest memory (default 256)
+  --accel A           auto|kvm|tcg|nested (default auto: KVM only when the
+                      host's KVM is hardware KVM, kvm_intel or kvm_amd loaded)
+  --machine M         q35|pc|microvm (default q35)
+  --firmware F        qboot|seabios for q35/pc (default qboot; --iso uses seabios)
+  --cpu MODEL         QEMU -cpu (default: max under TCG, host under KVM)
+  --iso               boot build/pvspin.iso through GRUB (Multiboot2)
+  --pin CPULIST       run QEMU on these host CPUs (taskset), for overcommit
+  --timeout SEC       kill QEMU after SEC seconds, exit 124 (default 120)
+  --log FILE          also write the serial output to FILE
+  --qemu ARG          extra QEMU argument, repeatable (--qemu -cpu --qemu max)
+  --dry-run           print the QEMU command line instead of running it
+  -h, --help          this text
+nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
+  --l1-kernel PKG     Debian kernel package for the L1 host
+  --l1-smp N          L1 vCPUs (default 2)       --l1-mem MB   L1 memory
+  --batch FILE        run every line of FILE (each: [run-qemu options] [-- guest
+                      options]) in one L1 boot; stdout carries all runs in order
+
+everything after -- is the guest command line (key=value options, e.g.
+test=smp,fault seed=7 verbose=1).
+
+exit status: 0 pass, 1 test failure, 2 bad input (these options or the
+guest's), 3 guest crash, 4 lockup, 124 timeout, 125 QEMU could not run.
+EOF
+}
+
+die_usage() {
+	echo "run-qemu.sh: $*" >&2
+	echo "run-qemu.sh: try --help" >&2
+	exit $ST_BAD_INPUT
+}
+
+die_env() {
+	echo "run-qemu.sh: $*" >&2
+	exit $ST_NO_QEMU
+}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+# ---- options -------------------------------------------------------------
+smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
+log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem=
+qemu_extra=() guest_args=()
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--smp) smp=${2-}; shift ;;
+		--mem) mem=${2-}; shift ;;
+		--accel) accel=${2-}; shift ;;
+		--machine) machine=${2-}; shift ;;
+		--firmware) firmware=${2-}; shift ;;
+		--cpu) cpu=${2-}; shift ;;
+		--iso) use_iso=1 ;;
+		--pin) pin=${2-}; shift ;;
+		--timeout) timeout=${2-}; shift ;;
+		--log) log=${2-}; shift ;;
+		--qemu) [ $# -ge 2 ] || die_usage "--qemu needs an argument"; qemu_extra+=("$2"); shift ;;
+		--dry-run) dry_run=1 ;;
+		--batch) batch=${2-}; shift ;;
+		--l1-kernel) l1_kernel=${2-}; shift ;;
+		--l1-smp) l1_smp=${2-}; shift ;;
+		--l1-mem) l1_mem=${2-}; shift ;;
+		-h|--help) usage; exit 0 ;;
+		--) shift; guest_args=("$@"); return ;;
+		*) die_usage "unknown option '$1'" ;;
+		esac
+		[ $# -gt 0 ] && shift
+	done
+}
+
+validate_args() {
+	is_uint "$smp" && [ "$smp" -ge 1 ] || die_usage "--smp '$smp': a number of vCPUs, 1..$KVM_MAX_VCPUS"
+	[ "$smp" -le $KVM_MAX_VCPUS ] || die_usage "--smp $smp: too many vCPUs; QEMU's q35 takes at most $KVM_MAX_VCPUS"
+	is_uint "$mem" && [ "$mem" -ge 64 ] || die_usage "--mem '$mem': megabytes, at least 64"
+	is_uint "$timeout" && [ "$timeout" -ge 1 ] || die_usage "--timeout '$timeout': seconds, at least 1"
+	case $accel in auto|kvm|tcg|nested) ;; *) die_usage "--accel '$accel': accepted: auto, kvm, tcg, nested" ;; esac
+	case $machine in q35|pc|microvm) ;; *) die_usage "--machine '$machine': accepted: q35, pc, microvm" ;; esac
+	case $firmware in ''|qboot|seabios) ;; *) die_usage "--firmware '$firmware': accepted: qboot, seabios" ;; esac
+	if [ -n "$pin" ] && ! [[ $pin =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]]; then
+		die_usage "--pin '$pin': a CPU list such as 0 or 0-1 or 0,2"
+	fi
+	if [ $use_iso = 1 ] && [ "$machine" = microvm ]; then
+		die_usage "--iso needs a BIOS that boots CDs: use --machine q35 or pc"
+	fi
+	if [ "$machine" = microvm ] && [ -n "$firmware" ]; then
+		die_usage "--firmware: microvm has its own (qboot) firmware"
+	fi
+	if [ "$smp" -gt $TCG_MAX_VCPUS ] && [ "$machine" != q35 ]; then
+		die_usage "--smp $smp: more than $TCG_MAX_VCPUS vCPUs needs --machine q35 (x2APIC)"
+	fi
+	if [ "$accel" != nested ]; then
+		[ -z "$batch$l1_kernel$l1_smp$l1_mem" ] || die_usage "--batch and --l1-* go with --accel nested"
+	fi
+	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
+}
+
+# ---- accelerator ---------------------------------------------------------
+hardware_kvm_module() {
+	local m
+	for m in kvm_intel kvm_amd; do
+		[ -d /sys/module/$m ] && { echo $m; return 0; }
+	done
+	return 1
+}
+
+choose_accel() {
+	local mod
+	case $accel in
+	auto)
+		if mod=$(hardware_kvm_module) && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+			accel=kvm
+			accel_reason="hardware KVM ($mod loaded)"
+		else
+			accel=tcg
+			if [ -e /dev/kvm ]; then
+				accel_reason="/dev/kvm is not hardware KVM (no kvm_intel or kvm_amd module)"
+			else
+				accel_reason="no /dev/kvm"
+			fi
+		fi ;;
+	kvm)
+		[ -e /dev/kvm ] || die_env "--accel kvm: no /dev/kvm on this host (use --accel tcg or nested)"
+		[ -r /dev/kvm ] && [ -w /dev/kvm ] || die_env "--accel kvm: /dev/kvm is not readable and writable by $(id -un)"
+		if mod=$(hardware_kvm_module); then
+			accel_reason="forced; hardware KVM ($mod)"
+		else
+			accel_reason="forced; this /dev/kvm is not hardware KVM, expect emulation speed"
+		fi ;;
+	tcg) accel_reason="forced" ;;
+	nested) accel_reason="real KVM in an L1 host booted under TCG" ;;
+	esac
+	if [ "$accel" = tcg ] && [ "$smp" -gt $TCG_MAX_VCPUS ]; then
+		die_usage "--smp $smp: too many vCPUs for TCG; QEMU 7.2's TCG has no x2APIC, so it stops at $TCG_MAX_VCPUS (use --accel kvm or nested)"
+	fi
+}
+
+# ---- QEMU command line ---------------------------------------------------
+# The guest-side part (what L2 gets under nested, or QEMU directly).
+build_qemu_args() {
+	local image=$1 qaccel=$2
+	qargs=()
+	local m=$machine
+	case $machine in
+	q35|pc)
+		local fw=${firmware:-qboot}
+		[ $use_iso = 1 ] && fw=seabios
+		qargs+=(-M "$m")
+		[ "$fw" = qboot ] && qargs+=(-bios qboot.rom) ;;
+	microvm)
+		qargs+=(-M microvm) ;;
+	esac
+	local c=$cpu
+	[ -n "$c" ] || { [ "$qaccel" = tcg ] && c=max || c=host; }
+	[ "$qaccel" = tcg ] && qargs+=(-accel tcg,thread=multi) || qargs+=(-accel kvm)
+	qargs+=(-cpu "$c" -smp "$smp" -m "$mem")
+	qargs+=(-nodefaults -no-reboot -display none -serial stdio)
+	qargs+=(-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4")
+	if [ $use_iso = 1 ]; then
+		qargs+=(-cdrom "$image")
+	else
+		qargs+=(-kernel "$image" -append "${guest_args[*]-}")
+	fi
+	qargs+=("${qemu_extra[@]}")
+}
+
+# A copy of the ISO whose GRUB entry carries the guest command line.
+make_iso_with_cmdline() {
+	local dir=$1
+	rm -rf "$dir/iso"
+	mkdir -p "$dir/iso/boot/grub"
+	cp "$IMAGE" "$dir/iso/boot/pvspin.elf"
+	sed "s|multiboot2 /boot/pvspin.elf.*|multiboot2 /boot/pvspin.elf ${guest_args[*]-}|" \
+		"$TOP/tools/grub.cfg" > "$dir/iso/boot/grub/grub.cfg"
+	grub-mkrescue -o "$dir/pvspin.iso" "$dir/iso" >"$dir/grub.log" 2>&1 ||
+		{ cat "$dir/grub.log" >&2; die_env "grub-mkrescue failed"; }
+	echo "$dir/pvspin.iso"
+}
+
+# ---- verdict -------------------------------------------------------------
+# QEMU's own errors exit 1, the same as isa-debug-exit for a pass, so the
+# guest's "EXIT: STATUS=n" line decides: it must agree with QEMU's status.
+verdict() {
+	local qemu_status=$1 out=$2 line n
+	line=$(grep -a -o 'EXIT: STATUS=[0-9]*' "$out" | tail -n 1)
+	if [ "$qemu_status" = $ST_TIMEOUT ] || [ "$qemu_status" = 137 ]; then
+		echo "run-qemu.sh: timeout after ${timeout}s${line:+ (guest had printed $line)}" >&2
+		return $ST_TIMEOUT
+	fi
+	if [ -n "$line" ]; then
+		n=${line#EXIT: STATUS=}
+		if [ "$qemu_status" = $(( (n << 1) | 1 )) ]; then
+			return "$n"
+		fi
+		echo "run-qemu.sh: guest said $line but QEMU exited $qemu_status" >&2
+		return $ST_NO_QEMU
+	fi
+	if grep -aq '^KTAP version 1' "$out"; then
+		echo "run-qemu.sh: the guest stopped without a verdict (QEMU status $qemu_status: a triple fault or reset?)" >&2
+		return $ST_CRASH
+	fi
+	echo "run-qemu.sh: QEMU could not run the guest (status $qemu_status)" >&2
+	return $ST_NO_QEMU
+}
+
+run_direct() {
+	local tmp=$1 image=$IMAGE
+	[ $use_iso = 1 ] && image=$(make_iso_with_cmdline "$tmp")
+	build_qemu_args "$image" "$accel"
+	local cmd=(qemu-system-x86_64 "${qargs[@]}")
+	[ -n "$pin" ] && cmd=(taskset -c "$pin" "${cmd[@]}")
+	if [ $dry_run = 1 ]; then
+		printf '%q ' timeout "$timeout" "${cmd[@]}"; echo
+		exit 0
+	fi
+	local out=$tmp/serial.log status
+	# Serial output streams to stdout as it comes; a copy decides the verdict.
+	timeout -k 5 "$timeout" "${cmd[@]}" </dev/null 2>"$tmp/qemu.err" | tee "$out" ${log:+"$log"}
+	status=${PIPESTATUS[0]}
+	if [ -s "$tmp/qemu.err" ]; then
+		grep -v 'warning: Number of hotpluggable cpus\|Number of SMP cpus requested' "$tmp/qemu.err" >&2 || true
+	fi
+	verdict "$status" "$out"
+}
+
+# ---- nested --------------------------------------------------------------
+# One job line for tools/nested/nested-run.sh: PIN<TAB>TIMEOUT<TAB>QEMU args.
+nested_job_line() {
+	build_qemu_args @IMAGE@ kvm
+	local a quoted=()
+	for a in "${qargs[@]}"; do
+		quoted+=("'${a//\'/\'\\\'\'}'")
+	done
+	printf '%s\t%s\t%s\n' "${pin:--}" "$timeout" "${quoted[*]}" | sed "s|'@IMAGE@'|@IMAGE@|g"
+}
+
+run_nested() {
+	local tmp=$1 jobs=$tmp/jobs total_timeout=0
+	: > "$jobs"
+	if [ -n "$batch" ]; then
+		local line saved_guest
+		while IFS= read -r line || [ -n "$line" ]; do
+			[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+			# Each batch line is parsed like a command line, with the
+			# defaults of this invocation.
+			( eval "parse_args $line"; validate_args; nested_job_line ) >> "$jobs" || exit $?
+		done < "$batch"
+	else
+		nested_job_line >> "$jobs"
+	fi
+	local n=0 t
+	while IFS=$'\t' read -r _ t _; do n=$((n + 1)); total_timeout=$((total_timeout + t)); done < "$jobs"
+	local nargs=(--image "$IMAGE" --status-file "$tmp/status" --env-file "$tmp/env.json")
+	[ -n "$l1_kernel" ] && nargs+=(--l1-kernel "$l1_kernel")
+	[ -n "$l1_smp" ] && nargs+=(--l1-smp "$l1_smp")
+	[ -n "$l1_mem" ] && nargs+=(--l1-mem "$l1_mem")
+	if [ $dry_run = 1 ]; then
+		cat "$jobs"
+		exit 0
+	fi
+	"$TOP/tools/nested/nested-run.sh" "${nargs[@]}" "$jobs" | tee "$tmp/serial.log" ${log:+"$log"}
+	local bed=${PIPESTATUS[0]}
+	[ "$bed" = 0 ] || return "$bed"
+	# The verdict of the first run that did not pass.
+	local worst=$ST_PASS st v i=0
+	while read -r st; do
+		i=$((i + 1))
+		if [ "$st" = $ST_TIMEOUT ]; then v=$ST_TIMEOUT
+		elif [ $(( st & 1 )) = 1 ] && [ "$st" -le 9 ]; then v=$(( st >> 1 ))
+		else v=$ST_NO_QEMU; fi
+		[ "$v" != 0 ] && echo "run-qemu.sh: nested run $i of $n: status $v" >&2
+		[ "$worst" = $ST_PASS ] && worst=$v
+	done < "$tmp/status"
+	[ "$i" = "$n" ] || { echo "run-qemu.sh: nested bed reported $i of $n runs" >&2; return $ST_NO_QEMU; }
+	return "$worst"
+}
+
+# ---- main ----------------------------------------------------------------
+main() {
+	parse_args "$@"
+	validate_args
+	local purposes=(build run)
+	[ $use_iso = 1 ] && purposes+=(iso)
+	[ "$accel" = nested ] && purposes+=(nested)
+	"$TOP/tools/deps.sh" "${purposes[@]}" || exit $ST_BAD_INPUT
+	choose_accel
+	echo "run-qemu.sh: accel=$accel ($accel_reason), machine=$machine, smp=$smp" >&2
+	make -s -C "$TOP" all >&2 || die_env "the build failed"
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-run.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	if [ "$accel" = nested ]; then
+		run_nested "$tmp"
+	else
+		run_direct "$tmp"
+	fi
+}
+
+main "$@"
