@@ -21,15 +21,16 @@ __attribute__((noinline)) void pvqspin_unlock_slowpath(struct qspinlock *lock,
 	struct lock_qnode *node;
 	unsigned int cpu;
 
-	if (lock_unlikely(locked != Q_SLOW_VAL))
-		lock_bug();
-
 	/*
-	 * ACQUIRE fence: pairs with the RELEASE xchg that stored Q_SLOW_VAL
-	 * (which our failed cmpxchg read), so the hash entry inserted before
-	 * it is visible to the lookup below.
+	 * ACQUIRE re-read: pairs with the RELEASE xchg that stored Q_SLOW_VAL
+	 * (or we stored it ourselves in q_pv_kick_node()), so the hash entry
+	 * inserted before it is visible to the lookup below.  Nobody else
+	 * changes a Q_SLOW_VAL locked byte while we own the lock, so this
+	 * reads the same value the failed cmpxchg did.
 	 */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (lock_unlikely(locked != Q_SLOW_VAL ||
+			  __atomic_load_n(&lock->locked, __ATOMIC_ACQUIRE) != Q_SLOW_VAL))
+		lock_bug();
 
 	node = pv_unhash(lock);
 	if (lock_unlikely(!node))

@@ -46,7 +46,7 @@ static inline void pvqspin_unlock(struct qspinlock *lock)
 
 	/*
 	 * RELEASE: publish the critical section to the next owner.  Failure
-	 * is relaxed; the slow path adds the ACQUIRE fence it needs.  Never
+	 * is relaxed; the slow path does the ACQUIRE read it needs.  Never
 	 * unlock blindly: with Q_SLOW_VAL we must unhash first, or a stale
 	 * entry for this lock would stay in the table.
 	 */

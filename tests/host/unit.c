@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * unit.c - unit tests of the lock library internals.
+ *
+ * Built twice: with LOCK_NR_CPUS=64 (byte-pending word layout) and with
+ * LOCK_NR_CPUS=16384 (bit-pending layout), see the Makefile.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "host_pv_ops.h"
+#include "lock.h"
+#include "lock_events.h"
+#include "pv_hash.h"
+#include "pvqspinlock.h"
+#include "qnode.h"
+#include "qspinlock.h"
+
+/* Give a helper thread time to reach its blocking point (µs). */
+#define UNIT_SETTLE_US 20000
+/* Spin threshold used to make PV waiters halt quickly. */
+#define UNIT_PV_THRESHOLD 16U
+/* Test CPU ids: main thread and helpers. */
+enum { CPU_MAIN = 0, CPU_B = 1, CPU_C = 2, CPU_FAKE_HEAD = 5 };
+
+static struct lock_event_totals ev;
+
+static uint64_t event(enum lock_event e)
+{
+	lock_events_sum(&ev);
+	return ev.count[e];
+}
+
+static uint32_t word(struct qspinlock *l)
+{
+	return __atomic_load_n(&l->val, __ATOMIC_SEQ_CST);
+}
+
+/* Spin until pred(arg) or give up after ~2 s (then the CHECK fails). */
+static int wait_until(int (*pred)(void *), void *arg)
+{
+	for (int i = 0; i < 2000000; i++) {
+		if (pred(arg))
+			return 1;
+		usleep(1);
+	}
+	return 0;
+}
+
+/* ---- layout ------------------------------------------------------------ */
+
+static void test_tail_encoding(void)
+{
+	unsigned int cpus[] = { 0, 1, 2, LOCK_NR_CPUS / 2, LOCK_NR_CPUS - 1 };
+
+#if LOCK_NR_CPUS < 16384
+	CHECK_EQ(Q_PENDING_BITS, 8);
+	CHECK_EQ(Q_TAIL_IDX_OFFSET, 16);
+	CHECK_EQ(Q_TAIL_CPU_OFFSET, 18);
+	CHECK_EQ(Q_PENDING_MASK, 0xff00);
+#else
+	CHECK_EQ(Q_PENDING_BITS, 1);
+	CHECK_EQ(Q_TAIL_IDX_OFFSET, 9);
+	CHECK_EQ(Q_TAIL_CPU_OFFSET, 11);
+	CHECK_EQ(Q_PENDING_MASK, 0x100);
+#endif
+	CHECK_EQ(Q_LOCKED_MASK, 0xff);
+	CHECK_EQ(Q_LOCKED_VAL, 1);
+	CHECK_EQ(Q_SLOW_VAL, 3);
+	CHECK_EQ(q_encode_tail(0, 0), 1U << Q_TAIL_CPU_OFFSET);
+
+	for (size_t i = 0; i < ARRAY_SIZE(cpus); i++) {
+		for (unsigned int idx = 0; idx < LOCK_QNODES_PER_CPU; idx++) {
+			uint32_t t = q_encode_tail(cpus[i], idx);
+
+			CHECK(t != 0);
+			CHECK_EQ(t & ~Q_TAIL_MASK, 0);
+			CHECK_EQ(q_tail_cpu(t), cpus[i]);
+			CHECK_EQ(q_tail_idx(t), idx);
+			CHECK(lock_qnode_from_tail(t) == &lock_qnodes[cpus[i]][idx]);
+		}
+	}
+}
+
+static void test_xchg_tail_keeps_low_bits(void)
+{
+	struct qspinlock l;
+	uint32_t t1 = q_encode_tail(LOCK_NR_CPUS - 1, 3), t2 = q_encode_tail(1, 1);
+
+	l.val = Q_LOCKED_VAL | Q_PENDING_VAL;
+	CHECK_EQ(q_xchg_tail(&l, t1), 0);
+	CHECK_EQ(word(&l), Q_LOCKED_VAL | Q_PENDING_VAL | t1);
+	CHECK_EQ(q_xchg_tail(&l, t2), t1);
+	CHECK_EQ(word(&l), Q_LOCKED_VAL | Q_PENDING_VAL | t2);
+	q_clear_pending(&l);
+	CHECK_EQ(word(&l), Q_LOCKED_VAL | t2);
+	q_set_pending(&l);
+	CHECK_EQ(word(&l), Q_LOCKED_VAL | Q_PENDING_VAL | t2);
+	CHECK(!q_trylock_clear_pending(&l));   /* still locked */
+	__atomic_store_n(&l.locked, 0, __ATOMIC_RELAXED);
+	CHECK(q_trylock_clear_pending(&l));
+	CHECK_EQ(word(&l), Q_LOCKED_VAL | t2);
+}
+
+/* ---- registry and basic semantics -------------------------------------- */
+
+static void test_registry(void)
+{
+	static const char *const all[] = { "tas", "ttas", "ticket", "mcs",
+					   "qspinlock", "pvqspinlock" };
+	size_t n = 0;
+
+	for (const struct lock_type *const *t = lock_types; *t; t++, n++) {
+		CHECK((*t)->size <= LOCK_MAX_SIZE);
+		CHECK(lock_type_find((*t)->name) == *t);
+		CHECK(strcmp((*t)->name, "broken") != 0);
+	}
+	CHECK_EQ(n, ARRAY_SIZE(all));
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		CHECK(lock_type_find(all[i]) != NULL);
+	CHECK(lock_type_find("broken") == &lock_type_broken);
+	CHECK(lock_type_find("nosuchlock") == NULL);
+	CHECK(lock_type_find("") == NULL);
+	CHECK(lock_type_find(NULL) == NULL);
+}
+
+static void basic_semantics(const struct lock_type *t)
+{
+	lock_storage_t s;
+
+	t->init(&s);
+	CHECK(!t->is_locked(&s));
+	CHECK(t->trylock(&s));
+	CHECK(t->is_locked(&s));
+	CHECK(!t->trylock(&s));
+	t->unlock(&s);
+	CHECK(!t->is_locked(&s));
+	t->lock(&s);
+	CHECK(t->is_locked(&s));
+	CHECK(!t->trylock(&s));
+	t->unlock(&s);
+	CHECK(!t->is_locked(&s));
+}
+
+static void test_basic_all(void)
+{
+	host_cpu_bind(CPU_MAIN);
+	for (const struct lock_type *const *t = lock_types; *t; t++)
+		basic_semantics(*t);
+	basic_semantics(&lock_type_broken);
+}
+
+/* ---- trylock only on a zero word ---------------------------------------- */
+
+static void trylock_zero_word(bool (*trylock)(struct qspinlock *))
+{
+	struct qspinlock l;
+	const uint32_t busy[] = { Q_LOCKED_VAL, Q_PENDING_VAL, q_encode_tail(3, 0),
+				  q_encode_tail(0, 2) | Q_PENDING_VAL, Q_SLOW_VAL };
+
+	for (size_t i = 0; i < ARRAY_SIZE(busy); i++) {
+		l.val = busy[i];
+		CHECK(!trylock(&l));
+		CHECK_EQ(word(&l), busy[i]);
+	}
+	l.val = 0;
+	CHECK(trylock(&l));
+	CHECK_EQ(word(&l), Q_LOCKED_VAL);
+}
+
+static void test_trylock_zero_word(void)
+{
+	trylock_zero_word(qspin_trylock);
+	trylock_zero_word(pvqspin_trylock);
+}
+
+/* ---- pending path -------------------------------------------------------- */
+
+struct locker {
+	struct qspinlock *lock;
+	void (*lock_fn)(struct qspinlock *);
+	void (*unlock_fn)(struct qspinlock *);
+	unsigned int cpu;
+	unsigned int *seq;   /* shared acquisition sequence */
+	unsigned int order;  /* our position in it */
+};
+
+static void *locker_thread(void *arg)
+{
+	struct locker *k = arg;
+
+	host_cpu_bind(k->cpu);
+	k->lock_fn(k->lock);
+	/* Under the lock: plain increment is safe. */
+	k->order = ++*k->seq;
+	k->unlock_fn(k->lock);
+	return NULL;
+}
+
+static int pending_set(void *l)
+{
+	return word(l) == (Q_LOCKED_VAL | Q_PENDING_VAL);
+}
+
+static int tail_is_c(void *l)
+{
+	return (word(l) & Q_TAIL_MASK) == q_encode_tail(CPU_C, 0);
+}
+
+static void test_pending_path(void)
+{
+	struct qspinlock l;
+	unsigned int seq = 0;
+	struct locker b = { &l, qspin_lock, qspin_unlock, CPU_B, &seq, 0 };
+	struct locker c = { &l, qspin_lock, qspin_unlock, CPU_C, &seq, 0 };
+	pthread_t tb, tc;
+
+	host_cpu_bind(CPU_MAIN);
+	qspin_init(&l);
+	lock_events_reset();
+	qspin_lock(&l);
+
+	pthread_create(&tb, NULL, locker_thread, &b);
+	CHECK(wait_until(pending_set, &l));      /* 2nd locker: pending */
+	pthread_create(&tc, NULL, locker_thread, &c);
+	CHECK(wait_until(tail_is_c, &l));        /* 3rd locker: queued */
+	CHECK_EQ(word(&l), Q_LOCKED_VAL | Q_PENDING_VAL | q_encode_tail(CPU_C, 0));
+
+	qspin_unlock(&l);
+	pthread_join(tb, NULL);
+	pthread_join(tc, NULL);
+	CHECK_EQ(b.order, 1);                     /* pending goes first */
+	CHECK_EQ(c.order, 2);
+	CHECK_EQ(word(&l), 0);
+	CHECK_EQ(event(LOCK_EV_lock_pending), 1);
+	CHECK_EQ(event(LOCK_EV_lock_slowpath), 1);
+	CHECK_EQ(lock_qnodes[CPU_C][0].count, 0);
+}
+
+/* ---- node nesting and exhaustion ----------------------------------------- */
+
+struct releaser {
+	struct qspinlock *lock;
+	uint32_t seen_tail;
+	bool want_tail;
+};
+
+/* Plays "owner and pending CPU": waits for the queue (if wanted), leaves. */
+static void *releaser_thread(void *arg)
+{
+	struct releaser *r = arg;
+
+	host_cpu_bind(CPU_B);
+	if (r->want_tail)
+		while (!(word(r->lock) & Q_TAIL_MASK))
+			usleep(1);
+	else
+		usleep(UNIT_SETTLE_US);
+	r->seen_tail = word(r->lock) & Q_TAIL_MASK;
+	__atomic_fetch_and(&r->lock->val, Q_TAIL_MASK, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Pretend `depth` contexts of this CPU are already queued elsewhere, then
+ * lock a word that is owned + pending (forces the queue path).
+ */
+static void nested_lock(void (*lock_fn)(struct qspinlock *),
+			void (*unlock_fn)(struct qspinlock *), unsigned int depth)
+{
+	struct qspinlock l;
+	struct releaser r = { &l, 0, depth < LOCK_QNODES_PER_CPU };
+	pthread_t t;
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	for (unsigned int i = 0; i < depth; i++)
+		CHECK_EQ(lock_qnode_get(CPU_MAIN), i);
+	l.val = Q_LOCKED_VAL | Q_PENDING_VAL;
+	pthread_create(&t, NULL, releaser_thread, &r);
+	lock_fn(&l);
+	pthread_join(t, NULL);
+	CHECK_EQ(word(&l), Q_LOCKED_VAL);
+	CHECK_EQ(lock_qnodes[CPU_MAIN][0].count, depth);
+	unlock_fn(&l);
+	for (unsigned int i = 0; i < depth; i++)
+		lock_qnode_put(CPU_MAIN);
+	CHECK_EQ(lock_qnodes[CPU_MAIN][0].count, 0);
+
+	if (depth < LOCK_QNODES_PER_CPU) {
+		CHECK_EQ(r.seen_tail, q_encode_tail(CPU_MAIN, depth));
+		CHECK_EQ(event(LOCK_EV_lock_no_node), 0);
+		for (unsigned int n = 1; n < LOCK_QNODES_PER_CPU; n++)
+			CHECK_EQ(event(LOCK_EV_lock_use_node2 + n - 1), n == depth);
+	} else {
+		CHECK_EQ(r.seen_tail, 0);        /* never queued */
+		CHECK_EQ(event(LOCK_EV_lock_no_node), 1);
+	}
+}
+
+static void test_nesting_nodes(void)
+{
+	for (unsigned int depth = 0; depth <= LOCK_QNODES_PER_CPU; depth++) {
+		nested_lock(qspin_lock, qspin_unlock, depth);
+		nested_lock(pvqspin_lock, pvqspin_unlock, depth);
+	}
+}
+
+/* ---- PV: hash table -------------------------------------------------------- */
+
+#define UNIT_HASH_LOCKS 200
+_Static_assert(UNIT_HASH_LOCKS <= LOCK_NR_CPUS * LOCK_QNODES_PER_CPU,
+	       "no more live entries than the table is sized for");
+
+static void test_pv_hash(void)
+{
+	static struct qspinlock locks[UNIT_HASH_LOCKS];
+	struct lock_qnode *node = &lock_qnodes[1][2];
+	struct pv_hash_entry *he;
+
+	lock_events_reset();
+	CHECK(pv_hash_lookup(&locks[0]) == NULL);
+	CHECK(pv_unhash(&locks[0]) == NULL);
+
+	he = pv_hash(&locks[0], node);
+	CHECK(he != NULL);
+	CHECK(pv_hash_lookup(&locks[0]) == node);
+	CHECK(pv_hash_lookup(&locks[1]) == NULL);
+	pv_hash_remove_entry(he);
+	CHECK(pv_hash_lookup(&locks[0]) == NULL);
+
+	/* Adjacent locks: many entries, collisions likely. */
+	for (unsigned int i = 0; i < UNIT_HASH_LOCKS; i++)
+		pv_hash(&locks[i], &lock_qnodes[i % LOCK_NR_CPUS][i % LOCK_QNODES_PER_CPU]);
+	for (unsigned int i = 0; i < UNIT_HASH_LOCKS; i++)
+		CHECK(pv_hash_lookup(&locks[i]) ==
+		      &lock_qnodes[i % LOCK_NR_CPUS][i % LOCK_QNODES_PER_CPU]);
+	/* Remove in a scrambled order; the rest must stay findable. */
+	for (unsigned int k = 0; k < UNIT_HASH_LOCKS; k++) {
+		unsigned int i = (k * 7U + 3U) % UNIT_HASH_LOCKS;
+
+		CHECK(pv_unhash(&locks[i]) ==
+		      &lock_qnodes[i % LOCK_NR_CPUS][i % LOCK_QNODES_PER_CPU]);
+		CHECK(pv_hash_lookup(&locks[i]) == NULL);
+	}
+	for (unsigned int i = 0; i < UNIT_HASH_LOCKS; i++)
+		CHECK(pv_hash_lookup(&locks[i]) == NULL);
+	CHECK(event(LOCK_EV_pv_hash_hops) >= UNIT_HASH_LOCKS + 1);
+}
+
+/* ---- PV: slow value and unlock slow path ------------------------------------ */
+
+#define UNIT_MAX_KICKS 8
+static unsigned int kicks[UNIT_MAX_KICKS], nkicks;
+
+static void record_wait(uint8_t *ptr, uint8_t val)
+{
+	(void)ptr;
+	(void)val;
+}
+
+static void record_kick(unsigned int cpu)
+{
+	if (nkicks < UNIT_MAX_KICKS)
+		kicks[nkicks] = cpu;
+	nkicks++;
+}
+
+static const struct pv_lock_ops record_ops = { "record", record_wait, record_kick };
+
+static void test_pv_unlock_slowpath(void)
+{
+	struct qspinlock l;
+	struct lock_qnode *head = &lock_qnodes[CPU_FAKE_HEAD][0];
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	pv_lock_set_ops(&record_ops);
+	nkicks = 0;
+
+	pvqspin_init(&l);
+	pvqspin_lock(&l);
+	CHECK_EQ(word(&l), Q_LOCKED_VAL);
+	pvqspin_unlock(&l);                   /* fast: no kick */
+	CHECK_EQ(word(&l), 0);
+	CHECK_EQ(nkicks, 0);
+
+	/* Fake a halted, hashed queue head of CPU_FAKE_HEAD. */
+	pvqspin_lock(&l);
+	head->cpu = CPU_FAKE_HEAD;
+	pv_hash(&l, head);
+	l.locked = Q_SLOW_VAL;
+	CHECK(pvqspin_is_locked(&l));
+	pvqspin_unlock(&l);
+	CHECK_EQ(word(&l), 0);
+	CHECK_EQ(nkicks, 1);
+	CHECK_EQ(kicks[0], CPU_FAKE_HEAD);
+	CHECK(pv_hash_lookup(&l) == NULL);
+	CHECK_EQ(event(LOCK_EV_pv_kick_unlock), 1);
+	pv_lock_set_ops(NULL);
+}
+
+/* ---- PV: real halting with futex ops --------------------------------------- */
+
+static int slow_and_hashed_b(void *l)
+{
+	return __atomic_load_n(&((struct qspinlock *)l)->locked, __ATOMIC_SEQ_CST) ==
+		       Q_SLOW_VAL &&
+	       pv_hash_lookup(l) == &lock_qnodes[CPU_B][0];
+}
+
+static int c_halted(void *unused)
+{
+	(void)unused;
+	return __atomic_load_n(&lock_qnodes[CPU_C][0].state, __ATOMIC_SEQ_CST) ==
+	       PV_VCPU_HALTED;
+}
+
+static void test_pv_head_halts(void)
+{
+	struct qspinlock l;
+	unsigned int seq = 0;
+	struct locker b = { &l, pvqspin_lock, pvqspin_unlock, CPU_B, &seq, 0 };
+	pthread_t tb;
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	host_pv_stats_reset();
+	pv_lock_set_ops(&host_pv_ops_futex);
+	pv_lock_set_spin_threshold(UNIT_PV_THRESHOLD);
+
+	pvqspin_init(&l);
+	pvqspin_lock(&l);
+	pthread_create(&tb, NULL, locker_thread, &b);
+	CHECK(wait_until(slow_and_hashed_b, &l));
+	usleep(UNIT_SETTLE_US);                /* let it really sleep */
+	CHECK_EQ(word(&l) & Q_PENDING_MASK, 0); /* PV skips the pending path */
+	pvqspin_unlock(&l);                    /* slow: unhash + kick */
+	pthread_join(tb, NULL);
+
+	CHECK_EQ(b.order, 1);
+	CHECK_EQ(word(&l), 0);
+	CHECK(pv_hash_lookup(&l) == NULL);
+	CHECK(event(LOCK_EV_pv_wait_head) >= 1);
+	CHECK_EQ(event(LOCK_EV_pv_kick_unlock), 1);
+	CHECK(event(LOCK_EV_pv_kick_wake) >= 1);
+	CHECK(event(LOCK_EV_pv_latency_wake) > 0);
+	CHECK(host_pv_sleeps() >= 1);
+	CHECK_EQ(host_pv_timeouts(), 0);
+
+	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
+	pv_lock_set_ops(NULL);
+}
+
+static void test_pv_wait_node_and_kick_node(void)
+{
+	struct qspinlock l;
+	unsigned int seq = 0;
+	struct locker b = { &l, pvqspin_lock, pvqspin_unlock, CPU_B, &seq, 0 };
+	struct locker c = { &l, pvqspin_lock, pvqspin_unlock, CPU_C, &seq, 0 };
+	pthread_t tb, tc;
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	host_pv_stats_reset();
+	pv_lock_set_ops(&host_pv_ops_futex);
+	pv_lock_set_spin_threshold(UNIT_PV_THRESHOLD);
+
+	pvqspin_init(&l);
+	pvqspin_lock(&l);
+	pthread_create(&tb, NULL, locker_thread, &b);
+	CHECK(wait_until(slow_and_hashed_b, &l));   /* B: halted head */
+	/*
+	 * With the head halted and pending clear, a newcomer spins in the
+	 * hybrid unfair trylock (it hopes to steal) instead of queueing.
+	 * Play a pending spinner so C queues behind B and halts there.
+	 */
+	q_set_pending(&l);
+	pthread_create(&tc, NULL, locker_thread, &c);
+	CHECK(wait_until(c_halted, NULL));           /* C: halted behind B */
+	CHECK_EQ(word(&l) & Q_TAIL_MASK, q_encode_tail(CPU_C, 0));
+	usleep(UNIT_SETTLE_US);
+	q_clear_pending(&l);
+
+	/* Unlock kicks B; B owns, finds C halted: C -> HASHED, slow value. */
+	pvqspin_unlock(&l);
+	pthread_join(tb, NULL);
+	pthread_join(tc, NULL);
+
+	CHECK_EQ(b.order, 1);
+	CHECK_EQ(c.order, 2);
+	CHECK_EQ(word(&l), 0);
+	CHECK(pv_hash_lookup(&l) == NULL);
+	CHECK(event(LOCK_EV_pv_wait_node) >= 1);
+	CHECK_EQ(event(LOCK_EV_pv_kick_unlock), 2);  /* B by us, C by B */
+	CHECK_EQ(host_pv_timeouts(), 0);
+
+	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
+	pv_lock_set_ops(NULL);
+}
+
+static int slow_set(void *l)
+{
+	return __atomic_load_n(&((struct qspinlock *)l)->locked, __ATOMIC_SEQ_CST) ==
+	       Q_SLOW_VAL;
+}
+
+/* A lock taken (and waited for) under the default ops, released after switching. */
+static void test_pv_ops_switch(void)
+{
+	struct qspinlock l;
+	unsigned int seq = 0;
+	struct locker b = { &l, pvqspin_lock, pvqspin_unlock, CPU_B, &seq, 0 };
+	pthread_t tb;
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	host_pv_stats_reset();
+	pv_lock_set_ops(NULL);
+	CHECK(pv_lock_get_ops() == &pv_lock_ops_spin);
+	pv_lock_set_spin_threshold(UNIT_PV_THRESHOLD);
+
+	/* Uncontended: lock with default ops, unlock with futex ops. */
+	pvqspin_init(&l);
+	pvqspin_lock(&l);
+	pv_lock_set_ops(&host_pv_ops_futex);
+	pvqspin_unlock(&l);
+	CHECK_EQ(word(&l), 0);
+
+	/* Contended: the waiter hashed itself while "wait" was a no-op. */
+	pv_lock_set_ops(NULL);
+	pvqspin_lock(&l);
+	pthread_create(&tb, NULL, locker_thread, &b);
+	CHECK(wait_until(slow_set, &l));
+	pv_lock_set_ops(&host_pv_ops_futex);
+	usleep(UNIT_SETTLE_US);
+	pvqspin_unlock(&l);
+	pthread_join(tb, NULL);
+	CHECK_EQ(b.order, 1);
+	CHECK_EQ(word(&l), 0);
+	CHECK(pv_hash_lookup(&l) == NULL);
+	CHECK_EQ(host_pv_timeouts(), 0);
+
+	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
+	pv_lock_set_ops(NULL);
+}
+
+/* ---- PV ops contract (host futex implementation) ---------------------------- */
+
+static void test_host_ops_contract(void)
+{
+	uint8_t x = 7;
+	uint64_t t0;
+
+	host_cpu_bind(CPU_MAIN);
+	host_pv_stats_reset();
+	/* Condition already false: returns at once. */
+	host_pv_ops_futex.wait(&x, 8);
+	/* Kick before the wait: not lost, the wait returns at once. */
+	host_pv_ops_futex.kick(CPU_MAIN);
+	t0 = lock_now_ns();
+	host_pv_ops_futex.wait(&x, 7);
+	CHECK(lock_now_ns() - t0 < HOST_NS_PER_SEC);
+	CHECK_EQ(host_pv_sleeps(), 0);
+	CHECK_EQ(host_pv_timeouts(), 0);
+	/* Default ops are harmless. */
+	pv_lock_ops_spin.kick(CPU_MAIN);
+	pv_lock_ops_spin.wait(&x, 7);
+}
+
+static void test_spin_threshold(void)
+{
+	CHECK_EQ(pv_lock_spin_threshold(), PV_SPIN_THRESHOLD);
+	pv_lock_set_spin_threshold(0);
+	CHECK_EQ(pv_lock_spin_threshold(), PV_SPIN_THRESHOLD_MIN);
+	pv_lock_set_spin_threshold(123);
+	CHECK_EQ(pv_lock_spin_threshold(), 123);
+	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
+}
+
+/* ---- lock events ---------------------------------------------------------------- */
+
+static void test_events(void)
+{
+	static const char *const names[] = {
+		"lock_pending", "lock_slowpath", "lock_use_node2", "lock_use_node3",
+		"lock_use_node4", "lock_no_node", "pv_wait_node", "pv_wait_head",
+		"pv_wait_again", "pv_wait_early", "pv_kick_unlock", "pv_kick_wake",
+		"pv_spurious_wakeup", "pv_lock_stealing", "pv_hash_hops",
+		"pv_latency_kick", "pv_latency_wake",
+	};
+
+	CHECK_EQ(LOCK_EVENT_NR, ARRAY_SIZE(names));
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		CHECK(lock_event_names[i] && strcmp(lock_event_names[i], names[i]) == 0);
+
+	host_cpu_bind(CPU_B);
+	lock_event_inc(lock_slowpath);
+	lock_event_add(LOCK_EV_pv_hash_hops, 5);
+	lock_event_wake_latency(1000);         /* bucket 9: [512, 1024) */
+	host_cpu_bind(CPU_MAIN);
+	lock_event_inc(lock_slowpath);
+	lock_events_sum(&ev);
+	CHECK(ev.count[LOCK_EV_lock_slowpath] >= 2);
+	CHECK(lock_events_wake_hist(CPU_B)[9] >= 1);
+	CHECK(lock_events_wake_hist(LOCK_NR_CPUS) == NULL);
+	lock_events_reset();
+	lock_events_sum(&ev);
+	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
+		CHECK_EQ(ev.count[e], 0);
+	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
+		CHECK_EQ(ev.wake_hist[b], 0);
+
+	CHECK_EQ(lock_lat_bucket(0), 0);
+	CHECK_EQ(lock_lat_bucket(1), 0);
+	CHECK_EQ(lock_lat_bucket(2), 1);
+	CHECK_EQ(lock_lat_bucket(1023), 9);
+	CHECK_EQ(lock_lat_bucket(1024), 10);
+	CHECK_EQ(lock_lat_bucket(UINT64_MAX), LOCK_LAT_BUCKETS - 1);
+}
+
+static const struct test_case unit_tests[] = {
+	TEST_CASE(test_tail_encoding),
+	TEST_CASE(test_xchg_tail_keeps_low_bits),
+	TEST_CASE(test_registry),
+	TEST_CASE(test_basic_all),
+	TEST_CASE(test_trylock_zero_word),
+	TEST_CASE(test_pending_path),
+	TEST_CASE(test_nesting_nodes),
+	TEST_CASE(test_pv_hash),
+	TEST_CASE(test_pv_unlock_slowpath),
+	TEST_CASE(test_pv_head_halts),
+	TEST_CASE(test_pv_wait_node_and_kick_node),
+	TEST_CASE(test_pv_ops_switch),
+	TEST_CASE(test_host_ops_contract),
+	TEST_CASE(test_spin_threshold),
+	TEST_CASE(test_events),
+};
+
+int main(int argc, char **argv)
+{
+	printf("unit tests, LOCK_NR_CPUS=%u (%s pending)\n", LOCK_NR_CPUS,
+	       Q_PENDING_BITS == 8 ? "byte" : "bit");
+	return test_main(unit_tests, ARRAY_SIZE(unit_tests), argc, argv);
+}
