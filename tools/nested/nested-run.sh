@@ -431,14 +431,22 @@ write_job_cpio() {
 	cat "$BASE_INITRD" "$WORK/job.cpio.gz" >"$WORK/initrd"
 }
 
-# follow_ctl PID: progress lines on stderr while L1 QEMU (PID) runs
+now_ms() { date +%s%3N; }
+
+# elapsed_s T0_MS: seconds since T0_MS, with two decimals
+elapsed_s() {
+	local ms=$(($(now_ms) - $1))
+	printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10))
+}
+
+# follow_ctl PID T0_MS: progress lines on stderr while L1 QEMU (PID) runs
 follow_ctl() {
-	local line
+	local line t0=$2
 	tail -n +1 -s 0.2 -F --pid="$1" "$WORK/ctl.log" 2>/dev/null |
 		while IFS= read -r line; do
 			line=${line%$'\r'}
 			case $line in
-			"ready "*) log "L1 ready (KVM loaded) at ${line#ready } cs of L1 uptime" ;;
+			"ready "*) log "L1 ready (KVM loaded) after $(elapsed_s "$t0") s (L1 uptime ${line#ready }0 ms)" ;;
 			"start "*) log "run ${line#start } started" ;;
 			"status "*) log "run $line" ;;
 			"log "*) log "L1: ${line#log }" ;;
@@ -449,7 +457,8 @@ follow_ctl() {
 
 L1_STATUS=0
 run_l1() {
-	local timeout_s=$1 qpid fpid
+	local timeout_s=$1 qpid fpid t0
+	t0=$(now_ms)
 	: >"$WORK/ctl.log"
 	local -a cmd=(
 		"$HOST_QEMU" -M q35 -accel tcg -cpu max
@@ -464,10 +473,11 @@ run_l1() {
 	log "booting L1 ($L1_KERNEL_PKG $KERNEL_VERSION, ${L1_SMP} CPUs, ${L1_MEM_MB} MB; limit ${timeout_s} s)"
 	timeout --kill-after="$KILL_GRACE_S" "$timeout_s" "${cmd[@]}" </dev/null 2>"$WORK/qemu.err" &
 	qpid=$!
-	follow_ctl "$qpid" &
+	follow_ctl "$qpid" "$t0" &
 	fpid=$!
 	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
 	wait "$fpid" 2>/dev/null || true
+	log "L1 exited after $(elapsed_s "$t0") s"
 }
 
 console_tail() {

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# tests/nested/run.sh - tests of tools/nested/nested-run.sh (real KVM inside
+# TCG). Ends with "N passed, N failed"; exit status 1 if any failed.
+#
+# Environment:
+#   PVSPIN_IMAGE        pvspin image (default build/pvspin.elf); its cases
+#                       are skipped when it is missing
+#   NESTED_TEST_288=1   also boot pvspin with 288 vCPUs (slow, see docs/nested.md)
+#   NESTED_TEST_KEEP=1  keep the scratch directory
+
+set -euo pipefail
+
+readonly TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly NESTED_RUN=$TOP/tools/nested/nested-run.sh
+readonly TINY_SRC=$TOP/tests/nested/tiny.asm
+readonly PVSPIN_IMAGE=${PVSPIN_IMAGE:-$TOP/build/pvspin.elf}
+
+readonly EXIT_USAGE=2
+readonly EXIT_BED=125
+readonly STATUS_TIMEOUT=124
+readonly DEBUG_EXIT_OK=1                 # isa-debug-exit status for value 0: (0 << 1) | 1
+readonly TINY_EXIT_VALUE=3               # tiny's exit=3: status (3 << 1) | 1 = 7
+readonly TINY_EXIT_STATUS=$(((TINY_EXIT_VALUE << 1) | 1))
+readonly TINY_HANG_TIMEOUT_S=4           # a hanging run's own timeout
+readonly JOB_TIMEOUT_S=60
+readonly TOO_SHORT_L1_TIMEOUT_S=3        # less than any L1 boot takes
+readonly PVSPIN_CPU_COUNTS=(1 4 16)
+readonly PVSPIN_MANY_CPUS=288
+readonly PVSPIN_MANY_CPUS_TIMEOUT_S=240
+readonly DEBUG_EXIT_DEVICE="-device isa-debug-exit,iobase=0xf4,iosize=4"
+readonly L2_COMMON="-M q35 -accel kvm -cpu host -nodefaults -no-reboot -display none -serial stdio $DEBUG_EXIT_DEVICE"
+
+PASSED=0
+FAILED=0
+SCRATCH=""
+
+pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "not ok - $1"
+	shift
+	local line
+	for line in "$@"; do echo "#   $line"; done
+}
+skip() { echo "# SKIP $1"; }
+
+cleanup() {
+	[[ -n $SCRATCH ]] || return 0
+	if [[ ${NESTED_TEST_KEEP:-0} == 1 ]]; then
+		echo "# scratch kept: $SCRATCH"
+	else
+		rm -rf "$SCRATCH"
+	fi
+}
+
+# nested OUT_PREFIX ARGS...: run nested-run.sh; OUT_PREFIX.{out,err,rc}
+nested() {
+	local prefix=$1 rc=0
+	shift
+	"$NESTED_RUN" "$@" >"$prefix.out" 2>"$prefix.err" || rc=$?
+	echo "$rc" >"$prefix.rc"
+}
+
+rc_of() { cat "$1.rc"; }
+tail_of() { tail -n "${2:-3}" "$1" | tr '\n' '|'; }
+
+# job PIN TIMEOUT ARGS: one job line
+job() { printf '%s\t%s\t%s\n' "$1" "$2" "$3"; }
+
+# --- cases ---------------------------------------------------------------------
+
+test_usage() {
+	local p=$SCRATCH/usage rc
+	nested "$p"
+	rc=$(rc_of "$p")
+	[[ $rc == "$EXIT_USAGE" ]] && grep -q '^Usage:' "$p.err" &&
+		pass "no arguments: status 2 with usage" ||
+		fail "no arguments: status 2 with usage" "status $rc"
+
+	nested "$p" --bogus-option --image "$TINY" "$SCRATCH/empty.jobs"
+	rc=$(rc_of "$p")
+	[[ $rc == "$EXIT_USAGE" ]] && grep -q 'unknown option' "$p.err" &&
+		pass "unknown option: status 2" || fail "unknown option: status 2" "status $rc"
+
+	nested "$p" --image "$SCRATCH/missing.elf" "$SCRATCH/empty.jobs"
+	rc=$(rc_of "$p")
+	[[ $rc == "$EXIT_USAGE" ]] && pass "missing image: status 2" ||
+		fail "missing image: status 2" "status $rc"
+
+	nested "$p" --l1-smp zero --image "$TINY" "$SCRATCH/empty.jobs"
+	rc=$(rc_of "$p")
+	[[ $rc == "$EXIT_USAGE" ]] && pass "bad --l1-smp: status 2" ||
+		fail "bad --l1-smp: status 2" "status $rc"
+
+	printf 'x\t10\t-M q35\n' >"$SCRATCH/bad.jobs"
+	nested "$p" --image "$TINY" "$SCRATCH/bad.jobs"
+	rc=$(rc_of "$p")
+	[[ $rc == "$EXIT_USAGE" ]] && grep -q 'PIN' "$p.err" &&
+		pass "bad job line: status 2" || fail "bad job line: status 2" "status $rc"
+
+	nested "$p" --help
+	rc=$(rc_of "$p")
+	[[ $rc == 0 ]] && grep -q -- '--l1-break-module' "$p.out" &&
+		pass "--help: status 0" || fail "--help: status 0" "status $rc"
+}
+
+test_prepare() {
+	local p=$SCRATCH/prepare rc
+	nested "$p" --prepare
+	rc=$(rc_of "$p")
+	if [[ $rc == 0 ]]; then
+		pass "cache prepared"
+		return 0
+	fi
+	fail "cache prepared" "status $rc" "$(tail_of "$p.err")"
+	return 1
+}
+
+test_broken_module() {
+	local p=$SCRATCH/broken rc
+	nested "$p" --quiet --l1-break-module kvm-amd --status-file "$p.status" \
+		--image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: insmod kvm_amd failed' "$p.err" && [[ ! -s $p.out ]]; then
+		pass "L1 without kvm-amd: status 125, reason names the module"
+	else
+		fail "L1 without kvm-amd: status 125, reason names the module" "status $rc" "$(tail_of "$p.err")"
+	fi
+}
+
+test_panic() {
+	local p=$SCRATCH/panic rc
+	nested "$p" --quiet --l1-break panic --image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: L1 stopped' "$p.err"; then
+		pass "L1 kernel panic: status 125"
+	else
+		fail "L1 kernel panic: status 125" "status $rc" "$(tail_of "$p.err")"
+	fi
+}
+
+test_l1_timeout() {
+	local p=$SCRATCH/l1timeout rc
+	nested "$p" --quiet --timeout "$TOO_SHORT_L1_TIMEOUT_S" --image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: L1 boot timed out' "$p.err"; then
+		pass "L1 boot timeout: status 125"
+	else
+		fail "L1 boot timeout: status 125" "status $rc" "$(tail_of "$p.err")"
+	fi
+}
+
+# expected_tiny_output: what tiny prints under KVM, without the "# l1:" line
+expected_tiny_output() {
+	printf 'tiny: hello\ntiny: hv=KVMKVMKVM\0\0\0 feat=%s\n' "$1" | tr -d '\0'
+	printf 'tiny: raw\t\0\001\033\177\377\r\r\nok 1 tiny\n'
+}
+
+test_tiny_batch() {
+	local p=$SCRATCH/batch rc name="batch of 3 L2 runs in one L1 boot"
+	{
+		job - "$JOB_TIMEOUT_S" "$L2_COMMON -m 64 -smp 1 -kernel @IMAGE@"
+		job 0 "$JOB_TIMEOUT_S" "$L2_COMMON -m 64 -smp 4 -kernel @IMAGE@ -append 'exit=$TINY_EXIT_VALUE'"
+		job - "$TINY_HANG_TIMEOUT_S" "$L2_COMMON -m 64 -kernel @IMAGE@ -append hang"
+	} >"$SCRATCH/batch.jobs"
+	nested "$p" --status-file "$p.status" --env-file "$p.env" --image "$TINY" "$SCRATCH/batch.jobs"
+	rc=$(rc_of "$p")
+	if [[ $rc != 0 ]]; then
+		fail "$name" "status $rc" "$(tail_of "$p.err")"
+		return 0
+	fi
+	pass "$name: status 0"
+
+	local want_status
+	want_status=$(printf '%s\n' "$DEBUG_EXIT_OK" "$TINY_EXIT_STATUS" "$STATUS_TIMEOUT")
+	[[ $(cat "$p.status") == "$want_status" ]] &&
+		pass "status file: 1, 7, 124 (timeout)" ||
+		fail "status file: 1, 7, 124 (timeout)" "got: $(tr '\n' ' ' <"$p.status")"
+
+	local env l1_lines
+	env=$(cat "$p.env")
+	l1_lines=$(grep -c '^# l1: ' "$p.out" || true)
+	[[ $l1_lines == 3 ]] && grep -qxF "# l1: $env" "$p.out" &&
+		pass "one '# l1:' line per run, same JSON as --env-file" ||
+		fail "one '# l1:' line per run, same JSON as --env-file" "l1 lines: $l1_lines"
+	for key in '"kernel":' '"package":"linux-image-' '"halt_poll_ns":' '"npt":' '"avic":' \
+		'"cpu_vendor":"AuthenticAMD"' '"svm_flags":\[[^]]*"svm"' '"cpus":' '"mem_kb":'; do
+		grep -q "$key" <<<"$env" || { fail "L1 JSON has $key" "$env"; return 0; }
+	done
+	pass "L1 JSON has kernel, package, kvm parameters, CPU and SVM flags"
+
+	# byte-exact: stdout == for each run "# l1:" line + tiny's output
+	local feat
+	feat=$(sed -n 's/^tiny: hv=KVMKVMKVM feat=\([0-9a-f]*\)$/\1/p' "$p.out" | head -n 1)
+	{
+		for _ in 1 2 3; do
+			printf '# l1: %s\n' "$env"
+			expected_tiny_output "${feat:-unknown}"
+		done
+	} >"$p.expected"
+	if cmp -s "$p.expected" "$p.out"; then
+		pass "stdout byte-exact: only the L2 serial output and '# l1:' lines"
+	else
+		fail "stdout byte-exact: only the L2 serial output and '# l1:' lines" \
+			"$(cmp "$p.expected" "$p.out" 2>&1 || true)"
+	fi
+	# PV_UNHALT (bit 7) of CPUID 0x40000001: KVM's PV features reach L2
+	if [[ -n $feat ]] && ((0x$feat & (1 << 7))); then
+		pass "L2 sees KVM with PV_UNHALT (feat=$feat)"
+	else
+		fail "L2 sees KVM with PV_UNHALT" "feat=$feat"
+	fi
+}
+
+# check_pvspin_smp OUTFILE RUN_INDEX CPUS STATUS: KTAP of one run of the batch
+check_pvspin_smp() {
+	local out=$1 idx=$2 cpus=$3 status=$4 part name="pvspin test=smp at $3 vCPUs under nested KVM"
+	part=$(awk -v n="$idx" '/^# l1: /{k++} k==n' "$out")
+	if [[ $status == "$DEBUG_EXIT_OK" ]] &&
+		grep -qE '^ok [0-9]+ smp' <<<"$part" &&
+		grep -qE "^# result: \{\"test\":\"smp\".*\"cpus_online\":$cpus[,}]" <<<"$part"; then
+		pass "$name"
+	else
+		fail "$name" "status $status" "$(grep -E '^(not )?ok|^# result|^# l1' <<<"$part" | cut -c1-160 | tr '\n' '|')"
+	fi
+}
+
+test_pvspin() {
+	if [[ ! -f $PVSPIN_IMAGE ]]; then
+		skip "pvspin under nested KVM: no image $PVSPIN_IMAGE (run make)"
+		return 0
+	fi
+	local p=$SCRATCH/pvspin rc n i=0
+	: >"$SCRATCH/pvspin.jobs"
+	for n in "${PVSPIN_CPU_COUNTS[@]}"; do
+		job - "$JOB_TIMEOUT_S" "$L2_COMMON -bios qboot.rom -m 128 -smp $n -kernel @IMAGE@ -append 'test=smp'" \
+			>>"$SCRATCH/pvspin.jobs"
+	done
+	if [[ ${NESTED_TEST_288:-0} == 1 ]]; then
+		job - "$PVSPIN_MANY_CPUS_TIMEOUT_S" "$L2_COMMON -bios qboot.rom -m 256 -smp $PVSPIN_MANY_CPUS -kernel @IMAGE@ -append 'test=smp'" \
+			>>"$SCRATCH/pvspin.jobs"
+	fi
+	nested "$p" --status-file "$p.status" --image "$PVSPIN_IMAGE" "$SCRATCH/pvspin.jobs"
+	rc=$(rc_of "$p")
+	if [[ $rc != 0 ]]; then
+		fail "pvspin batch under nested KVM" "status $rc" "$(tail_of "$p.err")"
+		return 0
+	fi
+	local -a statuses
+	mapfile -t statuses <"$p.status"
+	for n in "${PVSPIN_CPU_COUNTS[@]}"; do
+		check_pvspin_smp "$p.out" $((i + 1)) "$n" "${statuses[i]:-none}"
+		i=$((i + 1))
+	done
+	if [[ ${NESTED_TEST_288:-0} == 1 ]]; then
+		check_pvspin_smp "$p.out" $((i + 1)) "$PVSPIN_MANY_CPUS" "${statuses[i]:-none}"
+	fi
+	grep -E '^nested-run.sh: (L1 ready|run status|L1 exited)' "$p.err" | sed 's/^/# /' || true
+}
+
+main() {
+	command -v nasm >/dev/null || { echo "# nasm missing (apt-get install nasm)"; echo "0 passed, 1 failed"; exit 1; }
+	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-nested-test.XXXXXX")
+	trap cleanup EXIT
+	TINY=$SCRATCH/tiny.elf
+	nasm -f bin -o "$TINY" "$TINY_SRC"
+	: >"$SCRATCH/empty.jobs"
+	job - "$JOB_TIMEOUT_S" "$L2_COMMON -m 64 -kernel @IMAGE@" >"$SCRATCH/tiny1.jobs"
+
+	test_usage
+	if test_prepare; then
+		test_l1_timeout
+		test_broken_module
+		test_panic
+		test_tiny_batch
+		test_pvspin
+	else
+		skip "L1 cases: the cache could not be prepared"
+	fi
+	echo "$PASSED passed, $FAILED failed"
+	((FAILED == 0))
+}
+
+main "$@"
