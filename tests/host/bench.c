@@ -13,9 +13,18 @@
  * range as spread.  Repetitions are interleaved across locks (round robin)
  * so background noise hits every lock alike.
  *
+ * Threads are pinned to CPUs (main/uncontended thread on CPU 0, contended
+ * thread i on CPU i % ncpu).  With BENCH_RT=1 in the environment they also
+ * run SCHED_FIFO, so that other load on the machine cannot preempt a lock
+ * holder or waiter (opt-in: it starves everything else for seconds).  The
+ * report states the scheduling used and the load average before the run.
+ *
  * usage: bench [out.md]   (default build/bench-host.md)
  */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,9 @@
 
 #define BENCH_UNC_OPS 200000U
 #define BENCH_UNC_REPS 21U
+/* Dependent multiply-adds between pairs in the "think" variant (~3 cyc each). */
+#define BENCH_THINK_STEPS 8U
+#define BENCH_THINK_MUL 3U
 #define BENCH_CONT_THREADS 2U
 #define BENCH_CONT_MS 100U
 #define BENCH_CONT_REPS 9U
@@ -42,14 +54,39 @@ struct bench_stats {
 struct bench_entry {
 	struct bench_lock lk;
 	double unc_ns[BENCH_UNC_REPS], unc_cyc[BENCH_UNC_REPS];
+	double think_cyc[BENCH_UNC_REPS];
 	double cont_mops[BENCH_CONT_REPS];
-	struct bench_stats ns, cyc, mops;
+	struct bench_stats ns, cyc, think, mops;
 };
 
 static struct bench_entry entries[BENCH_MAX_LOCKS];
 static size_t nentries;
 
 static _Alignas(64) unsigned char bench_lock_mem[BENCH_LOCK_BYTES];
+
+/* SCHED_FIFO priorities: the timing main thread must preempt the workers. */
+#define BENCH_RT_PRIO_WORKER 1
+#define BENCH_RT_PRIO_MAIN 2
+
+static bool bench_rt;        /* BENCH_RT=1 and SCHED_FIFO worked */
+static double bench_load[3]; /* load average before the run */
+
+/* Pin the calling thread to `cpu`; with BENCH_RT also make it SCHED_FIFO. */
+static void bench_place(unsigned int cpu, int rt_prio)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu % (unsigned long)(ncpu > 0 ? ncpu : 1), &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (bench_rt) {
+		struct sched_param sp = { .sched_priority = rt_prio };
+
+		if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+			bench_rt = false;
+	}
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -91,6 +128,39 @@ static void bench_uncontended(struct bench_entry *e, unsigned int rep)
 	e->unc_cyc[rep] = (double)(c1 - c0) / BENCH_UNC_OPS;
 }
 
+static volatile uint64_t bench_sink;
+
+/* A few cycles of work that touches no lock memory. */
+static inline uint64_t bench_think(uint64_t x)
+{
+	for (unsigned int j = 0; j < BENCH_THINK_STEPS; j++) {
+		x = x * BENCH_THINK_MUL + 1;
+		__asm__ volatile("" : "+r"(x)); /* keep the dependency chain */
+	}
+	return x;
+}
+
+/* Same, with think time between pairs: cycles/op minus the think time. */
+static void bench_uncontended_think(struct bench_entry *e, unsigned int rep)
+{
+	void *l = bench_lock_mem;
+	uint64_t c0, c1, c2, x = bench_sink;
+
+	e->lk.init(l);
+	c0 = __builtin_ia32_rdtsc();
+	for (unsigned int i = 0; i < BENCH_UNC_OPS; i++)
+		x = bench_think(x);
+	c1 = __builtin_ia32_rdtsc();
+	for (unsigned int i = 0; i < BENCH_UNC_OPS; i++) {
+		e->lk.lock(l);
+		e->lk.unlock(l);
+		x = bench_think(x);
+	}
+	c2 = __builtin_ia32_rdtsc();
+	bench_sink = x;
+	e->think_cyc[rep] = ((double)(c2 - c1) - (double)(c1 - c0)) / BENCH_UNC_OPS;
+}
+
 struct cont_shared {
 	const struct bench_lock *lk;
 	unsigned int started;
@@ -112,6 +182,7 @@ static void *cont_thread(void *arg)
 	uint64_t n = 0;
 
 	host_cpu_bind(a->id + 1);
+	bench_place(a->id, BENCH_RT_PRIO_WORKER);
 	__atomic_fetch_add(&sh->started, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&sh->started, __ATOMIC_SEQ_CST) < BENCH_CONT_THREADS)
 		lock_cpu_relax();
@@ -179,24 +250,34 @@ static void report(FILE *f)
 	struct bench_entry *mcs = find_entry("ck_spinlock_mcs");
 	double unc_ratio = q->ns.median / fas->ns.median;
 	double cont_ratio = q->mops.median / mcs->mops.median;
+	double think_ratio = q->think.median / fas->think.median;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	fprintf(f, "| lock | uncontended ns/op | uncontended cycles/op | "
+		   "uncontended cycles/op, think time between | "
 		   "%u-thread contended Mops/s |\n", BENCH_CONT_THREADS);
-	fprintf(f, "|---|---|---|---|\n");
+	fprintf(f, "|---|---|---|---|---|\n");
 	for (size_t i = 0; i < nentries; i++) {
 		struct bench_entry *e = &entries[i];
 
-		fprintf(f, "| %s | %.2f (%.2f-%.2f) | %.1f (%.1f-%.1f) | %.2f (%.2f-%.2f) |\n",
+		fprintf(f, "| %s | %.2f (%.2f-%.2f) | %.1f (%.1f-%.1f) | %.1f (%.1f-%.1f) | "
+			   "%.2f (%.2f-%.2f) |\n",
 			e->lk.name, e->ns.median, e->ns.q1, e->ns.q3, e->cyc.median,
-			e->cyc.q1, e->cyc.q3, e->mops.median, e->mops.q1, e->mops.q3);
+			e->cyc.q1, e->cyc.q3, e->think.median, e->think.q1, e->think.q3,
+			e->mops.median, e->mops.q1, e->mops.q3);
 	}
 	fprintf(f, "\nMedian (interquartile range) over %u uncontended runs of %u "
-		   "lock+unlock pairs and %u contended runs of %u ms; %ld online CPUs.\n\n",
-		BENCH_UNC_REPS, BENCH_UNC_OPS, BENCH_CONT_REPS, BENCH_CONT_MS, ncpu);
+		   "lock+unlock pairs and %u contended runs of %u ms; %ld online CPUs; "
+		   "threads pinned, %s scheduling; load average before the run "
+		   "%.2f %.2f %.2f.\n\n",
+		BENCH_UNC_REPS, BENCH_UNC_OPS, BENCH_CONT_REPS, BENCH_CONT_MS, ncpu,
+		bench_rt ? "SCHED_FIFO" : "default (SCHED_OTHER)", bench_load[0],
+		bench_load[1], bench_load[2]);
 	fprintf(f, "- uncontended qspinlock / ck_spinlock_fas = %.2f (target <= %.1f): %s\n",
 		unc_ratio, BENCH_UNC_TARGET_RATIO,
 		unc_ratio <= BENCH_UNC_TARGET_RATIO ? "met" : "NOT met");
+	fprintf(f, "- same, with think time between pairs (%u dependent multiply-adds, "
+		   "subtracted) = %.2f\n", BENCH_THINK_STEPS, think_ratio);
 	fprintf(f, "- contended qspinlock / ck_spinlock_mcs = %.2f (target >= %.1f): %s\n",
 		cont_ratio, BENCH_CONT_TARGET_RATIO,
 		cont_ratio >= BENCH_CONT_TARGET_RATIO ? "met" : "NOT met");
@@ -207,7 +288,13 @@ int main(int argc, char **argv)
 	const char *out = argc > 1 ? argv[1] : "build/bench-host.md";
 	FILE *f;
 
+	const char *rt = getenv("BENCH_RT");
+
+	bench_rt = rt && strcmp(rt, "1") == 0;
+	if (getloadavg(bench_load, 3) != 3)
+		bench_load[0] = bench_load[1] = bench_load[2] = -1;
 	host_cpu_bind(0);
+	bench_place(0, BENCH_RT_PRIO_MAIN);
 	for (const struct lock_type *const *t = lock_types; *t; t++) {
 		struct bench_lock lk = { (*t)->name, (*t)->size, (*t)->init, (*t)->lock,
 					 (*t)->unlock };
@@ -218,8 +305,10 @@ int main(int argc, char **argv)
 
 	fprintf(stderr, "bench: uncontended");
 	for (unsigned int r = 0; r < BENCH_UNC_REPS; r++) {
-		for (size_t i = 0; i < nentries; i++)
+		for (size_t i = 0; i < nentries; i++) {
 			bench_uncontended(&entries[i], r);
+			bench_uncontended_think(&entries[i], r);
+		}
 		fputc('.', stderr);
 	}
 	fprintf(stderr, " contended");
@@ -234,6 +323,7 @@ int main(int argc, char **argv)
 
 		e->ns = stats_of(e->unc_ns, BENCH_UNC_REPS);
 		e->cyc = stats_of(e->unc_cyc, BENCH_UNC_REPS);
+		e->think = stats_of(e->think_cyc, BENCH_UNC_REPS);
 		e->mops = stats_of(e->cont_mops, BENCH_CONT_REPS);
 	}
 
