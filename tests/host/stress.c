@@ -22,6 +22,8 @@
 #include "host_pv_ops.h"
 #include "lock.h"
 #include "lock_events.h"
+#include "qnode.h"
+#include "stress_irq.h"
 
 #define STRESS_ITERS 200000U
 #define STRESS_ITERS_SHORT 20000U
@@ -236,11 +238,61 @@ static void test_stress_catches_broken(void)
 	       caught ? "caught, as it must be" : "NOT caught", attempts);
 }
 
+/*
+ * Locks taken from signal handlers ("interrupts") while the same thread is
+ * queued on or holding another lock.  For the queued locks, require that
+ * nested node use (lock_use_node2) was actually seen at least once.
+ */
+#define STRESS_IRQ_ITERS_DIVISOR 10U
+#define STRESS_IRQ_THREADS 3U
+
+static bool stress_irq_one(const struct lock_type *t)
+{
+	struct stress_irq_result r;
+	struct lock_event_totals ev;
+	bool ok;
+
+	lock_events_reset();
+	ok = stress_irq_run(t, STRESS_IRQ_THREADS, stress_iters / STRESS_IRQ_ITERS_DIVISOR, &r);
+	lock_events_sum(&ev);
+	printf("    %-12s irq levels: %llu/%llu/%llu acquisitions, %llu violations, "
+	       "use_node2=%llu use_node3=%llu\n", t->name,
+	       (unsigned long long)r.acquisitions[0], (unsigned long long)r.acquisitions[1],
+	       (unsigned long long)r.acquisitions[2],
+	       (unsigned long long)(r.violations[0] + r.violations[1] + r.violations[2]),
+	       (unsigned long long)ev.count[LOCK_EV_lock_use_node2],
+	       (unsigned long long)ev.count[LOCK_EV_lock_use_node3]);
+	for (unsigned int cpu = 0; cpu < LOCK_NR_CPUS; cpu++)
+		if (lock_qnodes[cpu][0].count)
+			ok = false;   /* a node leaked */
+	return ok;
+}
+
+/*
+ * Correctness with locks taken from signal handlers ("interrupts") at
+ * random points, including while the thread is queued.  Whether nesting
+ * hits a queued moment is luck here; the deterministic version is the unit
+ * test test_irq_nested_queueing.
+ */
+static void test_stress_irq_nesting(void)
+{
+	host_pv_stats_reset();
+	for (const struct lock_type *const *t = lock_types; *t; t++)
+		CHECK(stress_irq_one(*t));
+	pv_lock_set_ops(&host_pv_ops_futex);
+	pv_lock_set_spin_threshold(STRESS_PV_THRESHOLD);
+	CHECK(stress_irq_one(&lock_type_pvqspinlock));
+	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
+	pv_lock_set_ops(NULL);
+	CHECK_EQ(host_pv_timeouts(), 0);
+}
+
 static const struct test_case stress_tests[] = {
 	TEST_CASE(test_stress_2_threads),
 	TEST_CASE(test_stress_4_threads_oversubscribed),
 	TEST_CASE(test_stress_pv_futex),
 	TEST_CASE(test_stress_catches_broken),
+	TEST_CASE(test_stress_irq_nesting),
 };
 
 int main(int argc, char **argv)

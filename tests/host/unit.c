@@ -6,6 +6,7 @@
  * LOCK_NR_CPUS=16384 (bit-pending layout), see the Makefile.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@
 
 /* Give a helper thread time to reach its blocking point (µs). */
 #define UNIT_SETTLE_US 20000
+/* Upper bound for waiting on another thread (only hit on failure). */
+#define UNIT_WAIT_LIMIT_NS (10ULL * HOST_NS_PER_SEC)
 /* Spin threshold used to make PV waiters halt quickly. */
 #define UNIT_PV_THRESHOLD 16U
 /* Test CPU ids: main thread and helpers. */
@@ -38,10 +41,12 @@ static uint32_t word(struct qspinlock *l)
 	return __atomic_load_n(&l->val, __ATOMIC_SEQ_CST);
 }
 
-/* Spin until pred(arg) or give up after ~2 s (then the CHECK fails). */
+/* Poll until pred(arg), or give up after ~10 s (then the CHECK fails). */
 static int wait_until(int (*pred)(void *), void *arg)
 {
-	for (int i = 0; i < 2000000; i++) {
+	uint64_t t0 = lock_now_ns();
+
+	while (lock_now_ns() - t0 < UNIT_WAIT_LIMIT_NS) {
 		if (pred(arg))
 			return 1;
 		usleep(1);
@@ -306,6 +311,96 @@ static void test_nesting_nodes(void)
 		nested_lock(qspin_lock, qspin_unlock, depth);
 		nested_lock(pvqspin_lock, pvqspin_unlock, depth);
 	}
+}
+
+/* ---- nesting from a real "interrupt" (signal) while queued -------------------- */
+
+/*
+ * Main (CPU_MAIN) queues on lock A; while it sits in the queue a signal
+ * arrives (the interrupt) and its handler locks B, which is also contended,
+ * so the handler queues too, with node index 1.  The helper thread checks
+ * B's tail says (CPU_MAIN, 1), then lets both go.  This is the scenario the
+ * node count bookkeeping in qnode.h is built for.
+ */
+struct irq_nest {
+	struct qspinlock a, b;
+	void (*lock_fn)(struct qspinlock *);
+	void (*unlock_fn)(struct qspinlock *);
+	pthread_t main_tid;
+	uint32_t b_tail_seen;
+	unsigned int handler_ran;
+};
+
+static struct irq_nest nest;
+
+static void nest_handler(int sig)
+{
+	(void)sig;
+	nest.lock_fn(&nest.b);
+	nest.unlock_fn(&nest.b);
+	__atomic_store_n(&nest.handler_ran, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *nest_helper(void *arg)
+{
+	(void)arg;
+	host_cpu_bind(CPU_B);
+	/* Wait until main is queued on A (its node 0 in use, tail set). */
+	while ((word(&nest.a) & Q_TAIL_MASK) != q_encode_tail(CPU_MAIN, 0))
+		usleep(1);
+	pthread_kill(nest.main_tid, SIGUSR1);
+	/* The handler queues on B with the next node. */
+	while (!(word(&nest.b) & Q_TAIL_MASK))
+		usleep(1);
+	nest.b_tail_seen = word(&nest.b) & Q_TAIL_MASK;
+	/* Release B (owner + pending leave); then A. */
+	__atomic_fetch_and(&nest.b.val, Q_TAIL_MASK, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&nest.handler_ran, __ATOMIC_SEQ_CST))
+		usleep(1);
+	__atomic_fetch_and(&nest.a.val, Q_TAIL_MASK, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void irq_nested_queueing(void (*lock_fn)(struct qspinlock *),
+				void (*unlock_fn)(struct qspinlock *))
+{
+	struct sigaction sa;
+	pthread_t t;
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	memset(&nest, 0, sizeof(nest));
+	nest.lock_fn = lock_fn;
+	nest.unlock_fn = unlock_fn;
+	nest.main_tid = pthread_self();
+	/* Both locks "owned and pending" by someone else: lockers must queue. */
+	nest.a.val = Q_LOCKED_VAL | Q_PENDING_VAL;
+	nest.b.val = Q_LOCKED_VAL | Q_PENDING_VAL;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = nest_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	pthread_create(&t, NULL, nest_helper, NULL);
+	lock_fn(&nest.a);
+	pthread_join(t, NULL);
+	signal(SIGUSR1, SIG_DFL);
+
+	CHECK_EQ(nest.handler_ran, 1);
+	CHECK_EQ(nest.b_tail_seen, q_encode_tail(CPU_MAIN, 1));
+	CHECK_EQ(word(&nest.a), Q_LOCKED_VAL);
+	CHECK_EQ(word(&nest.b), 0);
+	CHECK_EQ(lock_qnodes[CPU_MAIN][0].count, 0);
+	CHECK_EQ(event(LOCK_EV_lock_use_node2), 1);
+	unlock_fn(&nest.a);
+	CHECK_EQ(word(&nest.a), 0);
+}
+
+static void test_irq_nested_queueing(void)
+{
+	irq_nested_queueing(qspin_lock, qspin_unlock);
+	irq_nested_queueing(pvqspin_lock, pvqspin_unlock);
 }
 
 /* ---- PV: hash table -------------------------------------------------------- */
@@ -629,6 +724,7 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_trylock_zero_word),
 	TEST_CASE(test_pending_path),
 	TEST_CASE(test_nesting_nodes),
+	TEST_CASE(test_irq_nested_queueing),
 	TEST_CASE(test_pv_hash),
 	TEST_CASE(test_pv_unlock_slowpath),
 	TEST_CASE(test_pv_head_halts),
