@@ -29,6 +29,7 @@ static bool broken_trylock(void *l)
 {
 	struct broken_lock *b = l;
 
+	/* ACQUIRE: as a real lock would; the missing atomicity is the bug. */
 	if (__atomic_load_n(&b->word, __ATOMIC_ACQUIRE) != 0)
 		return false;
 	/* The bug: another CPU may store here too.  A pause widens the window. */
@@ -45,6 +46,7 @@ static void broken_lock(void *l)
 
 static void broken_unlock(void *l)
 {
+	/* RELEASE: publish the critical section, like a correct lock. */
 	__atomic_store_n(&((struct broken_lock *)l)->word, 0, __ATOMIC_RELEASE);
 }
 

@@ -120,6 +120,7 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 			lock_cpu_relax();
 		}
 
+		/* Relaxed: ordered against the locked re-check by the fence. */
 		__atomic_store_n(&node->state, (uint8_t)PV_VCPU_HALTED,
 				 __ATOMIC_RELAXED);
 		/*

@@ -4,32 +4,40 @@
 # (no libc, no compiler-emitted memcpy/memset), except the stub's two.
 # Prints "N passed, N failed" like the test binaries.
 set -u
-CC=${CC:-gcc}
 LOCKDIR=$1
 OUT=$2
+# Every compiler given (default: gcc, and clang if installed).
+COMPILERS=${FREESTANDING_CCS:-"gcc $(command -v clang >/dev/null 2>&1 && echo clang)"}
 FLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \
  -mno-red-zone -mcmodel=kernel -mgeneral-regs-only -fno-stack-protector"
-mkdir -p "$OUT"
 passed=0; failed=0
-objs=""
-for src in "$LOCKDIR"/*.c; do
-	obj="$OUT/$(basename "$src" .c).o"
-	if $CC $FLAGS -I"$LOCKDIR" -I"$(dirname "$0")/freestanding" -c "$src" -o "$obj"; then
-		objs="$objs $obj"
+for CC in $COMPILERS; do
+	dir="$OUT/$CC"
+	mkdir -p "$dir"
+	objs=""; bad=0
+	for src in "$LOCKDIR"/*.c; do
+		obj="$dir/$(basename "$src" .c).o"
+		if $CC $FLAGS -I"$LOCKDIR" -I"$(dirname "$0")/freestanding" -c "$src" -o "$obj"; then
+			objs="$objs $obj"
+		else
+			echo "FAIL $CC: freestanding compile of $src"; bad=1
+		fi
+	done
+	if [ "$bad" -eq 0 ]; then
+		ld -r -o "$dir/lock_all.o" $objs
+		undef=$(nm -u "$dir/lock_all.o" | awk '{print $2}' |
+			grep -v -x -e stub_cpu_id -e stub_tsc_ns)
+		if [ -n "$undef" ]; then
+			echo "FAIL $CC: freestanding objects need outside symbols:"; echo "$undef"
+			bad=1
+		fi
+	fi
+	if [ "$bad" -eq 0 ]; then
+		echo "ok   $CC: freestanding -mcmodel=kernel compile, no outside symbols"
+		passed=$((passed + 1))
 	else
-		echo "FAIL freestanding compile of $src"; failed=$((failed + 1))
+		failed=$((failed + 1))
 	fi
 done
-if [ "$failed" -eq 0 ]; then
-	ld -r -o "$OUT/lock_all.o" $objs
-	undef=$(nm -u "$OUT/lock_all.o" | awk '{print $2}' | grep -v -x -e stub_cpu_id -e stub_tsc_ns)
-	if [ -n "$undef" ]; then
-		echo "FAIL freestanding objects need outside symbols:"; echo "$undef"
-		failed=$((failed + 1))
-	else
-		echo "ok   freestanding -mcmodel=kernel compile, no outside symbols"
-		passed=$((passed + 1))
-	fi
-fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
