@@ -52,9 +52,15 @@ uptime_cs() {
 	echo "${up%.*}${up#*.}"
 }
 
-# json_str TEXT: TEXT as a JSON string (escapes backslash, quote, control chars)
+# json_str TEXT: sets J to TEXT as a JSON string. Forks only when TEXT needs
+# escaping (every fork costs milliseconds under TCG).
 json_str() {
-	printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\000-\037')"
+	case "$1" in
+	*[\\\"]* | *[[:cntrl:]]*)
+		J=\"$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr -d '\000-\037')\"
+		;;
+	*) J=\"$1\" ;;
+	esac
 }
 
 setup_fs() {
@@ -113,48 +119,65 @@ apply_break_mode() {
 	esac
 }
 
+# module_params_json: sets MODULES_JSON to {"kvm":{"param":"value",...},...}
 module_params_json() {
-	_out=""
+	MODULES_JSON=""
 	for m in $KVM_MODULES_SHOWN; do
 		d=/sys/module/$m/parameters
 		[ -d "$d" ] || continue
 		_kv=""
 		for f in "$d"/*; do
 			[ -r "$f" ] || continue
-			v=$(cat "$f" 2>/dev/null) || continue
-			_kv="$_kv${_kv:+,}$(json_str "${f##*/}"):$(json_str "$v")"
+			read -r v <"$f" 2>/dev/null || continue
+			json_str "${f##*/}"
+			_k=$J
+			json_str "$v"
+			_kv="$_kv${_kv:+,}$_k:$J"
 		done
-		_out="$_out${_out:+,}\"$m\":{$_kv}"
+		MODULES_JSON="$MODULES_JSON${MODULES_JSON:+,}\"$m\":{$_kv}"
 	done
-	echo "{$_out}"
+	MODULES_JSON="{$MODULES_JSON}"
 }
 
-cpuinfo_field() {
-	sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -n 1
+# read_cpuinfo: CPU_VENDOR CPU_FAMILY CPU_MODEL CPU_MODEL_NAME CPU_FLAGS of
+# the first processor, CPU_COUNT
+read_cpuinfo() {
+	CPU_COUNT=0
+	while IFS= read -r line; do
+		key=${line%%:*}
+		val=${line#*: }
+		case "$key" in
+		processor*) CPU_COUNT=$((CPU_COUNT + 1)) ;;
+		vendor_id*) CPU_VENDOR=${CPU_VENDOR:-$val} ;;
+		"cpu family"*) CPU_FAMILY=${CPU_FAMILY:-$val} ;;
+		"model name"*) CPU_MODEL_NAME=${CPU_MODEL_NAME:-$val} ;;
+		model*) CPU_MODEL=${CPU_MODEL:-$val} ;;
+		flags*) CPU_FLAGS=${CPU_FLAGS:-$val} ;;
+		esac
+	done </proc/cpuinfo
 }
 
+# build_env_json: sets ENV_JSON, the description of this L1 host
 build_env_json() {
-	flags=" $(cpuinfo_field flags) "
+	read_cpuinfo
+	flags=" $CPU_FLAGS "
 	svm=""
 	for f in $SVM_FLAGS; do
 		case "$flags" in
 		*" $f "*) svm="$svm${svm:+,}\"$f\"" ;;
 		esac
 	done
-	mem_kb=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/meminfo)
-	printf '{"kernel":%s,"package":%s,"package_version":%s,"cpu_vendor":%s,"cpu_family":%s,"cpu_model":%s,"cpu_model_name":%s,"svm_flags":[%s],"cpus":%s,"mem_kb":%s,"modules":%s,"l0":%s}' \
-		"$(json_str "$(uname -r)")" \
-		"$(json_str "$L1_PACKAGE")" \
-		"$(json_str "$L1_PACKAGE_VERSION")" \
-		"$(json_str "$(cpuinfo_field vendor_id)")" \
-		"$(json_str "$(cpuinfo_field 'cpu family')")" \
-		"$(json_str "$(cpuinfo_field model)")" \
-		"$(json_str "$(cpuinfo_field 'model name')")" \
-		"$svm" \
-		"$(grep -c '^processor' /proc/cpuinfo)" \
-		"${mem_kb:-0}" \
-		"$(module_params_json)" \
-		"$(json_str "$L0_DESC")"
+	read -r _ mem_kb _ </proc/meminfo # first line: MemTotal: N kB
+	module_params_json
+	ENV_JSON="{"
+	for pair in kernel:KERNEL_RELEASE package:L1_PACKAGE package_version:L1_PACKAGE_VERSION \
+		cpu_vendor:CPU_VENDOR cpu_family:CPU_FAMILY cpu_model:CPU_MODEL \
+		cpu_model_name:CPU_MODEL_NAME; do
+		eval "json_str \"\${${pair#*:}:-}\""
+		ENV_JSON="$ENV_JSON\"${pair%%:*}\":$J,"
+	done
+	json_str "$L0_DESC"
+	ENV_JSON="$ENV_JSON\"svm_flags\":[$svm],\"cpus\":$CPU_COUNT,\"mem_kb\":${mem_kb:-0},\"modules\":$MODULES_JSON,\"l0\":$J}"
 }
 
 # run_job I PIN TIMEOUT ARGS
@@ -205,7 +228,8 @@ main() {
 	load_modules
 	apply_break_mode
 	ctl "ready $(uptime_cs)"
-	ENV_JSON=$(build_env_json)
+	KERNEL_RELEASE=$(uname -r)
+	build_env_json
 	ctl "env $ENV_JSON"
 	run_jobs
 	finish done

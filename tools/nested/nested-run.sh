@@ -500,6 +500,14 @@ follow_ctl() {
 }
 
 L1_STATUS=0
+L1_PID=""
+
+# on_signal SIG: stop L1 (SIGTERM to timeout(1), which passes it on) and fail
+on_signal() {
+	[[ -n $L1_PID ]] && kill -TERM "$L1_PID" 2>/dev/null && wait "$L1_PID" 2>/dev/null
+	die_bed "interrupted by SIG$1"
+}
+
 run_l1() {
 	local timeout_s=$1 qpid fpid t0
 	t0=$(now_ms)
@@ -517,9 +525,13 @@ run_l1() {
 	log "booting L1 ($L1_KERNEL_PKG $KERNEL_VERSION, ${L1_SMP} CPUs, ${L1_MEM_MB} MB; limit ${timeout_s} s)"
 	timeout --kill-after="$KILL_GRACE_S" "$timeout_s" "${cmd[@]}" </dev/null 2>"$WORK/qemu.err" &
 	qpid=$!
+	L1_PID=$qpid
+	trap 'on_signal INT' INT
+	trap 'on_signal TERM' TERM
 	follow_ctl "$qpid" "$t0" &
 	fpid=$!
 	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
+	L1_PID=""
 	wait "$fpid" 2>/dev/null || true
 	log "L1 exited after $(elapsed_s "$t0") s"
 }
