@@ -130,7 +130,7 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 		 * us sees the other's store: either we see locked and do not
 		 * wait, or it sees HALTED and arranges the kick.
 		 */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		lock_smp_mb();
 		if (!__atomic_load_n(&node->locked, __ATOMIC_RELAXED)) {
 			lock_event_inc(pv_wait_node);
 			lock_event_cond_inc(pv_wait_early, early);
@@ -163,7 +163,7 @@ static inline void q_pv_kick_node(struct qspinlock *lock, struct lock_qnode *nod
 	uint8_t halted = (uint8_t)PV_VCPU_HALTED;
 
 	/* Full barrier: pairs with the one in q_pv_wait_node(). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	lock_smp_mb();
 	if (!__atomic_compare_exchange_n(&node->state, &halted,
 					 (uint8_t)PV_VCPU_HASHED, false,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
