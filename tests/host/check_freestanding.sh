@@ -39,5 +39,16 @@ for CC in $COMPILERS; do
 		failed=$((failed + 1))
 	fi
 done
+# Event counting compiled out entirely must build too.
+dir="$OUT/no-events"; mkdir -p "$dir"; bad=0
+for src in "$LOCKDIR"/*.c; do
+	gcc $FLAGS -DLOCK_NO_EVENTS -I"$LOCKDIR" -I"$(dirname "$0")/freestanding" \
+		-c "$src" -o "$dir/$(basename "$src" .c).o" || bad=1
+done
+if [ "$bad" -eq 0 ]; then
+	echo "ok   gcc: -DLOCK_NO_EVENTS compile"; passed=$((passed + 1))
+else
+	echo "FAIL gcc: -DLOCK_NO_EVENTS compile"; failed=$((failed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
