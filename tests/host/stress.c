@@ -38,6 +38,13 @@
  * PV waiters halt) retry until they see it or this budget runs out.
  */
 #define STRESS_RETRY_BUDGET_NS (20ULL * HOST_NS_PER_SEC)
+/*
+ * One run stops early after this long (fair locks convoy badly when the
+ * machine is overloaded and waiters get preempted); the count check uses
+ * the acquisitions actually made.  Checked every STRESS_CLOCK_EVERY.
+ */
+#define STRESS_RUN_LIMIT_NS (8ULL * HOST_NS_PER_SEC)
+#define STRESS_CLOCK_EVERY 256U
 /* PV threshold that makes waiters halt often on the host. */
 #define STRESS_PV_THRESHOLD 16U
 /* PV run: critical section well above the spin threshold, so waiters halt. */
@@ -65,6 +72,7 @@ struct stress_thread {
 	struct stress_shared *sh;
 	unsigned int id;  /* 1..nthreads, also the CPU id */
 	pthread_t tid;
+	uint64_t done;    /* acquisitions made */
 };
 
 static void stress_critical_section(struct stress_shared *sh, unsigned int me)
@@ -97,7 +105,12 @@ static void *stress_thread_fn(void *arg)
 	while (__atomic_load_n(&sh->started, __ATOMIC_SEQ_CST) < sh->nthreads)
 		lock_cpu_relax();
 
-	for (unsigned int i = 0; i < sh->iters; i++) {
+	uint64_t t0 = lock_now_ns();
+	unsigned int i;
+
+	for (i = 0; i < sh->iters; i++) {
+		if (i % STRESS_CLOCK_EVERY == 0 && lock_now_ns() - t0 > STRESS_RUN_LIMIT_NS)
+			break;
 		if (i % STRESS_TRY_EVERY == 0) {
 			while (!type->trylock(&sh->lock))
 				lock_cpu_relax();
@@ -110,6 +123,7 @@ static void *stress_thread_fn(void *arg)
 		     p; p--)
 			lock_cpu_relax();
 	}
+	t->done = i;
 	return NULL;
 }
 
@@ -119,7 +133,7 @@ static bool stress_run_cs(const struct lock_type *type, unsigned int nthreads,
 {
 	static struct stress_shared sh;
 	struct stress_thread th[STRESS_MAX_THREADS];
-	uint64_t expected = (uint64_t)nthreads * iters;
+	uint64_t expected = 0;
 	bool ok;
 
 	sh.type = type;
@@ -137,8 +151,10 @@ static bool stress_run_cs(const struct lock_type *type, unsigned int nthreads,
 		th[i].id = i + 1;
 		pthread_create(&th[i].tid, NULL, stress_thread_fn, &th[i]);
 	}
-	for (unsigned int i = 0; i < nthreads; i++)
+	for (unsigned int i = 0; i < nthreads; i++) {
 		pthread_join(th[i].tid, NULL);
+		expected += th[i].done;
+	}
 
 	ok = sh.violations == 0 && sh.counter == expected && !type->is_locked(&sh.lock);
 	if (!ok || !quiet)
