@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -16,6 +18,7 @@
 #include "lock_events.h"
 #include "pv_hash.h"
 #include "pvqspinlock.h"
+#include "pvqspinlock_hooks.h"
 #include "qnode.h"
 #include "qspinlock.h"
 
@@ -445,6 +448,51 @@ static void test_pv_hash(void)
 	CHECK(event(LOCK_EV_pv_hash_hops) >= UNIT_HASH_LOCKS + 1);
 }
 
+/* ---- PV: hybrid unfair trylock --------------------------------------------- */
+
+static void test_pv_hybrid_trylock(void)
+{
+	struct qspinlock l;
+	const uint32_t tail = q_encode_tail(CPU_C, 0);
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	l.val = 0;                               /* free, no queue: take it */
+	CHECK(q_queue_trylock(&l));
+	CHECK_EQ(word(&l), Q_LOCKED_VAL);
+	l.val = Q_LOCKED_VAL;                    /* owned, no queue: give up */
+	CHECK(!q_queue_trylock(&l));
+	l.val = tail | Q_PENDING_VAL;            /* head spinning: let it win */
+	CHECK(!q_queue_trylock(&l));
+	CHECK_EQ(word(&l), tail | Q_PENDING_VAL);
+	l.val = tail;                            /* free, head halted: steal */
+	CHECK(q_queue_trylock(&l));
+	CHECK_EQ(word(&l), tail | Q_LOCKED_VAL);
+	CHECK_EQ(event(LOCK_EV_pv_lock_stealing), 2);
+}
+
+/* Unlocking a free pvqspinlock is corruption: it must trap, not go on. */
+static void test_pv_unlock_corruption_traps(void)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct rlimit no_core = { 0, 0 };
+		struct qspinlock l;
+
+		setrlimit(RLIMIT_CORE, &no_core);   /* expected crash: no core file */
+		host_cpu_bind(CPU_MAIN);
+		pvqspin_init(&l);
+		pvqspin_unlock(&l);  /* locked byte 0: neither LOCKED nor SLOW */
+		_exit(0);            /* not reached if the check works */
+	}
+	CHECK(pid > 0);
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status));
+	CHECK_EQ(WIFSIGNALED(status) ? WTERMSIG(status) : 0, SIGILL);
+}
+
 /* ---- PV: slow value and unlock slow path ------------------------------------ */
 
 #define UNIT_MAX_KICKS 8
@@ -726,6 +774,8 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_nesting_nodes),
 	TEST_CASE(test_irq_nested_queueing),
 	TEST_CASE(test_pv_hash),
+	TEST_CASE(test_pv_hybrid_trylock),
+	TEST_CASE(test_pv_unlock_corruption_traps),
 	TEST_CASE(test_pv_unlock_slowpath),
 	TEST_CASE(test_pv_head_halts),
 	TEST_CASE(test_pv_wait_node_and_kick_node),
