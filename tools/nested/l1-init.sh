@@ -20,6 +20,12 @@
 # /job/config (sh) sets: L1_PACKAGE L1_PACKAGE_VERSION L0_DESC BREAK_MODULES
 #                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR
 # /job/jobs: PIN<TAB>TIMEOUT<TAB>QEMU_ARGS, @IMAGE@ already replaced.
+#
+# As PID 1 it only mounts the file systems, runs itself again as a child
+# ("worker") and powers off when that ends. Orphans are reparented to PID 1,
+# and busybox sh is interrupted by SIGCHLD without SA_RESTART: a tty write
+# of the shell that a stray SIGCHLD interrupts fails (EINTR) and its line is
+# lost. The worker has only children it waits for, and retries its writes.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -33,16 +39,25 @@ KILLED_STATUS=137          # 128 + SIGKILL
 SVM_FLAGS="svm npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid decodeassists pausefilter pfthreshold avic v_vmsave_vmload vgif x2avic v_spec_ctrl vnmi x2apic hypervisor"
 KVM_MODULES_SHOWN="kvm kvm_amd"
 
-ctl() { printf '%s\n' "$*" >&4; }
+WRITE_TRIES=5
+
+# put FD LINE: write LINE to FD, retried if a signal interrupts the write
+put() {
+	_try=0
+	until printf '%s\n' "$2" >&"$1"; do
+		_try=$((_try + 1))
+		[ "$_try" -lt "$WRITE_TRIES" ] || return 1
+	done
+}
+
+ctl() { put 4 "$*"; }
 
 # Close the output channel first: closing a tty waits until its data is sent.
 finish() {
 	exec 3>&-
 	[ -n "${1:-}" ] && ctl "$1"
 	exec 4>&-
-	sync
-	poweroff -f
-	sleep 60
+	exit 0
 }
 
 fail() { finish "fail $*"; }
@@ -70,6 +85,9 @@ setup_fs() {
 	mkdir -p /dev/shm /tmp /run
 	mount -t tmpfs tmp /tmp
 	mount -t tmpfs shm /dev/shm
+}
+
+open_channels() {
 	exec 3>"$OUT_TTY" 4>"$CTL_TTY"
 	stty -F "$OUT_TTY" raw -echo
 	stty -F "$CTL_TTY" raw -echo
@@ -180,10 +198,20 @@ build_env_json() {
 	ENV_JSON="$ENV_JSON\"svm_flags\":[$svm],\"cpus\":$CPU_COUNT,\"mem_kb\":${mem_kb:-0},\"modules\":$MODULES_JSON,\"l0\":$J}"
 }
 
+# watchdog PID SECONDS FLAG: SIGKILL PID after SECONDS and create FLAG;
+# SIGTERM ends the watchdog and its sleep (no orphan left behind).
+watchdog() {
+	sleep "$2" &
+	_spid=$!
+	trap 'kill "$_spid" 2>/dev/null; exit 0' TERM
+	wait "$_spid" || exit 0
+	kill -KILL "$1" 2>/dev/null && : >"$3"
+}
+
 # run_job I PIN TIMEOUT ARGS
 run_job() {
 	i=$1 pin=$2 tmo=$3 args=$4
-	printf '# l1: %s\n' "$ENV_JSON" >&3
+	put 3 "# l1: $ENV_JSON"
 	ctl "start $i"
 	flag=/tmp/timed-out.$i
 	errf=/tmp/stderr.$i
@@ -196,12 +224,13 @@ run_job() {
 	t0=$(uptime_cs)
 	"$@" </dev/null >&3 2>"$errf" &
 	qpid=$!
-	(sleep "$tmo" && kill -KILL "$qpid" 2>/dev/null && touch "$flag") &
+	watchdog "$qpid" "$tmo" "$flag" &
 	wpid=$!
 	wait "$qpid"
 	st=$?
 	t1=$(uptime_cs)
 	kill "$wpid" 2>/dev/null
+	wait "$wpid"
 	if [ -e "$flag" ] && [ "$st" -eq "$KILLED_STATUS" ]; then
 		st=$TIMEOUT_STATUS
 	fi
@@ -220,8 +249,8 @@ run_jobs() {
 	done </job/jobs
 }
 
-main() {
-	setup_fs
+worker() {
+	open_channels
 	# shellcheck disable=SC1091
 	. /job/config
 	ctl "log L1 kernel $(uname -r) up after $(uptime_cs) cs"
@@ -233,6 +262,18 @@ main() {
 	ctl "env $ENV_JSON"
 	run_jobs
 	finish done
+}
+
+main() {
+	if [ "${1:-}" = worker ]; then
+		worker
+		return
+	fi
+	setup_fs
+	/bin/sh /init worker
+	sync
+	poweroff -f
+	sleep 60
 }
 
 main "$@"

@@ -32,11 +32,21 @@ readonly L1_KERNEL_CMDLINE="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init
 readonly L1_JOB_IMAGE=/job/image
 readonly L1_FIRMWARE_DIR=/usr/share/qemu
 readonly L1_MODULE_DIR=lib/pvspin-modules
+# L1's third UART (ttyS2, control lines) gets an IRQ of its own: ttyS0 and
+# ttyS2 share ISA IRQ 4 by default, and QEMU's ISA IRQ lines are not
+# wired-OR, so one port lowering the line loses the other's interrupt and
+# its output stalls (seen as lost control lines).
+readonly CTL_UART_IOBASE=0x3e8
+readonly CTL_UART_IRQ=5
 # Firmware for L2, searched in this order; the first file of a name wins,
 # as in QEMU's own search path.
 readonly FIRMWARE_SOURCES=(/usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu)
 readonly FIRMWARE_GLOBS=('*.bin' '*.rom' '*.aml')
 readonly QEMU_MODULE_GLOB='accel-*.so'  # TCG inside L1, for comparisons
+# Host tools the bed needs, as tool:Debian package.
+readonly HOST_TOOLS=(apt-get:apt apt-cache:apt dpkg-deb:dpkg tar:tar cpio:cpio gzip:gzip
+	xz:xz-utils strings:binutils readelf:binutils ldd:libc-bin flock:util-linux
+	timeout:coreutils tail:coreutils)
 
 usage() {
 	cat <<EOF
@@ -195,6 +205,17 @@ QEMU_VERSION=""
 KERNEL_DIR=""
 L1_BOOT_KERNEL=""                      # vmlinux (PVH entry, no decompression) or vmlinuz
 BASE_INITRD=""
+
+check_host_tools() {
+	local pair missing=() pkgs=()
+	for pair in "${HOST_TOOLS[@]}"; do
+		command -v "${pair%%:*}" >/dev/null && continue
+		missing+=("${pair%%:*}")
+		[[ " ${pkgs[*]-} " == *" ${pair#*:} "* ]] || pkgs+=("${pair#*:}")
+	done
+	((${#missing[@]} == 0)) ||
+		die_bed "host tools missing: ${missing[*]} (apt-get install ${pkgs[*]})"
+}
 
 # key TEXT: TEXT made safe for a file name
 key() { printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_'; }
@@ -520,7 +541,7 @@ run_l1() {
 		-nodefaults -no-reboot -display none -monitor none
 		-chardev "file,id=l1con,path=$WORK/console.log" -serial chardev:l1con
 		-chardev stdio,id=l2out,signal=off -serial chardev:l2out
-		-chardev "file,id=l1ctl,path=$WORK/ctl.log" -serial chardev:l1ctl
+		-chardev "file,id=l1ctl,path=$WORK/ctl.log" -device "isa-serial,chardev=l1ctl,index=2,iobase=$CTL_UART_IOBASE,irq=$CTL_UART_IRQ"
 	)
 	log "booting L1 ($L1_KERNEL_PKG $KERNEL_VERSION, ${L1_SMP} CPUs, ${L1_MEM_MB} MB; limit ${timeout_s} s)"
 	timeout --kill-after="$KILL_GRACE_S" "$timeout_s" "${cmd[@]}" </dev/null 2>"$WORK/qemu.err" &
@@ -592,6 +613,7 @@ main() {
 	parse_args "$@"
 	if ((!PREPARE_ONLY)); then read_jobfile; fi
 	command -v "$HOST_QEMU" >/dev/null || die_bed "$HOST_QEMU not found on the host"
+	check_host_tools
 	prepare_cache
 	if ((PREPARE_ONLY)); then
 		log "cache ready: $KERNEL_DIR, $BASE_INITRD"
