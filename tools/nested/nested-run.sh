@@ -46,7 +46,7 @@ readonly QEMU_MODULE_GLOB='accel-*.so'  # TCG inside L1, for comparisons
 # Host tools the bed needs, as tool:Debian package.
 readonly HOST_TOOLS=(apt-get:apt apt-cache:apt dpkg-deb:dpkg tar:tar cpio:cpio gzip:gzip
 	xz:xz-utils strings:binutils readelf:binutils ldd:libc-bin flock:util-linux
-	timeout:coreutils tail:coreutils)
+	timeout:coreutils tail:coreutils md5sum:coreutils stat:coreutils)
 
 usage() {
 	cat <<EOF
@@ -436,12 +436,34 @@ build_base_initrd() {
 	rm -rf "$root"
 }
 
+# apt_lists_stamp: changes whenever apt's package lists change
+apt_lists_stamp() {
+	stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | md5sum | cut -c1-16
+}
+
+# resolve_versions: L1_KERNEL_PKG, KERNEL_VERSION, BUSYBOX_VERSION. apt-cache
+# takes ~0.8 s a call, so the answer is kept per state of apt's lists.
+resolve_versions() {
+	local memo_dir=$CACHE_ROOT/resolved memo
+	memo=$memo_dir/$(key "${L1_KERNEL_PKG:-default}")_$(apt_lists_stamp)
+	if [[ -s $memo ]] && read -r L1_KERNEL_PKG KERNEL_VERSION BUSYBOX_VERSION <"$memo" &&
+		[[ -n $BUSYBOX_VERSION ]]; then
+		return 0
+	fi
+	local requested=${L1_KERNEL_PKG:-default}
+	ensure_apt_lists
+	resolve_kernel_package
+	mkdir -p "$memo_dir"
+	memo=$memo_dir/$(key "$requested")_$(apt_lists_stamp)
+	printf '%s %s %s\n' "$L1_KERNEL_PKG" "$KERNEL_VERSION" "$BUSYBOX_VERSION" >"$memo.tmp"
+	mv "$memo.tmp" "$memo"
+}
+
 prepare_cache() {
 	mkdir -p "$CACHE_ROOT" || die_bed "cannot create the cache $CACHE_ROOT"
 	exec 9>"$CACHE_ROOT/lock"
 	flock 9 || die_bed "cannot lock $CACHE_ROOT/lock"
-	ensure_apt_lists
-	resolve_kernel_package
+	resolve_versions
 	resolve_qemu
 	unpack_kernel
 	extract_vmlinux
