@@ -98,6 +98,12 @@ test_usage() {
 	[[ $rc == "$EXIT_USAGE" ]] && grep -q 'PIN' "$p.err" &&
 		pass "bad job line: status 2" || fail "bad job line: status 2" "status $rc"
 
+	printf '2\t10\t-M q35\n' >"$SCRATCH/pin.jobs"
+	nested "$p" --l1-smp 2 --image "$TINY" "$SCRATCH/pin.jobs"
+	rc=$(rc_of "$p")
+	[[ $rc == "$EXIT_USAGE" ]] && grep -q 'L1 lacks' "$p.err" &&
+		pass "PIN beyond L1's CPUs: status 2" || fail "PIN beyond L1's CPUs: status 2" "status $rc"
+
 	nested "$p" --help
 	rc=$(rc_of "$p")
 	[[ $rc == 0 ]] && grep -q -- '--l1-break-module' "$p.out" &&

@@ -119,8 +119,17 @@ MODULE_PARAMS=()
 BREAK_MODULES=${PVSPIN_NESTED_BREAK_MODULE:-}
 BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-is_posint() { [[ $1 =~ ^[0-9]+$ ]] && (($1 > 0)); }
+is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
+
+# pin_in_range LIST: every CPU of the taskset list exists in L1 (a failed
+# taskset in L1 would exit 1, which reads as a pass of isa-debug-exit)
+pin_in_range() {
+	local part lo hi
+	for part in ${1//,/ }; do
+		lo=${part%-*} hi=${part#*-}
+		((10#$lo <= 10#$hi && 10#$hi < L1_SMP)) || return 1
+	done
+}
 
 need_arg() { (($2 >= 2)) || die_usage "option $1 needs a value"; }
 
@@ -188,6 +197,8 @@ read_jobfile() {
 		args=${rest#*$'\t'}
 		[[ $pin == - || $pin =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] ||
 			die_usage "$JOBFILE:$n: PIN must be '-' or a CPU list: $pin"
+		[[ $pin == - ]] || pin_in_range "$pin" ||
+			die_usage "$JOBFILE:$n: PIN $pin names CPUs that L1 lacks (--l1-smp $L1_SMP: 0-$((L1_SMP - 1)))"
 		is_posint "$tmo" || die_usage "$JOBFILE:$n: TIMEOUT_SEC must be a positive integer: $tmo"
 		[[ $args == *[![:space:]]* ]] || die_usage "$JOBFILE:$n: empty QEMU_ARGS"
 		[[ $args != *$'\n'* ]] || die_usage "$JOBFILE:$n: newline in QEMU_ARGS"
@@ -633,7 +644,7 @@ collect_results() {
 TIMEOUT_USED=0
 main() {
 	parse_args "$@"
-	if ((!PREPARE_ONLY)); then read_jobfile; fi
+	((PREPARE_ONLY)) || read_jobfile
 	command -v "$HOST_QEMU" >/dev/null || die_bed "$HOST_QEMU not found on the host"
 	check_host_tools
 	prepare_cache
