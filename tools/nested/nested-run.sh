@@ -371,6 +371,7 @@ extract_vmlinux() {
 		[[ -n $off ]] && command -v "${tool%% *}" >/dev/null || continue
 		tail -c +$((off + 1)) "$in" | $tool >"$tmp" 2>/dev/null || true
 		if [[ $(head -c 4 "$tmp" | od -An -c | tr -d ' ') == 177ELF ]] && has_pvh_note "$tmp"; then
+			chmod 644 "$tmp"
 			mv "$tmp" "$out"
 			log "L1 kernel: uncompressed vmlinux with a PVH note ($magic)"
 			return 0
@@ -474,6 +475,10 @@ prepare_cache() {
 	mkdir -p "$CACHE_ROOT" || die_bed "cannot create the cache $CACHE_ROOT"
 	exec 9>"$CACHE_ROOT/lock"
 	flock 9 || die_bed "cannot lock $CACHE_ROOT/lock"
+	# Leftovers of an interrupted preparation (nobody else holds the lock).
+	rm -rf "$CACHE_ROOT"/.dl.* "$CACHE_ROOT"/debs/.dl.* "$CACHE_ROOT"/.unpack.* \
+		"$CACHE_ROOT"/.bb.* "$CACHE_ROOT"/.root.* "$CACHE_ROOT"/kernels/*/.vmlinux.* \
+		"$CACHE_ROOT"/base/*.tmp
 	resolve_versions
 	resolve_qemu
 	unpack_kernel
