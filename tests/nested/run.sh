@@ -10,7 +10,8 @@
 
 set -euo pipefail
 
-readonly TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly TOP
 readonly NESTED_RUN=$TOP/tools/nested/nested-run.sh
 readonly TINY_SRC=$TOP/tests/nested/tiny.asm
 readonly PVSPIN_IMAGE=${PVSPIN_IMAGE:-$TOP/build/pvspin.elf}
@@ -69,45 +70,35 @@ job() { printf '%s\t%s\t%s\n' "$1" "$2" "$3"; }
 
 # --- cases ---------------------------------------------------------------------
 
+# usage_case NAME WANT_STATUS PATTERN STREAM ARGS...: run with ARGS; pass if
+# the status is WANT_STATUS and PATTERN is in STREAM (out or err)
+usage_case() {
+	local name=$1 want=$2 pattern=$3 stream=$4 p=$SCRATCH/usage rc
+	shift 4
+	nested "$p" "$@"
+	rc=$(rc_of "$p")
+	if [[ $rc == "$want" ]] && grep -q -- "$pattern" "$p.$stream"; then
+		pass "$name"
+	else
+		fail "$name" "status $rc" "$(tail_of "$p.err")"
+	fi
+}
+
 test_usage() {
-	local p=$SCRATCH/usage rc
-	nested "$p"
-	rc=$(rc_of "$p")
-	[[ $rc == "$EXIT_USAGE" ]] && grep -q '^Usage:' "$p.err" &&
-		pass "no arguments: status 2 with usage" ||
-		fail "no arguments: status 2 with usage" "status $rc"
-
-	nested "$p" --bogus-option --image "$TINY" "$SCRATCH/empty.jobs"
-	rc=$(rc_of "$p")
-	[[ $rc == "$EXIT_USAGE" ]] && grep -q 'unknown option' "$p.err" &&
-		pass "unknown option: status 2" || fail "unknown option: status 2" "status $rc"
-
-	nested "$p" --image "$SCRATCH/missing.elf" "$SCRATCH/empty.jobs"
-	rc=$(rc_of "$p")
-	[[ $rc == "$EXIT_USAGE" ]] && pass "missing image: status 2" ||
-		fail "missing image: status 2" "status $rc"
-
-	nested "$p" --l1-smp zero --image "$TINY" "$SCRATCH/empty.jobs"
-	rc=$(rc_of "$p")
-	[[ $rc == "$EXIT_USAGE" ]] && pass "bad --l1-smp: status 2" ||
-		fail "bad --l1-smp: status 2" "status $rc"
-
+	usage_case "no arguments: status 2 with usage" "$EXIT_USAGE" '^Usage:' err
+	usage_case "unknown option: status 2" "$EXIT_USAGE" 'unknown option' err \
+		--bogus-option --image "$TINY" "$SCRATCH/empty.jobs"
+	usage_case "missing image: status 2" "$EXIT_USAGE" 'image not found' err \
+		--image "$SCRATCH/missing.elf" "$SCRATCH/empty.jobs"
+	usage_case "bad --l1-smp: status 2" "$EXIT_USAGE" 'l1-smp' err \
+		--l1-smp zero --image "$TINY" "$SCRATCH/empty.jobs"
 	printf 'x\t10\t-M q35\n' >"$SCRATCH/bad.jobs"
-	nested "$p" --image "$TINY" "$SCRATCH/bad.jobs"
-	rc=$(rc_of "$p")
-	[[ $rc == "$EXIT_USAGE" ]] && grep -q 'PIN' "$p.err" &&
-		pass "bad job line: status 2" || fail "bad job line: status 2" "status $rc"
-
+	usage_case "bad job line: status 2" "$EXIT_USAGE" 'PIN must be' err \
+		--image "$TINY" "$SCRATCH/bad.jobs"
 	printf '2\t10\t-M q35\n' >"$SCRATCH/pin.jobs"
-	nested "$p" --l1-smp 2 --image "$TINY" "$SCRATCH/pin.jobs"
-	rc=$(rc_of "$p")
-	[[ $rc == "$EXIT_USAGE" ]] && grep -q 'L1 lacks' "$p.err" &&
-		pass "PIN beyond L1's CPUs: status 2" || fail "PIN beyond L1's CPUs: status 2" "status $rc"
-
-	nested "$p" --help
-	rc=$(rc_of "$p")
-	[[ $rc == 0 ]] && grep -q -- '--l1-break-module' "$p.out" &&
-		pass "--help: status 0" || fail "--help: status 0" "status $rc"
+	usage_case "PIN beyond L1's CPUs: status 2" "$EXIT_USAGE" 'L1 lacks' err \
+		--l1-smp 2 --image "$TINY" "$SCRATCH/pin.jobs"
+	usage_case "--help: status 0" 0 '--l1-break-module' out --help
 }
 
 test_prepare() {
@@ -179,16 +170,20 @@ test_tiny_batch() {
 
 	local want_status
 	want_status=$(printf '%s\n' "$DEBUG_EXIT_OK" "$TINY_EXIT_STATUS" "$STATUS_TIMEOUT")
-	[[ $(cat "$p.status") == "$want_status" ]] &&
-		pass "status file: 1, 7, 124 (timeout)" ||
+	if [[ $(cat "$p.status") == "$want_status" ]]; then
+		pass "status file: 1, 7, 124 (timeout)"
+	else
 		fail "status file: 1, 7, 124 (timeout)" "got: $(tr '\n' ' ' <"$p.status")"
+	fi
 
 	local env l1_lines
 	env=$(cat "$p.env")
 	l1_lines=$(grep -c '^# l1: ' "$p.out" || true)
-	[[ $l1_lines == 3 ]] && grep -qxF "# l1: $env" "$p.out" &&
-		pass "one '# l1:' line per run, same JSON as --env-file" ||
+	if [[ $l1_lines == 3 ]] && grep -qxF "# l1: $env" "$p.out"; then
+		pass "one '# l1:' line per run, same JSON as --env-file"
+	else
 		fail "one '# l1:' line per run, same JSON as --env-file" "l1 lines: $l1_lines"
+	fi
 	for key in '"kernel":' '"package":"linux-image-' '"halt_poll_ns":' '"npt":' '"avic":' \
 		'"cpu_vendor":"AuthenticAMD"' '"svm_flags":\[[^]]*"svm"' '"cpus":' '"mem_kb":'; do
 		grep -q "$key" <<<"$env" || { fail "L1 JSON has $key" "$env"; return 0; }
@@ -224,7 +219,7 @@ check_pvspin_smp() {
 	part=$(awk -v n="$idx" '/^# l1: /{k++} k==n' "$out")
 	if [[ $status == "$DEBUG_EXIT_OK" ]] &&
 		grep -qE '^ok [0-9]+ smp' <<<"$part" &&
-		grep -qE "^# result: \{\"test\":\"smp\".*\"cpus_online\":$cpus[,}]" <<<"$part"; then
+		grep -qE "^# result: \{\"test\":\"smp\".*\"cpus_online\":${cpus}[,}]" <<<"$part"; then
 		pass "$name"
 	else
 		fail "$name" "status $status" "$(grep -E '^(not )?ok|^# result|^# l1' <<<"$part" | cut -c1-160 | tr '\n' '|')"

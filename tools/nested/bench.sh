@@ -7,7 +7,8 @@
 set -euo pipefail
 
 readonly PROG=${0##*/}
-readonly TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly TOP
 readonly NESTED_RUN=$TOP/tools/nested/nested-run.sh
 readonly TINY_SRC=$TOP/tests/nested/tiny.asm
 readonly OUT_MD=$TOP/build/bench-nested.md
@@ -97,7 +98,7 @@ write_jobs() {
 }
 
 row() { # row LABEL VALUES...
-	local label=$1 s
+	local label=$1 med min max
 	shift
 	read -r med min max <<<"$(stats "$@")"
 	printf '| %s | %s | %s | %s |\n' "$label" "$med" "$min" "$max"

@@ -33,6 +33,7 @@ export PATH
 OUT_TTY=/dev/ttyS1
 CTL_TTY=/dev/ttyS2
 MODULE_DIR=/lib/pvspin-modules
+# shellcheck disable=SC2034 # used inside eval
 QEMU=/usr/bin/qemu-system-x86_64
 TIMEOUT_STATUS=124
 KILLED_STATUS=137          # 128 + SIGKILL
@@ -257,17 +258,17 @@ worker() {
 	load_modules
 	apply_break_mode
 	ctl "ready $(uptime_cs)"
+	# shellcheck disable=SC2034 # read by build_env_json through eval
 	KERNEL_RELEASE=$(uname -r)
 	build_env_json
 	ctl "env $ENV_JSON"
 	run_jobs
-	finish done
+	finish "done"
 }
 
 main() {
 	if [ "${1:-}" = worker ]; then
-		worker
-		return
+		worker # exits
 	fi
 	setup_fs
 	/bin/sh /init worker

@@ -10,7 +10,8 @@
 set -euo pipefail
 
 readonly PROG=${0##*/}
-readonly SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly SCRIPT_DIR
 readonly L1_INIT_SRC=$SCRIPT_DIR/l1-init.sh
 
 readonly EXIT_OK=0
@@ -42,6 +43,7 @@ readonly CTL_UART_IRQ=5
 # as in QEMU's own search path.
 readonly FIRMWARE_SOURCES=(/usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu)
 readonly FIRMWARE_GLOBS=('*.bin' '*.rom' '*.aml')
+readonly QEMU_MODULE_DIR=/usr/lib/x86_64-linux-gnu/qemu
 readonly QEMU_MODULE_GLOB='accel-*.so'  # TCG inside L1, for comparisons
 # Host tools the bed needs, as tool:Debian package.
 readonly HOST_TOOLS=(apt-get:apt apt-cache:apt dpkg-deb:dpkg tar:tar cpio:cpio gzip:gzip
@@ -368,7 +370,9 @@ extract_vmlinux() {
 		gzip) off=$(LC_ALL=C grep -abo -m 1 $'\x1f\x8b\x08' "$in" | head -n 1 | cut -d: -f1); tool="gzip -dc" ;;
 		zstd) off=$(LC_ALL=C grep -abo -m 1 $'\x28\xb5\x2f\xfd' "$in" | head -n 1 | cut -d: -f1); tool="zstd -dc" ;;
 		esac
-		[[ -n $off ]] && command -v "${tool%% *}" >/dev/null || continue
+		if [[ -z $off ]] || ! command -v "${tool%% *}" >/dev/null; then
+			continue
+		fi
 		tail -c +$((off + 1)) "$in" | $tool >"$tmp" 2>/dev/null || true
 		if [[ $(head -c 4 "$tmp" | od -An -c | tr -d ' ') == 177ELF ]] && has_pvh_note "$tmp"; then
 			chmod 644 "$tmp"
@@ -389,7 +393,7 @@ copy_with_path() {
 }
 
 stage_qemu() {
-	local root=$1 qemu_path lib mod dir
+	local root=$1 qemu_path lib mod
 	qemu_path=$(command -v "$HOST_QEMU")
 	copy_with_path "$qemu_path" "$root"
 	[[ $qemu_path == /usr/bin/qemu-system-x86_64 ]] ||
@@ -398,10 +402,8 @@ stage_qemu() {
 	while read -r lib; do
 		copy_with_path "$lib" "$root"
 	done < <(ldd "$qemu_path" | grep -o '/[^ ]*' | sort -u)
-	for dir in /usr/lib/x86_64-linux-gnu/qemu; do
-		for mod in "$dir"/$QEMU_MODULE_GLOB; do
-			[[ -e $mod ]] && copy_with_path "$mod" "$root"
-		done
+	for mod in "$QEMU_MODULE_DIR"/$QEMU_MODULE_GLOB; do
+		[[ -e $mod ]] && copy_with_path "$mod" "$root"
 	done
 	local fwdir=$root$L1_FIRMWARE_DIR src glob f
 	mkdir -p "$fwdir"
@@ -493,6 +495,7 @@ prepare_cache() {
 # --- one L1 run --------------------------------------------------------------
 
 WORK=""
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	[[ -n $WORK && -d $WORK ]] || return 0
 	if ((KEEP_WORK)); then
@@ -561,6 +564,7 @@ follow_ctl() {
 L1_STATUS=0
 L1_PID=""
 
+# shellcheck disable=SC2317 # called by traps
 # on_signal SIG: stop L1 (SIGTERM to timeout(1), which passes it on) and fail
 on_signal() {
 	[[ -n $L1_PID ]] && kill -TERM "$L1_PID" 2>/dev/null && wait "$L1_PID" 2>/dev/null
@@ -571,6 +575,7 @@ run_l1() {
 	local timeout_s=$1 qpid fpid t0
 	t0=$(now_ms)
 	: >"$WORK/ctl.log"
+	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 	local -a cmd=(
 		"$HOST_QEMU" -M q35 -accel tcg -cpu max
 		-smp "$L1_SMP" -m "$L1_MEM_MB"
