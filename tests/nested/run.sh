@@ -25,6 +25,7 @@ readonly TINY_EXIT_STATUS=$(((TINY_EXIT_VALUE << 1) | 1))
 readonly TINY_HANG_TIMEOUT_S=4           # a hanging run's own timeout
 readonly JOB_TIMEOUT_S=60
 readonly TOO_SHORT_L1_TIMEOUT_S=3        # less than any L1 boot takes
+readonly HANG_L1_TIMEOUT_S=20            # enough to boot L1, then it hangs
 readonly PVSPIN_CPU_COUNTS=(1 4 16)
 readonly PVSPIN_MANY_CPUS=288
 readonly PVSPIN_MANY_CPUS_TIMEOUT_S=240
@@ -144,6 +145,17 @@ test_l1_timeout() {
 		pass "L1 boot timeout: status 125"
 	else
 		fail "L1 boot timeout: status 125" "status $rc" "$(tail_of "$p.err")"
+	fi
+}
+
+test_l1_hang() {
+	local p=$SCRATCH/hang rc
+	nested "$p" --quiet --l1-break hang --timeout "$HANG_L1_TIMEOUT_S" --image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: L1 run exceeded the limit of' "$p.err"; then
+		pass "L1 hanging after KVM is ready: status 125 at --timeout"
+	else
+		fail "L1 hanging after KVM is ready: status 125 at --timeout" "status $rc" "$(tail_of "$p.err")"
 	fi
 }
 
@@ -273,6 +285,7 @@ main() {
 		test_l1_timeout
 		test_broken_module
 		test_panic
+		test_l1_hang
 		test_tiny_batch
 		test_pvspin
 	else

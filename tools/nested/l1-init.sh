@@ -256,12 +256,12 @@ worker() {
 	. /job/config
 	ctl "log L1 kernel $(uname -r) up after $(uptime_cs) cs"
 	load_modules
-	apply_break_mode
 	ctl "ready $(uptime_cs)"
 	# shellcheck disable=SC2034 # read by build_env_json through eval
 	KERNEL_RELEASE=$(uname -r)
 	build_env_json
 	ctl "env $ENV_JSON"
+	apply_break_mode
 	run_jobs
 	finish "done"
 }
