@@ -114,16 +114,22 @@ test_prepare() {
 	return 1
 }
 
-test_broken_module() {
-	local p=$SCRATCH/broken rc
-	nested "$p" --quiet --l1-break-module kvm-amd --status-file "$p.status" \
+# broken_module_case MODULE: L1 without MODULE fails with 125 naming it
+broken_module_case() {
+	local mod=$1 p=$SCRATCH/broken rc name="L1 without $1: status 125, reason names the module"
+	nested "$p" --quiet --l1-break-module "$mod" --status-file "$p.status" \
 		--image "$TINY" "$SCRATCH/tiny1.jobs"
 	rc=$(rc_of "$p")
-	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: insmod kvm_amd failed' "$p.err" && [[ ! -s $p.out ]]; then
-		pass "L1 without kvm-amd: status 125, reason names the module"
+	if [[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: insmod ${mod//-/_} failed" "$p.err" && [[ ! -s $p.out ]]; then
+		pass "$name"
 	else
-		fail "L1 without kvm-amd: status 125, reason names the module" "status $rc" "$(tail_of "$p.err")"
+		fail "$name" "status $rc" "$(tail_of "$p.err")"
 	fi
+}
+
+test_broken_module() {
+	broken_module_case kvm-amd         # after the host channels are up
+	broken_module_case virtio_console  # before: reported over the console
 }
 
 test_panic() {

@@ -3,12 +3,13 @@
 # TCG. POSIX sh for busybox. It loads KVM, then runs the L2 jobs of
 # /job/jobs one after another with qemu-system-x86_64 -accel kvm.
 #
-# Channels (serial ports of L1, see nested-run.sh):
-#   ttyS0  kernel console and this script's own stdout/stderr (noise, kept
-#          in a log on the host)
-#   ttyS1  the host's stdout: a "# l1: {json}" line, then the raw serial
-#          output of each L2 run (raw tty, byte-exact)
-#   ttyS2  control lines for the host, one per line:
+# Channels to the host (see nested-run.sh):
+#   ttyS0      kernel console and this script's own stdout/stderr (noise,
+#              kept in a log on the host); control lines prefixed with
+#              $EARLY_CTL_PREFIX (through /dev/kmsg) until the ports below exist
+#   pvspin.out virtio-serial port -> the host's stdout: a "# l1: {json}"
+#              line, then the serial output of each L2 run (byte-exact)
+#   pvspin.ctl virtio-serial port -> control lines for the host, one a line:
 #            ready UPTIME_CS          KVM is usable
 #            env JSON                 description of this L1 host
 #            start I                  run I begins
@@ -18,7 +19,8 @@
 #            done                     every run finished
 #
 # /job/config (sh) sets: L1_PACKAGE L1_PACKAGE_VERSION L0_DESC BREAK_MODULES
-#                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR
+#                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR OUT_PORT_NAME
+#                        CTL_PORT_NAME EARLY_CTL_PREFIX
 # /job/jobs: PIN<TAB>TIMEOUT<TAB>QEMU_ARGS, @IMAGE@ already replaced.
 #
 # As PID 1 it only mounts the file systems, runs itself again as a child
@@ -30,8 +32,8 @@
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 
-OUT_TTY=/dev/ttyS1
-CTL_TTY=/dev/ttyS2
+PORT_WAIT_TRIES=200         # virtio ports appear asynchronously: 200 x 50 ms
+PORT_WAIT_US=50000
 MODULE_DIR=/lib/pvspin-modules
 # shellcheck disable=SC2034 # used inside eval
 QEMU=/usr/bin/qemu-system-x86_64
@@ -51,9 +53,21 @@ put() {
 	done
 }
 
-ctl() { put 4 "$*"; }
+# Before the ports exist, control lines go to the kernel log at KERN_CRIT
+# (the console shows levels below loglevel=3): the kernel writes them to the
+# console synchronously, where a tty write could still sit in a buffer at
+# power-off.
+KMSG_CRIT_LEVEL="<2>"
+CTL_OPEN=0
+ctl() {
+	if [ "$CTL_OPEN" = 1 ]; then
+		put 4 "$*"
+	else
+		put 1 "$KMSG_CRIT_LEVEL$EARLY_CTL_PREFIX$*" 1>/dev/kmsg
+	fi
+}
 
-# Close the output channel first: closing a tty waits until its data is sent.
+# Close the output channel first, then report on the control channel.
 finish() {
 	exec 3>&-
 	[ -n "${1:-}" ] && ctl "$1"
@@ -88,10 +102,29 @@ setup_fs() {
 	mount -t tmpfs shm /dev/shm
 }
 
+# port_dev NAME: /dev node of the virtio-serial port NAME, if it exists
+port_dev() {
+	for d in /sys/class/virtio-ports/*; do
+		[ -r "$d/name" ] || continue
+		read -r _n <"$d/name"
+		if [ "$_n" = "$1" ] && [ -c "/dev/${d##*/}" ]; then
+			echo "/dev/${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
 open_channels() {
-	exec 3>"$OUT_TTY" 4>"$CTL_TTY"
-	stty -F "$OUT_TTY" raw -echo
-	stty -F "$CTL_TTY" raw -echo
+	load_modules channel
+	_try=0
+	until out=$(port_dev "$OUT_PORT_NAME") && ctlp=$(port_dev "$CTL_PORT_NAME"); do
+		_try=$((_try + 1))
+		[ "$_try" -lt "$PORT_WAIT_TRIES" ] || fail "virtio-serial ports $OUT_PORT_NAME/$CTL_PORT_NAME did not appear in L1"
+		usleep "$PORT_WAIT_US"
+	done
+	exec 3>"$out" 4>"$ctlp"
+	CTL_OPEN=1
 }
 
 # params_for NAME: "k=v k=v" module parameters the host asked for this module
@@ -105,6 +138,7 @@ params_for() {
 	echo "$_p"
 }
 
+# load_modules GROUP: insmod the modules of MODULE_DIR/order.GROUP
 load_modules() {
 	while read -r mod; do
 		[ -n "$mod" ] || continue
@@ -119,7 +153,11 @@ load_modules() {
 		if ! err=$(insmod "$MODULE_DIR/$mod.ko" $(params_for "$norm") 2>&1); then
 			fail "insmod $mod failed in L1: $(echo "$err" | tr '\n' ' ')"
 		fi
-	done <"$MODULE_DIR/order"
+	done <"$MODULE_DIR/order.$1"
+}
+
+load_kvm() {
+	load_modules kvm
 	[ -c /dev/kvm ] || fail "no /dev/kvm in L1 after loading the KVM modules"
 }
 
@@ -251,11 +289,11 @@ run_jobs() {
 }
 
 worker() {
-	open_channels
 	# shellcheck disable=SC1091
 	. /job/config
-	ctl "log L1 kernel $(uname -r) up after $(uptime_cs) cs"
-	load_modules
+	open_channels
+	ctl "log L1 kernel $(uname -r) up, host channels open after $(uptime_cs) cs"
+	load_kvm
 	ctl "ready $(uptime_cs)"
 	# shellcheck disable=SC2034 # read by build_env_json through eval
 	KERNEL_RELEASE=$(uname -r)

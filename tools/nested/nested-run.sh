@@ -25,20 +25,23 @@ readonly DEFAULT_L1_MEM_MB=2048
 readonly L1_BOOT_ALLOWANCE_S=120       # TCG boot of L1, module load, shutdown
 readonly PER_RUN_ALLOWANCE_S=15        # L2 QEMU start and exit, beyond its own timeout
 readonly KILL_GRACE_S=5                # SIGTERM to SIGKILL for the L1 QEMU
-readonly CACHE_FORMAT=2                # bump when the base initramfs layout changes
-readonly KVM_MODULES=(kvm-amd)         # loaded with their dependencies
+readonly CACHE_FORMAT=3                # bump when the base initramfs layout changes
+# L1 modules, each group loaded with its dependencies, in this order.
+readonly CHANNEL_MODULES=(virtio_pci virtio_console)   # the host channels
+readonly KVM_MODULES=(kvm-amd)
 readonly BUSYBOX_PACKAGE=busybox-static
 readonly HOST_QEMU=${PVSPIN_NESTED_QEMU:-qemu-system-x86_64}
 readonly L1_KERNEL_CMDLINE="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
 readonly L1_JOB_IMAGE=/job/image
 readonly L1_FIRMWARE_DIR=/usr/share/qemu
 readonly L1_MODULE_DIR=lib/pvspin-modules
-# L1's third UART (ttyS2, control lines) gets an IRQ of its own: ttyS0 and
-# ttyS2 share ISA IRQ 4 by default, and QEMU's ISA IRQ lines are not
-# wired-OR, so one port lowering the line loses the other's interrupt and
-# its output stalls (seen as lost control lines).
-readonly CTL_UART_IOBASE=0x3e8
-readonly CTL_UART_IRQ=5
+# Channels from L1 to the host: virtio-serial ports (names as L1 sees them).
+# Extra UARTs lost transmit interrupts under TCG now and then (their output
+# stalled, lines were lost at power-off); a virtio port write is in the host
+# file when it returns.
+readonly OUT_PORT_NAME=pvspin.out      # -> stdout
+readonly CTL_PORT_NAME=pvspin.ctl      # -> control log
+readonly EARLY_CTL_PREFIX='@@pvspin-ctl '  # control lines on the console before the ports exist
 # Firmware for L2, searched in this order; the first file of a name wins,
 # as in QEMU's own search path.
 readonly FIRMWARE_SOURCES=(/usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu)
@@ -211,7 +214,7 @@ read_jobfile() {
 
 # --- cache -------------------------------------------------------------------
 
-CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/pvspin/nested
+CACHE_ROOT=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/pvspin/nested
 KERNEL_VERSION=""
 BUSYBOX_VERSION=""
 QEMU_VERSION=""
@@ -291,7 +294,8 @@ module_depends() {
 unpack_kernel() {
 	local deb tmp listing release name path new
 	KERNEL_DIR=$CACHE_ROOT/kernels/$(key "${L1_KERNEL_PKG}_$KERNEL_VERSION")
-	[[ -s $KERNEL_DIR/vmlinuz && -s $KERNEL_DIR/modules/order ]] && return 0
+	[[ -s $KERNEL_DIR/vmlinuz && -s $KERNEL_DIR/modules/order.kvm &&
+		-s $KERNEL_DIR/modules/order.channel ]] && return 0
 	deb=$(fetch_deb "$L1_KERNEL_PKG" "$KERNEL_VERSION")
 	log "unpacking $L1_KERNEL_PKG"
 	tmp=$(mktemp -d "$CACHE_ROOT/.unpack.XXXXXX")
@@ -301,7 +305,7 @@ unpack_kernel() {
 	release=${path#./boot/vmlinuz-}
 	# Resolve the modules' dependencies by reading each extracted .ko.
 	declare -A ko_path=() seen=()
-	local -a todo=("${KVM_MODULES[@]}") wanted=() order=()
+	local -a todo=("${CHANNEL_MODULES[@]}" "${KVM_MODULES[@]}") wanted=() order=()
 	while ((${#todo[@]})); do
 		wanted=()
 		for name in "${todo[@]}"; do
@@ -333,21 +337,26 @@ unpack_kernel() {
 		done < <(module_depends "$tmp/${ko_path[$n]}")
 		order+=("$n")
 	}
-	for name in "${KVM_MODULES[@]}"; do place "${name//-/_}"; done
 	mkdir -p "$tmp/out/modules"
+	for name in "${CHANNEL_MODULES[@]}"; do place "${name//-/_}"; done
+	printf '%s\n' "${order[@]}" >"$tmp/out/modules/order.channel"
+	local -a all=("${order[@]}")
+	order=()
+	for name in "${KVM_MODULES[@]}"; do place "${name//-/_}"; done
+	printf '%s\n' "${order[@]}" >"$tmp/out/modules/order.kvm"
+	all+=("${order[@]}")
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./boot/vmlinuz-$release" ||
 		die_bed "cannot extract vmlinuz from $deb"
 	mv "$tmp/boot/vmlinuz-$release" "$tmp/out/vmlinuz"
 	printf '%s\n' "$release" >"$tmp/out/release"
-	for name in "${order[@]}"; do
+	for name in "${all[@]}"; do
 		cp "$tmp/${ko_path[$name]}" "$tmp/out/modules/$name.ko"
 	done
-	printf '%s\n' "${order[@]}" >"$tmp/out/modules/order"
 	mkdir -p "${KERNEL_DIR%/*}"
 	rm -rf "$KERNEL_DIR"
 	mv "$tmp/out" "$KERNEL_DIR"
 	rm -rf "$tmp"
-	log "L1 kernel $release, modules: ${order[*]}"
+	log "L1 kernel $release, modules: ${all[*]}"
 }
 
 # has_pvh_note ELF: does ELF carry XEN_ELFNOTE_PHYS32_ENTRY (QEMU's PVH boot)?
@@ -525,6 +534,9 @@ write_job_cpio() {
 		echo "BREAK_MODE=$(shell_quote "$BREAK_MODE")"
 		echo "MODULE_PARAMS=$(shell_quote "${MODULE_PARAMS[*]}")"
 		echo "FIRMWARE_DIR=$(shell_quote "$L1_FIRMWARE_DIR")"
+		echo "OUT_PORT_NAME=$(shell_quote "$OUT_PORT_NAME")"
+		echo "CTL_PORT_NAME=$(shell_quote "$CTL_PORT_NAME")"
+		echo "EARLY_CTL_PREFIX=$(shell_quote "$EARLY_CTL_PREFIX")"
 	} >"$jobroot/job/config"
 	(cd "$jobroot" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 		gzip -1 >"$WORK/job.cpio.gz"
@@ -563,6 +575,7 @@ follow_ctl() {
 
 L1_STATUS=0
 L1_PID=""
+OUT_COPIER_PID=""
 
 # shellcheck disable=SC2317 # called by traps
 # on_signal SIG: stop L1 (SIGTERM to timeout(1), which passes it on) and fail
@@ -571,10 +584,28 @@ on_signal() {
 	die_bed "interrupted by SIG$1"
 }
 
+# The L2 output port goes through a FIFO that cat copies to stdout: QEMU's
+# stdio chardev reports "closed" at EOF of stdin (/dev/null), and a
+# virtio-serial port whose host side is closed blocks the guest's writes.
+start_out_copier() {
+	mkfifo "$WORK/out.fifo"
+	cat "$WORK/out.fifo" &
+	OUT_COPIER_PID=$!
+}
+
+# stop_out_copier: let cat see EOF (also when QEMU never opened the FIFO)
+stop_out_copier() {
+	local fd
+	exec {fd}<>"$WORK/out.fifo"
+	exec {fd}>&-
+	wait "$OUT_COPIER_PID" 2>/dev/null || true
+}
+
 run_l1() {
 	local timeout_s=$1 qpid fpid t0
 	t0=$(now_ms)
 	: >"$WORK/ctl.log"
+	start_out_copier
 	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 	local -a cmd=(
 		"$HOST_QEMU" -M q35 -accel tcg -cpu max
@@ -583,8 +614,11 @@ run_l1() {
 		-append "$L1_KERNEL_CMDLINE"
 		-nodefaults -no-reboot -display none -monitor none
 		-chardev "file,id=l1con,path=$WORK/console.log" -serial chardev:l1con
-		-chardev stdio,id=l2out,signal=off -serial chardev:l2out
-		-chardev "file,id=l1ctl,path=$WORK/ctl.log" -device "isa-serial,chardev=l1ctl,index=2,iobase=$CTL_UART_IOBASE,irq=$CTL_UART_IRQ"
+		-device virtio-serial-pci,id=vser
+		-chardev "file,id=l2out,path=$WORK/out.fifo"
+		-device "virtserialport,bus=vser.0,chardev=l2out,name=$OUT_PORT_NAME"
+		-chardev "file,id=l1ctl,path=$WORK/ctl.log"
+		-device "virtserialport,bus=vser.0,chardev=l1ctl,name=$CTL_PORT_NAME"
 	)
 	log "booting L1 ($L1_KERNEL_PKG $KERNEL_VERSION, ${L1_SMP} CPUs, ${L1_MEM_MB} MB; limit ${timeout_s} s)"
 	timeout --kill-after="$KILL_GRACE_S" "$timeout_s" "${cmd[@]}" </dev/null 2>"$WORK/qemu.err" &
@@ -596,6 +630,7 @@ run_l1() {
 	fpid=$!
 	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
 	L1_PID=""
+	stop_out_copier
 	wait "$fpid" 2>/dev/null || true
 	log "L1 exited after $(elapsed_s "$t0") s"
 }
@@ -604,6 +639,13 @@ console_tail() {
 	local n=${1:-5}
 	[[ -s $WORK/console.log ]] || return 0
 	tr -d '\r' <"$WORK/console.log" | tail -n "$n" | sed 's/^/  L1 console: /' >&2
+}
+
+# control_lines: early control lines from the console, then the control log
+control_lines() {
+	[[ ! -f $WORK/console.log ]] ||
+		tr -d '\r' <"$WORK/console.log" | sed -n "s/^.*$EARLY_CTL_PREFIX//p"
+	[[ ! -f $WORK/ctl.log ]] || cat "$WORK/ctl.log"
 }
 
 # collect_results NJOBS: check the control log; write status and env files
@@ -622,7 +664,7 @@ collect_results() {
 		"fail "*) reason=${line#fail } ;;
 		done) done=1 ;;
 		esac
-	done <"$WORK/ctl.log"
+	done < <(control_lines)
 	[[ -n $ENV_FILE && -n $env ]] && printf '%s\n' "$env" >"$ENV_FILE"
 	if [[ -n $STATUS_FILE ]]; then
 		: >"$STATUS_FILE"
