@@ -24,6 +24,8 @@ readonly DEBUG_EXIT_DEVICE="-device isa-debug-exit,iobase=0xf4,iosize=4"
 readonly L2_COMMON="-M q35 -bios qboot.rom -accel kvm -cpu host -m 128 -nodefaults -no-reboot -display none -serial stdio $DEBUG_EXIT_DEVICE"
 
 REPS=$DEFAULT_REPS
+L2_RUNS=0
+L2_FAILED=0                             # runs whose status was not 1 (a pass)
 IMAGE=$TOP/build/pvspin.elf
 UPDATE_DOC=1
 
@@ -79,9 +81,11 @@ bed() {
 	L1_READY=$(sed -n 's/.*L1 ready (KVM loaded) after \([0-9.]*\) s.*/\1/p' "$err")
 	mapfile -t RUN_TIMES < <(sed -n 's/.*run [0-9]*: status [0-9]* after \([0-9.]*\) s$/\1/p' "$err")
 	[[ -n $L1_READY ]] || die "$name: no 'L1 ready' line in $err"
-	if grep -qv '^1$' "$SCRATCH/$name.status"; then
-		die "$name: an L2 run failed: $(tr '\n' ' ' <"$SCRATCH/$name.status")"
-	fi
+	local st
+	while read -r st; do
+		L2_RUNS=$((L2_RUNS + 1))
+		[[ $st == 1 ]] || L2_FAILED=$((L2_FAILED + 1))
+	done <"$SCRATCH/$name.status"
 }
 
 write_jobs() {
@@ -148,6 +152,7 @@ main() {
 		echo "$(qemu-system-x86_64 --version | head -n 1); L1: $(sed 's/^# l1: //' "$SCRATCH/sizes.out" | head -n 1 | grep -o '"package":"[^"]*","package_version":"[^"]*"'))."
 		echo "Guest: $image_desc, L2 \`$L2_COMMON\`."
 		echo "Seconds; median, min, max of $REPS repetitions (L1 ready: of $((REPS * 3)) L1 boots)."
+		echo "L2 runs that did not pass (status other than 1): $L2_FAILED of $L2_RUNS."
 		echo
 		echo "| what | median | min | max |"
 		echo "|---|---|---|---|"
