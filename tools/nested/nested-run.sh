@@ -18,6 +18,7 @@ readonly EXIT_OK=0
 readonly EXIT_USAGE=2
 readonly EXIT_BED=125
 readonly STATUS_TIMEOUT=124           # status of an L2 run that hit its timeout
+readonly STATUS_KILLED=137            # 128 + SIGKILL: timeout(1) after --kill-after
 
 readonly DEFAULT_KERNEL_META=linux-image-amd64
 readonly DEFAULT_L1_SMP=2
@@ -674,7 +675,7 @@ collect_results() {
 		console_tail
 		die_bed "$reason"
 	fi
-	if ((L1_STATUS == STATUS_TIMEOUT || L1_STATUS == 128 + 9)); then
+	if ((L1_STATUS == STATUS_TIMEOUT || L1_STATUS == STATUS_KILLED)); then
 		console_tail
 		if ((ready)); then
 			die_bed "L1 run exceeded the limit of $TIMEOUT_USED s after ${#statuses[@]} of $njobs runs"
