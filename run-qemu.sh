@@ -177,7 +177,18 @@ build_qemu_args() {
 		qargs+=(-M microvm) ;;
 	esac
 	local c=$cpu
-	[ -n "$c" ] || { [ "$qaccel" = tcg ] && c=max || c=host; }
+	if [ -z "$c" ]; then
+		case $qaccel in
+		tcg) c=max ;;
+		# An emulating (non-hardware) KVM refuses IA32_ARCH_CAPABILITIES
+		# (MSR 0x10a), which QEMU sets for -cpu host: leave it out there.
+		kvm) if [ "$accel" = kvm ] && ! hardware_kvm_module >/dev/null; then
+			c=host,-arch-capabilities
+		     else
+			c=host
+		     fi ;;
+		esac
+	fi
 	[ "$qaccel" = tcg ] && qargs+=(-accel tcg,thread=multi) || qargs+=(-accel kvm)
 	qargs+=(-cpu "$c" -smp "$smp" -m "$mem")
 	qargs+=(-nodefaults -no-reboot -display none -serial stdio)

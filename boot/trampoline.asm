@@ -24,7 +24,11 @@ global trampoline_start, trampoline_end
 align 16
 trampoline_start:
         jmp short tramp_code            ; 2 bytes, then the parameter block
-        times TRAMP_PARAMS_SIZE - ($ - trampoline_start) db 0
+        times TRAMP_PARAMS_START - ($ - trampoline_start) db 0
+        times TRAMP_PARAMS_SIZE - TRAMP_PARAMS_START db 0
+%if TRAMP_OFF_CR3 < TRAMP_PARAMS_START || TRAMP_OFF_ARRIVED + 4 > TRAMP_PARAMS_SIZE
+%error "trampoline parameters overlap its first jump or run past the block"
+%endif
 
 bits 16
 tramp_code:
@@ -32,6 +36,7 @@ tramp_code:
         cld
         mov ax, cs
         mov ds, ax
+        lock inc dword [TRAMP_OFF_ARRIVED]  ; tells the BSP this AP took the SIPI
         lgdt [tramp_gdt_ptr - trampoline_start]
         mov eax, cr0
         or eax, CR0_PE

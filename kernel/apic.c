@@ -7,7 +7,6 @@
  * at offset R is MSR X2APIC_MSR_BASE + (R >> 4). */
 #define APIC_ID        0x020
 #define APIC_VERSION   0x030
-#define APIC_TPR       0x080
 #define APIC_EOI       0x0B0
 #define APIC_SVR       0x0F0
 #define APIC_ESR       0x280
@@ -115,7 +114,9 @@ void apic_init_cpu(void)
 		base |= APIC_BASE_EXTD;
 	}
 	wrmsr(MSR_IA32_APIC_BASE, base);
-	apic_write(APIC_TPR, 0);
+	/* The TPR is 0 after reset and is left alone: QEMU's TPR-access
+	 * optimisation (kvmvapic) patches the instruction of a guest that
+	 * writes it through the xAPIC page, and patched kernel code runs wild. */
 	apic_write(APIC_LVT_TIMER, LVT_MASKED);
 	apic_write(APIC_LVT_ERROR, LVT_MASKED);
 	apic_write(APIC_SVR, SVR_APIC_ENABLE | 0xFF);

@@ -91,9 +91,9 @@ void kmain(void)
 	apic_timer_calibrate();
 	sti();
 	smp.bringup_ns = tsc_to_ns(smp.all_online_tsc - boot_tsc);
-	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI round(s)%s\n",
+	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI batch(es)%s%s\n",
 		smp.online, smp.expected, apic_mode_name(), cpu_list.source,
-		smp.bringup_ns / 1000, smp.sipi_rounds,
+		smp.bringup_ns / 1000, smp.sipi_rounds, smp.used_init ? ", with INIT" : "",
 		cpu_list.nr_ignored ? " (CPUs above MAX_CPUS ignored)" : "");
 
 	guest_exit(suite_run());

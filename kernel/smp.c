@@ -12,12 +12,35 @@
 #include "trap.h"
 #include "x86.h"
 
-/* The MP spec (B.4) asks for 10 ms between INIT and SIPI and 200 us between
- * the two SIPIs on real hardware. Virtual CPUs take the SIPI at once, so
- * under a hypervisor there is no INIT wait and the second SIPI goes only to
- * CPUs that have not shown up after SIPI_RETRY_NS. */
-#define INIT_DELAY_BARE_METAL_NS 10000000ull
-#define SIPI_RETRY_NS            200000ull
+/* Start-up.
+ * Round 1 sends one SIPI to every AP, with no INIT: after reset an AP waits
+ * for a SIPI (SDM 8.4.1), which is how QEMU's qboot and microvm leave them.
+ * An INIT is avoided where it can be: QEMU 7.2's TCG processes an INIT in
+ * the target's thread, and one processed after the SIPI has arrived resets
+ * the SIPI vector, so the AP starts at address 0. On a loaded host TCG starts
+ * APs there even without INIT (seen: most of 254 at -smp 255). Such an AP
+ * finds at address 0 (PARK_CODE, over the unused real-mode IVT) a count of
+ * itself and a far jump to the trampoline, so it comes up all the same.
+ * Each AP bumps an arrival counter at its first trampoline instruction.
+ * Firmware that parks its APs in a HLT loop (SeaBIOS) shows as no arrival
+ * within ROUND1_WAIT_NS: then INIT, 10 ms, SIPI to all (MP spec B.4).
+ * APs still missing once no AP has arrived for QUIET_NS are recovered one at
+ * a time with INIT, a wait, SIPI, and that AP's arrival awaited before the
+ * next; the INIT wait doubles on every pass, so a loaded host that is slow
+ * to process an INIT is given the time it needs. */
+#define ROUND1_WAIT_NS           100000000ull
+#define QUIET_NS                 200000000ull
+#define INIT_DEASSERT_WAIT_NS    10000000ull
+#define INIT_WAIT_MAX_NS         320000000ull
+#define RECOVER_ONE_WAIT_NS      500000000ull
+#define PARK_ADDRESS             0x0
+#define PARK_COUNTER             0x500  /* free byte in the BIOS data area */
+/* Real mode, CS = 0: cli; lock inc dword [PARK_COUNTER];
+ * jmp far (TRAMPOLINE_BASE >> 4):0 */
+#define PARK_CODE                { 0xFA, 0x66, 0xF0, 0xFF, 0x06, PARK_COUNTER & 0xFF, \
+				   PARK_COUNTER >> 8, 0xEA, 0x00, 0x00, \
+				   (TRAMPOLINE_BASE >> 4) & 0xFF, TRAMPOLINE_BASE >> 12 }
+#define MISSING_SHOWN_MAX        8
 #define BRINGUP_TIMEOUT_BASE_NS  5000000000ull
 #define BRINGUP_TIMEOUT_PER_CPU_NS 100000000ull
 
@@ -78,8 +101,9 @@ void ap_entry64(void)
 	gdt_load(p);
 	idt_load();
 	apic_init_cpu();
-	p->online = 1;
-	__atomic_add_fetch(&online_count, 1, __ATOMIC_ACQ_REL);
+	/* An AP that an INIT restarted after it came online counts once. */
+	if (__atomic_exchange_n(&p->online, 1, __ATOMIC_ACQ_REL) == 0)
+		__atomic_add_fetch(&online_count, 1, __ATOMIC_ACQ_REL);
 	ap_idle(p);
 }
 
@@ -93,15 +117,118 @@ static void copy_trampoline(void)
 	*(uint32_t *)(base + TRAMP_OFF_COUNTER) = 0;
 }
 
-static bool wait_online(unsigned int n, uint64_t ns)
+static uint32_t tramp_read(unsigned int offset)
+{
+	return __atomic_load_n((uint32_t *)(uintptr_t)(TRAMPOLINE_BASE + offset), __ATOMIC_ACQUIRE);
+}
+
+/* Wait until the first AP arrives; false if none did within ns. */
+static bool wait_first_arrival(uint64_t ns)
 {
 	uint64_t end = time_ns() + ns;
-	while (smp_online() < n) {
+	while (tramp_read(TRAMP_OFF_ARRIVED) == 0) {
 		if (time_ns() > end)
 			return false;
 		cpu_pause();
 	}
 	return true;
+}
+
+static void send_to_offline(void (*send)(uint32_t apic_id, uint8_t page))
+{
+	for (unsigned int i = 1; i < smp.expected; i++)
+		if (!__atomic_load_n(&percpu_of(i)->online, __ATOMIC_ACQUIRE))
+			send(cpu_list.apic_id[i], TRAMPOLINE_BASE >> 12);
+}
+
+static void init_ipi(uint32_t apic_id, uint8_t page)
+{
+	(void)page;
+	apic_send_init(apic_id);
+}
+
+/* INIT, wait, SIPI to every AP that is not online. */
+static void init_sipi_offline(uint64_t init_wait_ns)
+{
+	send_to_offline(init_ipi);
+	delay_ns(init_wait_ns);
+	send_to_offline(apic_send_sipi);
+	smp.sipi_rounds++;
+	smp.used_init++;
+	smp.init_delay_ns = init_wait_ns;
+}
+
+static bool wait_cpu_online(unsigned int cpu, uint64_t ns)
+{
+	uint64_t end = time_ns() + ns;
+	while (!__atomic_load_n(&percpu_of(cpu)->online, __ATOMIC_ACQUIRE))
+		if (time_ns() > end)
+			return false;
+		else
+			cpu_pause();
+	return true;
+}
+
+/* Wait until every AP is online, or none has arrived for `quiet` ns. */
+static void wait_quiet(uint64_t quiet, uint64_t end)
+{
+	uint32_t arrived = tramp_read(TRAMP_OFF_ARRIVED);
+	uint64_t last_change = time_ns();
+	while (smp_online() < smp.expected && time_ns() < end) {
+		uint32_t a = tramp_read(TRAMP_OFF_ARRIVED);
+		if (a != arrived) {
+			arrived = a;
+			last_change = time_ns();
+		} else if (time_ns() - last_change > quiet) {
+			return;
+		}
+		cpu_pause();
+	}
+}
+
+/* The missing APs, one at a time, with a longer INIT wait on every pass. */
+static void recover_missing(uint64_t end)
+{
+	uint64_t init_wait = INIT_DEASSERT_WAIT_NS;
+	while (smp_online() < smp.expected && time_ns() < end) {
+		for (unsigned int i = 1; i < smp.expected && time_ns() < end; i++) {
+			if (__atomic_load_n(&percpu_of(i)->online, __ATOMIC_ACQUIRE))
+				continue;
+			apic_send_init(cpu_list.apic_id[i]);
+			delay_ns(init_wait);
+			apic_send_sipi(cpu_list.apic_id[i], TRAMPOLINE_BASE >> 12);
+			smp.recovered_tries++;
+			wait_cpu_online(i, RECOVER_ONE_WAIT_NS);
+		}
+		smp.init_delay_ns = init_wait;
+		if (init_wait < INIT_WAIT_MAX_NS)
+			init_wait *= 2;
+	}
+}
+
+unsigned int smp_parked_at_zero(void)
+{
+	return *(volatile uint32_t *)(uintptr_t)PARK_COUNTER;
+}
+
+static void install_park_code(void)
+{
+	static const uint8_t park[] = PARK_CODE;
+	memcpy((void *)(uintptr_t)PARK_ADDRESS, park, sizeof(park));
+	*(volatile uint32_t *)(uintptr_t)PARK_COUNTER = 0;
+}
+
+static void report_missing(void)
+{
+	kprintf("# smp: %u APs took the SIPI, %u reached long mode, %u reached C, %u started at address 0\n",
+		tramp_read(TRAMP_OFF_ARRIVED), tramp_read(TRAMP_OFF_COUNTER), smp.online - 1,
+		smp_parked_at_zero());
+	unsigned int shown = 0;
+	for (unsigned int i = 1; i < smp.expected && shown < MISSING_SHOWN_MAX; i++)
+		if (!percpu_of(i)->online) {
+			kprintf("# smp: CPU %u (APIC ID %u) did not come online\n", i, cpu_list.apic_id[i]);
+			shown++;
+		}
 }
 
 void smp_boot_aps(void)
@@ -110,37 +237,26 @@ void smp_boot_aps(void)
 	online_count = 1;               /* the BSP */
 	percpu_of(0)->online = 1;
 	trap_set_handler(VEC_WAKE, wake_handler);
-	if (smp.expected == 1) {
-		smp.all_online_tsc = rdtsc();
-		smp.online = 1;
-		return;
-	}
-	copy_trampoline();
-	/* Make the trampoline and parameters visible before any AP starts. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-
-	/* Pipelined start: INIT to every AP, then SIPI to every AP, without
-	 * waiting for one AP before starting the next. */
-	for (unsigned int i = 1; i < smp.expected; i++)
-		apic_send_init(cpu_list.apic_id[i]);
-	smp.init_delay_ns = hv.present ? 0 : INIT_DELAY_BARE_METAL_NS;
-	delay_ns(smp.init_delay_ns);
-	for (unsigned int i = 1; i < smp.expected; i++)
-		apic_send_sipi(cpu_list.apic_id[i], TRAMPOLINE_BASE >> 12);
-	smp.sipi_rounds = 1;
-
-	if (!wait_online(smp.expected, SIPI_RETRY_NS)) {
-		/* A second SIPI is ignored by a CPU that already left wait-for-SIPI. */
-		for (unsigned int i = 1; i < smp.expected; i++)
-			if (!__atomic_load_n(&percpu_of(i)->online, __ATOMIC_ACQUIRE))
-				apic_send_sipi(cpu_list.apic_id[i], TRAMPOLINE_BASE >> 12);
-		smp.sipi_rounds = 2;
-		wait_online(smp.expected, BRINGUP_TIMEOUT_BASE_NS +
-					  BRINGUP_TIMEOUT_PER_CPU_NS * smp.expected);
+	if (smp.expected > 1) {
+		uint64_t end = time_ns() + BRINGUP_TIMEOUT_BASE_NS +
+			       BRINGUP_TIMEOUT_PER_CPU_NS * smp.expected;
+		copy_trampoline();
+		install_park_code();
+		/* The trampoline, its parameters and the park code are in memory
+		 * before any AP can run them. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		send_to_offline(apic_send_sipi);
+		smp.sipi_rounds = 1;
+		if (!wait_first_arrival(ROUND1_WAIT_NS))
+			init_sipi_offline(INIT_DEASSERT_WAIT_NS);
+		wait_quiet(QUIET_NS, end);
+		recover_missing(end);
 	}
 	/* The BSP polls the count, so this is within one poll of the last AP. */
 	smp.all_online_tsc = rdtsc();
 	smp.online = smp_online();
+	if (smp.online < smp.expected)
+		report_missing();
 }
 
 void smp_call(unsigned int cpu, smp_fn fn, void *arg)
@@ -159,11 +275,14 @@ void smp_wait(unsigned int cpu)
 		cpu_pause();
 }
 
+/* CPUs that never came online are left out (the smp suite reports them). */
 void smp_run_on_first(unsigned int n, smp_fn fn, void *arg)
 {
 	for (unsigned int c = 1; c < n; c++)
-		smp_call(c, fn, arg);
+		if (percpu_of(c)->online)
+			smp_call(c, fn, arg);
 	fn(arg);
 	for (unsigned int c = 1; c < n; c++)
-		smp_wait(c);
+		if (percpu_of(c)->online)
+			smp_wait(c);
 }

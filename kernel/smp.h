@@ -10,14 +10,18 @@ struct smp_info {
 	unsigned int online;            /* CPUs that reached C code */
 	uint64_t all_online_tsc;        /* TSC when the last one reported */
 	uint64_t bringup_ns;            /* BSP's first instruction to all online */
-	uint64_t init_delay_ns;         /* wait between INIT and SIPI */
-	unsigned int sipi_rounds;       /* SIPIs sent per AP (1 or 2) */
+	uint64_t init_delay_ns;         /* INIT to SIPI wait, when INIT was needed */
+	unsigned int sipi_rounds;       /* SIPI batches sent (repeats go to APs not online) */
+	unsigned int used_init;         /* INIT to all: firmware-parked APs */
+	unsigned int recovered_tries;   /* INIT-SIPI to single lost APs */
 };
 
 extern struct smp_info smp;
 
 void smp_boot_aps(void);
 unsigned int smp_online(void);
+/* AP starts at address 0 (a lost SIPI vector), redirected to the trampoline. */
+unsigned int smp_parked_at_zero(void);
 
 typedef void (*smp_fn)(void *arg);
 /* Run fn(arg) on `cpu` (an AP) and return at once. */

@@ -91,6 +91,9 @@ static void smp_run(void)
 	json_u64(&j, "bringup_ns", smp.bringup_ns);
 	json_u64(&j, "init_delay_ns", smp.init_delay_ns);
 	json_u64(&j, "sipi_rounds", smp.sipi_rounds);
+	json_u64(&j, "init_rounds", smp.used_init);
+	json_u64(&j, "recovery_tries", smp.recovered_tries);
+	json_u64(&j, "starts_at_zero", smp_parked_at_zero());
 	json_u64(&j, "tsc_hz", tsc_hz());
 	json_str(&j, "tsc_source", tsc_source());
 	json_u64(&j, "ipi_call_ns", ping);
