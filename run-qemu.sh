@@ -295,16 +295,18 @@ run_nested() {
 		cat "$jobs"
 		exit 0
 	fi
-	"$TOP/tools/nested/nested-run.sh" "${nargs[@]}" "$jobs" | tee "$tmp/serial.log" ${log:+"$log"}
+	"$TOP/tools/nested/nested-run.sh" --quiet "${nargs[@]}" "$jobs" | tee "$tmp/serial.log" ${log:+"$log"}
 	local bed=${PIPESTATUS[0]}
 	[ "$bed" = 0 ] || return "$bed"
-	# The verdict of the first run that did not pass.
+	# Split the stream at the "# l1:" line that starts each run and judge
+	# every run as a direct one; the verdict is the first run that failed.
+	awk -v dir="$tmp" '/^# l1: / { n++ } n { print > (dir "/run." n ".log") }' "$tmp/serial.log"
 	local worst=$ST_PASS st v i=0
 	while read -r st; do
 		i=$((i + 1))
-		if [ "$st" = $ST_TIMEOUT ]; then v=$ST_TIMEOUT
-		elif [ $(( st & 1 )) = 1 ] && [ "$st" -le 9 ]; then v=$(( st >> 1 ))
-		else v=$ST_NO_QEMU; fi
+		touch "$tmp/run.$i.log"
+		verdict "$st" "$tmp/run.$i.log"
+		v=$?
 		[ "$v" != 0 ] && echo "run-qemu.sh: nested run $i of $n: status $v" >&2
 		[ "$worst" = $ST_PASS ] && worst=$v
 	done < "$tmp/status"

@@ -11,7 +11,7 @@ declare -A NEED=(
 	[iso]="grub-mkrescue:grub-common xorriso:xorriso mformat:mtools /usr/lib/grub/i386-pc:grub-pc-bin"
 	[test]="python3:python3"
 	[bench]="gnuplot:gnuplot-nox python3:python3 /usr/include/ck_spinlock.h:libck-dev"
-	[nested]="cpio:cpio /bin/busybox:busybox-static apt-get:apt dpkg-deb:dpkg"
+	[nested]="cpio:cpio apt-get:apt dpkg-deb:dpkg xz:xz-utils readelf:binutils flock:util-linux gzip:gzip tar:tar"
 )
 
 purposes=("$@")
