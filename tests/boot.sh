@@ -65,13 +65,20 @@ test_boot() {
 		run_guest kvm-x2apic --accel kvm --smp 2 --timeout 240 -- test=smp
 		expect_status 0 && expect_ktap --expect smp.apic_mode=x2apic --expect smp.cpus_online=2 && pass
 	fi
+	# 288 vCPUs: on an emulating KVM this did not finish in 300 s (measured),
+	# so there it runs under --accel nested (real KVM, ~9 s) instead.
 	case_begin "288 vCPUs on q35 under KVM (x2APIC IDs above 254)"
-	if ! kvm_opens; then
-		skip "no usable /dev/kvm"
-	elif [ -n "${PVSPIN_SKIP_SLOW_KVM-}" ] && ! hardware_kvm; then
-		skip "PVSPIN_SKIP_SLOW_KVM set and KVM here is emulating"
+	if hardware_kvm && kvm_opens; then
+		run_guest kvm-288 --accel kvm --smp 288 --timeout 300 -- test=smp
+		expect_status 0 && expect_ktap --expect smp.apic_mode=x2apic --expect smp.cpus_online=288 && pass
 	else
-		run_guest kvm-288 --accel kvm --smp 288 --timeout 400 -- test=smp
+		skip "no hardware KVM; an emulating KVM needs over 300 s for 288 vCPUs (measured), see the nested case"
+	fi
+	case_begin "288 vCPUs on q35 under --accel nested (real KVM, x2APIC)"
+	if [ -n "${PVSPIN_SKIP_NESTED-}" ]; then
+		skip "PVSPIN_SKIP_NESTED is set"
+	else
+		run_guest nested-288 --accel nested --smp 288 --timeout 300 -- test=smp
 		expect_status 0 && expect_ktap --expect smp.apic_mode=x2apic --expect smp.cpus_online=288 && pass
 	fi
 	case_begin "hardware KVM: default run"
