@@ -68,14 +68,15 @@ $(BUILD)/pvspin.iso: $(BUILD)/pvspin.elf tools/grub.cfg
 deps:
 	tools/deps.sh build
 
-test: all
+# tests/run.sh checks (and as root installs) the host tools before building.
+test:
 	tests/run.sh
 
 bench-boot: all
 	tools/bench-boot.sh
 
 bench-host:
-	$(MAKE) -C tests/host bench
+	$(MAKE) --no-print-directory -C tests/host bench
 
 clean:
 	rm -rf $(BUILD)

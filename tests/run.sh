@@ -40,6 +40,6 @@ sub_runner() {   # sub_runner NAME COMMAND...: run a runner, add its counts
 
 want boot && { echo "== boot"; test_boot; }
 want locks && declare -F test_locks >/dev/null && { echo "== locks"; test_locks; }
-want host && [ -f tests/host/Makefile ] && sub_runner host make -s -C tests/host test
+want host && [ -f tests/host/Makefile ] && sub_runner host make -s --no-print-directory -C tests/host test
 want nested && [ -x tests/nested/run.sh ] && sub_runner nested tests/nested/run.sh
 summary
