@@ -13,6 +13,8 @@
 #include "options.h"
 #include "percpu.h"
 #include "pic.h"
+#include "pv_backend.h"
+#include "pv_ops.h"
 #include "smp.h"
 #include "suite.h"
 #include "time.h"
@@ -90,6 +92,8 @@ void kmain(void)
 	smp_boot_aps();
 	apic_timer_calibrate();
 	sti();
+	pv_lock_set_spin_threshold((uint32_t)opt.pv_spin_threshold);
+	pv_backend_init((enum pv_choice)opt.pv);
 	smp.bringup_ns = tsc_to_ns(smp.all_online_tsc - boot_tsc);
 	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI batch(es)%s%s\n",
 		smp.online, smp.expected, apic_mode_name(), cpu_list.source,

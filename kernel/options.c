@@ -1,11 +1,16 @@
 /* Every guest option, in one table: name, type, range, default, help. */
 #include "cmdline.h"
 #include "options.h"
+#include "pv_backend.h"
+#include "pv_ops.h"
 #include "suite.h"
 
 struct guest_options opt;
 
 #define VERBOSE_MAX 2
+/* PV_SPIN_THRESHOLD (lock/pv_ops.h) as option text. */
+#define PV_SPIN_THRESHOLD_DEFAULT_STR "32768"
+_Static_assert(PV_SPIN_THRESHOLD == 32768, "keep the pv_spin_threshold default in step");
 
 const struct opt_def options_table[] = {
 	{
@@ -20,6 +25,15 @@ const struct opt_def options_table[] = {
 	{
 		.key = "verbose", .kind = OPT_U64, .dest = &opt.verbose, .min = 0, .max = VERBOSE_MAX,
 		.def = "0", .help = "0: results only; 1: per-CPU details; 2: progress while running",
+	},
+	{
+		.key = "pv", .kind = OPT_CHOICE, .dest = &opt.pv, .names = pv_choice_name,
+		.def = "auto", .help = "pvqspinlock wait/kick backend: auto, kvm (HLT + KVM_HC_KICK_CPU), ipi (sti;hlt + IPI), off",
+	},
+	{
+		.key = "pv_spin_threshold", .kind = OPT_U64, .dest = &opt.pv_spin_threshold,
+		.min = PV_SPIN_THRESHOLD_MIN, .max = UINT32_MAX, .def = PV_SPIN_THRESHOLD_DEFAULT_STR,
+		.help = "spins of a pvqspinlock waiter before it halts",
 	},
 };
 

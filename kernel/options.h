@@ -10,6 +10,8 @@ struct guest_options {
 	char test[OPT_LIST_MAX];        /* suites to run, or "default" / "all" */
 	uint64_t seed;
 	uint64_t verbose;
+	unsigned int pv;                /* enum pv_choice */
+	uint64_t pv_spin_threshold;     /* spins before a pvqspinlock waiter halts */
 };
 
 extern struct guest_options opt;

@@ -1,0 +1,33 @@
+#include "hypervisor.h"
+#include "kvm_hypercall.h"
+
+#define KVM_KICK_FLAGS 0
+
+static long vmcall2(unsigned long nr, unsigned long a0, unsigned long a1)
+{
+	long ret;
+	__asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(a0), "c"(a1) : "memory");
+	return ret;
+}
+
+static long vmmcall2(unsigned long nr, unsigned long a0, unsigned long a1)
+{
+	long ret;
+	__asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "b"(a0), "c"(a1) : "memory");
+	return ret;
+}
+
+long kvm_hypercall2(unsigned long nr, unsigned long a0, unsigned long a1)
+{
+	return hv.vendor == CPU_VENDOR_AMD ? vmmcall2(nr, a0, a1) : vmcall2(nr, a0, a1);
+}
+
+long kvm_kick_cpu(uint32_t apic_id)
+{
+	return kvm_hypercall2(KVM_HC_KICK_CPU, KVM_KICK_FLAGS, apic_id);
+}
+
+const char *kvm_hypercall_insn(void)
+{
+	return hv.vendor == CPU_VENDOR_AMD ? "vmmcall" : "vmcall";
+}
