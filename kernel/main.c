@@ -49,6 +49,13 @@ static void print_boot_info(void)
 	kprintf("# cpu: %s \"%s\" hypervisor=\"%s\" kvm=%s features=0x%x hints=0x%x\n",
 		hv.vendor_id, hv.model_name, hv.present ? hv.signature : "none",
 		hv.kvm ? "yes" : "no", hv.kvm_features, hv.kvm_hints);
+	if (hv.kvm)
+		kprintf("# kvm: base 0x%x, PV_UNHALT=%d STEAL_TIME=%d PV_SCHED_YIELD=%d CLOCKSOURCE2=%d REALTIME_hint=%d\n",
+			hv.base, kvm_has_feature(KVM_FEATURE_PV_UNHALT),
+			kvm_has_feature(KVM_FEATURE_STEAL_TIME),
+			kvm_has_feature(KVM_FEATURE_PV_SCHED_YIELD),
+			kvm_has_feature(KVM_FEATURE_CLOCKSOURCE2),
+			(hv.kvm_hints >> KVM_HINTS_REALTIME) & 1);
 	if (acpi.found)
 		kprintf("# acpi: rsdp rev %u, madt=%s, hpet=0x%lx, pm_timer=0x%x\n", acpi.revision,
 			acpi.has_madt ? "yes" : "no", acpi.hpet_addr, acpi.pm_timer_port);
