@@ -8,6 +8,8 @@
 struct guest_options opt;
 
 #define VERBOSE_MAX 2
+#define WATCHDOG_MS_MIN 50
+#define WATCHDOG_MS_MAX 3600000
 /* PV_SPIN_THRESHOLD (lock/pv_ops.h) as option text. */
 #define PV_SPIN_THRESHOLD_DEFAULT_STR "32768"
 _Static_assert(PV_SPIN_THRESHOLD == 32768, "keep the pv_spin_threshold default in step");
@@ -34,6 +36,11 @@ const struct opt_def options_table[] = {
 		.key = "pv_spin_threshold", .kind = OPT_U64, .dest = &opt.pv_spin_threshold,
 		.min = PV_SPIN_THRESHOLD_MIN, .max = UINT32_MAX, .def = PV_SPIN_THRESHOLD_DEFAULT_STR,
 		.help = "spins of a pvqspinlock waiter before it halts",
+	},
+	{
+		.key = "watchdog_ms", .kind = OPT_U64, .dest = &opt.watchdog_ms, .min = WATCHDOG_MS_MIN,
+		.max = WATCHDOG_MS_MAX, .def = "10000",
+		.help = "a CPU that makes no progress this long ends the run with the lockup report",
 	},
 };
 

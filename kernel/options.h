@@ -12,6 +12,7 @@ struct guest_options {
 	uint64_t verbose;
 	unsigned int pv;                /* enum pv_choice */
 	uint64_t pv_spin_threshold;     /* spins before a pvqspinlock waiter halts */
+	uint64_t watchdog_ms;           /* no progress this long: lockup */
 };
 
 extern struct guest_options opt;

@@ -31,6 +31,15 @@ struct percpu {
 	uint32_t online;
 	uint32_t irq_depth;             /* > 0 inside an interrupt handler */
 
+	/* Watched by the lockup watchdog (kernel/watchdog.c). */
+	uint64_t wd_progress;           /* bumped by a CPU doing watched work */
+	uint32_t wd_state;              /* enum cpu_wd_state */
+	uint32_t wd_hypercall;          /* hypercall number in flight, 0: none */
+	uint64_t wd_state_since_ns;
+	uint64_t kicks_sent, kicks_received, halts;
+	uint64_t last_kick_sent_ns, last_kick_received_ns;
+	uint32_t last_kick_target;
+
 	/* Console: a line is built here and sent whole under the console lock. */
 	uint32_t line_len;
 	char line[CONSOLE_LINE_MAX];

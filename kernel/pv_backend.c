@@ -5,7 +5,9 @@
 #include "percpu.h"
 #include "pv_backend.h"
 #include "pv_ops.h"
+#include "time.h"
 #include "trap.h"
+#include "watchdog.h"
 #include "x86.h"
 
 static const char *const choice_names[] = { "auto", "kvm", "ipi", "off" };
@@ -18,23 +20,50 @@ const char *pv_choice_name(unsigned int i)
 
 /* Interrupts are off from the check to the HLT, so a kick (IPI) sent after
  * the check stays pending and ends the HLT ("sti; hlt" is atomic). */
+static void halt_begin(void)
+{
+	this_cpu()->halts++;
+	cpu_wd_set_state(CPU_HALTED, time_ns());
+}
+
+static void halt_end(void)
+{
+	cpu_wd_set_state(CPU_RUNNING, time_ns());
+}
+
+static void note_kick(unsigned int cpu)
+{
+	struct percpu *p = this_cpu();
+	p->kicks_sent++;
+	p->last_kick_target = cpu;
+	p->last_kick_sent_ns = time_ns();
+}
+
 static void ipi_wait(uint8_t *ptr, uint8_t val)
 {
 	uint64_t flags = irq_save();
-	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val)
+	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
+		halt_begin();
 		sti_hlt();
-	if (!(flags & RFLAGS_IF))
 		cli();
+		halt_end();
+	}
+	if (flags & RFLAGS_IF)
+		sti();
 }
 
 static void ipi_kick(unsigned int cpu)
 {
+	note_kick(cpu);
 	apic_send_ipi(percpu_of(cpu)->apic_id, VEC_KICK);
 }
 
 static void kick_handler(struct trap_frame *f)
 {
 	(void)f;                        /* ending the HLT was the point */
+	struct percpu *p = this_cpu();
+	p->kicks_received++;
+	p->last_kick_received_ns = time_ns();
 }
 
 /* A KVM kick wakes a HLT even with interrupts off and is remembered if the
@@ -43,18 +72,27 @@ static void kvm_wait(uint8_t *ptr, uint8_t val)
 {
 	uint64_t flags = irq_save();
 	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
+		halt_begin();
 		if (flags & RFLAGS_IF)
 			sti_hlt();
 		else
 			hlt();
-	}
-	if (!(flags & RFLAGS_IF))
 		cli();
+		halt_end();
+	}
+	if (flags & RFLAGS_IF)
+		sti();
 }
 
 static void kvm_kick(unsigned int cpu)
 {
+	struct percpu *p = this_cpu();
+	note_kick(cpu);
+	p->wd_hypercall = KVM_HC_KICK_CPU;
+	cpu_wd_set_state(CPU_IN_HYPERCALL, time_ns());
 	kvm_kick_cpu(percpu_of(cpu)->apic_id);
+	cpu_wd_set_state(CPU_RUNNING, time_ns());
+	p->wd_hypercall = 0;
 }
 
 static const struct pv_lock_ops ipi_ops = { "ipi", ipi_wait, ipi_kick };
