@@ -1,15 +1,19 @@
 /* Every guest option, in one table: name, type, range, default, help. */
 #include "cmdline.h"
+#include "layout.h"
 #include "options.h"
 #include "pv_backend.h"
 #include "pv_ops.h"
 #include "suite.h"
+#include "torture.h"
 
 struct guest_options opt;
 
 #define VERBOSE_MAX 2
 #define WATCHDOG_MS_MIN 50
 #define WATCHDOG_MS_MAX 3600000
+#define DURATION_MS_MAX 3600000
+#define HOLD_NS_MAX 1000000000
 /* PV_SPIN_THRESHOLD (lock/pv_ops.h) as option text. */
 #define PV_SPIN_THRESHOLD_DEFAULT_STR "32768"
 _Static_assert(PV_SPIN_THRESHOLD == 32768, "keep the pv_spin_threshold default in step");
@@ -41,6 +45,27 @@ const struct opt_def options_table[] = {
 		.key = "watchdog_ms", .kind = OPT_U64, .dest = &opt.watchdog_ms, .min = WATCHDOG_MS_MIN,
 		.max = WATCHDOG_MS_MAX, .def = "10000",
 		.help = "a CPU that makes no progress this long ends the run with the lockup report",
+	},
+	{
+		.key = "lock", .kind = OPT_NAMES, .dest = opt.lock, .dest_size = sizeof(opt.lock),
+		.names = torture_lock_name, .def = "all",
+		.help = "locks to torture; all = every correct lock; broken is a deliberately wrong one",
+	},
+	{
+		.key = "duration_ms", .kind = OPT_U64, .dest = &opt.duration_ms, .min = 1,
+		.max = DURATION_MS_MAX, .def = "200", .help = "how long each lock is tortured",
+	},
+	{
+		.key = "cpus", .kind = OPT_U64, .dest = &opt.cpus, .min = 0, .max = MAX_CPUS,
+		.def = "0", .help = "CPUs taking part (CPUs 0..n-1); 0 = every online CPU",
+	},
+	{
+		.key = "hold_ns", .kind = OPT_U64, .dest = &opt.hold_ns, .min = 0, .max = HOLD_NS_MAX,
+		.def = "200", .help = "mean time in the critical section (uniform 0..2x, 1 in 1024 ten times longer)",
+	},
+	{
+		.key = "think_ns", .kind = OPT_U64, .dest = &opt.think_ns, .min = 0, .max = HOLD_NS_MAX,
+		.def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
 	},
 };
 

@@ -13,6 +13,11 @@ struct guest_options {
 	unsigned int pv;                /* enum pv_choice */
 	uint64_t pv_spin_threshold;     /* spins before a pvqspinlock waiter halts */
 	uint64_t watchdog_ms;           /* no progress this long: lockup */
+	char lock[OPT_LIST_MAX];        /* torture: locks, or "all" */
+	uint64_t duration_ms;
+	uint64_t cpus;                  /* 0: every online CPU */
+	uint64_t hold_ns;
+	uint64_t think_ns;
 };
 
 extern struct guest_options opt;

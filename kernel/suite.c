@@ -8,6 +8,7 @@
 
 static const struct suite *const suites[] = {
 	&suite_smp,
+	&suite_torture,
 	&suite_fault,
 };
 #define NR_SUITES (sizeof(suites) / sizeof(suites[0]))

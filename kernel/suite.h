@@ -25,5 +25,6 @@ int suite_run(void);
 /* Each suite, defined in its own file. */
 extern const struct suite suite_smp;
 extern const struct suite suite_fault;
+extern const struct suite suite_torture;
 
 #endif

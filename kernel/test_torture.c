@@ -1,0 +1,251 @@
+/* torture: every selected CPU takes the lock over and over; the critical
+ * section checks that it is alone (owner field on entry and exit) and does
+ * non-atomic read-modify-write updates of shared counters that only mutual
+ * exclusion keeps exact. A second owner is a violation; a shared counter
+ * below the sum of the per-CPU acquisitions is a lost update. Hold and think
+ * times come from a seeded per-CPU PRNG, with an occasional long hold. While
+ * it runs, each CPU's LAPIC tick (the watchdog's) takes a second lock of the
+ * same type in interrupt context, so qspinlock nodes 1-3 are really used. */
+#include "cmdline.h"
+#include "console.h"
+#include "fmt.h"
+#include "json.h"
+#include "ktap.h"
+#include "lock.h"
+#include "lock_events.h"
+#include "options.h"
+#include "percpu.h"
+#include "pv_backend.h"
+#include "smp.h"
+#include "string.h"
+#include "suite.h"
+#include "time.h"
+#include "torture.h"
+#include "watchdog.h"
+#include "x86.h"
+
+#define NO_OWNER        (~0u)
+#define LONG_HOLD_ONE_IN 1024           /* about as often as locktorture */
+#define LONG_HOLD_FACTOR 10
+#define NS_PER_MS       1000000ul
+#define NAME_MAX        64
+
+struct torture_cpu {
+	uint64_t acquisitions;
+	uint64_t irq_acquisitions;
+	uint64_t rng;
+} __attribute__((aligned(CACHE_LINE)));
+
+static struct {
+	const struct lock_type *type;
+	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
+	lock_storage_t irq_lock __attribute__((aligned(CACHE_LINE)));
+	bool irq_lock_used;
+	volatile uint32_t owner __attribute__((aligned(CACHE_LINE)));
+	volatile uint64_t counter_a, counter_b;
+	volatile uint64_t irq_counter;
+	uint64_t violations;            /* atomic */
+	uint32_t stop;                  /* atomic */
+	uint64_t deadline_ns;
+	unsigned int ncpus;
+	struct torture_cpu cpu[MAX_CPUS];
+} t;
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static uint64_t random_ns(uint64_t *rng, uint64_t mean)
+{
+	return mean ? xorshift(rng) % (2 * mean + 1) : 0;
+}
+
+static void critical_section(struct torture_cpu *me, unsigned int id)
+{
+	if (t.owner != NO_OWNER)
+		__atomic_add_fetch(&t.violations, 1, __ATOMIC_RELAXED);
+	t.owner = id;
+	uint64_t a = t.counter_a, b = t.counter_b;
+	uint64_t hold = random_ns(&me->rng, opt.hold_ns);
+	if (xorshift(&me->rng) % LONG_HOLD_ONE_IN == 0)
+		hold *= LONG_HOLD_FACTOR;
+	delay_ns(hold);
+	t.counter_a = a + 1;
+	t.counter_b = b + 1;
+	if (t.owner != id)
+		__atomic_add_fetch(&t.violations, 1, __ATOMIC_RELAXED);
+	t.owner = NO_OWNER;
+}
+
+/* Tick hook: interrupt context, possibly while this CPU holds or queues on
+ * the thread-context lock. */
+static void irq_lock_tick(void)
+{
+	t.type->lock(&t.irq_lock);
+	t.irq_counter++;
+	t.type->unlock(&t.irq_lock);
+	t.cpu[cpu_id()].irq_acquisitions++;
+}
+
+static void worker(void *arg)
+{
+	(void)arg;
+	unsigned int id = cpu_id();
+	struct torture_cpu *me = &t.cpu[id];
+	me->acquisitions = 0;
+	me->irq_acquisitions = 0;
+	me->rng = opt.seed * 0x9E3779B97F4A7C15ull + id + 1;
+	watchdog_cpu_start();
+	while (!__atomic_load_n(&t.stop, __ATOMIC_RELAXED)) {
+		t.type->lock(&t.lock);
+		critical_section(me, id);
+		t.type->unlock(&t.lock);
+		me->acquisitions++;
+		watchdog_progress();
+		delay_ns(random_ns(&me->rng, opt.think_ns));
+		if (id == 0 && time_ns() > t.deadline_ns)
+			__atomic_store_n(&t.stop, 1, __ATOMIC_RELAXED);
+	}
+	watchdog_cpu_stop();
+}
+
+static void describe_lock(void)
+{
+	uint32_t word = 0;
+	memcpy(&word, &t.lock, sizeof(word));
+	kprintf("# LOCKUP: lock %s: first word 0x%08x (locked byte 0x%02x, pending 0x%02x, tail 0x%04x), "
+		"is_locked=%d, owner field %d\n", t.type->name, word, word & 0xff,
+		(word >> 8) & 0xff, word >> 16, t.type->is_locked(&t.lock), (int)t.owner);
+}
+
+static void report(const char *name, uint64_t ns)
+{
+	uint64_t total = 0, min = UINT64_MAX, max = 0, irq = 0;
+	uint64_t halts = 0, sent = 0, received = 0;
+	for (unsigned int c = 0; c < t.ncpus; c++) {
+		uint64_t n = t.cpu[c].acquisitions;
+		total += n;
+		min = n < min ? n : min;
+		max = n > max ? n : max;
+		irq += t.cpu[c].irq_acquisitions;
+		halts += percpu_of(c)->halts;
+		sent += percpu_of(c)->kicks_sent;
+		received += percpu_of(c)->kicks_received;
+	}
+	uint64_t lost = (total - t.counter_a) + (total - t.counter_b) +
+			(t.irq_lock_used ? irq - t.irq_counter : 0);
+	struct lock_event_totals ev;
+	lock_events_sum(&ev);
+
+	struct json j;
+	json_begin(&j);
+	json_str(&j, "test", "torture");
+	json_str(&j, "lock", t.type->name);
+	json_u64(&j, "cpus", t.ncpus);
+	json_u64(&j, "duration_ns", ns);
+	json_u64(&j, "acquisitions", total);
+	json_u64(&j, "per_cpu_min", min);
+	json_u64(&j, "per_cpu_max", max);
+	json_u64(&j, "irq_acquisitions", irq);
+	json_u64(&j, "violations", t.violations);
+	json_u64(&j, "lost_updates", lost);
+	json_str(&j, "pv_backend", pv_backend_name());
+	json_obj(&j, "pv");
+	json_u64(&j, "halts", halts);
+	json_u64(&j, "kicks_sent", sent);
+	json_u64(&j, "kicks_received", received);
+	json_obj_end(&j);
+	json_obj(&j, "events");
+	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
+		if (ev.count[e])
+			json_u64(&j, lock_event_names[e], ev.count[e]);
+	json_obj_end(&j);
+	json_end(&j);
+	ktap_result_json(&j);
+	if (t.violations || lost)
+		ktap_fail(name, "violations=%lu lost_updates=%lu", t.violations, lost);
+	else
+		ktap_ok(name);
+}
+
+static void torture_one(const char *lock_name, void *ctx)
+{
+	(void)ctx;
+	char name[NAME_MAX];
+	snprintf(name, sizeof(name), "torture:%s", lock_name);
+	ktap_set_current("torture");
+	memset(&t.cpu, 0, sizeof(t.cpu));
+	t.type = lock_type_find(lock_name);
+	t.type->init(&t.lock);
+	t.type->init(&t.irq_lock);
+	t.owner = NO_OWNER;
+	t.counter_a = t.counter_b = t.irq_counter = 0;
+	t.violations = 0;
+	t.stop = 0;
+	/* The interrupt-context lock nests only in the queued locks, which
+	 * have per-CPU nodes for it; test-and-set style locks would deadlock
+	 * against their own thread context on the same CPU. */
+	t.irq_lock_used = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
+	watchdog_set_tick_hook(t.irq_lock_used ? irq_lock_tick : 0);
+	lock_events_reset();
+	for (unsigned int c = 0; c < t.ncpus; c++) {
+		struct percpu *p = percpu_of(c);
+		p->halts = p->kicks_sent = p->kicks_received = 0;
+	}
+	watchdog_arm(t.ncpus, opt.watchdog_ms * NS_PER_MS, describe_lock);
+	if (t.irq_lock_used)
+		watchdog_set_tick_hook(irq_lock_tick);
+	uint64_t t0 = time_ns();
+	t.deadline_ns = t0 + opt.duration_ms * NS_PER_MS;
+	smp_run_on_first(t.ncpus, worker, 0);
+	uint64_t ns = time_ns() - t0;
+	watchdog_disarm();
+	report(name, ns);
+}
+
+static const char *lock_selection(void)
+{
+	return cmdline_list_has(opt.lock, "all") ? TORTURE_ALL_LOCKS : opt.lock;
+}
+
+static void count_one(const char *name, void *ctx)
+{
+	(void)name;
+	(*(unsigned int *)ctx)++;
+}
+
+static unsigned int torture_nr_results(void)
+{
+	unsigned int n = 0;
+	torture_expand_all();
+	cmdline_list_each(lock_selection(), count_one, &n);
+	return n;
+}
+
+static void torture_run(void)
+{
+	t.ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
+	if (t.ncpus > smp.online || smp.online != smp.expected) {
+		unsigned int n = torture_nr_results();
+		for (unsigned int i = 0; i < n; i++)
+			ktap_fail("torture", "cpus=%u but %u of %u CPUs are online", t.ncpus,
+				  smp.online, smp.expected);
+		return;
+	}
+	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu pv=%s",
+		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, pv_backend_name());
+	cmdline_list_each(lock_selection(), torture_one, 0);
+}
+
+const struct suite suite_torture = {
+	.name = "torture",
+	.summary = "mutual exclusion and lost updates of every selected lock, on every CPU",
+	.in_default = true,
+	.nr_results = torture_nr_results,
+	.run = torture_run,
+};
