@@ -67,6 +67,10 @@ const struct opt_def options_table[] = {
 		.key = "think_ns", .kind = OPT_U64, .dest = &opt.think_ns, .min = 0, .max = HOLD_NS_MAX,
 		.def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
 	},
+	{
+		.key = "irq_lock", .kind = OPT_U64, .dest = &opt.irq_lock, .min = 0, .max = 1,
+		.def = "1", .help = "1: each CPU's timer tick takes a second lock of the same queued type (nesting)",
+	},
 };
 
 const unsigned int options_count = sizeof(options_table) / sizeof(options_table[0]);

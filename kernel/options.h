@@ -18,6 +18,7 @@ struct guest_options {
 	uint64_t cpus;                  /* 0: every online CPU */
 	uint64_t hold_ns;
 	uint64_t think_ns;
+	uint64_t irq_lock;              /* 1: the timer tick also takes a lock */
 };
 
 extern struct guest_options opt;

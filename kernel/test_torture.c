@@ -190,7 +190,8 @@ static void torture_one(const char *lock_name, void *ctx)
 	/* The interrupt-context lock nests only in the queued locks, which
 	 * have per-CPU nodes for it; test-and-set style locks would deadlock
 	 * against their own thread context on the same CPU. */
-	t.irq_lock_used = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
+	t.irq_lock_used = opt.irq_lock &&
+			  (!strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock"));
 	watchdog_set_tick_hook(t.irq_lock_used ? irq_lock_tick : 0);
 	lock_events_reset();
 	for (unsigned int c = 0; c < t.ncpus; c++) {
@@ -237,8 +238,9 @@ static void torture_run(void)
 				  smp.online, smp.expected);
 		return;
 	}
-	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu pv=%s",
-		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, pv_backend_name());
+	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu irq_lock=%lu pv=%s",
+		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, opt.irq_lock,
+		  pv_backend_name());
 	cmdline_list_each(lock_selection(), torture_one, 0);
 }
 

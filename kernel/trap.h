@@ -21,10 +21,17 @@ struct trap_frame {
 #define VEC_MC  18
 #define NR_EXCEPTIONS 32
 
-/* Interrupt vectors used by pvspin. */
+/* Interrupt vectors used by pvspin. The LAPIC delivers a vector only when
+ * its priority class (vector >> 4) is above that of every vector in
+ * service, so the kick must be in a higher class than the timer: a waiter
+ * that halts inside the timer handler (a lock taken in IRQ context) must
+ * still receive its kick. */
+#define VEC_TIMER     0xE0    /* LAPIC timer (watchdog tick, IRQ-context locks) */
 #define VEC_WAKE      0xF0    /* IPI: wake an idle CPU to run work */
-#define VEC_TIMER     0xF1    /* LAPIC timer */
 #define VEC_KICK      0xF2    /* IPI: PV lock kick (ipi backend) */
+#define VEC_CLASS(v)  ((v) >> 4)
+_Static_assert(VEC_CLASS(VEC_KICK) > VEC_CLASS(VEC_TIMER),
+	       "a kick must reach a CPU waiting inside the timer handler");
 #define VEC_SPURIOUS  0xFF    /* LAPIC spurious interrupt vector */
 
 /* IST slots in each CPU's TSS. */

@@ -26,6 +26,11 @@ static struct {
 
 static const char *const state_names[] = { "running", "halted", "in hypercall" };
 
+static uint64_t ago_ms(uint64_t now, uint64_t then)
+{
+	return then && then < now ? (now - then) / NS_PER_MS : 0;
+}
+
 static void report(unsigned int stuck, uint64_t now)
 {
 	console_force_unlock();
@@ -36,14 +41,14 @@ static void report(unsigned int stuck, uint64_t now)
 		uint32_t st = __atomic_load_n(&p->wd_state, __ATOMIC_ACQUIRE);
 		kprintf("# LOCKUP: cpu %u apic %u %s for %lu ms%s%s, progress %lu, halts %lu, "
 			"kicks sent %lu (last to cpu %u, %lu ms ago), received %lu (last %lu ms ago)\n",
-			c, p->apic_id, state_names[st], (now - p->wd_state_since_ns) / NS_PER_MS,
+			c, p->apic_id, state_names[st], ago_ms(now, p->wd_state_since_ns),
 			st == CPU_IN_HYPERCALL && p->wd_hypercall == KVM_HC_KICK_CPU ?
 				" (KVM_HC_KICK_CPU did not return)" : "",
 			now - wd.changed_ns[c] > wd.timeout_ns ? " STUCK" : "",
 			p->wd_progress, p->halts, p->kicks_sent, p->last_kick_target,
-			p->last_kick_sent_ns ? (now - p->last_kick_sent_ns) / NS_PER_MS : 0,
+			ago_ms(now, p->last_kick_sent_ns),
 			p->kicks_received,
-			p->last_kick_received_ns ? (now - p->last_kick_received_ns) / NS_PER_MS : 0);
+			ago_ms(now, p->last_kick_received_ns));
 	}
 	if (wd.describe)
 		wd.describe();
