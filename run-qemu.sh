@@ -295,7 +295,12 @@ run_nested() {
 		cat "$jobs"
 		exit 0
 	fi
-	"$TOP/tools/nested/nested-run.sh" --quiet "${nargs[@]}" "$jobs" | tee "$tmp/serial.log" ${log:+"$log"}
+	# Each result gets the L1 host it ran on as its "env" (the "# l1:" line
+	# that starts the run); everything else passes through unchanged.
+	"$TOP/tools/nested/nested-run.sh" --quiet "${nargs[@]}" "$jobs" |
+		awk '/^# l1: / { l1 = substr($0, 7) }
+		     /^# result: \{/ && l1 != "" { sub(/^# result: \{/, "# result: {\"env\":{\"accel\":\"nested\",\"l1\":" l1 "},") }
+		     { print; fflush() }' | tee "$tmp/serial.log" ${log:+"$log"}
 	local bed=${PIPESTATUS[0]}
 	[ "$bed" = 0 ] || return "$bed"
 	# Split the stream at the "# l1:" line that starts each run and judge

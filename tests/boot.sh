@@ -19,6 +19,12 @@ test_boot() {
 	done
 	smp_boot_case pc 4 --firmware seabios
 
+	# Without ACPI, SeaBIOS's MP table is the CPU source (it lists the CPUs
+	# SeaBIOS itself saw; QEMU 7.2 with acpi=off gives it only the BSP).
+	case_begin "MP table fallback (pc, SeaBIOS, acpi=off)"
+	run_guest boot-mptable --machine pc --firmware seabios --smp 2 --qemu -machine --qemu acpi=off -- test=smp
+	expect_status 0 && expect_ktap --result smp=ok --expect smp.cpu_source=mptable && pass
+
 	case_begin "boot GRUB ISO (multiboot2)"
 	run_guest boot-iso --iso --smp 4 -- test=smp
 	expect_status 0 && expect_ktap --result smp=ok --expect smp.cpus_online=4 &&
