@@ -17,13 +17,7 @@ MB2_MAGIC          equ 0xE85250D6
 MB2_ARCH_I386      equ 0
 MB2_TAG_END        equ 0
 
-CR0_PE   equ 1 << 0
-CR0_WP   equ 1 << 16
-CR0_PG   equ 1 << 31
-CR4_PAE  equ 1 << 5
-MSR_EFER equ 0xC0000080
-EFER_LME equ 1 << 8
-EFER_NXE equ 1 << 11
+%include "cpu_regs.inc"
 
 CPUID_EXT_MAX      equ 0x80000000
 CPUID_EXT_FEATURES equ 0x80000001

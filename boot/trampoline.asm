@@ -9,13 +9,7 @@
 
 %include "layout.inc"
 
-CR0_PE   equ 1 << 0
-CR0_WP   equ 1 << 16
-CR0_PG   equ 1 << 31
-CR4_PAE  equ 1 << 5
-MSR_EFER equ 0xC0000080
-EFER_LME equ 1 << 8
-EFER_NXE equ 1 << 11
+%include "cpu_regs.inc"
 
 %define T(label) (TRAMPOLINE_BASE + (label) - trampoline_start)
 
