@@ -26,6 +26,13 @@ static struct {
 
 static const char *const state_names[] = { "running", "halted", "in hypercall" };
 
+/* The TSCs of different vCPUs may differ by a little (seen under nested
+ * KVM), so a time stamp taken on another CPU can be just after `now`. */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return (int64_t)(now - then) > 0 ? now - then : 0;
+}
+
 static uint64_t ago_ms(uint64_t now, uint64_t then)
 {
 	return then && then < now ? (now - then) / NS_PER_MS : 0;
@@ -35,7 +42,7 @@ static void report(unsigned int stuck, uint64_t now)
 {
 	console_force_unlock();
 	kprintf("# LOCKUP: CPU %u made no progress for %lu ms (watchdog_ms=%lu)\n", stuck,
-		(now - wd.changed_ns[stuck]) / NS_PER_MS, wd.timeout_ns / NS_PER_MS);
+		since(now, wd.changed_ns[stuck]) / NS_PER_MS, wd.timeout_ns / NS_PER_MS);
 	for (unsigned int c = 0; c < wd.ncpus; c++) {
 		struct percpu *p = percpu_of(c);
 		uint32_t st = __atomic_load_n(&p->wd_state, __ATOMIC_ACQUIRE);
@@ -44,7 +51,7 @@ static void report(unsigned int stuck, uint64_t now)
 			c, p->apic_id, state_names[st], ago_ms(now, p->wd_state_since_ns),
 			st == CPU_IN_HYPERCALL && p->wd_hypercall == KVM_HC_KICK_CPU ?
 				" (KVM_HC_KICK_CPU did not return)" : "",
-			now - wd.changed_ns[c] > wd.timeout_ns ? " STUCK" : "",
+			since(now, wd.changed_ns[c]) > wd.timeout_ns ? " STUCK" : "",
 			p->wd_progress, p->halts, p->kicks_sent, p->last_kick_target,
 			ago_ms(now, p->last_kick_sent_ns),
 			p->kicks_received,
@@ -54,7 +61,7 @@ static void report(unsigned int stuck, uint64_t now)
 		wd.describe();
 	char reason[96];
 	snprintf(reason, sizeof(reason), "lockup: CPU %u made no progress for %lu ms", stuck,
-		 (now - wd.changed_ns[stuck]) / NS_PER_MS);
+		 since(now, wd.changed_ns[stuck]) / NS_PER_MS);
 	ktap_abort_current(reason);
 	guest_exit(EXIT_LOCKUP);
 }
@@ -72,7 +79,7 @@ static void check(void)
 		if (prog != wd.seen[c]) {
 			wd.seen[c] = prog;
 			wd.changed_ns[c] = now;
-		} else if (now - wd.changed_ns[c] > wd.timeout_ns &&
+		} else if (since(now, wd.changed_ns[c]) > wd.timeout_ns &&
 			   !__atomic_exchange_n(&wd.reporting, 1, __ATOMIC_ACQ_REL)) {
 			report(c, now);
 		}
