@@ -17,6 +17,7 @@
 #include "pv_ops.h"
 #include "smp.h"
 #include "suite.h"
+#include "test_pvswitch.h"
 #include "time.h"
 #include "trap.h"
 #include "x86.h"
@@ -100,7 +101,9 @@ void kmain(void)
 	apic_timer_calibrate();
 	sti();
 	pv_lock_set_spin_threshold((uint32_t)opt.pv_spin_threshold);
+	pvswitch_before();
 	pv_backend_init((enum pv_choice)opt.pv);
+	pvswitch_after();
 	smp.bringup_ns = tsc_to_ns(smp.all_online_tsc - boot_tsc);
 	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI batch(es)%s%s\n",
 		smp.online, smp.expected, apic_mode_name(), cpu_list.source,

@@ -8,6 +8,7 @@
 
 static const struct suite *const suites[] = {
 	&suite_smp,
+	&suite_pvswitch,
 	&suite_torture,
 	&suite_fault,
 };

@@ -26,5 +26,6 @@ int suite_run(void);
 extern const struct suite suite_smp;
 extern const struct suite suite_fault;
 extern const struct suite suite_torture;
+extern const struct suite suite_pvswitch;
 
 #endif

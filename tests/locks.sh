@@ -51,6 +51,10 @@ test_locks() {
 	pv_case pv-ipi-8-pin0 "pvqspinlock, ipi backend, 8 vCPUs on 1 host CPU" \
 		--smp 8 --pin 0 -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64
 
+	case_begin "pvswitch: a pvqspinlock held across the switch to the ipi backend"
+	run_guest pvswitch-ipi --smp 2 -- test=pvswitch pv=ipi
+	expect_status 0 && expect_ktap --result pvswitch=ok --expect pvswitch.pv_backend=ipi && pass
+
 	case_begin "pv=off: native behaviour, no halts"
 	run_guest pv-off --smp 4 -- test=torture lock=pvqspinlock pv=off duration_ms=200
 	expect_status 0 && expect_ktap --expect torture.pv.halts=0 --expect torture.pv_backend=off && pass
@@ -66,8 +70,9 @@ test_locks() {
 --smp 8 -- test=torture lock=pvqspinlock pv=kvm duration_ms=300 pv_spin_threshold=64
 --smp 8 --pin 0 -- test=torture lock=pvqspinlock pv=kvm duration_ms=300 pv_spin_threshold=64
 --smp 2 --qemu -cpu --qemu host,kvm-hint-dedicated=on -- test=torture lock=pvqspinlock duration_ms=200
+--smp 2 -- test=pvswitch pv=kvm
 BATCH
-		case_begin "pvqspinlock, kvm backend (KVM_HC_KICK_CPU) under nested KVM: 2, 8, 8 pinned; REALTIME hint"
+		case_begin "pvqspinlock, kvm backend (KVM_HC_KICK_CPU) under nested KVM: 2, 8, 8 pinned; REALTIME hint; pvswitch"
 		run_guest pv-kvm-nested --accel nested --timeout 120 --batch "$batch"
 		if expect_status 0; then
 			local part ok=1
@@ -80,16 +85,19 @@ for line in open(sys.argv[1], errors='replace'):
     elif line.startswith('# result: ') and cur is not None:
         cur.append(json.loads(line[10:]))
 bad = []
-if len(runs) != 4: bad.append(f'{len(runs)} runs, expected 4')
+if len(runs) != 5: bad.append(f'{len(runs)} runs, expected 5')
 for i, r in enumerate(runs[:3]):
     t = [j for j in r if j.get('test') == 'torture']
     if not t or t[0]['violations'] or t[0]['lost_updates'] or t[0]['pv']['halts'] == 0 \
        or t[0]['pv']['kicks_sent'] == 0 or t[0]['pv_backend'] != 'kvm':
         bad.append(f'run {i+1}: {t}')
-if len(runs) == 4:
+if len(runs) == 5:
     t = [j for j in runs[3] if j.get('test') == 'torture']
     if not t or t[0]['pv_backend'] != 'off' or t[0]['pv']['halts']:
         bad.append(f'REALTIME run: {t}')
+    s = [j for j in runs[4] if j.get('test') == 'pvswitch']
+    if not s or s[0]['pv_backend'] != 'kvm' or not s[0]['trylock_after'] or not s[0]['free_after_unlock']:
+        bad.append(f'pvswitch run: {s}')
 for b in bad: print(b[:300], file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
