@@ -114,13 +114,25 @@ static void worker(void *arg)
 	watchdog_cpu_stop();
 }
 
-static void describe_lock(void)
+static void describe_one(const char *what, lock_storage_t *l)
 {
 	uint32_t word = 0;
-	memcpy(&word, &t.lock, sizeof(word));
-	kprintf("# LOCKUP: lock %s: first word 0x%08x (locked byte 0x%02x, pending 0x%02x, tail 0x%04x), "
-		"is_locked=%d, owner field %d\n", t.type->name, word, word & 0xff,
-		(word >> 8) & 0xff, word >> 16, t.type->is_locked(&t.lock), (int)t.owner);
+	memcpy(&word, l, sizeof(word));
+	kprintf("# LOCKUP: %s %s: first word 0x%08x (locked byte 0x%02x, pending 0x%02x, tail 0x%04x), "
+		"is_locked=%d\n", what, t.type->name, word, word & 0xff, (word >> 8) & 0xff,
+		word >> 16, t.type->is_locked(l));
+}
+
+static void describe_lock(void)
+{
+	describe_one("lock", &t.lock);
+	kprintf("# LOCKUP: owner field %d\n", (int)t.owner);
+	if (t.irq_lock_used)
+		describe_one("irq_lock", &t.irq_lock);
+	for (unsigned int c = 0; c < t.ncpus; c++)
+		if (percpu_of(c)->irq_depth)
+			kprintf("# LOCKUP: cpu %u is in an interrupt handler (depth %u)\n", c,
+				percpu_of(c)->irq_depth);
 }
 
 static void report(const char *name, uint64_t ns)
