@@ -38,7 +38,6 @@
 #define ICR_DM_STARTUP    (6u << 8)
 #define ICR_DELIVS        (1u << 12)   /* xAPIC only: send pending */
 #define ICR_LEVEL_ASSERT  (1u << 14)
-#define ICR_DEST_ALL_BUT_SELF (3u << 18)
 #define XAPIC_DEST_SHIFT  24
 
 #define CPUID_1_ECX_X2APIC (1u << 21)
@@ -154,15 +153,6 @@ void apic_send_nmi(uint32_t apic_id)
 	icr_write(apic_id, ICR_DM_NMI | ICR_LEVEL_ASSERT);
 }
 
-void apic_send_nmi_all_but_self(void)
-{
-	icr_write(0, ICR_DM_NMI | ICR_LEVEL_ASSERT | ICR_DEST_ALL_BUT_SELF);
-}
-
-void apic_send_ipi_all_but_self(uint8_t vector)
-{
-	icr_write(0, ICR_DM_FIXED | ICR_LEVEL_ASSERT | ICR_DEST_ALL_BUT_SELF | vector);
-}
 
 /* Count LAPIC timer ticks (divide by 1) over a known stretch of TSC time. */
 void apic_timer_calibrate(void)

@@ -26,8 +26,6 @@ void apic_send_ipi(uint32_t apic_id, uint8_t vector);
 void apic_send_init(uint32_t apic_id);
 void apic_send_sipi(uint32_t apic_id, uint8_t page);
 void apic_send_nmi(uint32_t apic_id);
-void apic_send_nmi_all_but_self(void);
-void apic_send_ipi_all_but_self(uint8_t vector);
 
 /* LAPIC timer: periodic interrupts on `vector` every `ns` (after
  * apic_timer_calibrate()), or stop it. */

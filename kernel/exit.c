@@ -2,6 +2,8 @@
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
+#include "percpu.h"
+#include "smp.h"
 #include "x86.h"
 
 #define ISA_DEBUG_EXIT_PORT 0xf4
@@ -19,8 +21,13 @@ void guest_exit(enum exit_status status)
 	/* ACQ_REL: exactly one CPU wins; the others see exiting != 0. */
 	if (__atomic_exchange_n(&exiting, 1, __ATOMIC_ACQ_REL))
 		halt_forever();
+	/* Stop only the CPUs we brought up: a CPU the firmware left parked
+	 * (e.g. one missing from its tables) would run the firmware's NMI
+	 * handler, which may be gone, and a triple fault resets the machine. */
 	if (apic_ready())
-		apic_send_nmi_all_but_self();
+		for (unsigned int c = 0; c < MAX_CPUS; c++)
+			if (c != cpu_id() && percpu_of(c)->online)
+				apic_send_nmi(percpu_of(c)->apic_id);
 	kprintf("EXIT: STATUS=%d\n", (int)status);
 	outl(ISA_DEBUG_EXIT_PORT, (uint32_t)status);
 	halt_forever();
