@@ -16,6 +16,7 @@
 #include "pv_backend.h"
 #include "pv_ops.h"
 #include "smp.h"
+#include "steal_time.h"
 #include "suite.h"
 #include "test_pvswitch.h"
 #include "time.h"
@@ -97,10 +98,12 @@ void kmain(void)
 	apic_init_bsp();
 	percpu_of(0)->apic_id = apic_read_id();
 	check_apic_reach();
+	steal_time_enable(0);
 	smp_boot_aps();
 	apic_timer_calibrate();
 	sti();
 	pv_lock_set_spin_threshold((uint32_t)opt.pv_spin_threshold);
+	kprintf("# steal time: %s\n", steal_time_available() ? "registered on every CPU (MSR_KVM_STEAL_TIME)" : "not offered by the hypervisor");
 	pvswitch_before();
 	pv_backend_init((enum pv_choice)opt.pv);
 	pvswitch_after();

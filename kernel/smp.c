@@ -7,6 +7,7 @@
 #include "layout.h"
 #include "percpu.h"
 #include "smp.h"
+#include "steal_time.h"
 #include "string.h"
 #include "time.h"
 #include "trap.h"
@@ -101,6 +102,7 @@ void ap_entry64(void)
 	gdt_load(p);
 	idt_load();
 	apic_init_cpu();
+	steal_time_enable((unsigned int)cpu);
 	/* An AP that an INIT restarted after it came online counts once. */
 	if (__atomic_exchange_n(&p->online, 1, __ATOMIC_ACQ_REL) == 0)
 		__atomic_add_fetch(&online_count, 1, __ATOMIC_ACQ_REL);

@@ -17,6 +17,7 @@
 #include "percpu.h"
 #include "pv_backend.h"
 #include "smp.h"
+#include "steal_time.h"
 #include "string.h"
 #include "suite.h"
 #include "time.h"
@@ -34,6 +35,7 @@ struct torture_cpu {
 	uint64_t acquisitions;
 	uint64_t irq_acquisitions;
 	uint64_t rng;
+	uint64_t steal_start_ns, steal_ns;
 } __attribute__((aligned(CACHE_LINE)));
 
 static struct {
@@ -100,6 +102,7 @@ static void worker(void *arg)
 	me->acquisitions = 0;
 	me->irq_acquisitions = 0;
 	me->rng = opt.seed * 0x9E3779B97F4A7C15ull + id + 1;
+	me->steal_start_ns = steal_time_ns(id);
 	watchdog_cpu_start();
 	while (!__atomic_load_n(&t.stop, __ATOMIC_RELAXED)) {
 		t.type->lock(&t.lock);
@@ -112,6 +115,7 @@ static void worker(void *arg)
 			__atomic_store_n(&t.stop, 1, __ATOMIC_RELAXED);
 	}
 	watchdog_cpu_stop();
+	me->steal_ns = steal_time_ns(id) - me->steal_start_ns;
 }
 
 static void describe_one(const char *what, lock_storage_t *l)
@@ -172,6 +176,16 @@ static void report(const char *name, uint64_t ns)
 	json_u64(&j, "kicks_sent", sent);
 	json_u64(&j, "kicks_received", received);
 	json_obj_end(&j);
+	if (steal_time_available()) {
+		uint64_t steal = 0;
+		json_arr(&j, "steal_ns_per_cpu");
+		for (unsigned int c = 0; c < t.ncpus; c++) {
+			json_arr_u64(&j, t.cpu[c].steal_ns);
+			steal += t.cpu[c].steal_ns;
+		}
+		json_arr_end(&j);
+		json_u64(&j, "steal_ns", steal);
+	}
 	json_obj(&j, "events");
 	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
 		if (ev.count[e])

@@ -72,7 +72,7 @@ test_locks() {
 --smp 2 --qemu -cpu --qemu host,kvm-hint-dedicated=on -- test=torture lock=pvqspinlock duration_ms=200
 --smp 2 -- test=pvswitch pv=kvm
 BATCH
-		case_begin "pvqspinlock, kvm backend (KVM_HC_KICK_CPU) under nested KVM: 2, 8, 8 pinned; REALTIME hint; pvswitch"
+		case_begin "pvqspinlock, kvm backend (KVM_HC_KICK_CPU) under nested KVM: 2, 8, 8 pinned; REALTIME hint; pvswitch; steal time"
 		run_guest pv-kvm-nested --accel nested --timeout 120 --batch "$batch"
 		if expect_status 0; then
 			local part ok=1
@@ -91,6 +91,10 @@ for i, r in enumerate(runs[:3]):
     if not t or t[0]['violations'] or t[0]['lost_updates'] or t[0]['pv']['halts'] == 0 \
        or t[0]['pv']['kicks_sent'] == 0 or t[0]['pv_backend'] != 'kvm':
         bad.append(f'run {i+1}: {t}')
+if len(runs) >= 3:
+    t = [j for j in runs[2] if j.get('test') == 'torture']
+    if not t or not t[0].get('steal_ns'):
+        bad.append(f'pinned run: no steal time reported: {t}')
 if len(runs) == 5:
     t = [j for j in runs[3] if j.get('test') == 'torture']
     if not t or t[0]['pv_backend'] != 'off' or t[0]['pv']['halts']:
