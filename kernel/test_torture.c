@@ -30,6 +30,8 @@
 #define LONG_HOLD_FACTOR 10
 #define NS_PER_MS       1000000ul
 #define NAME_MAX        64
+#define PERMILLE        1000
+#define P99_PERMILLE    990
 
 struct torture_cpu {
 	uint64_t acquisitions;
@@ -139,6 +141,42 @@ static void describe_lock(void)
 				percpu_of(c)->irq_depth);
 }
 
+/* Upper bound of the log2 bucket holding the p-th percentile (p in 1/1000). */
+static uint64_t hist_percentile_ns(const uint64_t *hist, uint64_t total, uint64_t permille)
+{
+	uint64_t want = (total * permille + PERMILLE - 1) / PERMILLE, seen = 0;
+	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen >= want && hist[b])
+			return 2ull << b;
+	}
+	return 0;
+}
+
+static void report_wake_latency(struct json *j, const struct lock_event_totals *ev)
+{
+	uint64_t kicks = ev->count[LOCK_EV_pv_kick_unlock];
+	uint64_t wakes = ev->count[LOCK_EV_pv_kick_wake], total = 0, max_bucket = 0;
+	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++) {
+		total += ev->wake_hist[b];
+		if (ev->wake_hist[b])
+			max_bucket = 2ull << b;
+	}
+	/* Linux's reading: time in the kick per unlock kick, and kick-to-run
+	 * time per woken waiter. */
+	json_u64(j, "kick_mean_ns", kicks ? ev->count[LOCK_EV_pv_latency_kick] / kicks : 0);
+	json_u64(j, "wake_mean_ns", wakes ? ev->count[LOCK_EV_pv_latency_wake] / wakes : 0);
+	json_obj(j, "wake_latency_ns");
+	json_u64(j, "p50", hist_percentile_ns(ev->wake_hist, total, PERMILLE / 2));
+	json_u64(j, "p99", hist_percentile_ns(ev->wake_hist, total, P99_PERMILLE));
+	json_u64(j, "max", max_bucket);
+	json_obj_end(j);
+	json_arr(j, "wake_hist_log2_ns");
+	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
+		json_arr_u64(j, ev->wake_hist[b]);
+	json_arr_end(j);
+}
+
 static void report(const char *name, uint64_t ns)
 {
 	uint64_t total = 0, min = UINT64_MAX, max = 0, irq = 0;
@@ -175,6 +213,7 @@ static void report(const char *name, uint64_t ns)
 	json_u64(&j, "halts", halts);
 	json_u64(&j, "kicks_sent", sent);
 	json_u64(&j, "kicks_received", received);
+	report_wake_latency(&j, &ev);
 	json_obj_end(&j);
 	if (steal_time_available()) {
 		uint64_t steal = 0;
