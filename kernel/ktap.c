@@ -32,26 +32,31 @@ void ktap_ok(const char *name)
 	kprintf("ok %u %s\n", ++totals.emitted, name);
 }
 
-void ktap_fail(const char *name, const char *fmt, ...)
+/* "STATUS N NAME # PREFIXREASON" with the reason formatted from fmt. */
+static void emit(const char *status, const char *name, const char *prefix,
+		 const char *fmt, va_list ap)
 {
 	char reason[REASON_MAX];
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	kprintf("%s %u %s # %s%s\n", status, ++totals.emitted, name, prefix, reason);
+}
+
+void ktap_fail(const char *name, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
 	totals.failed++;
-	kprintf("not ok %u %s # %s\n", ++totals.emitted, name, reason);
+	emit("not ok", name, "", fmt, ap);
+	va_end(ap);
 }
 
 void ktap_skip(const char *name, const char *fmt, ...)
 {
-	char reason[REASON_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
 	totals.skipped++;
-	kprintf("ok %u %s # SKIP %s\n", ++totals.emitted, name, reason);
+	emit("ok", name, "SKIP ", fmt, ap);
+	va_end(ap);
 }
 
 void ktap_abort_current(const char *reason)

@@ -18,8 +18,6 @@ const char *pv_choice_name(unsigned int i)
 	return i < sizeof(choice_names) / sizeof(choice_names[0]) ? choice_names[i] : 0;
 }
 
-/* Interrupts are off from the check to the HLT, so a kick (IPI) sent after
- * the check stays pending and ends the HLT ("sti; hlt" is atomic). */
 static void halt_begin(void)
 {
 	this_cpu()->halts++;
@@ -39,17 +37,30 @@ static void note_kick(unsigned int cpu)
 	p->last_kick_sent_ns = time_ns();
 }
 
-static void ipi_wait(uint8_t *ptr, uint8_t val)
+/* Halt while *ptr == val. Interrupts are off from the check to the HLT, so
+ * a wake-up sent after the check is not lost: an IPI stays pending and ends
+ * "sti; hlt" (atomic thanks to STI's shadow); a KVM kick wakes even a HLT
+ * with interrupts off, and is sticky. `irqs_may_stay_off`: the kick does not
+ * need interrupts (kvm), so a caller with interrupts off keeps them off. */
+static void halt_while(uint8_t *ptr, uint8_t val, bool irqs_may_stay_off)
 {
 	uint64_t flags = irq_save();
 	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
 		halt_begin();
-		sti_hlt();
+		if ((flags & RFLAGS_IF) || !irqs_may_stay_off)
+			sti_hlt();
+		else
+			hlt();
 		cli();
 		halt_end();
 	}
 	if (flags & RFLAGS_IF)
 		sti();
+}
+
+static void ipi_wait(uint8_t *ptr, uint8_t val)
+{
+	halt_while(ptr, val, false);
 }
 
 static void ipi_kick(unsigned int cpu)
@@ -66,22 +77,9 @@ static void kick_handler(struct trap_frame *f)
 	p->last_kick_received_ns = time_ns();
 }
 
-/* A KVM kick wakes a HLT even with interrupts off and is remembered if the
- * target is not halted yet (sticky), so the wait can keep IF as it was. */
 static void kvm_wait(uint8_t *ptr, uint8_t val)
 {
-	uint64_t flags = irq_save();
-	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
-		halt_begin();
-		if (flags & RFLAGS_IF)
-			sti_hlt();
-		else
-			hlt();
-		cli();
-		halt_end();
-	}
-	if (flags & RFLAGS_IF)
-		sti();
+	halt_while(ptr, val, true);
 }
 
 static void kvm_kick(unsigned int cpu)
