@@ -138,18 +138,7 @@ _start:
         cmp ecx, IDMAP_GIB * 512
         jb .fill_pd
 
-        mov eax, cr4
-        or eax, CR4_PAE
-        mov cr4, eax
-        mov eax, boot_pml4
-        mov cr3, eax
-        mov ecx, MSR_EFER
-        rdmsr
-        or eax, EFER_LME | EFER_NXE
-        wrmsr
-        mov eax, cr0
-        or eax, CR0_PG | CR0_PE | CR0_WP
-        mov cr0, eax
+        ENTER_LONG_MODE boot_pml4
         lgdt [gdt64_ptr]
         jmp 0x08:long_mode_entry
 

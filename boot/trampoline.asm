@@ -43,18 +43,7 @@ tramp_pm:
         mov ds, ax
         mov es, ax
         mov ss, ax
-        mov eax, cr4
-        or eax, CR4_PAE
-        mov cr4, eax
-        mov eax, [T(trampoline_start) + TRAMP_OFF_CR3]
-        mov cr3, eax
-        mov ecx, MSR_EFER
-        rdmsr
-        or eax, EFER_LME | EFER_NXE
-        wrmsr
-        mov eax, cr0
-        or eax, CR0_PG | CR0_WP
-        mov cr0, eax
+        ENTER_LONG_MODE [T(trampoline_start) + TRAMP_OFF_CR3]
         jmp 0x18:T(tramp_lm)
 
 bits 64
