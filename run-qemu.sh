@@ -190,6 +190,10 @@ build_qemu_args() {
 		esac
 	fi
 	[ "$qaccel" = tcg ] && qargs+=(-accel tcg,thread=multi) || qargs+=(-accel kvm)
+	# The guest's NMI watchdog is the PIT routed as an NMI. KVM's in-kernel
+	# PIT by default holds back the next tick until the last one is
+	# acknowledged with an EOI, which an NMI never gets: discard instead.
+	[ "$qaccel" = kvm ] && qargs+=(-global kvm-pit.lost_tick_policy=discard)
 	qargs+=(-cpu "$c" -smp "$smp" -m "$mem")
 	qargs+=(-nodefaults -no-reboot -display none -serial stdio)
 	qargs+=(-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4")

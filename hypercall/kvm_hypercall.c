@@ -27,6 +27,12 @@ long kvm_kick_cpu(uint32_t apic_id)
 	return kvm_hypercall2(KVM_HC_KICK_CPU, KVM_KICK_FLAGS, apic_id);
 }
 
+long kvm_sched_yield(uint32_t apic_id)
+{
+	/* One argument; RCX is not read for this call. */
+	return kvm_hypercall2(KVM_HC_SCHED_YIELD, apic_id, 0);
+}
+
 const char *kvm_hypercall_insn(void)
 {
 	return hv.vendor == CPU_VENDOR_AMD ? "vmmcall" : "vmcall";

@@ -13,6 +13,9 @@
 long kvm_hypercall2(unsigned long nr, unsigned long a0, unsigned long a1);
 /* Wake the vCPU with this APIC ID out of HLT (sticky if it is not halted). */
 long kvm_kick_cpu(uint32_t apic_id);
+/* Yield this vCPU's time slice to the vCPU with this APIC ID (a directed
+ * yield, for a waiter whose lock holder or wakee was preempted). */
+long kvm_sched_yield(uint32_t apic_id);
 const char *kvm_hypercall_insn(void);   /* "vmcall" or "vmmcall" */
 
 #endif

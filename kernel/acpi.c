@@ -40,6 +40,8 @@ struct __attribute__((packed)) madt {
 struct __attribute__((packed)) madt_entry { uint8_t type, length; };
 
 #define MADT_LOCAL_APIC          0
+#define MADT_IO_APIC             1
+#define MADT_INT_SRC_OVERRIDE    2
 #define MADT_LAPIC_ADDR_OVERRIDE 5
 #define MADT_LOCAL_X2APIC        9
 #define MADT_CPU_ENABLED         (1u << 0)
@@ -49,6 +51,21 @@ struct __attribute__((packed)) madt_local_apic {
 	uint8_t processor_uid, apic_id;
 	uint32_t flags;
 };
+
+struct __attribute__((packed)) madt_io_apic {
+	struct madt_entry e;
+	uint8_t io_apic_id, reserved;
+	uint32_t address, gsi_base;
+};
+
+struct __attribute__((packed)) madt_int_src_override {
+	struct madt_entry e;
+	uint8_t bus, source;
+	uint32_t gsi;
+	uint16_t flags;
+};
+
+#define ISA_IRQ_PIT 0
 
 struct __attribute__((packed)) madt_lapic_override {
 	struct madt_entry e;
@@ -132,6 +149,7 @@ static void parse_madt(const struct madt *m)
 {
 	uint32_t boot_id = cpu_apic_id_from_cpuid();
 	acpi.lapic_addr = m->lapic_addr;
+	acpi.pit_gsi = ISA_IRQ_PIT;     /* identity unless overridden */
 	const uint8_t *p = (const uint8_t *)(m + 1), *end = (const uint8_t *)m + m->h.length;
 	while (p + sizeof(struct madt_entry) <= end) {
 		const struct madt_entry *e = (const void *)p;
@@ -145,6 +163,14 @@ static void parse_madt(const struct madt *m)
 			const struct madt_local_x2apic *x = (const void *)e;
 			if (x->flags & MADT_CPU_ENABLED)
 				cpu_list_add(x->x2apic_id, boot_id);
+		} else if (e->type == MADT_IO_APIC && !acpi.ioapic_addr) {
+			const struct madt_io_apic *io = (const void *)e;
+			acpi.ioapic_addr = io->address;
+			acpi.ioapic_gsi_base = io->gsi_base;
+		} else if (e->type == MADT_INT_SRC_OVERRIDE) {
+			const struct madt_int_src_override *o = (const void *)e;
+			if (o->source == ISA_IRQ_PIT)
+				acpi.pit_gsi = o->gsi;
 		} else if (e->type == MADT_LAPIC_ADDR_OVERRIDE) {
 			acpi.lapic_addr = ((const struct madt_lapic_override *)e)->addr;
 		}

@@ -1,4 +1,4 @@
-/* ACPI tables: RSDP -> RSDT/XSDT -> MADT (CPUs), HPET, FADT (PM timer). */
+/* ACPI tables: RSDP -> RSDT/XSDT -> MADT (CPUs, I/O APIC), HPET, FADT (PM timer). */
 #ifndef PVSPIN_ACPI_H
 #define PVSPIN_ACPI_H
 
@@ -11,6 +11,9 @@ struct acpi_info {
 	uint64_t rsdp_addr;            /* 0 when it came from a Multiboot2 tag */
 	bool has_madt;
 	uint64_t lapic_addr;
+	uint64_t ioapic_addr;          /* the first I/O APIC; 0: none */
+	uint32_t ioapic_gsi_base;
+	uint32_t pit_gsi;              /* GSI of ISA IRQ 0 (the PIT) */
 	bool has_hpet;
 	uint64_t hpet_addr;
 	uint16_t pm_timer_port;        /* 0: none */

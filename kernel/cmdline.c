@@ -46,7 +46,7 @@ static void describe(const struct opt_def *o, char *buf, size_t size)
 	}
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
+bool cmdline_parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	unsigned int base = 10;
@@ -88,7 +88,7 @@ static const char *apply(const struct opt_def *o, const char *value)
 	switch (o->kind) {
 	case OPT_U64: {
 		uint64_t v;
-		if (!parse_u64(value, &v))
+		if (!cmdline_parse_u64(value, &v))
 			return "not an integer";
 		if (v < o->min || v > o->max)
 			return "out of range";

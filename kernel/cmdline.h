@@ -39,6 +39,8 @@ extern const unsigned int options_count;
 void cmdline_parse(const char *cmdline);
 /* Is `name` in the comma-separated list `list`? */
 bool cmdline_list_has(const char *list, const char *name);
+/* Decimal or 0x hex, the whole string; false if it is not a number. */
+bool cmdline_parse_u64(const char *s, uint64_t *out);
 /* Calls fn for every element of a comma-separated list. */
 void cmdline_list_each(const char *list, void (*fn)(const char *name, void *ctx), void *ctx);
 

@@ -14,6 +14,7 @@
 #include "percpu.h"
 #include "pic.h"
 #include "pv_backend.h"
+#include "pv_inject.h"
 #include "pv_ops.h"
 #include "smp.h"
 #include "steal_time.h"
@@ -106,6 +107,7 @@ void kmain(void)
 	kprintf("# steal time: %s\n", steal_time_available() ? "registered on every CPU (MSR_KVM_STEAL_TIME)" : "not offered by the hypervisor");
 	pvswitch_before();
 	pv_backend_init((enum pv_choice)opt.pv);
+	pv_inject_install();
 	pvswitch_after();
 	smp.bringup_ns = tsc_to_ns(smp.all_online_tsc - boot_tsc);
 	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI batch(es)%s%s\n",

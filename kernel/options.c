@@ -3,6 +3,7 @@
 #include "layout.h"
 #include "options.h"
 #include "pv_backend.h"
+#include "pv_inject.h"
 #include "pv_ops.h"
 #include "suite.h"
 #include "torture.h"
@@ -40,6 +41,11 @@ const struct opt_def options_table[] = {
 		.key = "pv_spin_threshold", .kind = OPT_U64, .dest = &opt.pv_spin_threshold,
 		.min = PV_SPIN_THRESHOLD_MIN, .max = UINT32_MAX, .def = PV_SPIN_THRESHOLD_DEFAULT_STR,
 		.help = "spins of a pvqspinlock waiter before it halts",
+	},
+	{
+		.key = "inject", .kind = OPT_CUSTOM, .parse = pv_inject_parse, .def = "none",
+		.accepted = "none, or a comma-separated list of spurious_wake:PPM, kick_delay_us:N, drop_kick:PPM",
+		.help = "faults injected into the PV wait/kick protocol (PPM: times in a million)",
 	},
 	{
 		.key = "watchdog_ms", .kind = OPT_U64, .dest = &opt.watchdog_ms, .min = WATCHDOG_MS_MIN,

@@ -39,6 +39,9 @@ struct percpu {
 	uint64_t kicks_sent, kicks_received, halts;
 	uint64_t last_kick_sent_ns, last_kick_received_ns;
 	uint32_t last_kick_target;
+	const char *wd_waiting_on;      /* lock this CPU is acquiring, or NULL */
+	uint64_t wd_wait_since_ns;
+	uint64_t sched_yields;          /* KVM_HC_SCHED_YIELD calls */
 
 	/* Console: a line is built here and sent whole under the console lock. */
 	uint32_t line_len;

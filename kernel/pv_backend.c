@@ -5,6 +5,7 @@
 #include "percpu.h"
 #include "pv_backend.h"
 #include "pv_ops.h"
+#include "steal_time.h"
 #include "time.h"
 #include "trap.h"
 #include "watchdog.h"
@@ -37,36 +38,43 @@ static void note_kick(unsigned int cpu)
 	p->last_kick_sent_ns = time_ns();
 }
 
-/* Halt while *ptr == val. Interrupts are off from the check to the HLT, so
- * a wake-up sent after the check is not lost: an IPI stays pending and ends
- * "sti; hlt" (atomic thanks to STI's shadow); a KVM kick wakes even a HLT
- * with interrupts off, and is sticky. `irqs_may_stay_off`: the kick does not
- * need interrupts (kvm), so a caller with interrupts off keeps them off. */
-static void halt_while(uint8_t *ptr, uint8_t val, bool irqs_may_stay_off)
+/* ipi: halt once while *ptr == val. Interrupts are off from the check to
+ * the HLT, so a kick sent after the check is not lost: its IPI stays
+ * pending and ends "sti; hlt" (atomic thanks to STI's shadow). Any other
+ * interrupt (the watchdog tick) ends the halt too: a spurious wakeup, which
+ * the caller's re-check absorbs. */
+static void ipi_wait(uint8_t *ptr, uint8_t val)
 {
 	uint64_t flags = irq_save();
 	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
 		halt_begin();
-		if ((flags & RFLAGS_IF) || !irqs_may_stay_off)
-			sti_hlt();
-		else
-			hlt();
+		sti_hlt();
 		cli();
 		halt_end();
 	}
-	if (flags & RFLAGS_IF)
-		sti();
-}
-
-static void ipi_wait(uint8_t *ptr, uint8_t val)
-{
-	halt_while(ptr, val, false);
+	irq_restore(flags);
 }
 
 static void ipi_kick(unsigned int cpu)
 {
 	note_kick(cpu);
 	apic_send_ipi(percpu_of(cpu)->apic_id, VEC_KICK);
+}
+
+/* Under KVM with PV_SCHED_YIELD and steal time: a wakee whose vCPU the
+ * host preempted cannot run its IPI handler; give it our time slice. */
+static void ipi_kick_yield(unsigned int cpu)
+{
+	ipi_kick(cpu);
+	if (vcpu_is_preempted(cpu)) {
+		struct percpu *p = this_cpu();
+		p->sched_yields++;
+		p->wd_hypercall = KVM_HC_SCHED_YIELD;
+		cpu_wd_set_state(CPU_IN_HYPERCALL, time_ns());
+		kvm_sched_yield(percpu_of(cpu)->apic_id);
+		cpu_wd_set_state(CPU_RUNNING, time_ns());
+		p->wd_hypercall = 0;
+	}
 }
 
 static void kick_handler(struct trap_frame *f)
@@ -77,9 +85,25 @@ static void kick_handler(struct trap_frame *f)
 	p->last_kick_received_ns = time_ns();
 }
 
+/* kvm: halt with interrupts off until *ptr != val, so that only a kick
+ * ends the wait. KVM_HC_KICK_CPU wakes a HLT even with interrupts off and
+ * is sticky: a kick sent before the HLT makes it return at once. Whatever
+ * else ends the HLT (the watchdog's NMI on CPU 0, an injected stray kick)
+ * finds *ptr unchanged and halts again. Every kick pvqspinlock sends comes
+ * after the waker changed the waited-on byte (lock/pvqspinlock_hooks.h),
+ * so the loop loses none; a lost kick hangs this CPU for the watchdog to
+ * report, as it should. */
 static void kvm_wait(uint8_t *ptr, uint8_t val)
 {
-	halt_while(ptr, val, true);
+	uint64_t flags = irq_save();
+	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
+		halt_begin();
+		do
+			hlt();
+		while (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val);
+		halt_end();
+	}
+	irq_restore(flags);
 }
 
 static void kvm_kick(unsigned int cpu)
@@ -94,6 +118,7 @@ static void kvm_kick(unsigned int cpu)
 }
 
 static const struct pv_lock_ops ipi_ops = { "ipi", ipi_wait, ipi_kick };
+static const struct pv_lock_ops ipi_yield_ops = { "ipi", ipi_wait, ipi_kick_yield };
 static const struct pv_lock_ops kvm_ops = { "kvm", kvm_wait, kvm_kick };
 
 static enum pv_choice resolve(enum pv_choice c)
@@ -120,6 +145,11 @@ static enum pv_choice resolve(enum pv_choice c)
 	return PV_OFF;
 }
 
+static bool ipi_can_yield(void)
+{
+	return kvm_has_feature(KVM_FEATURE_PV_SCHED_YIELD) && steal_time_available();
+}
+
 void pv_backend_init(enum pv_choice choice)
 {
 	trap_set_handler(VEC_KICK, kick_handler);
@@ -128,15 +158,17 @@ void pv_backend_init(enum pv_choice choice)
 		pv_lock_set_ops(&kvm_ops);
 		break;
 	case PV_IPI:
-		pv_lock_set_ops(&ipi_ops);
+		pv_lock_set_ops(ipi_can_yield() ? &ipi_yield_ops : &ipi_ops);
 		break;
 	default:
 		pv_lock_set_ops(0);
 		break;
 	}
-	kprintf("# pv: backend %s (%s)%s%s\n", pv_backend_name(), reason,
-		pv_lock_get_ops() == &kvm_ops ? ", kick with " : "",
-		pv_lock_get_ops() == &kvm_ops ? kvm_hypercall_insn() : "");
+	const struct pv_lock_ops *ops = pv_lock_get_ops();
+	kprintf("# pv: backend %s (%s)%s%s%s\n", pv_backend_name(), reason,
+		ops == &kvm_ops ? ", kick with " : "",
+		ops == &kvm_ops ? kvm_hypercall_insn() : "",
+		ops == &ipi_yield_ops ? ", KVM_HC_SCHED_YIELD to a preempted wakee" : "");
 }
 
 const char *pv_backend_name(void)

@@ -11,6 +11,7 @@ static const struct suite *const suites[] = {
 	&suite_pvswitch,
 	&suite_torture,
 	&suite_fault,
+	&suite_hang,
 };
 #define NR_SUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -28,14 +29,14 @@ const char *suite_selector_name(unsigned int i)
 	return 0;
 }
 
-/* "all" means every suite that ends normally: the deliberate fault is only
- * run when named. */
+/* "all" means every suite that ends normally: the deliberate fault and
+ * hang are only run when named. */
 static bool selected(const struct suite *s)
 {
 	if (cmdline_list_has(opt.test, s->name))
 		return true;
 	if (cmdline_list_has(opt.test, SELECT_ALL))
-		return s != &suite_fault;
+		return s != &suite_fault && s != &suite_hang;
 	return s->in_default && cmdline_list_has(opt.test, SELECT_DEFAULT);
 }
 

@@ -16,6 +16,8 @@
 #include "options.h"
 #include "percpu.h"
 #include "pv_backend.h"
+#include "pv_inject.h"
+#include "qnode.h"
 #include "smp.h"
 #include "steal_time.h"
 #include "string.h"
@@ -34,6 +36,19 @@
 #define PERMILLE        1000
 #define P99_PERMILLE    990
 
+#define TABLE_ROWS      16
+#define NS_PER_US       1000ul
+
+/* One line of the human PV table printed after the last lock. */
+struct pv_row {
+	const char *lock;
+	uint64_t acquisitions, halts, kicks, wait_node, wait_head, kick_unlock, spurious, stealing;
+	uint64_t kick_mean_ns, wake_p50_ns, wake_p99_ns, steal_ns;
+};
+
+static struct pv_row pv_table[TABLE_ROWS];
+static unsigned int pv_rows;
+
 struct torture_cpu {
 	uint64_t acquisitions;
 	uint64_t irq_acquisitions;
@@ -46,6 +61,7 @@ static struct {
 	const struct lock_type *type;
 	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
 	lock_storage_t irq_lock __attribute__((aligned(CACHE_LINE)));
+	bool queued;                    /* qspinlock word and queue nodes */
 	bool irq_lock_used;
 	volatile uint32_t owner __attribute__((aligned(CACHE_LINE)));
 	volatile uint64_t counter_a, counter_b;
@@ -102,7 +118,9 @@ static void irq_lock_tick(void)
 		t.cpu[cpu_id()].irq_skipped++;
 		return;
 	}
+	struct wd_wait outer = watchdog_wait_begin("irq_lock", time_ns());
 	t.type->lock(&t.irq_lock);
+	watchdog_wait_end(outer);
 	t.irq_counter++;
 	t.type->unlock(&t.irq_lock);
 	__atomic_sub_fetch(&t.irq_waiters, 1, __ATOMIC_RELAXED);
@@ -120,7 +138,9 @@ static void worker(void *arg)
 	me->steal_start_ns = steal_time_ns(id);
 	watchdog_cpu_start();
 	while (!__atomic_load_n(&t.stop, __ATOMIC_RELAXED)) {
+		struct wd_wait outer = watchdog_wait_begin("lock", time_ns());
 		t.type->lock(&t.lock);
+		watchdog_wait_end(outer);
 		critical_section(me, id);
 		t.type->unlock(&t.lock);
 		me->acquisitions++;
@@ -133,13 +153,50 @@ static void worker(void *arg)
 	me->steal_ns = steal_time_ns(id) - me->steal_start_ns;
 }
 
+static const char *locked_byte_name(uint32_t locked)
+{
+	switch (locked) {
+	case 0: return "free";
+	case Q_LOCKED_VAL: return "locked";
+	case Q_SLOW_VAL: return "locked, slow (unlock kicks a hashed head)";
+	default: return "?";
+	}
+}
+
 static void describe_one(const char *what, lock_storage_t *l)
 {
 	uint32_t word = 0;
 	memcpy(&word, l, sizeof(word));
-	kprintf("# LOCKUP: %s %s: first word 0x%08x (locked byte 0x%02x, pending 0x%02x, tail 0x%04x), "
-		"is_locked=%d\n", what, t.type->name, word, word & 0xff, (word >> 8) & 0xff,
-		word >> 16, t.type->is_locked(l));
+	kprintf("# LOCKUP: %s %s: first word 0x%08x, is_locked=%d\n", what, t.type->name, word,
+		t.type->is_locked(l));
+	if (!t.queued)                  /* no qspinlock word to decode */
+		return;
+	uint32_t tail = word & Q_TAIL_MASK;
+	kprintf("# LOCKUP: %s: locked byte 0x%02x (%s), pending %u, tail %s", what,
+		word & Q_LOCKED_MASK, locked_byte_name(word & Q_LOCKED_MASK),
+		(word & Q_PENDING_MASK) >> Q_PENDING_OFFSET, tail ? "" : "none\n");
+	if (tail)
+		kprintf("cpu %u node %u\n", q_tail_cpu(tail), q_tail_idx(tail));
+}
+
+/* Every queue node in use, with its successor: the queues, read forwards. */
+static void describe_queues(void)
+{
+	static const char *const states[] = { "running", "halted", "hashed" };
+	for (unsigned int c = 0; c < t.ncpus; c++) {
+		uint32_t used = lock_qnodes[c][0].count;
+		for (unsigned int i = 0; i < used && i < LOCK_QNODES_PER_CPU; i++) {
+			struct lock_qnode *n = &lock_qnodes[c][i];
+			struct lock_qnode *next = n->next;
+			long k = next ? next - &lock_qnodes[0][0] : -1;
+			kprintf("# LOCKUP: queue node cpu %u node %u: handoff %u, pv %s, next %s",
+				c, i, n->locked, n->state < 3 ? states[n->state] : "?",
+				next ? "" : "none\n");
+			if (next)
+				kprintf("cpu %ld node %ld\n", k / LOCK_QNODES_PER_CPU,
+					k % LOCK_QNODES_PER_CPU);
+		}
+	}
 }
 
 static void describe_lock(void)
@@ -148,6 +205,9 @@ static void describe_lock(void)
 	kprintf("# LOCKUP: owner field %d\n", (int)t.owner);
 	if (t.irq_lock_used)
 		describe_one("irq_lock", &t.irq_lock);
+	if (t.queued)
+		describe_queues();
+	pv_inject_describe();
 	for (unsigned int c = 0; c < t.ncpus; c++)
 		if (percpu_of(c)->irq_depth)
 			kprintf("# LOCKUP: cpu %u is in an interrupt handler (depth %u)\n", c,
@@ -190,10 +250,53 @@ static void report_wake_latency(struct json *j, const struct lock_event_totals *
 	json_arr_end(j);
 }
 
+static void add_pv_row(uint64_t acquisitions, uint64_t halts, uint64_t kicks,
+		       const struct lock_event_totals *ev)
+{
+	if (pv_rows == TABLE_ROWS)
+		return;
+	struct pv_row *r = &pv_table[pv_rows++];
+	uint64_t woken = 0, unlock_kicks = ev->count[LOCK_EV_pv_kick_unlock];
+	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
+		woken += ev->wake_hist[b];
+	r->lock = t.type->name;
+	r->acquisitions = acquisitions;
+	r->halts = halts;
+	r->kicks = kicks;
+	r->wait_node = ev->count[LOCK_EV_pv_wait_node];
+	r->wait_head = ev->count[LOCK_EV_pv_wait_head];
+	r->kick_unlock = unlock_kicks;
+	r->spurious = ev->count[LOCK_EV_pv_spurious_wakeup];
+	r->stealing = ev->count[LOCK_EV_pv_lock_stealing];
+	r->kick_mean_ns = unlock_kicks ? ev->count[LOCK_EV_pv_latency_kick] / unlock_kicks : 0;
+	r->wake_p50_ns = hist_percentile_ns(ev->wake_hist, woken, PERMILLE / 2);
+	r->wake_p99_ns = hist_percentile_ns(ev->wake_hist, woken, P99_PERMILLE);
+	r->steal_ns = 0;
+	for (unsigned int c = 0; c < t.ncpus; c++)
+		r->steal_ns += t.cpu[c].steal_ns;
+}
+
+/* The same numbers as the JSON, for people; docs/output.md has the columns. */
+static void print_pv_table(void)
+{
+	kprintf("# pv-table: %-12s %5s %11s %7s %7s %9s %9s %11s %8s %10s %9s %9s %9s %9s\n",
+		"lock", "pv", "acquisitions", "halts", "kicks", "wait_node", "wait_head",
+		"kick_unlock", "spurious", "stealing", "kick_us", "wake50_us", "wake99_us",
+		"steal_ms");
+	for (unsigned int i = 0; i < pv_rows; i++) {
+		const struct pv_row *r = &pv_table[i];
+		kprintf("# pv-table: %-12s %5s %11lu %7lu %7lu %9lu %9lu %11lu %8lu %10lu %9lu %9lu %9lu %9lu\n",
+			r->lock, pv_backend_name(), r->acquisitions, r->halts, r->kicks,
+			r->wait_node, r->wait_head, r->kick_unlock, r->spurious, r->stealing,
+			r->kick_mean_ns / NS_PER_US, r->wake_p50_ns / NS_PER_US,
+			r->wake_p99_ns / NS_PER_US, r->steal_ns / NS_PER_MS);
+	}
+}
+
 static void report(const char *name, uint64_t ns)
 {
 	uint64_t total = 0, min = UINT64_MAX, max = 0, irq = 0, irq_skipped = 0;
-	uint64_t halts = 0, sent = 0, received = 0;
+	uint64_t halts = 0, sent = 0, received = 0, yields = 0;
 	for (unsigned int c = 0; c < t.ncpus; c++) {
 		uint64_t n = t.cpu[c].acquisitions;
 		total += n;
@@ -204,6 +307,7 @@ static void report(const char *name, uint64_t ns)
 		halts += percpu_of(c)->halts;
 		sent += percpu_of(c)->kicks_sent;
 		received += percpu_of(c)->kicks_received;
+		yields += percpu_of(c)->sched_yields;
 	}
 	uint64_t lost = (total - t.counter_a) + (total - t.counter_b) +
 			(t.irq_lock_used ? irq - t.irq_counter : 0);
@@ -228,8 +332,10 @@ static void report(const char *name, uint64_t ns)
 	json_u64(&j, "halts", halts);
 	json_u64(&j, "kicks_sent", sent);
 	json_u64(&j, "kicks_received", received);
+	json_u64(&j, "sched_yields", yields);
 	report_wake_latency(&j, &ev);
 	json_obj_end(&j);
+	pv_inject_report(&j);
 	if (steal_time_available()) {
 		uint64_t steal = 0;
 		json_arr(&j, "steal_ns_per_cpu");
@@ -247,6 +353,7 @@ static void report(const char *name, uint64_t ns)
 	json_obj_end(&j);
 	json_end(&j);
 	ktap_result_json(&j);
+	add_pv_row(total, halts, sent, &ev);
 	if (t.violations || lost)
 		ktap_fail(name, "violations=%lu lost_updates=%lu", t.violations, lost);
 	else
@@ -271,14 +378,15 @@ static void torture_one(const char *lock_name, void *ctx)
 	/* The interrupt-context lock nests only in the queued locks, which
 	 * have per-CPU nodes for it; test-and-set style locks would deadlock
 	 * against their own thread context on the same CPU. */
-	t.irq_lock_used = opt.irq_lock &&
-			  (!strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock"));
+	t.queued = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
+	t.irq_lock_used = opt.irq_lock && t.queued;
 	watchdog_set_tick_hook(t.irq_lock_used ? irq_lock_tick : 0);
 	lock_events_reset();
 	for (unsigned int c = 0; c < t.ncpus; c++) {
 		struct percpu *p = percpu_of(c);
-		p->halts = p->kicks_sent = p->kicks_received = 0;
+		p->halts = p->kicks_sent = p->kicks_received = p->sched_yields = 0;
 	}
+	pv_inject_reset();
 	watchdog_arm(t.ncpus, opt.watchdog_ms * NS_PER_MS, describe_lock);
 	if (t.irq_lock_used)
 		watchdog_set_tick_hook(irq_lock_tick);
@@ -322,7 +430,9 @@ static void torture_run(void)
 	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu irq_lock=%lu pv=%s",
 		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, opt.irq_lock,
 		  pv_backend_name());
+	pv_rows = 0;
 	cmdline_list_each(lock_selection(), torture_one, 0);
+	print_pv_table();
 }
 
 const struct suite suite_torture = {

@@ -1,6 +1,7 @@
 #include <stdbool.h>
 #include "acpi.h"
 #include "hypervisor.h"
+#include "pit.h"
 #include "time.h"
 #include "x86.h"
 
@@ -38,12 +39,7 @@ _Static_assert(sizeof(struct pvclock_vcpu_time_info) == 32, "pvclock record is 3
 
 /* PIT channel 0 in mode 2 (rate generator), read with latch commands: needs
  * no speaker gate (port 0x61), which some machines (microvm) lack. */
-#define PIT_HZ        1193182ull
-#define PIT_CH0       0x40
-#define PIT_MODE      0x43
-#define PIT_CH0_MODE2_LOHI 0x34
-#define PIT_CH0_LATCH 0x00
-#define PIT_RELOAD    0xFFFFu
+#define PIT_RELOAD    PIT_RELOAD_MAX
 #define PIT_STUCK_READS 100000   /* same count this often: no PIT */
 
 /* A measured frequency outside this range means the reference is broken. */

@@ -1,16 +1,22 @@
+#include "acpi.h"
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
 #include "fmt.h"
+#include "ioapic.h"
 #include "ktap.h"
 #include "kvm_hypercall.h"
 #include "percpu.h"
+#include "pit.h"
 #include "time.h"
 #include "trap.h"
 #include "watchdog.h"
 #include "x86.h"
 
 #define NS_PER_MS 1000000ul
+#define NMI_WATCHDOG_HZ 50              /* PIT period 20 ms */
+#define WATCHDOG_NMI_CPU 0
+_Static_assert(PIT_HZ / NMI_WATCHDOG_HZ <= PIT_RELOAD_MAX, "PIT reload is 16 bits");
 
 static struct {
 	uint32_t armed;
@@ -22,6 +28,8 @@ static struct {
 	uint32_t reporting;
 	uint64_t seen[MAX_CPUS];        /* progress at the last change */
 	uint64_t changed_ns[MAX_CPUS];
+	bool nmi_routed;                /* the PIT reaches CPU 0 as an NMI */
+	uint64_t nmis;
 } wd;
 
 static const char *const state_names[] = { "running", "halted", "in hypercall" };
@@ -38,20 +46,38 @@ static uint64_t ago_ms(uint64_t now, uint64_t then)
 	return then && then < now ? (now - then) / NS_PER_MS : 0;
 }
 
-static void report(unsigned int stuck, uint64_t now)
+static const char *hypercall_note(const struct percpu *p, uint32_t st)
+{
+	if (st != CPU_IN_HYPERCALL)
+		return "";
+	switch (p->wd_hypercall) {
+	case KVM_HC_KICK_CPU:
+		return " (KVM_HC_KICK_CPU did not return)";
+	case KVM_HC_SCHED_YIELD:
+		return " (KVM_HC_SCHED_YIELD did not return)";
+	default:
+		return " (a hypercall did not return)";
+	}
+}
+
+static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 {
 	console_force_unlock();
-	kprintf("# LOCKUP: CPU %u made no progress for %lu ms (watchdog_ms=%lu)\n", stuck,
-		since(now, wd.changed_ns[stuck]) / NS_PER_MS, wd.timeout_ns / NS_PER_MS);
+	kprintf("# LOCKUP: CPU %u made no progress for %lu ms (watchdog_ms=%lu), seen by %s on CPU %u\n",
+		stuck, since(now, wd.changed_ns[stuck]) / NS_PER_MS, wd.timeout_ns / NS_PER_MS,
+		seen_by, cpu_id());
 	for (unsigned int c = 0; c < wd.ncpus; c++) {
 		struct percpu *p = percpu_of(c);
 		uint32_t st = __atomic_load_n(&p->wd_state, __ATOMIC_ACQUIRE);
-		kprintf("# LOCKUP: cpu %u apic %u %s for %lu ms%s%s, progress %lu, halts %lu, "
+		char waiting[64] = "not waiting on a lock";
+		if (p->wd_waiting_on)
+			snprintf(waiting, sizeof(waiting), "waiting on %s for %lu ms",
+				 p->wd_waiting_on, ago_ms(now, p->wd_wait_since_ns));
+		kprintf("# LOCKUP: cpu %u apic %u %s for %lu ms%s%s, %s, progress %lu, halts %lu, "
 			"kicks sent %lu (last to cpu %u, %lu ms ago), received %lu (last %lu ms ago)\n",
 			c, p->apic_id, state_names[st], ago_ms(now, p->wd_state_since_ns),
-			st == CPU_IN_HYPERCALL && p->wd_hypercall == KVM_HC_KICK_CPU ?
-				" (KVM_HC_KICK_CPU did not return)" : "",
-			since(now, wd.changed_ns[c]) > wd.timeout_ns ? " STUCK" : "",
+			hypercall_note(p, st),
+			since(now, wd.changed_ns[c]) > wd.timeout_ns ? " STUCK" : "", waiting,
 			p->wd_progress, p->halts, p->kicks_sent, p->last_kick_target,
 			ago_ms(now, p->last_kick_sent_ns),
 			p->kicks_received,
@@ -66,7 +92,7 @@ static void report(unsigned int stuck, uint64_t now)
 	guest_exit(EXIT_LOCKUP);
 }
 
-static void check(void)
+static void check(const char *seen_by)
 {
 	uint32_t expected = 0;
 	/* ACQUIRE: one CPU at a time updates the seen/changed arrays. */
@@ -81,7 +107,7 @@ static void check(void)
 			wd.changed_ns[c] = now;
 		} else if (since(now, wd.changed_ns[c]) > wd.timeout_ns &&
 			   !__atomic_exchange_n(&wd.reporting, 1, __ATOMIC_ACQ_REL)) {
-			report(c, now);
+			report(c, now, seen_by);
 		}
 	}
 	__atomic_store_n(&wd.checking, 0, __ATOMIC_RELEASE);
@@ -92,9 +118,39 @@ static void tick(struct trap_frame *f)
 	(void)f;
 	if (!__atomic_load_n(&wd.armed, __ATOMIC_ACQUIRE))
 		return;
-	check();
+	check("the timer tick");
 	if (wd.tick_hook)
 		wd.tick_hook();
+}
+
+/* NMI on CPU 0: interrupts off or halted, the check still runs. */
+static int nmi_tick(struct trap_frame *f)
+{
+	(void)f;
+	if (!wd.nmi_routed)
+		return 0;               /* not ours: the trap code reports it */
+	wd.nmis++;
+	if (__atomic_load_n(&wd.armed, __ATOMIC_ACQUIRE))
+		check("the NMI watchdog");
+	return 1;
+}
+
+static void nmi_source_start(void)
+{
+	if (!wd.nmi_routed) {
+		trap_set_nmi_handler(nmi_tick);
+		wd.nmi_routed = ioapic_route_nmi(acpi.pit_gsi, percpu_of(WATCHDOG_NMI_CPU)->apic_id);
+		if (!wd.nmi_routed) {
+			kprintf("# watchdog: no I/O APIC input for the PIT, no NMI watchdog\n");
+			return;
+		}
+	} else {
+		ioapic_route_nmi(acpi.pit_gsi, percpu_of(WATCHDOG_NMI_CPU)->apic_id);
+	}
+	uint32_t reload = (uint32_t)(PIT_HZ / NMI_WATCHDOG_HZ);
+	outb(PIT_MODE, PIT_CH0_MODE2_LOHI);
+	outb(PIT_CH0, reload & 0xff);
+	outb(PIT_CH0, (reload >> 8) & 0xff);
 }
 
 void watchdog_arm(unsigned int ncpus, uint64_t timeout_ns, void (*describe)(void))
@@ -110,12 +166,16 @@ void watchdog_arm(unsigned int ncpus, uint64_t timeout_ns, void (*describe)(void
 	trap_set_handler(VEC_TIMER, tick);
 	/* RELEASE: the arrays are set before any tick can see armed. */
 	__atomic_store_n(&wd.armed, 1, __ATOMIC_RELEASE);
+	nmi_source_start();
 }
 
 void watchdog_disarm(void)
 {
 	__atomic_store_n(&wd.armed, 0, __ATOMIC_RELEASE);
 	wd.tick_hook = 0;
+	/* The NMI handler stays: an NMI already on its way is still ours. */
+	if (wd.nmi_routed)
+		ioapic_mask(acpi.pit_gsi);
 }
 
 void watchdog_set_tick_hook(void (*hook)(void)) { wd.tick_hook = hook; }

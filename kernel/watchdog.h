@@ -1,11 +1,14 @@
 /* Lockup watchdog. While armed, every CPU taking part gets a periodic LAPIC
- * timer tick (WATCHDOG_TICK_NS); the tick of any CPU checks all of them. A
+ * timer tick (WATCHDOG_TICK_NS); the tick of any CPU checks all of them.
+ * The PIT, routed through the I/O APIC as an NMI to CPU 0, checks too: it
+ * gets through even when every CPU is halted with interrupts off (pv=kvm
+ * waiters whose kick was lost). A
  * CPU whose progress counter has not moved for the timeout (a waiter that is
  * never woken, a hypercall that never returns) ends the run: the report
  * prints each CPU's state, the last kicks sent and received, what the
  * running test adds (the lock word and queue), then EXIT_LOCKUP.
- * The check runs on CPUs other than the stuck one, so a stuck CPU cannot
- * block it; only all CPUs stuck with interrupts off at once would. */
+ * The check runs on CPUs other than the stuck one, or in the NMI, so a
+ * stuck CPU cannot block it. */
 #ifndef PVSPIN_WATCHDOG_H
 #define PVSPIN_WATCHDOG_H
 
@@ -28,6 +31,26 @@ void watchdog_set_tick_hook(void (*hook)(void));
 static inline void watchdog_progress(void)
 {
 	this_cpu()->wd_progress++;
+}
+
+/* Around a lock acquisition, so the report says who waits on what. An
+ * interrupt handler that takes a lock saves and restores the outer one. */
+struct wd_wait { const char *what; uint64_t since_ns; };
+
+static inline struct wd_wait watchdog_wait_begin(const char *what, uint64_t now_ns)
+{
+	struct percpu *p = this_cpu();
+	struct wd_wait outer = { p->wd_waiting_on, p->wd_wait_since_ns };
+	p->wd_wait_since_ns = now_ns;
+	p->wd_waiting_on = what;
+	return outer;
+}
+
+static inline void watchdog_wait_end(struct wd_wait outer)
+{
+	struct percpu *p = this_cpu();
+	p->wd_waiting_on = outer.what;
+	p->wd_wait_since_ns = outer.since_ns;
 }
 
 static inline void cpu_wd_set_state(enum cpu_wd_state s, uint64_t now_ns)
