@@ -16,12 +16,17 @@ torture_case() {
 	pass
 }
 
-# pv_case: a torture_case whose pvqspinlock run must have halted and kicked.
+# pv_case LOGNAME "description" [ktap_check options --] run-qemu args -- guest args
+# A torture_case whose pvqspinlock run must have halted and kicked.
 pv_case() {
-	local logname=$1 desc=$2
+	local logname=$1 desc=$2 extra=()
 	shift 2
+	if [ "${1-}" = --expect ]; then
+		while [ "$1" != -- ]; do extra+=("$1"); shift; done
+		shift
+	fi
 	torture_case "$logname" "$desc" --expect torture.pv.halts='>0' \
-		--expect torture.pv.kicks_sent='>0' -- "$@"
+		--expect torture.pv.kicks_sent='>0' "${extra[@]}" -- "$@"
 }
 
 test_locks() {
@@ -60,6 +65,36 @@ test_locks() {
 	pv_case pv-ipi-8-pin0 "pvqspinlock, ipi backend, 8 vCPUs on 1 host CPU" \
 		--smp 8 --pin 0 -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64
 
+	pv_case pv-ipi-spurious "pvqspinlock, ipi backend, 8 vCPUs: spurious wakeups (20%) and 50 us late kicks injected" \
+		--expect torture.inject.spurious_wakes='>0' --expect torture.inject.delayed_kicks='>0' \
+		-- --smp 8 -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64 \
+		inject=spurious_wake:200000,kick_delay_us:50
+
+	pv_case pv-ipi-drop "pvqspinlock, ipi backend, 8 vCPUs: 20% of kicks dropped, every one recovered by another interrupt" \
+		--expect torture.inject.dropped_kicks='>0' --expect torture.inject.slept_max_ns='>0' \
+		-- --smp 8 -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64 \
+		inject=drop_kick:200000
+	if [ "$status" = 0 ]; then
+		# The run ending at all shows no waiter was left asleep; two drops to
+		# one waiter before it wakes count as one recovery.
+		case_begin "ipi drop_kick: dropped kicks were recovered, sleep time measured"
+		python3 - "$log" <<'PY' && pass || fail "no recovery measured (log: $log)"
+import json, sys
+r = [json.loads(l[10:]) for l in open(sys.argv[1]) if l.startswith('# result: ')][0]['inject']
+print(f"dropped {r['dropped_kicks']}, recovered {r['recovered']}, slept mean {r['slept_mean_ns']} ns, max {r['slept_max_ns']} ns")
+sys.exit(0 if 0 < r['recovered'] <= r['dropped_kicks'] and r['slept_max_ns'] > 0 else 1)
+PY
+	fi
+
+	case_begin "inject=bogus:1: status 2, names the faults"
+	run_guest inject-bad --smp 2 -- test=torture inject=bogus:1
+	expect_status 2 && expect_grep "bad option 'inject=bogus:1'.*spurious_wake:PPM" && pass
+
+	case_begin "test=hang: every CPU halted with interrupts off, the NMI watchdog reports, status 4"
+	run_guest hang --smp 4 --timeout 60 -- test=hang watchdog_ms=500
+	expect_status 4 && expect_grep '^# LOCKUP: CPU [0-9]+ made no progress .* seen by the NMI watchdog' &&
+		expect_grep '^not ok 1 hang # lockup' && pass
+
 	case_begin "pvswitch: a pvqspinlock held across the switch to the ipi backend"
 	run_guest pvswitch-ipi --smp 2 -- test=pvswitch pv=ipi
 	expect_status 0 && expect_ktap --result pvswitch=ok --expect pvswitch.pv_backend=ipi && pass
@@ -80,21 +115,37 @@ test_locks() {
 --smp 8 --pin 0 -- test=torture lock=pvqspinlock pv=kvm duration_ms=300 pv_spin_threshold=64
 --smp 2 --qemu -cpu --qemu host,kvm-hint-dedicated=on -- test=torture lock=pvqspinlock duration_ms=200
 --smp 2 -- test=pvswitch pv=kvm
+--smp 8 -- test=torture lock=pvqspinlock pv=kvm inject=spurious_wake:200000,kick_delay_us:50 duration_ms=300 pv_spin_threshold=64
+--smp 8 --pin 0 -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64
+--smp 4 --timeout 60 -- test=hang watchdog_ms=500
+--smp 4 -- test=torture lock=pvqspinlock pv=kvm inject=drop_kick:100000 duration_ms=10000 pv_spin_threshold=64 watchdog_ms=1000
 BATCH
-		case_begin "pvqspinlock, kvm backend (KVM_HC_KICK_CPU) under nested KVM: 2, 8, 8 pinned; REALTIME hint; pvswitch; steal time"
+		case_begin "under nested KVM: kvm backend at 2, 8, 8 pinned; REALTIME hint; pvswitch; steal time; spurious+late kicks; ipi with SCHED_YIELD; NMI watchdog; a dropped kick is a lockup"
 		run_guest pv-kvm-nested --accel nested --timeout 120 --batch "$batch"
-		if expect_status 0; then
+		# Runs 8 (hang) and 9 (dropped kick) must end in status 4, the others pass.
+		if expect_status 4 && [ "$(grep -c '^run-qemu.sh: nested run [0-9]* of 9: status' "$log.err")" = 2 ] &&
+		   grep -q '^run-qemu.sh: nested run 8 of 9: status 4' "$log.err" &&
+		   grep -q '^run-qemu.sh: nested run 9 of 9: status 4' "$log.err"; then
 			local part ok=1
 			python3 - "$log" <<'PY' || ok=0
-import json, sys
-runs, cur = [], None
+import json, re, sys
+runs, texts, cur = [], [], None
 for line in open(sys.argv[1], errors='replace'):
     if line.startswith('# l1: '):
-        cur = []; runs.append(cur)
-    elif line.startswith('# result: ') and cur is not None:
-        cur.append(json.loads(line[10:]))
+        cur = []; runs.append(cur); texts.append('')
+    elif cur is not None:
+        texts[-1] += line
+        if line.startswith('# result: '):
+            cur.append(json.loads(line[10:]))
 bad = []
-if len(runs) != 5: bad.append(f'{len(runs)} runs, expected 5')
+if len(texts) == 9:
+    if 'seen by the NMI watchdog' not in texts[7] or 'EXIT: STATUS=4' not in texts[7]:
+        bad.append('run 8 (hang): no NMI watchdog report')
+    t = texts[8]
+    if 'EXIT: STATUS=4' not in t or '# LOCKUP: inject: a kick to cpu' not in t \
+       or not re.search(r'# LOCKUP: cpu \d+ .*halted .* STUCK, waiting on lock', t):
+        bad.append('run 9 (drop_kick under pv=kvm): no lockup report naming the halted waiter and the dropped kick')
+if len(runs) != 9: bad.append(f'{len(runs)} runs, expected 9')
 for i, r in enumerate(runs[:3]):
     t = [j for j in r if j.get('test') == 'torture']
     if not t or t[0]['violations'] or t[0]['lost_updates'] or t[0]['pv']['halts'] == 0 \
@@ -104,7 +155,14 @@ if len(runs) >= 3:
     t = [j for j in runs[2] if j.get('test') == 'torture']
     if not t or not t[0].get('steal_ns'):
         bad.append(f'pinned run: no steal time reported: {t}')
-if len(runs) == 5:
+if len(runs) == 9:
+    t = [j for j in runs[5] if j.get('test') == 'torture']
+    if not t or t[0]['violations'] or t[0]['lost_updates'] or t[0]['pv_backend'] != 'kvm' \
+       or not t[0]['inject']['spurious_wakes'] or not t[0]['inject']['delayed_kicks']:
+        bad.append(f'kvm + spurious/late kicks: {t}')
+    t = [j for j in runs[6] if j.get('test') == 'torture']
+    if not t or t[0]['violations'] or t[0]['pv_backend'] != 'ipi' or not t[0]['pv']['sched_yields']:
+        bad.append(f'ipi pinned, KVM_HC_SCHED_YIELD to preempted wakees: {t}')
     t = [j for j in runs[3] if j.get('test') == 'torture']
     if not t or t[0]['pv_backend'] != 'off' or t[0]['pv']['halts']:
         bad.append(f'REALTIME run: {t}')
