@@ -55,11 +55,15 @@ const struct opt_def options_table[] = {
 	{
 		.key = "lock", .kind = OPT_NAMES, .dest = opt.lock, .dest_size = sizeof(opt.lock),
 		.names = torture_lock_name, .def = "all",
-		.help = "locks to torture; all = every correct lock; broken is a deliberately wrong one",
+		.help = "locks to torture or benchmark; all = every correct lock; broken is a deliberately wrong one",
 	},
 	{
 		.key = "duration_ms", .kind = OPT_U64, .dest = &opt.duration_ms, .min = 1,
-		.max = DURATION_MS_MAX, .def = "200", .help = "how long each lock is tortured",
+		.max = DURATION_MS_MAX, .def = "200", .help = "how long each lock is tortured or measured",
+	},
+	{
+		.key = "warmup_ms", .kind = OPT_U64, .dest = &opt.warmup_ms, .min = 0,
+		.max = DURATION_MS_MAX, .def = "100", .help = "bench: time each lock runs before it is measured",
 	},
 	{
 		.key = "cpus", .kind = OPT_U64, .dest = &opt.cpus, .min = 0, .max = MAX_CPUS,

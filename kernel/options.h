@@ -15,6 +15,7 @@ struct guest_options {
 	uint64_t watchdog_ms;           /* no progress this long: lockup */
 	char lock[OPT_LIST_MAX];        /* torture: locks, or "all" */
 	uint64_t duration_ms;
+	uint64_t warmup_ms;             /* bench: not counted */
 	uint64_t cpus;                  /* 0: every online CPU */
 	uint64_t hold_ns;
 	uint64_t think_ns;

@@ -13,6 +13,7 @@
 #include "ktap.h"
 #include "lock.h"
 #include "lock_events.h"
+#include "lock_report.h"
 #include "options.h"
 #include "percpu.h"
 #include "pv_backend.h"
@@ -33,8 +34,6 @@
 #define NS_PER_MS       1000000ul
 #define NAME_MAX        64
 #define IRQ_LOCK_MAX_WAITERS 4
-#define PERMILLE        1000
-#define P99_PERMILLE    990
 
 #define TABLE_ROWS      16
 #define NS_PER_US       1000ul
@@ -214,63 +213,25 @@ static void describe_lock(void)
 				percpu_of(c)->irq_depth);
 }
 
-/* Upper bound of the log2 bucket holding the p-th percentile (p in 1/1000). */
-static uint64_t hist_percentile_ns(const uint64_t *hist, uint64_t total, uint64_t permille)
+static void add_pv_row(uint64_t acquisitions, const struct pv_snapshot *pv)
 {
-	uint64_t want = (total * permille + PERMILLE - 1) / PERMILLE, seen = 0;
-	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++) {
-		seen += hist[b];
-		if (seen >= want && hist[b])
-			return 2ull << b;
-	}
-	return 0;
-}
-
-static void report_wake_latency(struct json *j, const struct lock_event_totals *ev)
-{
-	uint64_t kicks = ev->count[LOCK_EV_pv_kick_unlock];
-	uint64_t wakes = ev->count[LOCK_EV_pv_kick_wake], total = 0, max_bucket = 0;
-	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++) {
-		total += ev->wake_hist[b];
-		if (ev->wake_hist[b])
-			max_bucket = 2ull << b;
-	}
-	/* Linux's reading: time in the kick per unlock kick, and kick-to-run
-	 * time per woken waiter. */
-	json_u64(j, "kick_mean_ns", kicks ? ev->count[LOCK_EV_pv_latency_kick] / kicks : 0);
-	json_u64(j, "wake_mean_ns", wakes ? ev->count[LOCK_EV_pv_latency_wake] / wakes : 0);
-	json_obj(j, "wake_latency_ns");
-	json_u64(j, "p50", hist_percentile_ns(ev->wake_hist, total, PERMILLE / 2));
-	json_u64(j, "p99", hist_percentile_ns(ev->wake_hist, total, P99_PERMILLE));
-	json_u64(j, "max", max_bucket);
-	json_obj_end(j);
-	json_arr(j, "wake_hist_log2_ns");
-	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
-		json_arr_u64(j, ev->wake_hist[b]);
-	json_arr_end(j);
-}
-
-static void add_pv_row(uint64_t acquisitions, uint64_t halts, uint64_t kicks,
-		       const struct lock_event_totals *ev)
-{
+	const struct lock_event_totals *ev = &pv->ev;
 	if (pv_rows == TABLE_ROWS)
 		return;
 	struct pv_row *r = &pv_table[pv_rows++];
-	uint64_t woken = 0, unlock_kicks = ev->count[LOCK_EV_pv_kick_unlock];
-	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
-		woken += ev->wake_hist[b];
+	uint64_t unlock_kicks = ev->count[LOCK_EV_pv_kick_unlock];
 	r->lock = t.type->name;
 	r->acquisitions = acquisitions;
-	r->halts = halts;
-	r->kicks = kicks;
+	r->halts = pv->halts;
+	r->kicks = pv->kicks_sent;
 	r->wait_node = ev->count[LOCK_EV_pv_wait_node];
 	r->wait_head = ev->count[LOCK_EV_pv_wait_head];
 	r->kick_unlock = unlock_kicks;
 	r->spurious = ev->count[LOCK_EV_pv_spurious_wakeup];
 	r->stealing = ev->count[LOCK_EV_pv_lock_stealing];
 	r->kick_mean_ns = unlock_kicks ? ev->count[LOCK_EV_pv_latency_kick] / unlock_kicks : 0;
-	r->wake_p50_ns = hist_percentile_ns(ev->wake_hist, woken, PERMILLE / 2);
-	r->wake_p99_ns = hist_percentile_ns(ev->wake_hist, woken, P99_PERMILLE);
+	r->wake_p50_ns = log2_hist_percentile_ns(ev->wake_hist, LOCK_LAT_BUCKETS, P50_PERMILLE);
+	r->wake_p99_ns = log2_hist_percentile_ns(ev->wake_hist, LOCK_LAT_BUCKETS, P99_PERMILLE);
 	r->steal_ns = 0;
 	for (unsigned int c = 0; c < t.ncpus; c++)
 		r->steal_ns += t.cpu[c].steal_ns;
@@ -296,7 +257,7 @@ static void print_pv_table(void)
 static void report(const char *name, uint64_t ns)
 {
 	uint64_t total = 0, min = UINT64_MAX, max = 0, irq = 0, irq_skipped = 0;
-	uint64_t halts = 0, sent = 0, received = 0, yields = 0;
+	uint64_t steal[MAX_CPUS];
 	for (unsigned int c = 0; c < t.ncpus; c++) {
 		uint64_t n = t.cpu[c].acquisitions;
 		total += n;
@@ -304,15 +265,12 @@ static void report(const char *name, uint64_t ns)
 		max = n > max ? n : max;
 		irq += t.cpu[c].irq_acquisitions;
 		irq_skipped += t.cpu[c].irq_skipped;
-		halts += percpu_of(c)->halts;
-		sent += percpu_of(c)->kicks_sent;
-		received += percpu_of(c)->kicks_received;
-		yields += percpu_of(c)->sched_yields;
+		steal[c] = t.cpu[c].steal_ns;
 	}
 	uint64_t lost = (total - t.counter_a) + (total - t.counter_b) +
 			(t.irq_lock_used ? irq - t.irq_counter : 0);
-	struct lock_event_totals ev;
-	lock_events_sum(&ev);
+	struct pv_snapshot pv;
+	pv_snapshot_take(&pv, t.ncpus);
 
 	struct json j;
 	json_begin(&j);
@@ -328,32 +286,13 @@ static void report(const char *name, uint64_t ns)
 	json_u64(&j, "violations", t.violations);
 	json_u64(&j, "lost_updates", lost);
 	json_str(&j, "pv_backend", pv_backend_name());
-	json_obj(&j, "pv");
-	json_u64(&j, "halts", halts);
-	json_u64(&j, "kicks_sent", sent);
-	json_u64(&j, "kicks_received", received);
-	json_u64(&j, "sched_yields", yields);
-	report_wake_latency(&j, &ev);
-	json_obj_end(&j);
+	json_pv(&j, &pv);
 	pv_inject_report(&j);
-	if (steal_time_available()) {
-		uint64_t steal = 0;
-		json_arr(&j, "steal_ns_per_cpu");
-		for (unsigned int c = 0; c < t.ncpus; c++) {
-			json_arr_u64(&j, t.cpu[c].steal_ns);
-			steal += t.cpu[c].steal_ns;
-		}
-		json_arr_end(&j);
-		json_u64(&j, "steal_ns", steal);
-	}
-	json_obj(&j, "events");
-	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
-		if (ev.count[e])
-			json_u64(&j, lock_event_names[e], ev.count[e]);
-	json_obj_end(&j);
+	json_steal(&j, steal, t.ncpus);
+	json_events(&j, &pv.ev);
 	json_end(&j);
 	ktap_result_json(&j);
-	add_pv_row(total, halts, sent, &ev);
+	add_pv_row(total, &pv);
 	if (t.violations || lost)
 		ktap_fail(name, "violations=%lu lost_updates=%lu", t.violations, lost);
 	else
@@ -381,11 +320,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	t.queued = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
 	t.irq_lock_used = opt.irq_lock && t.queued;
 	watchdog_set_tick_hook(t.irq_lock_used ? irq_lock_tick : 0);
-	lock_events_reset();
-	for (unsigned int c = 0; c < t.ncpus; c++) {
-		struct percpu *p = percpu_of(c);
-		p->halts = p->kicks_sent = p->kicks_received = p->sched_yields = 0;
-	}
+	pv_counters_reset(t.ncpus);
 	pv_inject_reset();
 	watchdog_arm(t.ncpus, opt.watchdog_ms * NS_PER_MS, describe_lock);
 	if (t.irq_lock_used)

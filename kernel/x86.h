@@ -89,6 +89,18 @@ static inline void irq_restore(uint64_t flags)
 static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 
+/* a * b / c with a 128-bit intermediate, without libgcc (whose helpers may
+ * use the red zone): one DIV. The quotient must fit 64 bits (saturates). */
+static inline uint64_t mul_div_u64(uint64_t a, uint64_t b, uint64_t c)
+{
+	unsigned __int128 p = (unsigned __int128)a * b;
+	uint64_t hi = (uint64_t)(p >> 64), lo = (uint64_t)p, q, r;
+	if (hi >= c)
+		return UINT64_MAX;
+	__asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(c));
+	return q;
+}
+
 static inline void __attribute__((noreturn)) halt_forever(void)
 {
 	for (;;) {
