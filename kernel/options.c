@@ -78,8 +78,8 @@ const struct opt_def options_table[] = {
 		.def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
 	},
 	{
-		.key = "irq_lock", .kind = OPT_U64, .dest = &opt.irq_lock, .min = 0, .max = 1,
-		.def = "1", .help = "1: each CPU's timer tick takes a second lock of the same queued type (nesting)",
+		.key = "irq_lock", .kind = OPT_U64, .dest = &opt.irq_lock, .min = 0, .max = IRQ_LEVELS_MAX,
+		.def = "1", .help = "interrupt levels that take a lock of the queued type under test: 1 = the timer tick; 2-4 add IPIs sent to CPUs waiting one level below (nesting to the no-node fallback)",
 	},
 };
 

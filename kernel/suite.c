@@ -10,6 +10,7 @@ static const struct suite *const suites[] = {
 	&suite_smp,
 	&suite_pvswitch,
 	&suite_torture,
+	&suite_nesting,
 	&suite_bench,
 	&suite_fault,
 	&suite_hang,

@@ -24,6 +24,7 @@ int suite_run(void);
 
 /* Each suite, defined in its own file. */
 extern const struct suite suite_smp;
+extern const struct suite suite_nesting;
 extern const struct suite suite_bench;
 extern const struct suite suite_fault;
 extern const struct suite suite_hang;

@@ -6,6 +6,7 @@
  * times come from a seeded per-CPU PRNG, with an occasional long hold. While
  * it runs, each CPU's LAPIC tick (the watchdog's) takes a second lock of the
  * same type in interrupt context, so qspinlock nodes 1-3 are really used. */
+#include "apic.h"
 #include "cmdline.h"
 #include "console.h"
 #include "fmt.h"
@@ -24,6 +25,7 @@
 #include "string.h"
 #include "suite.h"
 #include "time.h"
+#include "trap.h"
 #include "torture.h"
 #include "watchdog.h"
 #include "x86.h"
@@ -34,6 +36,7 @@
 #define NS_PER_MS       1000000ul
 #define NAME_MAX        64
 #define IRQ_LOCK_MAX_WAITERS 4
+#define IRQ_HOLD_NS     100000
 
 #define TABLE_ROWS      16
 #define NS_PER_US       1000ul
@@ -48,10 +51,26 @@ struct pv_row {
 static struct pv_row pv_table[TABLE_ROWS];
 static unsigned int pv_rows;
 
+struct irq_level {
+	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
+	volatile uint64_t counter;      /* updated under the lock, non-atomically */
+	uint64_t acquired;              /* atomic */
+	uint32_t waiters;               /* atomic: CPUs in this level's handler */
+} __attribute__((aligned(CACHE_LINE)));
+
+static const uint8_t level_vector[IRQ_LEVELS_MAX + 1] = {
+	[2] = VEC_NEST2, [3] = VEC_NEST3, [4] = VEC_NEST4,
+};
+static const char *const level_lock_name[IRQ_LEVELS_MAX + 1] = {
+	"lock", "irq_lock1", "irq_lock2", "irq_lock3", "irq_lock4",
+};
+
 struct torture_cpu {
 	uint64_t acquisitions;
 	uint64_t irq_acquisitions;
 	uint64_t irq_skipped;
+	uint64_t nest_ipis;             /* nesting IPIs this CPU sent */
+	uint64_t irq_rng;               /* interrupt context's own PRNG */
 	uint64_t rng;
 	uint64_t steal_start_ns, steal_ns;
 } __attribute__((aligned(CACHE_LINE)));
@@ -59,13 +78,13 @@ struct torture_cpu {
 static struct {
 	const struct lock_type *type;
 	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
-	lock_storage_t irq_lock __attribute__((aligned(CACHE_LINE)));
+	struct irq_level irq[IRQ_LEVELS_MAX];
 	bool queued;                    /* qspinlock word and queue nodes */
-	bool irq_lock_used;
+	unsigned int irq_levels;        /* interrupt levels taking a lock now */
+	bool nest_self;                 /* waits halt with "sti; hlt": nest into ourselves */
+	uint32_t irq_running;           /* atomic: handlers may take their locks */
 	volatile uint32_t owner __attribute__((aligned(CACHE_LINE)));
 	volatile uint64_t counter_a, counter_b;
-	volatile uint64_t irq_counter;
-	uint32_t irq_waiters;           /* atomic: CPUs in irq_lock_tick */
 	uint64_t violations;            /* atomic */
 	uint32_t stop;                  /* atomic */
 	uint64_t deadline_ns;
@@ -104,26 +123,90 @@ static void critical_section(struct torture_cpu *me, unsigned int id)
 	t.owner = NO_OWNER;
 }
 
-/* Tick hook: interrupt context, possibly while this CPU holds or queues on
- * the thread-context lock. */
-static void irq_lock_tick(void)
+/* Send the IPI of interrupt level `level` to a CPU that is waiting for a
+ * lock one level below right now, so the new handler queues with its next
+ * node. A CPU whose every context below is queued (nodes in use == level)
+ * is preferred: that is how the deepest nesting comes about. */
+static void nest_into_a_waiter(struct torture_cpu *me, unsigned int level)
 {
+	unsigned int self = cpu_id(), start = (unsigned int)(xorshift(&me->irq_rng) % t.ncpus);
+	int fallback = -1;
+	for (unsigned int i = 0; i < t.ncpus; i++) {
+		unsigned int c = (start + i) % t.ncpus;
+		const struct percpu *p = percpu_of(c);
+		if (c == self || p->irq_depth != level - 1 || !p->wd_waiting_on)
+			continue;
+		if (__atomic_load_n(&lock_qnodes[c][0].count, __ATOMIC_RELAXED) >= level) {
+			fallback = (int)c;
+			break;
+		}
+		if (fallback < 0)
+			fallback = (int)c;
+	}
+	if (fallback >= 0) {
+		apic_send_ipi(percpu_of((unsigned int)fallback)->apic_id, level_vector[level]);
+		me->nest_ipis++;
+	}
+}
+
+/* Interrupt context at `level`, possibly while this CPU holds or queues on
+ * the locks of the levels below. Interrupts are on while it waits, so the
+ * next level can nest. */
+static void irq_level_lock(unsigned int level)
+{
+	struct irq_level *l = &t.irq[level - 1];
+	struct torture_cpu *me = &t.cpu[cpu_id()];
 	/* Bound the interrupt-context contention: with many vCPUs on few host
 	 * CPUs, a handler that waits longer than a tick period is re-entered
 	 * at once, and every CPU ends up waiting in its handler (an interrupt
-	 * storm, not a lock bug). A few waiters still nest in the queue. */
-	if (__atomic_fetch_add(&t.irq_waiters, 1, __ATOMIC_RELAXED) >= IRQ_LOCK_MAX_WAITERS) {
-		__atomic_sub_fetch(&t.irq_waiters, 1, __ATOMIC_RELAXED);
-		t.cpu[cpu_id()].irq_skipped++;
+	 * storm, not a lock bug). A few waiters per level still nest. */
+	if (__atomic_fetch_add(&l->waiters, 1, __ATOMIC_ACQUIRE) >= IRQ_LOCK_MAX_WAITERS ||
+	    !__atomic_load_n(&t.irq_running, __ATOMIC_ACQUIRE) || level > t.irq_levels) {
+		__atomic_sub_fetch(&l->waiters, 1, __ATOMIC_RELEASE);
+		me->irq_skipped++;
 		return;
 	}
-	struct wd_wait outer = watchdog_wait_begin("irq_lock", time_ns());
-	t.type->lock(&t.irq_lock);
+	/* Nesting, two ways. When waiters halt with "sti; hlt" (pvqspinlock,
+	 * ipi backend), interrupts stay off here and the next level's IPI to
+	 * ourselves stays pending until our own wait halts: it then nests
+	 * exactly while we are queued. Otherwise interrupts go on while we
+	 * wait and the IPI goes to another CPU that is waiting right now. */
+	if (level < t.irq_levels) {
+		if (t.nest_self) {
+			apic_send_ipi(percpu_of(cpu_id())->apic_id, level_vector[level + 1]);
+			me->nest_ipis++;
+		} else {
+			nest_into_a_waiter(me, level + 1);
+		}
+	}
+	if (!t.nest_self)
+		sti();
+	struct wd_wait outer = watchdog_wait_begin(level_lock_name[level], time_ns());
+	t.type->lock(&l->lock);
 	watchdog_wait_end(outer);
-	t.irq_counter++;
-	t.type->unlock(&t.irq_lock);
-	__atomic_sub_fetch(&t.irq_waiters, 1, __ATOMIC_RELAXED);
-	t.cpu[cpu_id()].irq_acquisitions++;
+	uint64_t v = l->counter;
+	delay_ns(IRQ_HOLD_NS);          /* long enough that others queue behind */
+	l->counter = v + 1;
+	t.type->unlock(&l->lock);
+	cli();
+	__atomic_add_fetch(&l->acquired, 1, __ATOMIC_RELAXED);
+	me->irq_acquisitions++;
+	/* RELEASE: our updates are done before the run may end. */
+	__atomic_sub_fetch(&l->waiters, 1, __ATOMIC_RELEASE);
+}
+
+static void irq_lock_tick(void) { irq_level_lock(1); }
+static void nest2_handler(struct trap_frame *f) { (void)f; irq_level_lock(2); }
+static void nest3_handler(struct trap_frame *f) { (void)f; irq_level_lock(3); }
+static void nest4_handler(struct trap_frame *f) { (void)f; irq_level_lock(4); }
+
+/* After the workers: no handler may still be inside its lock. */
+static void irq_levels_quiesce(void)
+{
+	__atomic_store_n(&t.irq_running, 0, __ATOMIC_RELEASE);
+	for (unsigned int k = 0; k < IRQ_LEVELS_MAX; k++)
+		while (__atomic_load_n(&t.irq[k].waiters, __ATOMIC_ACQUIRE))
+			cpu_pause();
 }
 
 static void worker(void *arg)
@@ -133,6 +216,7 @@ static void worker(void *arg)
 	struct torture_cpu *me = &t.cpu[id];
 	me->acquisitions = 0;
 	me->irq_acquisitions = 0;
+	me->irq_rng = opt.seed * 0xD1B54A32D192ED03ull + id + 1;
 	me->rng = opt.seed * 0x9E3779B97F4A7C15ull + id + 1;
 	me->steal_start_ns = steal_time_ns(id);
 	watchdog_cpu_start();
@@ -202,8 +286,8 @@ static void describe_lock(void)
 {
 	describe_one("lock", &t.lock);
 	kprintf("# LOCKUP: owner field %d\n", (int)t.owner);
-	if (t.irq_lock_used)
-		describe_one("irq_lock", &t.irq_lock);
+	for (unsigned int k = 1; k <= t.irq_levels; k++)
+		describe_one(level_lock_name[k], &t.irq[k - 1].lock);
 	if (t.queued)
 		describe_queues();
 	pv_inject_describe();
@@ -256,7 +340,7 @@ static void print_pv_table(void)
 
 static void report(const char *name, uint64_t ns)
 {
-	uint64_t total = 0, min = UINT64_MAX, max = 0, irq = 0, irq_skipped = 0;
+	uint64_t total = 0, min = UINT64_MAX, max = 0, irq = 0, irq_skipped = 0, nest_ipis = 0;
 	uint64_t steal[MAX_CPUS];
 	for (unsigned int c = 0; c < t.ncpus; c++) {
 		uint64_t n = t.cpu[c].acquisitions;
@@ -265,10 +349,12 @@ static void report(const char *name, uint64_t ns)
 		max = n > max ? n : max;
 		irq += t.cpu[c].irq_acquisitions;
 		irq_skipped += t.cpu[c].irq_skipped;
+		nest_ipis += t.cpu[c].nest_ipis;
 		steal[c] = t.cpu[c].steal_ns;
 	}
-	uint64_t lost = (total - t.counter_a) + (total - t.counter_b) +
-			(t.irq_lock_used ? irq - t.irq_counter : 0);
+	uint64_t lost = (total - t.counter_a) + (total - t.counter_b);
+	for (unsigned int k = 0; k < t.irq_levels; k++)
+		lost += t.irq[k].acquired - t.irq[k].counter;
 	struct pv_snapshot pv;
 	pv_snapshot_take(&pv, t.ncpus);
 
@@ -281,8 +367,14 @@ static void report(const char *name, uint64_t ns)
 	json_u64(&j, "acquisitions", total);
 	json_u64(&j, "per_cpu_min", min);
 	json_u64(&j, "per_cpu_max", max);
+	json_u64(&j, "irq_levels", t.irq_levels);
 	json_u64(&j, "irq_acquisitions", irq);
+	json_arr(&j, "irq_acquisitions_per_level");
+	for (unsigned int k = 0; k < t.irq_levels; k++)
+		json_arr_u64(&j, t.irq[k].acquired);
+	json_arr_end(&j);
 	json_u64(&j, "irq_skipped", irq_skipped);
+	json_u64(&j, "nest_ipis", nest_ipis);
 	json_u64(&j, "violations", t.violations);
 	json_u64(&j, "lost_updates", lost);
 	json_str(&j, "pv_backend", pv_backend_name());
@@ -308,28 +400,30 @@ static void torture_one(const char *lock_name, void *ctx)
 	memset(&t.cpu, 0, sizeof(t.cpu));
 	t.type = lock_type_find(lock_name);
 	t.type->init(&t.lock);
-	t.type->init(&t.irq_lock);
+	memset(t.irq, 0, sizeof(t.irq));
+	for (unsigned int k = 0; k < IRQ_LEVELS_MAX; k++)
+		t.type->init(&t.irq[k].lock);
 	t.owner = NO_OWNER;
-	t.counter_a = t.counter_b = t.irq_counter = 0;
+	t.counter_a = t.counter_b = 0;
 	t.violations = 0;
 	t.stop = 0;
-	t.irq_waiters = 0;
 	/* The interrupt-context lock nests only in the queued locks, which
 	 * have per-CPU nodes for it; test-and-set style locks would deadlock
 	 * against their own thread context on the same CPU. */
 	t.queued = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
-	t.irq_lock_used = opt.irq_lock && t.queued;
-	watchdog_set_tick_hook(t.irq_lock_used ? irq_lock_tick : 0);
+	t.irq_levels = t.queued ? (unsigned int)opt.irq_lock : 0;
+	t.nest_self = !strcmp(lock_name, "pvqspinlock") && !strcmp(pv_backend_name(), "ipi");
 	pv_counters_reset(t.ncpus);
 	pv_inject_reset();
 	watchdog_arm(t.ncpus, opt.watchdog_ms * NS_PER_MS, describe_lock);
-	if (t.irq_lock_used)
-		watchdog_set_tick_hook(irq_lock_tick);
+	__atomic_store_n(&t.irq_running, t.irq_levels > 0, __ATOMIC_RELEASE);
+	watchdog_set_tick_hook(t.irq_levels ? irq_lock_tick : 0);
 	uint64_t t0 = time_ns();
 	t.deadline_ns = t0 + opt.duration_ms * NS_PER_MS;
 	smp_run_on_first(t.ncpus, worker, 0);
 	uint64_t ns = time_ns() - t0;
 	watchdog_disarm();
+	irq_levels_quiesce();
 	report(name, ns);
 }
 
@@ -362,6 +456,9 @@ static void torture_run(void)
 				  smp.online, smp.expected);
 		return;
 	}
+	trap_set_handler(VEC_NEST2, nest2_handler);
+	trap_set_handler(VEC_NEST3, nest3_handler);
+	trap_set_handler(VEC_NEST4, nest4_handler);
 	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu irq_lock=%lu pv=%s",
 		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, opt.irq_lock,
 		  pv_backend_name());

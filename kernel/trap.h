@@ -23,15 +23,25 @@ struct trap_frame {
 
 /* Interrupt vectors used by pvspin. The LAPIC delivers a vector only when
  * its priority class (vector >> 4) is above that of every vector in
- * service, so the kick must be in a higher class than the timer: a waiter
- * that halts inside the timer handler (a lock taken in IRQ context) must
- * still receive its kick. */
-#define VEC_TIMER     0xE0    /* LAPIC timer (watchdog tick, IRQ-context locks) */
+ * service. Locks are taken in the timer handler and in the nesting IPIs'
+ * handlers, one class above the other, so each can interrupt the one below
+ * while it waits (four interrupt levels above thread context: qspinlock
+ * node indexes 1-3 and the no-node fallback are all reachable). The kick is
+ * in a class above all of them: a waiter halted in any of those handlers
+ * must still receive its kick. */
+#define VEC_TIMER     0xB0    /* LAPIC timer (watchdog tick, IRQ-context locks level 1) */
+#define VEC_NEST2     0xC0    /* IPI: IRQ-context lock, level 2 */
+#define VEC_NEST3     0xD0    /* IPI: IRQ-context lock, level 3 */
+#define VEC_NEST4     0xE0    /* IPI: IRQ-context lock, level 4 */
 #define VEC_WAKE      0xF0    /* IPI: wake an idle CPU to run work */
 #define VEC_KICK      0xF2    /* IPI: PV lock kick (ipi backend) */
 #define VEC_CLASS(v)  ((v) >> 4)
-_Static_assert(VEC_CLASS(VEC_KICK) > VEC_CLASS(VEC_TIMER),
-	       "a kick must reach a CPU waiting inside the timer handler");
+_Static_assert(VEC_CLASS(VEC_NEST2) > VEC_CLASS(VEC_TIMER) &&
+	       VEC_CLASS(VEC_NEST3) > VEC_CLASS(VEC_NEST2) &&
+	       VEC_CLASS(VEC_NEST4) > VEC_CLASS(VEC_NEST3),
+	       "each lock-taking interrupt level must be able to interrupt the one below");
+_Static_assert(VEC_CLASS(VEC_KICK) > VEC_CLASS(VEC_NEST4),
+	       "a kick must reach a CPU waiting inside any lock-taking handler");
 #define VEC_SPURIOUS  0xFF    /* LAPIC spurious interrupt vector */
 
 /* IST slots in each CPU's TSS. */
