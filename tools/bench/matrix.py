@@ -1059,7 +1059,9 @@ def fmt_ns(ns):
 
 
 def fmt_times(x):
-    return "-" if x is None else f"{x:.3g}x"
+    if x is None:
+        return "-"
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
 
 
 def md_table(header, rows):
