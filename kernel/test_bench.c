@@ -349,31 +349,13 @@ static void print_table(void)
 	}
 }
 
-static const char *lock_selection(void)
-{
-	return cmdline_list_has(opt.lock, "all") ? TORTURE_ALL_LOCKS : opt.lock;
-}
-
-static void count_one(const char *name, void *ctx)
-{
-	(void)name;
-	(*(unsigned int *)ctx)++;
-}
-
-static unsigned int bench_nr_results(void)
-{
-	unsigned int n = 0;
-	torture_expand_all();
-	cmdline_list_each(lock_selection(), count_one, &n);
-	return n;
-}
+static unsigned int bench_nr_results(void) { return torture_nr_locks(); }
 
 static void bench_run(void)
 {
 	b.ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
 	if (b.ncpus > smp.online || smp.online != smp.expected) {
-		unsigned int n = bench_nr_results();
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; i < torture_nr_locks(); i++)
 			ktap_fail("bench", "cpus=%u but %u of %u CPUs are online", b.ncpus,
 				  smp.online, smp.expected);
 		return;
@@ -382,7 +364,7 @@ static void bench_run(void)
 		  opt.lock, b.ncpus, opt.warmup_ms, opt.duration_ms, opt.hold_ns, opt.think_ns,
 		  pv_backend_name());
 	b.nrows = 0;
-	cmdline_list_each(lock_selection(), bench_one, 0);
+	cmdline_list_each(torture_lock_selection(), bench_one, 0);
 	print_table();
 }
 

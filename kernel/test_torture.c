@@ -427,31 +427,13 @@ static void torture_one(const char *lock_name, void *ctx)
 	report(name, ns);
 }
 
-static const char *lock_selection(void)
-{
-	return cmdline_list_has(opt.lock, "all") ? TORTURE_ALL_LOCKS : opt.lock;
-}
-
-static void count_one(const char *name, void *ctx)
-{
-	(void)name;
-	(*(unsigned int *)ctx)++;
-}
-
-static unsigned int torture_nr_results(void)
-{
-	unsigned int n = 0;
-	torture_expand_all();
-	cmdline_list_each(lock_selection(), count_one, &n);
-	return n;
-}
+static unsigned int torture_nr_results(void) { return torture_nr_locks(); }
 
 static void torture_run(void)
 {
 	t.ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
 	if (t.ncpus > smp.online || smp.online != smp.expected) {
-		unsigned int n = torture_nr_results();
-		for (unsigned int i = 0; i < n; i++)
+		for (unsigned int i = 0; i < torture_nr_locks(); i++)
 			ktap_fail("torture", "cpus=%u but %u of %u CPUs are online", t.ncpus,
 				  smp.online, smp.expected);
 		return;
@@ -463,7 +445,7 @@ static void torture_run(void)
 		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, opt.irq_lock,
 		  pv_backend_name());
 	pv_rows = 0;
-	cmdline_list_each(lock_selection(), torture_one, 0);
+	cmdline_list_each(torture_lock_selection(), torture_one, 0);
 	print_pv_table();
 }
 

@@ -12,6 +12,10 @@ const char *torture_lock_name(unsigned int i);
 /* Fill TORTURE_ALL_LOCKS ("tas,ttas,...") from lock_types[]. */
 void torture_expand_all(void);
 extern char torture_all_locks[];
+/* The lock= list with "all" expanded, and how many locks it names (the
+ * torture and bench suites give one result per lock). */
+const char *torture_lock_selection(void);
+unsigned int torture_nr_locks(void);
 #define TORTURE_ALL_LOCKS torture_all_locks
 
 #endif

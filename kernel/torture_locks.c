@@ -1,3 +1,4 @@
+#include "cmdline.h"
 #include "lock.h"
 #include "options.h"
 #include "string.h"
@@ -35,4 +36,23 @@ void torture_expand_all(void)
 		len += n;
 	}
 	torture_all_locks[len] = '\0';
+}
+
+const char *torture_lock_selection(void)
+{
+	return cmdline_list_has(opt.lock, SELECT_ALL) ? TORTURE_ALL_LOCKS : opt.lock;
+}
+
+static void count_one(const char *name, void *ctx)
+{
+	(void)name;
+	(*(unsigned int *)ctx)++;
+}
+
+unsigned int torture_nr_locks(void)
+{
+	unsigned int n = 0;
+	torture_expand_all();
+	cmdline_list_each(torture_lock_selection(), count_one, &n);
+	return n;
 }
