@@ -41,6 +41,7 @@ MAX_VCPUS = 288                 # QEMU 7.2's q35 limit
 DEFAULT_L1_CPUS = 2             # run-qemu.sh --accel nested without --l1-smp
 MAX_VMS = 64
 MAX_REPS = 1000
+MAX_TIMEOUT_S = 1000000
 DURATION_MS_MAX = 3600000       # the guest's limits (kernel/options.c)
 HOLD_NS_MAX = 1000000000
 
@@ -94,11 +95,13 @@ ANCHORS = (
 GNUPLOT_INSTALL = "apt-get install -y gnuplot-nox"
 LATENCY_PANEL_COLUMNS = 3
 LATENCY_PANEL_HEIGHT = 440      # pixels per row of lock panels
+LATENCY_Y_MARGIN = 3            # y range: below the least value, above the greatest (cubed: room for the key)
 
 RESULT_PREFIX = "# result: "
 L1_PREFIX = "# l1: "
 KTAP_BENCH_RE = re.compile(r"^(not ok|ok) \d+ bench:(\S+)(?: # (.*))?$")
 KTAP_NOT_OK_RE = re.compile(r"^not ok \d+ (.*)$")
+EXIT_LINE_RE = re.compile(r"^EXIT: STATUS=(\d+)", re.M)
 ACCEL_LINE_RE = re.compile(r"^run-qemu\.sh: accel=(\w+) ")
 NESTED_STATUS_RE = re.compile(r"^run-qemu\.sh: nested run (\d+) of \d+: status (\d+)")
 CPUSET_RE = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
@@ -451,7 +454,7 @@ def resolve_out(text):
     if default:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         text = str(BENCH_DIR / f"run-{stamp}")
-    out = Path(text)
+    out = Path(text).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out '{text}': exists and is not an empty directory; "
                          "accepted: a new or empty directory")
@@ -498,7 +501,7 @@ def parse_args(argv):
         run_qemu = Path(a.run_qemu)
         if not (run_qemu.is_file() and os.access(run_qemu, os.X_OK)):
             raise UsageError(f"--run-qemu '{a.run_qemu}': not an executable file")
-        timeout = (int_in(a.timeout, 1, 10 ** 6, "--timeout") if a.timeout
+        timeout = (int_in(a.timeout, 1, MAX_TIMEOUT_S, "--timeout") if a.timeout
                    else default_timeout(len(locks), duration, warmup))
         slice_ns, slice_source = ((parse_slice_ms(a.slice_ms), "--slice-ms") if a.slice_ms
                                   else host_slice(a.accel))
@@ -583,10 +586,11 @@ class Run:
 
     @property
     def name(self):
-        return f"{self.config.slug}-rep{self.rep}-vm{self.vm}"
+        return self.log.stem
 
 
 def plan_runs(opts, logs):
+    """Repetitions interleaved: every config once, then every config again."""
     runs = []
     for rep in range(1, opts.reps + 1):
         for config in opts.configs:
@@ -718,29 +722,37 @@ def wait_run(run, proc, timeout):
         return ST_TIMEOUT
 
 
+def vm_argv(opts, run, qmp_socket):
+    """run-qemu.sh's command line for one VM; with a QMP socket, QEMU starts paused."""
+    argv = [str(opts.run_qemu), *run_qemu_options(opts, run)]
+    if qmp_socket:
+        argv += ["--qemu", "-qmp", "--qemu", f"unix:{qmp_socket},server=on,wait=off", "--qemu", "-S"]
+    return argv + ["--", *guest_cmdline(opts, run.rep)]
+
+
+def pin_or_stop(runs, procs, sockets):
+    try:
+        start_pinned(runs, procs, sockets)
+    except (QmpError, OSError, ValueError) as e:
+        for run, proc in zip(runs, procs):
+            stop(proc)
+            note(run, f"vCPU pinning failed: {e}")
+
+
 def run_group(opts, runs):
     """The VMs of one config and rep, at the same time."""
-    procs, sockets = [], []
+    procs = []
     with tempfile.TemporaryDirectory(prefix="pvspin-bench.") as qmp_dir:
+        sockets = [os.path.join(qmp_dir, f"vm{r.vm}.qmp") if opts.pin_vcpus else None for r in runs]
         try:
             t0 = time.monotonic()
-            for run in runs:
-                argv = [str(opts.run_qemu), *run_qemu_options(opts, run)]
-                if opts.pin_vcpus:
-                    sockets.append(os.path.join(qmp_dir, f"vm{run.vm}.qmp"))
-                    argv += ["--qemu", "-qmp", "--qemu", f"unix:{sockets[-1]},server=on,wait=off",
-                             "--qemu", "-S"]
-                procs.append(launch(argv + ["--", *guest_cmdline(opts, run.rep)], run))
+            for run, sock in zip(runs, sockets):
+                procs.append(launch(vm_argv(opts, run, sock), run))
             if opts.pin_vcpus:
-                try:
-                    start_pinned(runs, procs, sockets)
-                except (QmpError, OSError, ValueError) as e:
-                    for run, proc in zip(runs, procs):
-                        stop(proc)
-                        note(run, f"vCPU pinning failed: {e}")
+                pin_or_stop(runs, procs, sockets)
             for run, proc in zip(runs, procs):
                 status = wait_run(run, proc, opts.timeout)
-                run.status = ST_NO_QEMU if status < 0 else status
+                run.status = ST_NO_QEMU if status < 0 else status     # < 0: killed by a signal
                 run.seconds = time.monotonic() - t0
                 run.accel = run_accel(run.err, opts.accel)
         finally:
@@ -750,13 +762,10 @@ def run_group(opts, runs):
 
 def run_accel(err_path, requested):
     """The accelerator run-qemu.sh chose (it says so on stderr)."""
-    try:
-        for line in err_path.read_text(errors="replace").splitlines():
-            m = ACCEL_LINE_RE.match(line)
-            if m:
-                return m.group(1)
-    except OSError:
-        pass
+    for line in read_text(err_path).splitlines():
+        m = ACCEL_LINE_RE.match(line)
+        if m:
+            return m.group(1)
     return requested
 
 
@@ -803,55 +812,91 @@ def nested_batch_line(opts, run):
     return shlex.join([*run_qemu_options(opts, run), "--", *guest_cmdline(opts, run.rep)])
 
 
+class RunSplitter:
+    """Copies a nested batch's stdout into one log per run: each run starts
+    with its '# l1:' line. Times a run from its first line to the next run's
+    (the L1 channel delivers output in bursts: approximate)."""
+
+    def __init__(self, runs, progress):
+        self.runs, self.progress = runs, progress
+        self.index, self.current, self.t0 = -1, None, time.monotonic()
+
+    def feed(self, line):
+        if line.startswith(L1_PREFIX.encode()):
+            self.finish()
+            self.index, self.t0 = self.index + 1, time.monotonic()
+            if self.index < len(self.runs):
+                self.current = open(self.runs[self.index].log, "wb")
+        if self.current:
+            self.current.write(line)
+
+    def finish(self):
+        if not self.current:
+            return
+        self.current.close()
+        self.current = None
+        run = self.runs[self.index]
+        run.seconds = time.monotonic() - self.t0
+        status = guest_verdict(run.log)
+        outcome = ("done" if status == ST_PASS else "FAILED: no guest verdict" if status is None
+                   else f"FAILED: guest status {status} ({STATUS_MEANING.get(status, 'unknown')})")
+        self.progress.step(f"{run.config.label} ({fmt_ratio(run.config.overcommit)}) rep {run.rep}",
+                           run.seconds, outcome)
+
+    @property
+    def started(self):
+        return self.index + 1
+
+
 def run_nested(opts, runs):
-    """Every run in one L1 boot; stdout is split at the '# l1:' lines."""
+    """Every run in one L1 boot (one run-qemu.sh --batch call)."""
     batch = opts.out / "nested.batch"
     batch.write_text("".join(nested_batch_line(opts, r) + "\n" for r in runs))
     whole_log, whole_err = opts.out / "logs" / "nested-batch.log", opts.out / "logs" / "nested-batch.err"
     argv = [str(opts.run_qemu), "--accel", "nested", "--l1-smp", str(opts.l1_smp),
             "--batch", str(batch)]
-    progress = Progress(len(runs), opts.quiet)
-    index, current, t0 = -1, None, time.monotonic()
-
-    def finish_current():
-        if current:
-            current.close()
-            runs[index].seconds = time.monotonic() - t0
-            progress.step(f"{runs[index].config.label} ({fmt_ratio(runs[index].config.overcommit)}) "
-                          f"rep {runs[index].rep}", runs[index].seconds, "done")
-
+    splitter = RunSplitter(runs, Progress(len(runs), opts.quiet))
     with open(whole_log, "wb") as whole, open(whole_err, "wb") as err:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
                                 cwd=REPO, start_new_session=True)
         try:
             for line in proc.stdout:
                 whole.write(line)
-                if line.startswith(L1_PREFIX.encode()):
-                    finish_current()
-                    index, t0 = index + 1, time.monotonic()
-                    current = open(runs[index].log, "wb") if index < len(runs) else None
-                if current:
-                    current.write(line)
-            finish_current()
+                splitter.feed(line)
+            splitter.finish()
             status = proc.wait()
         finally:
             stop(proc)
-    assign_nested_statuses(runs, index + 1, status, whole_err)
+    assign_nested_statuses(runs, splitter.started, status, whole_err)
+
+
+def guest_verdict(log):
+    """n of the guest's last 'EXIT: STATUS=n' line, None without one."""
+    found = EXIT_LINE_RE.findall(read_text(log))
+    return int(found[-1]) if found else None
 
 
 def assign_nested_statuses(runs, started, batch_status, err_path):
+    """run-qemu.sh names each failed run on stderr once the bed has finished.
+    When the bed itself failed (no such lines and a nonzero status), a run
+    that got as far as the guest's verdict line has that verdict; the others
+    get the batch status."""
     failed = {}
-    for line in err_path.read_text(errors="replace").splitlines():
+    for line in read_text(err_path).splitlines():
         m = NESTED_STATUS_RE.match(line)
         if m:
             failed[int(m.group(1))] = int(m.group(2))
+    bed_finished = batch_status == ST_PASS or bool(failed)
     for i, run in enumerate(runs, start=1):
         run.err, run.accel = err_path, "nested"
-        if i <= started:
+        if i > started:
+            run.log.write_bytes(b"")
+            run.status = batch_status if batch_status != ST_PASS else ST_NO_QEMU
+        elif bed_finished:
             run.status = failed.get(i, ST_PASS)
         else:
-            run.status = batch_status if batch_status != ST_PASS else ST_NO_QEMU
-            run.log.write_bytes(b"")
+            guest = guest_verdict(run.log)
+            run.status = batch_status if guest is None else guest
 
 
 # ---- results ----------------------------------------------------------------
@@ -893,8 +938,10 @@ def parse_log(path):
             if result.get("test") == "bench":
                 pending[result.get("lock")] = result
         elif m := KTAP_BENCH_RE.match(line):
-            info.outcomes[m.group(2)] = LockOutcome(pending.pop(m.group(2), None),
-                                                    m.group(1) == "ok", m.group(3) or "")
+            result = pending.pop(m.group(2), None)
+            reason = m.group(3) or ("" if result else "no result line before the verdict")
+            info.outcomes[m.group(2)] = LockOutcome(result, m.group(1) == "ok" and result is not None,
+                                                    reason)
         if not info.first_not_ok and (m := KTAP_NOT_OK_RE.match(line)):
             info.first_not_ok = m.group(1)
     for lock, result in pending.items():
@@ -1087,7 +1134,8 @@ def summary_header(opts, env, argv, runs):
         f"- guest: {env['guest_revision']}; test=bench, {opts.reps} rep(s), "
         f"duration_ms={opts.duration_ms} warmup_ms={opts.warmup_ms} hold_ns={opts.hold_ns} "
         f"think_ns={opts.think_ns} pv={opts.pv}" + "".join(f" {g}" for g in opts.guest),
-        f"- vCPU threads: {'pinned one per host CPU, round-robin' if opts.pin_vcpus else 'free within the cpuset'}",
+        "- vCPU threads: " + ("pinned one per host CPU, round-robin" if opts.pin_vcpus
+                              else "free within the cpuset"),
         f"- host time slice: {fmt_ns(opts.slice_ns)} ({env['slice_source']})",
     ]
     infos = (parse_log(r.log) for r in runs if r.status is not None)
@@ -1215,15 +1263,18 @@ def goals_section(opts, cells):
 
 def failures_section(opts, runs):
     bad = [r for r in runs if r.status not in (None, ST_PASS)]
-    skipped = sum(1 for r in runs if r.status is None)
-    if not bad and not skipped:
-        return ["## Failed runs", "", "None.", ""]
-    rows = [[r.config.label, r.rep, r.vm, r.status, STATUS_MEANING.get(r.status, "unknown"),
-             failure_reason(r).replace("|", "\\|"), relative(r.log, opts.out)] for r in bad]
-    lines = ["## Failed runs", "", *md_table(["config", "rep", "VM", "status", "meaning", "reason", "log"], rows)]
-    if skipped:
-        lines += ["", f"{skipped} run(s) not started (see the message above)."]
-    return lines + [""]
+    not_run = sum(1 for r in runs if r.status is None)
+    lines = ["## Failed runs", ""]
+    if bad:
+        rows = [[r.config.label, r.rep, r.vm, r.status, STATUS_MEANING.get(r.status, "unknown"),
+                 failure_reason(r).replace("|", "\\|"), relative(r.log, opts.out)] for r in bad]
+        lines += md_table(["config", "rep", "VM", "status", "meaning", "reason", "log"], rows) + [""]
+    if not_run:
+        lines += [f"{not_run} of {len(runs)} runs were not run: the runner stopped early "
+                  "(a run rejected as bad input, or an interrupt).", ""]
+    if not bad and not not_run:
+        lines += ["None.", ""]
+    return lines
 
 
 def write_summary(opts, env, argv, runs, records):
@@ -1296,28 +1347,40 @@ def throughput_plot(opts, cells, png_terminal):
     return gnuplot_script(png_terminal, "throughput", (1000, 600), body) if plots else None
 
 
-def latency_plot(opts, cells, png_terminal):
-    configs = ordered_configs(opts.configs)
-    text, locks = [], []
+def write_latency_data(opts, cells, configs):
+    """latency.dat: one block per lock, x = index of the config; returns
+    the locks with a block and every latency value written."""
+    text, locks, values = [], [], []
     for lock in opts.locks:
         rows = [(x, cells.get((c.label, lock), Cell())) for x, c in enumerate(configs)]
         rows = [(x, cell) for x, cell in rows if cell.p99]
         if not rows:
             continue
         text.append(f"# {lock}: config_index p50 p99 p999 (ns)")
-        text += [f"{x} {cell.median('p50')} {cell.median('p99')} {cell.median('p999')}"
-                 for x, cell in rows]
+        for x, cell in rows:
+            medians = [cell.median(name) for name in ("p50", "p99", "p999")]
+            text.append(f"{x} " + " ".join(str(v) for v in medians))
+            values += medians
         text += ["", ""]
         locks.append(lock)
     (opts.out / "latency.dat").write_text("\n".join(text))
+    return locks, values
+
+
+def latency_plot(opts, cells, png_terminal):
+    """One panel per lock, the same log y range in all of them."""
+    configs = ordered_configs(opts.configs)
+    locks, values = write_latency_data(opts, cells, configs)
     if not locks:
         return None
+    positive = [v for v in values + [opts.slice_ns] if v > 0]
     rows_n = (len(locks) + LATENCY_PANEL_COLUMNS - 1) // LATENCY_PANEL_COLUMNS
     cols_n = min(len(locks), LATENCY_PANEL_COLUMNS)
     body = [f"set multiplot layout {rows_n},{cols_n} title \"acquire latency, medians over runs "
             f"(dashed: host time slice {fmt_ns(opts.slice_ns)})\"",
-            "set logscale y", "set grid", "set key outside bottom center horizontal",
-            "set ylabel \"ns\"",
+            "set logscale y", "set grid", "set key top center horizontal samplen 1 font \",9\"",
+            "set ylabel \"ns\"", "set bmargin 4",
+            f"set yrange [{min(positive) / LATENCY_Y_MARGIN:g}:{max(positive) * LATENCY_Y_MARGIN ** 3:g}]",
             "set xtics (" + ", ".join(f"\"{c.label}\\n{fmt_ratio(c.overcommit)}\" {x}"
                                       for x, c in enumerate(configs)) + ")",
             f"set xrange [-0.5:{len(configs) - 0.5}]",
