@@ -12,6 +12,7 @@ void pv_snapshot_take(struct pv_snapshot *s, unsigned int ncpus)
 		s->kicks_sent += p->kicks_sent;
 		s->kicks_received += p->kicks_received;
 		s->sched_yields += p->sched_yields;
+		s->hypercalls += p->hypercalls;
 	}
 	lock_events_sum(&s->ev);
 }
@@ -23,6 +24,7 @@ void pv_snapshot_diff(struct pv_snapshot *out, const struct pv_snapshot *after,
 	out->kicks_sent = after->kicks_sent - before->kicks_sent;
 	out->kicks_received = after->kicks_received - before->kicks_received;
 	out->sched_yields = after->sched_yields - before->sched_yields;
+	out->hypercalls = after->hypercalls - before->hypercalls;
 	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
 		out->ev.count[e] = after->ev.count[e] - before->ev.count[e];
 	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
@@ -33,7 +35,7 @@ void pv_counters_reset(unsigned int ncpus)
 {
 	for (unsigned int c = 0; c < ncpus; c++) {
 		struct percpu *p = percpu_of(c);
-		p->halts = p->kicks_sent = p->kicks_received = p->sched_yields = 0;
+		p->halts = p->kicks_sent = p->kicks_received = p->sched_yields = p->hypercalls = 0;
 	}
 	lock_events_reset();
 }
@@ -71,6 +73,7 @@ void json_pv(struct json *j, const struct pv_snapshot *s)
 	json_u64(j, "kicks_sent", s->kicks_sent);
 	json_u64(j, "kicks_received", s->kicks_received);
 	json_u64(j, "sched_yields", s->sched_yields);
+	json_u64(j, "hypercalls", s->hypercalls);
 	/* Linux's reading: time in the kick per unlock kick, and kick-to-run
 	 * time per woken waiter. */
 	json_u64(j, "kick_mean_ns", kicks ? ev->count[LOCK_EV_pv_latency_kick] / kicks : 0);

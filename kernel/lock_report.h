@@ -15,7 +15,7 @@
 
 /* A snapshot of every PV counter of CPUs 0..ncpus-1. */
 struct pv_snapshot {
-	uint64_t halts, kicks_sent, kicks_received, sched_yields;
+	uint64_t halts, kicks_sent, kicks_received, sched_yields, hypercalls;
 	struct lock_event_totals ev;
 };
 

@@ -42,6 +42,7 @@ struct percpu {
 	const char *wd_waiting_on;      /* lock this CPU is acquiring, or NULL */
 	uint64_t wd_wait_since_ns;
 	uint64_t sched_yields;          /* KVM_HC_SCHED_YIELD calls */
+	uint64_t hypercalls;            /* every KVM hypercall made */
 
 	/* Console: a line is built here and sent whole under the console lock. */
 	uint32_t line_len;

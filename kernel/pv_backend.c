@@ -69,6 +69,7 @@ static void ipi_kick_yield(unsigned int cpu)
 	if (vcpu_is_preempted(cpu)) {
 		struct percpu *p = this_cpu();
 		p->sched_yields++;
+		p->hypercalls++;
 		p->wd_hypercall = KVM_HC_SCHED_YIELD;
 		cpu_wd_set_state(CPU_IN_HYPERCALL, time_ns());
 		kvm_sched_yield(percpu_of(cpu)->apic_id);
@@ -110,6 +111,7 @@ static void kvm_kick(unsigned int cpu)
 {
 	struct percpu *p = this_cpu();
 	note_kick(cpu);
+	p->hypercalls++;
 	p->wd_hypercall = KVM_HC_KICK_CPU;
 	cpu_wd_set_state(CPU_IN_HYPERCALL, time_ns());
 	kvm_kick_cpu(percpu_of(cpu)->apic_id);

@@ -170,7 +170,7 @@ if len(runs) != 9: bad.append(f'{len(runs)} runs, expected 9')
 for i, r in enumerate(runs[:3]):
     t = [j for j in r if j.get('test') == 'torture']
     if not t or t[0]['violations'] or t[0]['lost_updates'] or t[0]['pv']['halts'] == 0 \
-       or t[0]['pv']['kicks_sent'] == 0 or t[0]['pv_backend'] != 'kvm':
+       or t[0]['pv']['kicks_sent'] == 0 or t[0]['pv']['hypercalls'] == 0 or t[0]['pv_backend'] != 'kvm':
         bad.append(f'run {i+1}: {t}')
 if len(runs) >= 3:
     t = [j for j in runs[2] if j.get('test') == 'torture']
