@@ -137,16 +137,18 @@ static int nmi_tick(struct trap_frame *f)
 
 static void nmi_source_start(void)
 {
-	if (!wd.nmi_routed) {
+	static bool tried;
+	if (!tried) {
+		tried = true;
 		trap_set_nmi_handler(nmi_tick);
 		wd.nmi_routed = ioapic_route_nmi(acpi.pit_gsi, percpu_of(WATCHDOG_NMI_CPU)->apic_id);
-		if (!wd.nmi_routed) {
+		if (!wd.nmi_routed)
 			kprintf("# watchdog: no I/O APIC input for the PIT, no NMI watchdog\n");
-			return;
-		}
-	} else {
+	} else if (wd.nmi_routed) {
 		ioapic_route_nmi(acpi.pit_gsi, percpu_of(WATCHDOG_NMI_CPU)->apic_id);
 	}
+	if (!wd.nmi_routed)
+		return;
 	uint32_t reload = (uint32_t)(PIT_HZ / NMI_WATCHDOG_HZ);
 	outb(PIT_MODE, PIT_CH0_MODE2_LOHI);
 	outb(PIT_CH0, reload & 0xff);
