@@ -8,18 +8,25 @@
 
 #define ISA_DEBUG_EXIT_PORT 0xf4
 
-static uint32_t exiting;
+#define NOT_EXITING 0u                  /* else: the exiting CPU's id + 1 */
+
+static uint32_t exiting = NOT_EXITING;
 
 int guest_exiting(void)
 {
-	return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) != 0;
+	return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) != NOT_EXITING;
+}
+
+bool guest_exiting_here(void)
+{
+	return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) == cpu_id() + 1;
 }
 
 void guest_exit(enum exit_status status)
 {
 	cli();
 	/* ACQ_REL: exactly one CPU wins; the others see exiting != 0. */
-	if (__atomic_exchange_n(&exiting, 1, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(&exiting, cpu_id() + 1, __ATOMIC_ACQ_REL) != NOT_EXITING)
 		halt_forever();
 	/* Stop only the CPUs we brought up: a CPU the firmware left parked
 	 * (e.g. one missing from its tables) would run the firmware's NMI

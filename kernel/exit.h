@@ -4,6 +4,8 @@
 #ifndef PVSPIN_EXIT_H
 #define PVSPIN_EXIT_H
 
+#include <stdbool.h>
+
 enum exit_status {
 	EXIT_PASS = 0,
 	EXIT_TEST_FAILURE = 1,
@@ -17,5 +19,8 @@ enum exit_status {
 void __attribute__((noreturn)) guest_exit(enum exit_status status);
 /* True once some CPU has started to exit: NMI and IPI handlers halt. */
 int guest_exiting(void);
+/* True on the CPU that is exiting: an NMI arriving there (the watchdog's)
+ * must return, or the verdict would never leave. */
+bool guest_exiting_here(void);
 
 #endif

@@ -111,10 +111,14 @@ void trap_dispatch(struct trap_frame *f)
 	struct percpu *p = this_cpu();
 	p->irq_depth++;
 	if (f->vector == VEC_NMI) {
-		if (guest_exiting())
-			halt_forever();
-		if (!(nmi_handler && nmi_handler(f)))
+		if (guest_exiting()) {
+			/* Stopped by the exiting CPU; on that CPU itself (a
+			 * watchdog NMI mid-exit) return, so the verdict leaves. */
+			if (!guest_exiting_here())
+				halt_forever();
+		} else if (!(nmi_handler && nmi_handler(f))) {
 			report_exception(f);
+		}
 	} else if (f->vector < NR_EXCEPTIONS) {
 		report_exception(f);
 	} else if (f->vector == VEC_SPURIOUS) {
