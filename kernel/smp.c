@@ -2,8 +2,10 @@
 #include "apic.h"
 #include "console.h"
 #include "cpu_list.h"
+#include "exit.h"
 #include "gdt.h"
 #include "hypervisor.h"
+#include "ktap.h"
 #include "layout.h"
 #include "percpu.h"
 #include "smp.h"
@@ -56,7 +58,14 @@ _Static_assert(TRAMPOLINE_BASE % PAGE_SIZE == 0 && TRAMPOLINE_BASE < 0x100000,
 struct work_slot {
 	smp_fn fn;                      /* non-NULL: work to do; NULL: done */
 	void *arg;
+	uint32_t started;               /* the AP has picked up fn */
 } __attribute__((aligned(CACHE_LINE)));
+
+/* A wake IPI that an AP has not answered this long is sent again (a second
+ * wake is harmless: the idle loop re-checks); one unanswered for
+ * WAKE_GIVE_UP_NS ends the run as a lockup, loudly. */
+#define WAKE_RESEND_NS  1000000000ull
+#define WAKE_GIVE_UP_NS 60000000000ull
 
 static struct work_slot work[MAX_CPUS];
 static uint32_t online_count;
@@ -83,6 +92,7 @@ static void __attribute__((noreturn)) ap_idle(struct percpu *p)
 		while (!(fn = __atomic_load_n(&w->fn, __ATOMIC_ACQUIRE)))
 			sti_hlt(), cli();
 		sti();
+		__atomic_store_n(&w->started, 1, __ATOMIC_RELAXED);
 		fn(w->arg);
 		/* RELEASE: everything fn did is visible to whoever sees NULL. */
 		__atomic_store_n(&w->fn, NULL, __ATOMIC_RELEASE);
@@ -265,6 +275,7 @@ void smp_call(unsigned int cpu, smp_fn fn, void *arg)
 {
 	struct work_slot *w = &work[cpu];
 	w->arg = arg;
+	w->started = 0;
 	/* RELEASE: arg is written before the AP can see fn. */
 	__atomic_store_n(&w->fn, fn, __ATOMIC_RELEASE);
 	apic_send_ipi(percpu_of(cpu)->apic_id, VEC_WAKE);
@@ -272,9 +283,23 @@ void smp_call(unsigned int cpu, smp_fn fn, void *arg)
 
 void smp_wait(unsigned int cpu)
 {
+	struct work_slot *w = &work[cpu];
+	uint64_t sent = time_ns(), resend = sent + WAKE_RESEND_NS;
 	/* ACQUIRE: pairs with the AP's release of NULL after fn returned. */
-	while (__atomic_load_n(&work[cpu].fn, __ATOMIC_ACQUIRE))
+	while (__atomic_load_n(&w->fn, __ATOMIC_ACQUIRE)) {
 		cpu_pause();
+		if (__atomic_load_n(&w->started, __ATOMIC_RELAXED) || time_ns() < resend)
+			continue;
+		if (time_ns() - sent > WAKE_GIVE_UP_NS) {
+			kprintf("# LOCKUP: CPU %u never picked up its work: %lu wake IPIs unanswered\n",
+				cpu, smp.wake_resends);
+			ktap_abort_current("lockup: a CPU did not answer its wake IPI");
+			guest_exit(EXIT_LOCKUP);
+		}
+		smp.wake_resends++;
+		apic_send_ipi(percpu_of(cpu)->apic_id, VEC_WAKE);
+		resend = time_ns() + WAKE_RESEND_NS;
+	}
 }
 
 /* CPUs that never came online are left out (the smp suite reports them). */

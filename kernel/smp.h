@@ -14,6 +14,7 @@ struct smp_info {
 	unsigned int sipi_rounds;       /* SIPI batches sent (repeats go to APs not online) */
 	unsigned int used_init;         /* INIT to all: firmware-parked APs */
 	unsigned int recovered_tries;   /* INIT-SIPI to single lost APs */
+	uint64_t wake_resends;          /* work wake IPIs sent again: unanswered for 1 s */
 };
 
 extern struct smp_info smp;

@@ -87,6 +87,7 @@ static void smp_run(void)
 	json_u64(&j, "cpus_expected", smp.expected);
 	json_u64(&j, "cpus_online", smp.online);
 	json_str(&j, "apic_mode", apic_mode_name());
+	json_u64(&j, "wake_resends", smp.wake_resends);
 	json_str(&j, "cpu_source", cpu_list.source);
 	json_u64(&j, "bringup_ns", smp.bringup_ns);
 	json_u64(&j, "init_delay_ns", smp.init_delay_ns);
