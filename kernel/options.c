@@ -11,13 +11,25 @@
 struct guest_options opt;
 
 #define VERBOSE_MAX 2
-#define WATCHDOG_MS_MIN 50
 #define WATCHDOG_MS_MAX 3600000
 #define DURATION_MS_MAX 3600000
 #define HOLD_NS_MAX 1000000000
 /* PV_SPIN_THRESHOLD (lock/pv_ops.h) as option text. */
 #define PV_SPIN_THRESHOLD_DEFAULT_STR "32768"
 _Static_assert(PV_SPIN_THRESHOLD == 32768, "keep the pv_spin_threshold default in step");
+
+#define WATCHDOG_MS_MIN 50              /* a few watchdog ticks */
+
+static const char *parse_watchdog_ms(const char *value)
+{
+	uint64_t v;
+	if (!cmdline_parse_u64(value, &v))
+		return "not an integer";
+	if (v && (v < WATCHDOG_MS_MIN || v > WATCHDOG_MS_MAX))
+		return "out of range";
+	opt.watchdog_ms = v;
+	return NULL;
+}
 
 const struct opt_def options_table[] = {
 	{
@@ -48,9 +60,9 @@ const struct opt_def options_table[] = {
 		.help = "faults injected into the PV wait/kick protocol (PPM: times in a million)",
 	},
 	{
-		.key = "watchdog_ms", .kind = OPT_U64, .dest = &opt.watchdog_ms, .min = WATCHDOG_MS_MIN,
-		.max = WATCHDOG_MS_MAX, .def = "10000",
-		.help = "a CPU that makes no progress this long ends the run with the lockup report",
+		.key = "watchdog_ms", .kind = OPT_CUSTOM, .parse = parse_watchdog_ms, .def = "0",
+		.accepted = "0 (automatic) or an integer 50..3600000",
+		.help = "a CPU that makes no progress this long ends the run with the lockup report; 0 = 10000 plus 200 per CPU above 16",
 	},
 	{
 		.key = "lock", .kind = OPT_NAMES, .dest = opt.lock, .dest_size = sizeof(opt.lock),

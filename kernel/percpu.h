@@ -34,6 +34,7 @@ struct percpu {
 	/* Watched by the lockup watchdog (kernel/watchdog.c). */
 	uint64_t wd_progress;           /* bumped by a CPU doing watched work */
 	uint32_t wd_state;              /* enum cpu_wd_state */
+	uint32_t wd_active;             /* between watchdog_cpu_start() and _stop() */
 	uint32_t wd_hypercall;          /* hypercall number in flight, 0: none */
 	uint64_t wd_state_since_ns;
 	uint64_t kicks_sent, kicks_received, halts;

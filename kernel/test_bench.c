@@ -326,7 +326,7 @@ static void bench_one(const char *lock_name, void *ctx)
 	b.measure_end_ns = b.warmup_end_ns + opt.duration_ms * NS_PER_MS;
 	b.measure_start_ns = b.stop_ns = 0;
 	__atomic_store_n(&b.phase, PHASE_WARMUP, __ATOMIC_RELEASE);
-	watchdog_arm(b.ncpus, opt.watchdog_ms * NS_PER_MS, 0);
+	watchdog_arm(b.ncpus, watchdog_timeout_ns(opt.watchdog_ms, b.ncpus), 0);
 	watchdog_set_tick_hook(tick);
 	smp_run_on_first(b.ncpus, worker, 0);
 	watchdog_disarm();

@@ -26,8 +26,8 @@ static void halt_with_irqs_off(void *arg)
 static void hang_run(void)
 {
 	ktap_diag("hang: all %u CPUs halt with interrupts off; the NMI watchdog must report "
-		  "within watchdog_ms=%lu", smp.online, opt.watchdog_ms);
-	watchdog_arm(smp.online, opt.watchdog_ms * NS_PER_MS, 0);
+		  "within %lu ms", smp.online, watchdog_timeout_ns(opt.watchdog_ms, smp.online) / NS_PER_MS);
+	watchdog_arm(smp.online, watchdog_timeout_ns(opt.watchdog_ms, smp.online), 0);
 	smp_run_on_first(smp.online, halt_with_irqs_off, 0);
 	ktap_fail("hang", "the CPUs came back from a halt with interrupts off");
 }

@@ -426,7 +426,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	t.nest_self = !strcmp(lock_name, "pvqspinlock") && !strcmp(pv_backend_name(), "ipi");
 	pv_counters_reset(t.ncpus);
 	pv_inject_reset();
-	watchdog_arm(t.ncpus, opt.watchdog_ms * NS_PER_MS, describe_lock);
+	watchdog_arm(t.ncpus, watchdog_timeout_ns(opt.watchdog_ms, t.ncpus), describe_lock);
 	__atomic_store_n(&t.irq_running, t.irq_levels > 0, __ATOMIC_RELEASE);
 	watchdog_set_tick_hook(t.irq_levels ? irq_lock_tick : 0);
 	uint64_t t0 = time_ns();

@@ -102,7 +102,8 @@ static void check(const char *seen_by)
 	uint64_t now = time_ns();
 	for (unsigned int c = 0; c < wd.ncpus; c++) {
 		uint64_t prog = __atomic_load_n(&percpu_of(c)->wd_progress, __ATOMIC_RELAXED);
-		if (prog != wd.seen[c]) {
+		/* A CPU that has finished its work (or not begun) is not stuck. */
+		if (!__atomic_load_n(&percpu_of(c)->wd_active, __ATOMIC_RELAXED) || prog != wd.seen[c]) {
 			wd.seen[c] = prog;
 			wd.changed_ns[c] = now;
 		} else if (since(now, wd.changed_ns[c]) > wd.timeout_ns &&
@@ -182,13 +183,25 @@ void watchdog_disarm(void)
 
 void watchdog_set_tick_hook(void (*hook)(void)) { wd.tick_hook = hook; }
 
+uint64_t watchdog_timeout_ns(uint64_t option_ms, unsigned int ncpus)
+{
+	uint64_t ms = option_ms;
+	if (!ms)
+		ms = WATCHDOG_AUTO_BASE_MS +
+		     (ncpus > WATCHDOG_AUTO_FREE_CPUS ? ncpus - WATCHDOG_AUTO_FREE_CPUS : 0) *
+		     WATCHDOG_AUTO_PER_CPU_MS;
+	return ms * NS_PER_MS;
+}
+
 void watchdog_cpu_start(void)
 {
+	__atomic_store_n(&this_cpu()->wd_active, 1, __ATOMIC_RELAXED);
 	cpu_wd_set_state(CPU_RUNNING, time_ns());
 	apic_timer_periodic(VEC_TIMER, WATCHDOG_TICK_NS);
 }
 
 void watchdog_cpu_stop(void)
 {
+	__atomic_store_n(&this_cpu()->wd_active, 0, __ATOMIC_RELAXED);
 	apic_timer_stop();
 }

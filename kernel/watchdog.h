@@ -19,7 +19,16 @@
 
 enum cpu_wd_state { CPU_RUNNING, CPU_HALTED, CPU_IN_HYPERCALL };
 
-/* On the CPU that starts the work: arm for CPUs 0..ncpus-1. */
+/* watchdog_ms=0 means automatic: a fair lock's queue of N waiters drains
+ * in about N host time slices when the vCPUs are overcommitted, so the
+ * limit grows with the CPU count: 10 s, plus 200 ms per CPU above 16. */
+#define WATCHDOG_AUTO_BASE_MS    10000ul
+#define WATCHDOG_AUTO_FREE_CPUS  16u
+#define WATCHDOG_AUTO_PER_CPU_MS 200ul
+uint64_t watchdog_timeout_ns(uint64_t option_ms, unsigned int ncpus);
+
+/* On the CPU that starts the work: arm for CPUs 0..ncpus-1. Only CPUs
+ * between watchdog_cpu_start() and watchdog_cpu_stop() are judged. */
 void watchdog_arm(unsigned int ncpus, uint64_t timeout_ns, void (*describe)(void));
 void watchdog_disarm(void);
 /* On each participating CPU, at the start and the end of its work. */
