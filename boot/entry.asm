@@ -6,7 +6,7 @@
 ; Both enter _start in 32-bit protected mode, paging off, EAX = loader magic,
 ; EBX = physical address of the boot information.
 
-%include "layout.inc"      ; generated from kernel/layout.h
+%include "layout.inc"      ; generated from lib/layout.h
 
 MB1_MAGIC          equ 0x1BADB002
 MB1_FLAG_PAGEALIGN equ 1 << 0

@@ -1,6 +1,6 @@
 #include "hypervisor.h"
-#include "string.h"
-#include "x86.h"
+#include "lib/string.h"
+#include "lib/x86.h"
 
 struct hypervisor_info hv;
 

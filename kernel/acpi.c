@@ -4,7 +4,7 @@
 #include "bios_scan.h"
 #include "cpu_list.h"
 #include "multiboot.h"
-#include "string.h"
+#include "lib/string.h"
 
 struct acpi_info acpi;
 

@@ -1,5 +1,5 @@
 #include "bios_scan.h"
-#include "string.h"
+#include "lib/string.h"
 
 #define BDA_EBDA_SEGMENT   0x40E     /* u16: EBDA segment */
 #define BDA_BASE_MEM_KIB   0x413     /* u16: base memory size in KiB */

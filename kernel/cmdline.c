@@ -1,9 +1,9 @@
 #include "cmdline.h"
 #include "console.h"
 #include "exit.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "ktap.h"
-#include "string.h"
+#include "lib/string.h"
 
 #define TOKEN_MAX 256
 #define ACCEPTED_MAX 512

@@ -1,9 +1,9 @@
 #include <stdint.h>
 #include "console.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "percpu.h"
 #include "serial.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define NO_OWNER (~0u)
 #define FORMAT_BUF_MAX 512

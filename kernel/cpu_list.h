@@ -4,7 +4,7 @@
 #define PVSPIN_CPU_LIST_H
 
 #include <stdint.h>
-#include "layout.h"
+#include "lib/layout.h"
 
 struct cpu_list {
 	unsigned int nr;               /* CPUs we will run on */

@@ -4,7 +4,7 @@
 #include "exit.h"
 #include "percpu.h"
 #include "smp.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define ISA_DEBUG_EXIT_PORT 0xf4
 

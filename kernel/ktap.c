@@ -1,6 +1,6 @@
 #include <stdarg.h>
 #include "console.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "ktap.h"
 
 #define REASON_MAX 256

@@ -6,7 +6,7 @@
 #define PVSPIN_KTAP_H
 
 #include <stdbool.h>
-#include "json.h"
+#include "lib/json.h"
 
 void ktap_begin(unsigned int plan);
 void ktap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

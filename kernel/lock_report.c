@@ -1,7 +1,7 @@
 #include "lock_report.h"
 #include "percpu.h"
-#include "steal_time.h"
-#include "string.h"
+#include "hypercall/steal_time.h"
+#include "lib/string.h"
 
 void pv_snapshot_take(struct pv_snapshot *s, unsigned int ncpus)
 {

@@ -5,8 +5,8 @@
 #define PVSPIN_LOCK_REPORT_H
 
 #include <stdint.h>
-#include "json.h"
-#include "lock_events.h"
+#include "lib/json.h"
+#include "lock/lock_events.h"
 
 #define PERMILLE        1000
 #define P50_PERMILLE    500

@@ -6,7 +6,7 @@
 #include "cpu_list.h"
 #include "exit.h"
 #include "gdt.h"
-#include "hypervisor.h"
+#include "hypercall/hypervisor.h"
 #include "ktap.h"
 #include "mptable.h"
 #include "multiboot.h"
@@ -15,14 +15,14 @@
 #include "pic.h"
 #include "pv_backend.h"
 #include "pv_inject.h"
-#include "pv_ops.h"
+#include "lock/pv_ops.h"
 #include "smp.h"
-#include "steal_time.h"
+#include "hypercall/steal_time.h"
 #include "suite.h"
 #include "test_pvswitch.h"
 #include "time.h"
 #include "trap.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 extern uint32_t boot_mb_magic, boot_mb_info;
 

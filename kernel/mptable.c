@@ -3,7 +3,7 @@
 #include "bios_scan.h"
 #include "cpu_list.h"
 #include "mptable.h"
-#include "string.h"
+#include "lib/string.h"
 
 struct __attribute__((packed)) mp_floating {
 	char signature[4];             /* "_MP_" */

@@ -1,6 +1,6 @@
 #include <stddef.h>
 #include "multiboot.h"
-#include "string.h"
+#include "lib/string.h"
 
 struct boot_info boot_info;
 

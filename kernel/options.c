@@ -1,10 +1,10 @@
 /* Every guest option, in one table: name, type, range, default, help. */
 #include "cmdline.h"
-#include "layout.h"
+#include "lib/layout.h"
 #include "options.h"
 #include "pv_backend.h"
 #include "pv_inject.h"
-#include "pv_ops.h"
+#include "lock/pv_ops.h"
 #include "suite.h"
 #include "torture.h"
 

@@ -1,5 +1,5 @@
 #include "percpu.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 struct percpu percpu_area[MAX_CPUS];
 

@@ -3,9 +3,9 @@
 #include "options.h"
 #include "percpu.h"
 #include "pv_inject.h"
-#include "pv_ops.h"
+#include "lock/pv_ops.h"
 #include "smp.h"
-#include "string.h"
+#include "lib/string.h"
 #include "time.h"
 
 #define PPM           1000000ul

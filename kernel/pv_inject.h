@@ -11,7 +11,7 @@
 #define PVSPIN_PV_INJECT_H
 
 #include <stdbool.h>
-#include "json.h"
+#include "lib/json.h"
 
 struct pv_inject_config {
 	uint64_t spurious_wake_ppm;

@@ -1,5 +1,5 @@
 #include "serial.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define COM1_BASE     0x3F8
 #define UART_THR      0     /* transmit holding register (DLAB = 0) */

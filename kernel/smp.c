@@ -4,16 +4,16 @@
 #include "cpu_list.h"
 #include "exit.h"
 #include "gdt.h"
-#include "hypervisor.h"
+#include "hypercall/hypervisor.h"
 #include "ktap.h"
-#include "layout.h"
+#include "lib/layout.h"
 #include "percpu.h"
 #include "smp.h"
-#include "steal_time.h"
-#include "string.h"
+#include "hypercall/steal_time.h"
+#include "lib/string.h"
 #include "time.h"
 #include "trap.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 /* Start-up.
  * Round 1 sends one SIPI to every AP, with no INIT: after reset an AP waits

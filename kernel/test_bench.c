@@ -7,22 +7,22 @@
  * time had its holder preempted (or interrupted for that long). */
 #include "cmdline.h"
 #include "console.h"
-#include "fmt.h"
-#include "json.h"
+#include "lib/fmt.h"
+#include "lib/json.h"
 #include "ktap.h"
-#include "lock.h"
+#include "lock/lock.h"
 #include "lock_report.h"
 #include "options.h"
 #include "percpu.h"
 #include "pv_backend.h"
 #include "smp.h"
-#include "steal_time.h"
-#include "string.h"
+#include "hypercall/steal_time.h"
+#include "lib/string.h"
 #include "suite.h"
 #include "time.h"
 #include "torture.h"
 #include "watchdog.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define NS_PER_MS        1000000ul
 #define NS_PER_US        1000ul

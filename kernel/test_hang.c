@@ -7,7 +7,7 @@
 #include "suite.h"
 #include "time.h"
 #include "watchdog.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define NS_PER_MS 1000000ul
 

@@ -16,20 +16,20 @@
  * Every wait of CPU 0 is bounded: a step that does not happen is a failure
  * naming the step, never a hang. */
 #include "apic.h"
-#include "json.h"
-#include "fmt.h"
+#include "lib/json.h"
+#include "lib/fmt.h"
 #include "ktap.h"
-#include "lock.h"
-#include "lock_events.h"
+#include "lock/lock.h"
+#include "lock/lock_events.h"
 #include "percpu.h"
-#include "pv_ops.h"
-#include "qnode.h"
+#include "lock/pv_ops.h"
+#include "lock/qnode.h"
 #include "smp.h"
-#include "string.h"
+#include "lib/string.h"
 #include "suite.h"
 #include "time.h"
 #include "trap.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define LEVELS          5               /* thread context + 4 interrupt levels */
 #define HOLDER_CPU      1

@@ -2,9 +2,9 @@
  * library's default spin ops) is released correctly after the switch, and
  * the lock works afterwards. main() calls pvswitch_before() and
  * pvswitch_after() around pv_backend_init(); the suite reports. */
-#include "json.h"
+#include "lib/json.h"
 #include "ktap.h"
-#include "lock.h"
+#include "lock/lock.h"
 #include "pv_backend.h"
 #include "suite.h"
 #include "test_pvswitch.h"

@@ -2,14 +2,14 @@
  * runs work sent to it. */
 #include "apic.h"
 #include "cpu_list.h"
-#include "hypervisor.h"
-#include "json.h"
+#include "hypercall/hypervisor.h"
+#include "lib/json.h"
 #include "ktap.h"
 #include "percpu.h"
 #include "smp.h"
 #include "suite.h"
 #include "time.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define PING_ROUNDS 15
 

@@ -1,9 +1,9 @@
 #include <stdbool.h>
 #include "acpi.h"
-#include "hypervisor.h"
+#include "hypercall/hypervisor.h"
 #include "pit.h"
 #include "time.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define NSEC_PER_SEC 1000000000ull
 #define CALIBRATE_NS 10000000ull        /* 10 ms window against a reference timer */

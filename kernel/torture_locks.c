@@ -1,7 +1,7 @@
 #include "cmdline.h"
-#include "lock.h"
+#include "lock/lock.h"
 #include "options.h"
-#include "string.h"
+#include "lib/string.h"
 #include "torture.h"
 
 #define SELECT_ALL    "all"

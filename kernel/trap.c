@@ -2,11 +2,11 @@
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "ktap.h"
 #include "percpu.h"
 #include "trap.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define IDT_ENTRIES   256
 #define GATE_INTR     0x8E   /* present, DPL 0, 64-bit interrupt gate */

@@ -2,16 +2,16 @@
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
-#include "fmt.h"
+#include "lib/fmt.h"
 #include "ioapic.h"
 #include "ktap.h"
-#include "kvm_hypercall.h"
+#include "hypercall/kvm_hypercall.h"
 #include "percpu.h"
 #include "pit.h"
 #include "time.h"
 #include "trap.h"
 #include "watchdog.h"
-#include "x86.h"
+#include "lib/x86.h"
 
 #define NS_PER_MS 1000000ul
 #define NMI_WATCHDOG_HZ 50              /* PIT period 20 ms */

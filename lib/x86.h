@@ -56,6 +56,13 @@ static inline uint64_t rdtsc_ordered(void)
 	return rdtsc();
 }
 
+/* A 32-bit load at a constant offset from the GS base (per-CPU data). */
+#define gs_load_u32(offset) ({                                                 \
+	uint32_t v_;                                                           \
+	__asm__ volatile("movl %%gs:%c1, %0" : "=r"(v_) : "i"(offset));        \
+	v_;                                                                    \
+})
+
 static inline void cpu_pause(void) { __asm__ volatile("pause" ::: "memory"); }
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }

@@ -13,6 +13,7 @@
 #define MAX_CPUS         512          /* above QEMU's 288 on q35 */
 #define TRAMPOLINE_BASE  0x8000       /* real-mode AP entry: SIPI vector = base >> 12 */
 #define PAGE_SIZE        4096
+#define PERCPU_CPU_OFFSET 8           /* struct percpu: the dense CPU index, read as GS:8 */
 
 #define PTE_P    (1 << 0)
 #define PTE_W    (1 << 1)
