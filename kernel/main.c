@@ -1,7 +1,7 @@
 /* The BSP's path from long mode to the test suites. */
 #include "acpi.h"
 #include "apic.h"
-#include "cmdline.h"
+#include "lib/cmdline.h"
 #include "console.h"
 #include "cpu_list.h"
 #include "exit.h"
@@ -90,7 +90,7 @@ void kmain(void)
 	gdt_load(percpu_of(0));
 	idt_load();
 	multiboot_parse(boot_mb_magic, boot_mb_info);
-	cmdline_parse(boot_info.cmdline);
+	options_parse(boot_info.cmdline);
 	suite_begin();
 	hypervisor_detect();
 	discover_cpus();

@@ -1,5 +1,8 @@
 /* Every guest option, in one table: name, type, range, default, help. */
-#include "cmdline.h"
+#include "console.h"
+#include "exit.h"
+#include "ktap.h"
+#include "lib/cmdline.h"
 #include "lib/layout.h"
 #include "options.h"
 #include "pv_backend.h"
@@ -31,7 +34,7 @@ static const char *parse_watchdog_ms(const char *value)
 	return NULL;
 }
 
-const struct opt_def options_table[] = {
+static const struct opt_def options_table[] = {
 	{
 		.key = "test", .kind = OPT_NAMES, .dest = opt.test, .dest_size = sizeof(opt.test),
 		.names = suite_selector_name, .def = "default",
@@ -95,6 +98,17 @@ const struct opt_def options_table[] = {
 	},
 };
 
-const unsigned int options_count = sizeof(options_table) / sizeof(options_table[0]);
-_Static_assert(sizeof(options_table) / sizeof(options_table[0]) <= OPTIONS_MAX,
-	       "cmdline.c tracks at most OPTIONS_MAX options");
+#define OPTIONS_COUNT (sizeof(options_table) / sizeof(options_table[0]))
+_Static_assert(OPTIONS_COUNT <= OPTIONS_MAX, "cmdline.c tracks at most OPTIONS_MAX options");
+
+void options_parse(const char *cmdline)
+{
+	struct cmdline_error err;
+	if (cmdline_parse(options_table, OPTIONS_COUNT, cmdline, &err))
+		return;
+	ktap_begin(1);
+	ktap_fail("cmdline", "bad option '%s': %s; accepted: %s", err.token, err.what,
+		  err.accepted);
+	kprintf("# summary: bad guest command line, nothing was run\n");
+	guest_exit(EXIT_BAD_INPUT);
+}

@@ -24,4 +24,8 @@ struct guest_options {
 
 extern struct guest_options opt;
 
+/* Parse the command line against the option table; on error: KTAP "not ok"
+ * naming the option and what is accepted, then guest_exit(EXIT_BAD_INPUT). */
+void options_parse(const char *cmdline);
+
 #endif

@@ -1,4 +1,4 @@
-#include "cmdline.h"
+#include "lib/cmdline.h"
 #include "console.h"
 #include "exit.h"
 #include "ktap.h"

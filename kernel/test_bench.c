@@ -5,7 +5,7 @@
  * is not counted; the PV counters and steal time cover the measured window
  * only. A critical section that takes over OVERRUN_FACTOR times its hold
  * time had its holder preempted (or interrupted for that long). */
-#include "cmdline.h"
+#include "lib/cmdline.h"
 #include "console.h"
 #include "lib/fmt.h"
 #include "lib/json.h"

@@ -7,7 +7,7 @@
  * it runs, each CPU's LAPIC tick (the watchdog's) takes a second lock of the
  * same type in interrupt context, so qspinlock nodes 1-3 are really used. */
 #include "apic.h"
-#include "cmdline.h"
+#include "lib/cmdline.h"
 #include "console.h"
 #include "lib/fmt.h"
 #include "lib/json.h"

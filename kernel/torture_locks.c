@@ -1,4 +1,4 @@
-#include "cmdline.h"
+#include "lib/cmdline.h"
 #include "lock/lock.h"
 #include "options.h"
 #include "lib/string.h"

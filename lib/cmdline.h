@@ -1,6 +1,8 @@
-/* Guest command line: space-separated key=value options, every one declared
- * in one table (kernel/options.c) and validated there. Nothing is ignored:
- * an unknown key or a bad value ends the run with EXIT_BAD_INPUT. */
+/* SPDX-License-Identifier: MIT */
+/* cmdline.h - a command line parser: space-separated key=value options, every
+ * one declared in a table the caller passes (the guest's is suites/options.c)
+ * and validated there. Nothing is ignored: an unknown key or a bad value is an
+ * error the caller reports (the guest: kernel/options.c, EXIT_BAD_INPUT). */
 #ifndef PVSPIN_CMDLINE_H
 #define PVSPIN_CMDLINE_H
 
@@ -29,14 +31,23 @@ struct opt_def {
 	const char *help;
 };
 
-#define OPTIONS_MAX 64
+#define OPTIONS_MAX 64           /* entries of one table */
+#define CMDLINE_TOKEN_MAX 256    /* longest key=value */
+#define CMDLINE_ACCEPTED_MAX 512 /* longest description of what is accepted */
 
-extern const struct opt_def options_table[];
-extern const unsigned int options_count;
+/* What was wrong: the option (the key=value as given, or the key whose
+ * built-in default is invalid), what was wrong with it, what is accepted. */
+struct cmdline_error {
+	char token[CMDLINE_TOKEN_MAX];
+	const char *what;
+	char accepted[CMDLINE_ACCEPTED_MAX];
+};
 
-/* Apply the defaults, then the command line. On error: KTAP "not ok" naming
- * the option and what is accepted, then guest_exit(EXIT_BAD_INPUT). */
-void cmdline_parse(const char *cmdline);
+/* Apply the defaults of table[0..count-1], then the command line. Returns
+ * true when all is well, else false with *err filled (the first error ends
+ * the parse). A table of more than OPTIONS_MAX entries is an error too. */
+bool cmdline_parse(const struct opt_def *table, unsigned int count, const char *cmdline,
+		   struct cmdline_error *err);
 /* Is `name` in the comma-separated list `list`? */
 bool cmdline_list_has(const char *list, const char *name);
 /* Decimal or 0x hex, the whole string; false if it is not a number. */

@@ -1,20 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* cmdline.c - the key=value command line parser of lib/cmdline.h. */
 #include "cmdline.h"
-#include "console.h"
-#include "exit.h"
-#include "lib/fmt.h"
-#include "ktap.h"
-#include "lib/string.h"
+#include "fmt.h"
+#include "string.h"
 
-#define TOKEN_MAX 256
-#define ACCEPTED_MAX 512
+#define TOKEN_MAX CMDLINE_TOKEN_MAX
+#define ACCEPTED_MAX CMDLINE_ACCEPTED_MAX
 
-static void __attribute__((noreturn)) bad_option(const char *token, const char *what,
-						 const char *accepted)
+/* Fill *err; returns false for the caller to pass on. */
+static bool bad_option(struct cmdline_error *err, const char *token, const char *what,
+		       const char *accepted)
 {
-	ktap_begin(1);
-	ktap_fail("cmdline", "bad option '%s': %s; accepted: %s", token, what, accepted);
-	kprintf("# summary: bad guest command line, nothing was run\n");
-	guest_exit(EXIT_BAD_INPUT);
+	snprintf(err->token, sizeof(err->token), "%s", token);
+	err->what = what;
+	snprintf(err->accepted, sizeof(err->accepted), "%s", accepted);
+	return false;
 }
 
 static void describe_names(const struct opt_def *o, char *buf, size_t size)
@@ -125,55 +125,71 @@ static const char *apply(const struct opt_def *o, const char *value)
 	return "unsupported option kind";
 }
 
-static const struct opt_def *find(const char *key, size_t len)
+/* The options table being parsed. */
+struct table {
+	const struct opt_def *opts;
+	unsigned int count;
+};
+
+static const struct opt_def *find(const struct table *t, const char *key, size_t len)
 {
-	for (unsigned int i = 0; i < options_count; i++)
-		if (strlen(options_table[i].key) == len && !strncmp(options_table[i].key, key, len))
-			return &options_table[i];
+	for (unsigned int i = 0; i < t->count; i++)
+		if (strlen(t->opts[i].key) == len && !strncmp(t->opts[i].key, key, len))
+			return &t->opts[i];
 	return NULL;
 }
 
-static void __attribute__((noreturn)) unknown_option(const char *token)
+static bool unknown_option(const struct table *t, const char *token, struct cmdline_error *err)
 {
 	char keys[ACCEPTED_MAX];
 	size_t len = 0;
-	for (unsigned int i = 0; i < options_count && len < sizeof(keys); i++)
+	keys[0] = '\0';
+	for (unsigned int i = 0; i < t->count && len < sizeof(keys); i++)
 		len += (size_t)snprintf(keys + len, sizeof(keys) - len, "%s%s=", i ? ", " : "",
-					options_table[i].key);
-	bad_option(token, "unknown option", keys);
+					t->opts[i].key);
+	return bad_option(err, token, "unknown option", keys);
 }
 
-static void parse_token(const char *token, bool *seen)
+static bool parse_token(const struct table *t, const char *token, bool *seen,
+			struct cmdline_error *err)
 {
 	const char *eq = strchr(token, '=');
 	if (!eq)
-		unknown_option(token);
-	const struct opt_def *o = find(token, (size_t)(eq - token));
+		return unknown_option(t, token, err);
+	const struct opt_def *o = find(t, token, (size_t)(eq - token));
 	if (!o)
-		unknown_option(token);
+		return unknown_option(t, token, err);
 	char accepted[ACCEPTED_MAX];
-	unsigned int idx = (unsigned int)(o - options_table);
+	unsigned int idx = (unsigned int)(o - t->opts);
 	if (seen[idx]) {
 		describe(o, accepted, sizeof(accepted));
-		bad_option(token, "given twice", accepted);
+		return bad_option(err, token, "given twice", accepted);
 	}
 	seen[idx] = true;
-	const char *err = apply(o, eq + 1);
-	if (err) {
+	const char *what = apply(o, eq + 1);
+	if (what) {
 		describe(o, accepted, sizeof(accepted));
-		bad_option(token, err, accepted);
+		return bad_option(err, token, what, accepted);
 	}
+	return true;
 }
 
-void cmdline_parse(const char *cmdline)
+bool cmdline_parse(const struct opt_def *opts, unsigned int count, const char *cmdline,
+		   struct cmdline_error *err)
 {
+	const struct table t = { opts, count };
 	bool seen[OPTIONS_MAX] = { false };
 	char token[TOKEN_MAX];
 
-	for (unsigned int i = 0; i < options_count; i++) {
-		const char *err = apply(&options_table[i], options_table[i].def);
-		if (err)
-			bad_option(options_table[i].key, "built-in default is invalid", err);
+	if (count > OPTIONS_MAX) {
+		bad_option(err, "", "too many options in the table", "");
+		snprintf(err->accepted, sizeof(err->accepted), "at most %u", OPTIONS_MAX);
+		return false;
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		const char *what = apply(&opts[i], opts[i].def);
+		if (what)
+			return bad_option(err, opts[i].key, "built-in default is invalid", what);
 	}
 	const char *p = cmdline;
 	bool first = true;
@@ -188,7 +204,8 @@ void cmdline_parse(const char *cmdline)
 		if (len >= sizeof(token)) {
 			memcpy(token, p, sizeof(token) - 1);
 			token[sizeof(token) - 1] = '\0';
-			bad_option(token, "option too long", "options shorter than 256 characters");
+			return bad_option(err, token, "option too long",
+					  "options shorter than 256 characters");
 		}
 		memcpy(token, p, len);
 		token[len] = '\0';
@@ -200,8 +217,10 @@ void cmdline_parse(const char *cmdline)
 			continue;
 		}
 		first = false;
-		parse_token(token, seen);
+		if (!parse_token(&t, token, seen, err))
+			return false;
 	}
+	return true;
 }
 
 bool cmdline_list_has(const char *list, const char *name)
