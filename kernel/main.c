@@ -18,8 +18,7 @@
 #include "lock/pv_ops.h"
 #include "smp.h"
 #include "hypercall/steal_time.h"
-#include "suite.h"
-#include "test_pvswitch.h"
+#include "suites/suite.h"
 #include "time.h"
 #include "trap.h"
 #include "lib/x86.h"
@@ -90,7 +89,7 @@ void kmain(void)
 	gdt_load(percpu_of(0));
 	idt_load();
 	multiboot_parse(boot_mb_magic, boot_mb_info);
-	options_parse(boot_info.cmdline);
+	suite_options_parse(boot_info.cmdline);
 	suite_begin();
 	hypervisor_detect();
 	discover_cpus();

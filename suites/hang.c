@@ -1,12 +1,12 @@
 /* hang: every CPU halts with interrupts off, as pv=kvm waiters whose kicks
  * were all lost would. No tick can run anywhere; the watchdog's NMI must
  * still report the lockup and end the run with EXIT_LOCKUP. */
-#include "ktap.h"
-#include "options.h"
-#include "smp.h"
+#include "kernel/ktap.h"
+#include "kernel/options.h"
+#include "kernel/smp.h"
 #include "suite.h"
-#include "time.h"
-#include "watchdog.h"
+#include "kernel/time.h"
+#include "kernel/watchdog.h"
 #include "lib/x86.h"
 
 #define NS_PER_MS 1000000ul
@@ -35,6 +35,6 @@ static void hang_run(void)
 const struct suite suite_hang = {
 	.name = "hang",
 	.summary = "every CPU halts with interrupts off: checks the NMI watchdog's report and status",
-	.in_default = false,
+	.groups = SUITE_EXPLICIT_ONLY,
 	.run = hang_run,
 };

@@ -1,8 +1,8 @@
 /* fault: touch an unmapped address on the last CPU, to prove that an
  * exception is reported (vector, registers, CPU) and ends the run with
  * EXIT_GUEST_CRASH instead of a silent triple fault. */
-#include "ktap.h"
-#include "smp.h"
+#include "kernel/ktap.h"
+#include "kernel/smp.h"
 #include "suite.h"
 
 /* Canonical, but above the identity map of the low 4 GiB. */
@@ -32,6 +32,6 @@ static void fault_run(void)
 const struct suite suite_fault = {
 	.name = "fault",
 	.summary = "deliberate page fault: checks the crash report and status",
-	.in_default = false,
+	.groups = SUITE_EXPLICIT_ONLY,
 	.run = fault_run,
 };

@@ -15,20 +15,20 @@
  * the LAPIC delivers it while the lower handler waits with interrupts on.
  * Every wait of CPU 0 is bounded: a step that does not happen is a failure
  * naming the step, never a hang. */
-#include "apic.h"
+#include "kernel/apic.h"
 #include "lib/json.h"
 #include "lib/fmt.h"
-#include "ktap.h"
+#include "kernel/ktap.h"
 #include "lock/lock.h"
 #include "lock/lock_events.h"
-#include "percpu.h"
+#include "kernel/percpu.h"
 #include "lock/pv_ops.h"
 #include "lock/qnode.h"
-#include "smp.h"
+#include "kernel/smp.h"
 #include "lib/string.h"
 #include "suite.h"
-#include "time.h"
-#include "trap.h"
+#include "kernel/time.h"
+#include "kernel/trap.h"
 #include "lib/x86.h"
 
 #define LEVELS          5               /* thread context + 4 interrupt levels */
@@ -234,7 +234,7 @@ static void nesting_run(void)
 const struct suite suite_nesting = {
 	.name = "nesting",
 	.summary = "one CPU queued on five locks at once: thread context and four interrupt levels",
-	.in_default = false,            /* needs 8 CPUs; the default run has 4 */
+	.groups = SUITE_IN_ALL,   /* not default: needs 8 CPUs; the default run has 4 */
 	.nr_results = nesting_nr_results,
 	.run = nesting_run,
 };

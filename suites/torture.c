@@ -6,28 +6,28 @@
  * times come from a seeded per-CPU PRNG, with an occasional long hold. While
  * it runs, each CPU's LAPIC tick (the watchdog's) takes a second lock of the
  * same type in interrupt context, so qspinlock nodes 1-3 are really used. */
-#include "apic.h"
+#include "kernel/apic.h"
 #include "lib/cmdline.h"
-#include "console.h"
+#include "kernel/console.h"
 #include "lib/fmt.h"
 #include "lib/json.h"
-#include "ktap.h"
+#include "kernel/ktap.h"
 #include "lock/lock.h"
 #include "lock/lock_events.h"
 #include "lock_report.h"
-#include "options.h"
-#include "percpu.h"
-#include "pv_backend.h"
-#include "pv_inject.h"
+#include "kernel/options.h"
+#include "kernel/percpu.h"
+#include "kernel/pv_backend.h"
+#include "kernel/pv_inject.h"
 #include "lock/qnode.h"
-#include "smp.h"
+#include "kernel/smp.h"
 #include "hypercall/steal_time.h"
 #include "lib/string.h"
 #include "suite.h"
-#include "time.h"
-#include "trap.h"
+#include "kernel/time.h"
+#include "kernel/trap.h"
 #include "torture.h"
-#include "watchdog.h"
+#include "kernel/watchdog.h"
 #include "lib/x86.h"
 
 #define NO_OWNER        (~0u)
@@ -442,13 +442,8 @@ static unsigned int torture_nr_results(void) { return torture_nr_locks(); }
 
 static void torture_run(void)
 {
-	t.ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
-	if (t.ncpus > smp.online || smp.online != smp.expected) {
-		for (unsigned int i = 0; i < torture_nr_locks(); i++)
-			ktap_fail("torture", "cpus=%u but %u of %u CPUs are online", t.ncpus,
-				  smp.online, smp.expected);
+	if (!suite_lock_cpus("torture", &t.ncpus))
 		return;
-	}
 	trap_set_handler(VEC_NEST2, nest2_handler);
 	trap_set_handler(VEC_NEST3, nest3_handler);
 	trap_set_handler(VEC_NEST4, nest4_handler);
@@ -463,7 +458,7 @@ static void torture_run(void)
 const struct suite suite_torture = {
 	.name = "torture",
 	.summary = "mutual exclusion and lost updates of every selected lock, on every CPU",
-	.in_default = true,
+	.groups = SUITE_GROUPS_DEFAULT,
 	.nr_results = torture_nr_results,
 	.run = torture_run,
 };

@@ -1,10 +1,12 @@
 #include "lib/cmdline.h"
-#include "console.h"
-#include "exit.h"
-#include "ktap.h"
-#include "options.h"
+#include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/ktap.h"
+#include "kernel/options.h"
+#include "kernel/smp.h"
 #include "suite.h"
-#include "time.h"
+#include "torture.h"
+#include "kernel/time.h"
 
 static const struct suite *const suites[] = {
 	&suite_smp,
@@ -31,15 +33,25 @@ const char *suite_selector_name(unsigned int i)
 	return 0;
 }
 
-/* "all" means every suite that ends normally: the deliberate fault and
- * hang are only run when named. */
+/* A suite runs when test= names it or one of its groups. */
 static bool selected(const struct suite *s)
 {
 	if (cmdline_list_has(opt.test, s->name))
 		return true;
 	if (cmdline_list_has(opt.test, SELECT_ALL))
-		return s != &suite_fault && s != &suite_hang;
-	return s->in_default && cmdline_list_has(opt.test, SELECT_DEFAULT);
+		return s->groups & SUITE_IN_ALL;
+	return (s->groups & SUITE_IN_DEFAULT) && cmdline_list_has(opt.test, SELECT_DEFAULT);
+}
+
+bool suite_lock_cpus(const char *suite, unsigned int *ncpus)
+{
+	*ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
+	if (*ncpus <= smp.online && smp.online == smp.expected)
+		return true;
+	for (unsigned int i = 0; i < torture_nr_locks(); i++)
+		ktap_fail(suite, "cpus=%u but %u of %u CPUs are online", *ncpus, smp.online,
+			  smp.expected);
+	return false;
 }
 
 struct suite_time {

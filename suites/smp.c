@@ -1,14 +1,14 @@
 /* smp: every CPU the firmware describes is online, knows who it is, and
  * runs work sent to it. */
-#include "apic.h"
-#include "cpu_list.h"
+#include "kernel/apic.h"
+#include "kernel/cpu_list.h"
 #include "hypercall/hypervisor.h"
 #include "lib/json.h"
-#include "ktap.h"
-#include "percpu.h"
-#include "smp.h"
+#include "kernel/ktap.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
 #include "suite.h"
-#include "time.h"
+#include "kernel/time.h"
 #include "lib/x86.h"
 
 #define PING_ROUNDS 15
@@ -113,6 +113,6 @@ static void smp_run(void)
 const struct suite suite_smp = {
 	.name = "smp",
 	.summary = "all CPUs online, own per-CPU area, APIC ID and stack; work runs everywhere",
-	.in_default = true,
+	.groups = SUITE_GROUPS_DEFAULT,
 	.run = smp_run,
 };

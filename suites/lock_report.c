@@ -1,5 +1,5 @@
 #include "lock_report.h"
-#include "percpu.h"
+#include "kernel/percpu.h"
 #include "hypercall/steal_time.h"
 #include "lib/string.h"
 

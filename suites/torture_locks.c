@@ -1,6 +1,6 @@
 #include "lib/cmdline.h"
 #include "lock/lock.h"
-#include "options.h"
+#include "kernel/options.h"
 #include "lib/string.h"
 #include "torture.h"
 

@@ -3,11 +3,10 @@
  * the lock works afterwards. main() calls pvswitch_before() and
  * pvswitch_after() around pv_backend_init(); the suite reports. */
 #include "lib/json.h"
-#include "ktap.h"
+#include "kernel/ktap.h"
 #include "lock/lock.h"
-#include "pv_backend.h"
+#include "kernel/pv_backend.h"
 #include "suite.h"
-#include "test_pvswitch.h"
 
 static lock_storage_t early_lock;
 static struct {
@@ -51,6 +50,6 @@ static void pvswitch_run(void)
 const struct suite suite_pvswitch = {
 	.name = "pvswitch",
 	.summary = "a pvqspinlock held across the switch to the PV backend is released correctly",
-	.in_default = true,
+	.groups = SUITE_GROUPS_DEFAULT,
 	.run = pvswitch_run,
 };

@@ -6,22 +6,22 @@
  * only. A critical section that takes over OVERRUN_FACTOR times its hold
  * time had its holder preempted (or interrupted for that long). */
 #include "lib/cmdline.h"
-#include "console.h"
+#include "kernel/console.h"
 #include "lib/fmt.h"
 #include "lib/json.h"
-#include "ktap.h"
+#include "kernel/ktap.h"
 #include "lock/lock.h"
 #include "lock_report.h"
-#include "options.h"
-#include "percpu.h"
-#include "pv_backend.h"
-#include "smp.h"
+#include "kernel/options.h"
+#include "kernel/percpu.h"
+#include "kernel/pv_backend.h"
+#include "kernel/smp.h"
 #include "hypercall/steal_time.h"
 #include "lib/string.h"
 #include "suite.h"
-#include "time.h"
+#include "kernel/time.h"
 #include "torture.h"
-#include "watchdog.h"
+#include "kernel/watchdog.h"
 #include "lib/x86.h"
 
 #define NS_PER_MS        1000000ul
@@ -353,13 +353,8 @@ static unsigned int bench_nr_results(void) { return torture_nr_locks(); }
 
 static void bench_run(void)
 {
-	b.ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
-	if (b.ncpus > smp.online || smp.online != smp.expected) {
-		for (unsigned int i = 0; i < torture_nr_locks(); i++)
-			ktap_fail("bench", "cpus=%u but %u of %u CPUs are online", b.ncpus,
-				  smp.online, smp.expected);
+	if (!suite_lock_cpus("bench", &b.ncpus))
 		return;
-	}
 	ktap_diag("bench: lock=%s cpus=%u warmup_ms=%lu duration_ms=%lu hold_ns=%lu think_ns=%lu pv=%s",
 		  opt.lock, b.ncpus, opt.warmup_ms, opt.duration_ms, opt.hold_ns, opt.think_ns,
 		  pv_backend_name());
@@ -371,7 +366,7 @@ static void bench_run(void)
 const struct suite suite_bench = {
 	.name = "bench",
 	.summary = "throughput, fairness and acquire latency of every selected lock",
-	.in_default = false,
+	.groups = SUITE_IN_ALL,
 	.nr_results = bench_nr_results,
 	.run = bench_run,
 };
