@@ -13,7 +13,7 @@ OBJCOPY ?= objcopy
 BUILD   := build
 
 # Folders of the guest, bottom layer last (README "Layout").
-KERNEL_DIRS := kernel hypercall lib suites
+KERNEL_DIRS := kernel kernel/drivers hypercall lib suites
 KERNEL_SRCS := $(wildcard $(addsuffix /*.c,$(KERNEL_DIRS)))
 LOCK_SRCS   := $(if $(wildcard lock/lock.h),$(wildcard lock/*.c))
 ASM_SRCS    := $(wildcard boot/*.asm kernel/*.asm)

@@ -2,7 +2,7 @@
 #include "console.h"
 #include "lib/fmt.h"
 #include "percpu.h"
-#include "serial.h"
+#include "kernel/drivers/serial.h"
 #include "lib/x86.h"
 
 #define NO_OWNER (~0u)

@@ -12,7 +12,7 @@
 #include "multiboot.h"
 #include "options.h"
 #include "percpu.h"
-#include "pic.h"
+#include "kernel/drivers/pic.h"
 #include "pv_backend.h"
 #include "pv_inject.h"
 #include "lock/pv_ops.h"

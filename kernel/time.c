@@ -1,7 +1,7 @@
 #include <stdbool.h>
 #include "acpi.h"
 #include "hypercall/hypervisor.h"
-#include "pit.h"
+#include "kernel/drivers/pit.h"
 #include "time.h"
 #include "lib/x86.h"
 

@@ -1,5 +1,5 @@
 /* I/O APIC, register names as in the Intel 82093AA datasheet. */
-#include "acpi.h"
+#include "kernel/acpi.h"
 #include "ioapic.h"
 
 #define IOREGSEL          0x00
