@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # pvspin: build the guest, boot it, test it.
 #   make            build/pvspin.elf (Multiboot v1, ELF32 for QEMU -kernel)
 #   make iso        build/pvspin.iso (GRUB, Multiboot2)

@@ -1,4 +1,5 @@
-; pvspin boot entry: Multiboot v1 and v2 headers, 32-bit entry, identity-mapped
+; SPDX-License-Identifier: MIT
+; entry.asm - pvspin boot entry: Multiboot v1 and v2 headers, 32-bit entry, identity-mapped
 ; page tables for the low 4 GiB, switch to long mode, call kmain().
 ;
 ; Loaders:  QEMU -kernel (Multiboot v1, from the ELF32 image build/pvspin.elf)

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* steal_time.c - KVM steal time: each CPU's record, registered by MSR (steal_time.h). */
 #include "hypervisor.h"
 #include "lib/layout.h"
 #include "steal_time.h"

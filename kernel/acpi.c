@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT (acpi.h). */
 #include <stddef.h>
 #include "acpi.h"
 #include "apic.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* apic.c - the local APIC in xAPIC or x2APIC mode: IPIs, timer, EOI (apic.h). */
 #include "apic.h"
 #include "console.h"
 #include "time.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* bios_scan.c - signature search of the legacy BIOS areas (bios_scan.h). */
 #include "bios_scan.h"
 #include "lib/string.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* console.c - the line-atomic console on COM1: kprintf and friends (console.h). */
 #include <stdint.h>
 #include "console.h"
 #include "lib/fmt.h"

@@ -1,4 +1,5 @@
-/* The CPUs the firmware describes (MADT or MP table), in logical order:
+/* SPDX-License-Identifier: MIT */
+/* cpu_list.h - the CPUs the firmware describes (MADT or MP table), in logical order:
  * index 0 is the boot CPU, the rest in firmware order. */
 #ifndef PVSPIN_CPU_LIST_H
 #define PVSPIN_CPU_LIST_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* exit.c - ending the run: isa-debug-exit and the EXIT line (exit.h). */
 #include <stdint.h>
 #include "apic.h"
 #include "console.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* ktap.c - KTAP output: plan, results, diagnostics and their totals (ktap.h). */
 #include <stdarg.h>
 #include "console.h"
 #include "lib/fmt.h"

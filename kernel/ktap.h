@@ -1,4 +1,5 @@
-/* KTAP version 1 output (Documentation/dev-tools/ktap.rst): header, plan,
+/* SPDX-License-Identifier: MIT */
+/* ktap.h - KTAP version 1 output (Documentation/dev-tools/ktap.rst): header, plan,
  * one "ok N name" / "not ok N name # reason" line per result, "# SKIP",
  * and diagnostics as "# ..." lines. Results also go out as JSON on a
  * "# result: {...}" line. docs/output.md describes every line. */

@@ -1,4 +1,5 @@
-/* The BSP's path from long mode to the test suites. */
+/* SPDX-License-Identifier: MIT */
+/* main.c - the BSP's path from long mode to the test suites. */
 #include "acpi.h"
 #include "apic.h"
 #include "lib/cmdline.h"

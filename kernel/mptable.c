@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* mptable.c - the Intel MP table walk, the fallback CPU source (mptable.h). */
 #include <stdint.h>
 #include "apic.h"
 #include "bios_scan.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* percpu.c - the per-CPU areas and each CPU's GS base (percpu.h). */
 #include "percpu.h"
 #include "lib/x86.h"
 

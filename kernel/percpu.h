@@ -1,4 +1,5 @@
-/* Per-CPU data. Each CPU's GS base points at its own struct percpu, so
+/* SPDX-License-Identifier: MIT */
+/* percpu.h - per-CPU data. Each CPU's GS base points at its own struct percpu, so
  * this_cpu() and cpu_id() are one GS-relative load. */
 #ifndef PVSPIN_PERCPU_H
 #define PVSPIN_PERCPU_H

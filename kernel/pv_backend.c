@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* pv_backend.c - pvqspinlock's wait/kick backend: KVM hypercalls or IPIs (pv_backend.h). */
 #include "apic.h"
 #include "console.h"
 #include "hypercall/hypervisor.h"

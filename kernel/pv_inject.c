@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* pv_inject.c - fault injection into the PV wait/kick protocol (pv_inject.h). */
 #include "lib/cmdline.h"
 #include "console.h"
 #include "options.h"

@@ -1,4 +1,5 @@
-/* Fault injection into the PV wait/kick protocol (option inject=):
+/* SPDX-License-Identifier: MIT */
+/* pv_inject.h - fault injection into the PV wait/kick protocol (option inject=):
  *   spurious_wake:PPM  a wait returns at once without halting, and a kick
  *                      also kicks a random CPU, PPM times in a million;
  *   kick_delay_us:N    every kick is sent N microseconds late;

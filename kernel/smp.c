@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* smp.c - bringing the APs online and running work on them (smp.h). */
 #include <stdbool.h>
 #include "apic.h"
 #include "console.h"

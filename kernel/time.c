@@ -1,3 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+/* time.c - the TSC clock, calibrated against the hypervisor, HPET, PM timer
+ * or PIT (time.h). */
 #include <stdbool.h>
 #include "acpi.h"
 #include "hypercall/hypervisor.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* trap.c - the IDT, exception reports and interrupt dispatch (trap.h). */
 #include <stdint.h>
 #include "apic.h"
 #include "console.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* watchdog.c - the lockup watchdog: LAPIC timer ticks and the NMI backstop (watchdog.h). */
 #include "acpi.h"
 #include "apic.h"
 #include "console.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* fmt.c - a small vsnprintf and snprintf (fmt.h). */
 #include <stdint.h>
 #include <stdbool.h>
 #include "fmt.h"

@@ -1,4 +1,5 @@
-/* A small vsnprintf: %d %i %u %x %X %o %s %c %p %%, flags '-' '0', width
+/* SPDX-License-Identifier: MIT */
+/* fmt.h - A small vsnprintf: %d %i %u %x %X %o %s %c %p %%, flags '-' '0', width
  * (number or *), precision for %s, length modifiers l, ll, z. */
 #ifndef PVSPIN_FMT_H
 #define PVSPIN_FMT_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* json.c - the JSON writer of json.h. */
 #include "fmt.h"
 #include "json.h"
 

@@ -1,4 +1,5 @@
-/* A tiny JSON writer into a fixed buffer: one object per result line. */
+/* SPDX-License-Identifier: MIT */
+/* json.h - A tiny JSON writer into a fixed buffer: one object per result line. */
 #ifndef PVSPIN_JSON_H
 #define PVSPIN_JSON_H
 

@@ -1,4 +1,5 @@
-/* Memory layout and boot constants shared by C and NASM.
+/* SPDX-License-Identifier: MIT */
+/* layout.h - memory layout and boot constants shared by C and NASM.
  * The Makefile turns every #define here into build/layout.inc for the
  * assembler, so both languages read the same numbers: keep each value a plain
  * integer expression that NASM also understands. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* string.c - memset, memcpy, strlen and the other string functions of string.h. */
 #include "string.h"
 
 void *memset(void *dst, int c, size_t n)

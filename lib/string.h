@@ -1,4 +1,5 @@
-/* The few libc string functions the kernel (and gcc's generated code) needs. */
+/* SPDX-License-Identifier: MIT */
+/* string.h - the few libc string functions the kernel (and gcc's generated code) needs. */
 #ifndef PVSPIN_STRING_H
 #define PVSPIN_STRING_H
 

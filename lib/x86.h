@@ -1,4 +1,5 @@
-/* Thin wrappers for x86 instructions and registers. Names follow the Intel SDM. */
+/* SPDX-License-Identifier: MIT */
+/* x86.h - thin wrappers for x86 instructions and registers. Names follow the Intel SDM. */
 #ifndef PVSPIN_X86_H
 #define PVSPIN_X86_H
 

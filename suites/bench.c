@@ -1,4 +1,5 @@
-/* bench: throughput, fairness and acquire latency of each selected lock,
+/* SPDX-License-Identifier: MIT */
+/* bench.c - the bench suite: throughput, fairness and acquire latency of each selected lock,
  * one after the other on the same CPUs, so one boot compares them. Every
  * CPU loops: acquire (timed), a critical section of hold_ns that writes
  * shared cache lines, release, think_ns outside. A warm-up runs first and

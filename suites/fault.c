@@ -1,4 +1,5 @@
-/* fault: touch an unmapped address on the last CPU, to prove that an
+/* SPDX-License-Identifier: MIT */
+/* fault.c - the fault suite: touch an unmapped address on the last CPU, to prove that an
  * exception is reported (vector, registers, CPU) and ends the run with
  * EXIT_GUEST_CRASH instead of a silent triple fault. */
 #include "kernel/ktap.h"

@@ -1,4 +1,5 @@
-/* hang: every CPU halts with interrupts off, as pv=kvm waiters whose kicks
+/* SPDX-License-Identifier: MIT */
+/* hang.c - the hang suite: every CPU halts with interrupts off, as pv=kvm waiters whose kicks
  * were all lost would. No tick can run anywhere; the watchdog's NMI must
  * still report the lockup and end the run with EXIT_LOCKUP. */
 #include "kernel/ktap.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* lock_report.c - PV counters, lock events, percentiles and steal time as JSON (lock_report.h). */
 #include "lock_report.h"
 #include "kernel/percpu.h"
 #include "hypercall/steal_time.h"

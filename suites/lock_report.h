@@ -1,4 +1,5 @@
-/* What the torture and bench suites report alike: the PV counters of a run
+/* SPDX-License-Identifier: MIT */
+/* lock_report.h - what the torture and bench suites report alike: the PV counters of a run
  * (per-CPU halts and kicks, the lock library's events, the kick-to-wake
  * histogram) as JSON, percentiles of log2 histograms, steal time. */
 #ifndef PVSPIN_LOCK_REPORT_H

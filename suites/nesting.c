@@ -1,4 +1,5 @@
-/* nesting: qspinlock's four per-CPU queue nodes, and the fallback when all
+/* SPDX-License-Identifier: MIT */
+/* nesting.c - the nesting suite: qspinlock's four per-CPU queue nodes, and the fallback when all
  * four are in use, shown step by step on real interrupts.
  *
  *   CPU 1 (holder) takes locks L0..L4 and keeps them.

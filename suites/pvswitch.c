@@ -1,4 +1,5 @@
-/* pvswitch: a pvqspinlock taken before the PV backend is installed (with the
+/* SPDX-License-Identifier: MIT */
+/* pvswitch.c - the pvswitch suite: a pvqspinlock taken before the PV backend is installed (with the
  * library's default spin ops) is released correctly after the switch, and
  * the lock works afterwards. main() calls pvswitch_before() and
  * pvswitch_after() around pv_backend_init(); the suite reports. */

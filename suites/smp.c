@@ -1,4 +1,5 @@
-/* smp: every CPU the firmware describes is online, knows who it is, and
+/* SPDX-License-Identifier: MIT */
+/* smp.c - the smp suite: every CPU the firmware describes is online, knows who it is, and
  * runs work sent to it. */
 #include "kernel/apic.h"
 #include "kernel/cpu_list.h"

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* suite.c - the suite table, selection by test= and the run with its summary (suite.h). */
 #include "lib/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"

@@ -1,4 +1,5 @@
-/* torture: every selected CPU takes the lock over and over; the critical
+/* SPDX-License-Identifier: MIT */
+/* torture.c - the torture suite: every selected CPU takes the lock over and over; the critical
  * section checks that it is alone (owner field on entry and exit) and does
  * non-atomic read-modify-write updates of shared counters that only mutual
  * exclusion keeps exact. A second owner is a violation; a shared counter

@@ -1,4 +1,5 @@
-/* Lock selection for the torture suite (lock= option). */
+/* SPDX-License-Identifier: MIT */
+/* torture.h - lock selection for the torture suite (lock= option). */
 #ifndef PVSPIN_TORTURE_H
 #define PVSPIN_TORTURE_H
 

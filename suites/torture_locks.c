@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* torture_locks.c - the lock= selection shared by the torture and bench suites (torture.h). */
 #include "lib/cmdline.h"
 #include "lock/lock.h"
 #include "kernel/options.h"

@@ -1,4 +1,5 @@
-/* I/O APIC, register names as in the Intel 82093AA datasheet. */
+/* SPDX-License-Identifier: MIT */
+/* ioapic.c - I/O APIC, register names as in the Intel 82093AA datasheet. */
 #include "kernel/acpi.h"
 #include "ioapic.h"
 

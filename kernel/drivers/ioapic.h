@@ -1,4 +1,5 @@
-/* The I/O APIC found in the MADT: route one GSI as an NMI, or mask it. */
+/* SPDX-License-Identifier: MIT */
+/* ioapic.h - the I/O APIC found in the MADT: route one GSI as an NMI, or mask it. */
 #ifndef PVSPIN_IOAPIC_H
 #define PVSPIN_IOAPIC_H
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* pic.c - the legacy 8259A PICs, remapped and masked (pic.h). */
 #include "pic.h"
 #include "lib/x86.h"
 

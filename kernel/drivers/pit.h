@@ -1,4 +1,5 @@
-/* The 8254 programmable interval timer: channel 0, ports and modes. */
+/* SPDX-License-Identifier: MIT */
+/* pit.h - the 8254 programmable interval timer: channel 0, ports and modes. */
 #ifndef PVSPIN_PIT_H
 #define PVSPIN_PIT_H
 

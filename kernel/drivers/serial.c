@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* serial.c - the COM1 16550 UART, polled (serial.h). */
 #include "serial.h"
 #include "lib/x86.h"
 

@@ -1,4 +1,5 @@
-/* COM1 16550 UART, 115200 8N1, polled. */
+/* SPDX-License-Identifier: MIT */
+/* serial.h - COM1 16550 UART, 115200 8N1, polled. */
 #ifndef PVSPIN_SERIAL_H
 #define PVSPIN_SERIAL_H
 
