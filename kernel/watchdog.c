@@ -152,10 +152,7 @@ static void nmi_source_start(void)
 	}
 	if (!wd.nmi_routed)
 		return;
-	uint32_t reload = (uint32_t)(PIT_HZ / NMI_WATCHDOG_HZ);
-	outb(PIT_MODE, PIT_CH0_MODE2_LOHI);
-	outb(PIT_CH0, reload & 0xff);
-	outb(PIT_CH0, (reload >> 8) & 0xff);
+	pit_start_rate((uint16_t)(PIT_HZ / NMI_WATCHDOG_HZ));
 }
 
 void watchdog_arm(unsigned int ncpus, uint64_t timeout_ns, void (*describe)(void))

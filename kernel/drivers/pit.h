@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* pit.h - the 8254 programmable interval timer: channel 0, ports and modes. */
+/* pit.h - the 8254 programmable interval timer: channel 0 as a rate generator. */
 #ifndef PVSPIN_PIT_H
 #define PVSPIN_PIT_H
 
+#include <stdint.h>
+
 #define PIT_HZ        1193182ull
-#define PIT_CH0       0x40
-#define PIT_MODE      0x43
-#define PIT_CH0_MODE2_LOHI 0x34  /* channel 0, low then high byte, rate generator */
-#define PIT_CH0_LATCH 0x00
 #define PIT_RELOAD_MAX 0xFFFFu
+
+/* Channel 0 in mode 2 (rate generator), counting down from `reload` and
+ * starting over: its output (IRQ 0) fires PIT_HZ / reload times a second.
+ * Needs no speaker gate (port 0x61), which some machines (microvm) lack. */
+void pit_start_rate(uint16_t reload);
+/* Channel 0's current count, latched. */
+uint16_t pit_read(void);
 
 #endif
