@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* console.c - the line-atomic console on COM1: kprintf and friends (console.h). */
 #include <stdint.h>
-#include "console.h"
-#include "lib/fmt.h"
-#include "percpu.h"
 #include "kernel/drivers/serial.h"
+#include "lib/fmt.h"
 #include "lib/x86.h"
+#include "console.h"
+#include "percpu.h"
 
 #define NO_OWNER (~0u)
 #define FORMAT_BUF_MAX 512

@@ -2,13 +2,13 @@
 /* time.c - the TSC clock, calibrated against the hypervisor, HPET, PM timer
  * or PIT (time.h). */
 #include <stdbool.h>
-#include "acpi.h"
 #include "hypercall/hypervisor.h"
 #include "kernel/drivers/hpet.h"
 #include "kernel/drivers/pit.h"
 #include "kernel/drivers/pm_timer.h"
-#include "time.h"
 #include "lib/x86.h"
+#include "acpi.h"
+#include "time.h"
 
 #define NSEC_PER_SEC 1000000000ull
 #define CALIBRATE_NS 10000000ull        /* 10 ms window against a reference timer */

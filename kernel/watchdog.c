@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* watchdog.c - the lockup watchdog: LAPIC timer ticks and the NMI backstop (watchdog.h). */
+#include "hypercall/kvm_hypercall.h"
+#include "kernel/drivers/ioapic.h"
+#include "kernel/drivers/pit.h"
+#include "lib/fmt.h"
+#include "lib/x86.h"
 #include "acpi.h"
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
-#include "lib/fmt.h"
-#include "kernel/drivers/ioapic.h"
 #include "ktap.h"
-#include "hypercall/kvm_hypercall.h"
 #include "percpu.h"
-#include "kernel/drivers/pit.h"
 #include "time.h"
 #include "trap.h"
 #include "watchdog.h"
-#include "lib/x86.h"
 
 #define NS_PER_MS 1000000ul
 #define NMI_WATCHDOG_HZ 50              /* PIT period 20 ms */

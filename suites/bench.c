@@ -6,24 +6,24 @@
  * is not counted; the PV counters and steal time cover the measured window
  * only. A critical section that takes over OVERRUN_FACTOR times its hold
  * time had its holder preempted (or interrupted for that long). */
-#include "lib/cmdline.h"
+#include "hypercall/steal_time.h"
 #include "kernel/console.h"
-#include "lib/fmt.h"
-#include "lib/json.h"
 #include "kernel/ktap.h"
-#include "lock/lock.h"
-#include "lock_report.h"
 #include "kernel/options.h"
 #include "kernel/percpu.h"
 #include "kernel/pv_backend.h"
 #include "kernel/smp.h"
-#include "hypercall/steal_time.h"
-#include "lib/string.h"
-#include "suite.h"
 #include "kernel/time.h"
-#include "torture.h"
 #include "kernel/watchdog.h"
+#include "lib/cmdline.h"
+#include "lib/fmt.h"
+#include "lib/json.h"
+#include "lib/string.h"
 #include "lib/x86.h"
+#include "lock/lock.h"
+#include "lock_report.h"
+#include "suite.h"
+#include "torture.h"
 
 #define NS_PER_MS        1000000ul
 #define NS_PER_US        1000ul

@@ -5,10 +5,10 @@
 #include "kernel/ktap.h"
 #include "kernel/options.h"
 #include "kernel/smp.h"
-#include "suite.h"
 #include "kernel/time.h"
 #include "kernel/watchdog.h"
 #include "lib/x86.h"
+#include "suite.h"
 
 #define NS_PER_MS 1000000ul
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* lock_report.c - PV counters, lock events, percentiles and steal time as JSON (lock_report.h). */
-#include "lock_report.h"
-#include "kernel/percpu.h"
 #include "hypercall/steal_time.h"
+#include "kernel/percpu.h"
 #include "lib/string.h"
+#include "lock_report.h"
 
 void pv_snapshot_take(struct pv_snapshot *s, unsigned int ncpus)
 {

@@ -17,20 +17,20 @@
  * Every wait of CPU 0 is bounded: a step that does not happen is a failure
  * naming the step, never a hang. */
 #include "kernel/apic.h"
-#include "lib/json.h"
-#include "lib/fmt.h"
 #include "kernel/ktap.h"
-#include "lock/lock.h"
-#include "lock/lock_events.h"
 #include "kernel/percpu.h"
-#include "lock/pv_ops.h"
-#include "lock/qnode.h"
 #include "kernel/smp.h"
-#include "lib/string.h"
-#include "suite.h"
 #include "kernel/time.h"
 #include "kernel/trap.h"
+#include "lib/fmt.h"
+#include "lib/json.h"
+#include "lib/string.h"
 #include "lib/x86.h"
+#include "lock/lock.h"
+#include "lock/lock_events.h"
+#include "lock/pv_ops.h"
+#include "lock/qnode.h"
+#include "suite.h"
 
 #define LEVELS          5               /* thread context + 4 interrupt levels */
 #define HOLDER_CPU      1

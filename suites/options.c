@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* options.c - every guest option, in one table: name, type, range, default, help. */
-#include "lib/cmdline.h"
-#include "lib/layout.h"
 #include "kernel/options.h"
 #include "kernel/pv_backend.h"
 #include "kernel/pv_inject.h"
+#include "lib/cmdline.h"
+#include "lib/layout.h"
 #include "lock/pv_ops.h"
 #include "suite.h"
 #include "torture.h"

@@ -3,10 +3,10 @@
  * library's default spin ops) is released correctly after the switch, and
  * the lock works afterwards. main() calls pvswitch_before() and
  * pvswitch_after() around pv_backend_init(); the suite reports. */
-#include "lib/json.h"
 #include "kernel/ktap.h"
-#include "lock/lock.h"
 #include "kernel/pv_backend.h"
+#include "lib/json.h"
+#include "lock/lock.h"
 #include "suite.h"
 
 static lock_storage_t early_lock;

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* smp.c - the smp suite: every CPU the firmware describes is online, knows who it is, and
  * runs work sent to it. */
+#include "hypercall/hypervisor.h"
 #include "kernel/apic.h"
 #include "kernel/cpu_list.h"
-#include "hypercall/hypervisor.h"
-#include "lib/json.h"
 #include "kernel/ktap.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
-#include "suite.h"
 #include "kernel/time.h"
+#include "lib/json.h"
 #include "lib/x86.h"
+#include "suite.h"
 
 #define PING_ROUNDS 15
 

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* suite.c - the suite table, selection by test= and the run with its summary (suite.h). */
-#include "lib/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/exit.h"
 #include "kernel/ktap.h"
 #include "kernel/options.h"
 #include "kernel/smp.h"
+#include "kernel/time.h"
+#include "lib/cmdline.h"
 #include "suite.h"
 #include "torture.h"
-#include "kernel/time.h"
 
 static const struct suite *const suites[] = {
 	&suite_smp,

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* torture_locks.c - the lock= selection shared by the torture and bench suites (torture.h). */
-#include "lib/cmdline.h"
-#include "lock/lock.h"
 #include "kernel/options.h"
+#include "lib/cmdline.h"
 #include "lib/string.h"
+#include "lock/lock.h"
 #include "torture.h"
 
 #define SELECT_ALL    "all"

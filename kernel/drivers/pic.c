@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pic.c - the legacy 8259A PICs, remapped and masked (pic.h). */
-#include "pic.h"
 #include "lib/x86.h"
+#include "pic.h"
 
 #define PIC1_CMD   0x20
 #define PIC1_DATA  0x21

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pit.c - the 8254 PIT's channel 0: program it, read it (pit.h). */
-#include "pit.h"
 #include "lib/x86.h"
+#include "pit.h"
 
 #define PIT_CH0       0x40
 #define PIT_MODE      0x43

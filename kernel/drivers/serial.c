@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* serial.c - the COM1 16550 UART, polled (serial.h). */
-#include "serial.h"
 #include "lib/x86.h"
+#include "serial.h"
 
 #define COM1_BASE     0x3F8
 #define UART_THR      0     /* transmit holding register (DLAB = 0) */
