@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# pvspin: build the guest, boot it, test it.
+# Makefile - pvspin: build the guest, boot it, test it.
 #   make            build/pvspin.elf (Multiboot v1, ELF32 for QEMU -kernel)
 #   make iso        build/pvspin.iso (GRUB, Multiboot2)
 #   make test       every host-side and guest test (tests/run.sh)
