@@ -18,14 +18,16 @@
 #include "lib/fmt.h"
 #include "lib/json.h"
 
-/* What snprintf wrote must equal `want`, and it must return strlen(want). */
-#define CHECK_FMT(want, ...)                                                   \
+/* What print_fn (snprintf or fmt_raw) wrote must equal `want`, and it must
+ * return strlen(want). */
+#define CHECK_PRINT(print_fn, want, ...)                                       \
 	do {                                                                   \
 		char fmt_buf_[128];                                            \
-		int fmt_n_ = snprintf(fmt_buf_, sizeof(fmt_buf_), __VA_ARGS__); \
+		int fmt_n_ = print_fn(fmt_buf_, sizeof(fmt_buf_), __VA_ARGS__); \
 		check_str(__FILE__, __LINE__, fmt_buf_, want);                 \
 		CHECK_EQ(fmt_n_, strlen(want));                                \
 	} while (0)
+#define CHECK_FMT(want, ...) CHECK_PRINT(snprintf, want, __VA_ARGS__)
 
 static void check_str(const char *file, int line, const char *got, const char *want);
 
@@ -39,13 +41,7 @@ static int fmt_raw(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-#define CHECK_RAW(want, ...)                                                   \
-	do {                                                                   \
-		char fmt_buf_[128];                                            \
-		int fmt_n_ = fmt_raw(fmt_buf_, sizeof(fmt_buf_), __VA_ARGS__); \
-		check_str(__FILE__, __LINE__, fmt_buf_, want);                 \
-		CHECK_EQ(fmt_n_, strlen(want));                                \
-	} while (0)
+#define CHECK_RAW(want, ...) CHECK_PRINT(fmt_raw, want, __VA_ARGS__)
 
 static void check_str(const char *file, int line, const char *got, const char *want)
 {
@@ -263,8 +259,6 @@ static void check_error(const char *file, int line, const char *cmdline, const c
 	check_str(file, line, err.accepted, accepted);
 }
 
-#define CHECK_ERROR(cmdline, token, what, accepted)                            \
-	check_error(__FILE__, __LINE__, cmdline, token, what, accepted)
 
 static void test_cmdline_good(void)
 {
@@ -285,35 +279,45 @@ static void test_cmdline_good(void)
 	CHECK_EQ(o.n, 1);
 }
 
+/* Every error the parser reports on a command line: the token it names,
+ * what was wrong, what is accepted. */
+#define KEYS "n=, colour=, list=, even="
+#define INT_1_1000 "an integer 1..1000"
+#define COLOURS "red|green|blue"
+#define COLOUR_LIST "a comma-separated list of " COLOURS
+
+static const struct bad_cmdline {
+	const char *cmdline, *token, *what, *accepted;
+} bad_cmdlines[] = {
+	{ "n=5 bogus", "bogus", "unknown option", KEYS },
+	{ "x=1", "x=1", "unknown option", KEYS },
+	{ "nn=1", "nn=1", "unknown option", KEYS },
+	{ "n=1 n=2", "n=2", "given twice", INT_1_1000 },
+	{ "n=abc", "n=abc", "not an integer", INT_1_1000 },
+	{ "n=", "n=", "not an integer", INT_1_1000 },
+	{ "n=0x", "n=0x", "not an integer", INT_1_1000 },
+	{ "n=-1", "n=-1", "not an integer", INT_1_1000 },
+	{ "n=0xg", "n=0xg", "not an integer", INT_1_1000 },
+	{ "n=18446744073709551616", "n=18446744073709551616", "not an integer", INT_1_1000 },
+	{ "n=0", "n=0", "out of range", INT_1_1000 },
+	{ "n=1001", "n=1001", "out of range", INT_1_1000 },
+	{ "colour=pink", "colour=pink", "unknown value", COLOURS },
+	{ "colour=", "colour=", "unknown value", COLOURS },
+	{ "list=", "list=", "empty list", COLOUR_LIST },
+	{ "list=red,pink", "list=red,pink", "unknown name in list", COLOUR_LIST },
+	{ "list=red,", "list=red,", "empty name in list", COLOUR_LIST },
+	{ "list=red,,red", "list=red,,red", "unknown name in list", COLOUR_LIST },
+	{ "list=green,green,blue", "list=green,green,blue", "list too long", COLOUR_LIST },
+	{ "even=3", "even=3", "odd", "an even integer" },
+	{ "even=x", "even=x", "not an integer", "an even integer" },
+};
+
 static void test_cmdline_errors(void)
 {
-	CHECK_ERROR("n=5 bogus", "bogus", "unknown option", "n=, colour=, list=, even=");
-	CHECK_ERROR("x=1", "x=1", "unknown option", "n=, colour=, list=, even=");
-	CHECK_ERROR("nn=1", "nn=1", "unknown option", "n=, colour=, list=, even=");
-	CHECK_ERROR("n=1 n=2", "n=2", "given twice", "an integer 1..1000");
-	CHECK_ERROR("n=abc", "n=abc", "not an integer", "an integer 1..1000");
-	CHECK_ERROR("n=", "n=", "not an integer", "an integer 1..1000");
-	CHECK_ERROR("n=0x", "n=0x", "not an integer", "an integer 1..1000");
-	CHECK_ERROR("n=-1", "n=-1", "not an integer", "an integer 1..1000");
-	CHECK_ERROR("n=0xg", "n=0xg", "not an integer", "an integer 1..1000");
-	CHECK_ERROR("n=18446744073709551616", "n=18446744073709551616", "not an integer",
-		    "an integer 1..1000");
-	CHECK_ERROR("n=0", "n=0", "out of range", "an integer 1..1000");
-	CHECK_ERROR("n=1001", "n=1001", "out of range", "an integer 1..1000");
-	CHECK_ERROR("colour=pink", "colour=pink", "unknown value", "red|green|blue");
-	CHECK_ERROR("colour=", "colour=", "unknown value", "red|green|blue");
-	CHECK_ERROR("list=", "list=", "empty list",
-		    "a comma-separated list of red|green|blue");
-	CHECK_ERROR("list=red,pink", "list=red,pink", "unknown name in list",
-		    "a comma-separated list of red|green|blue");
-	CHECK_ERROR("list=red,", "list=red,", "empty name in list",
-		    "a comma-separated list of red|green|blue");
-	CHECK_ERROR("list=red,,red", "list=red,,red", "unknown name in list",
-		    "a comma-separated list of red|green|blue");
-	CHECK_ERROR("list=green,green,blue", "list=green,green,blue", "list too long",
-		    "a comma-separated list of red|green|blue");
-	CHECK_ERROR("even=3", "even=3", "odd", "an even integer");
-	CHECK_ERROR("even=x", "even=x", "not an integer", "an even integer");
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cmdlines); i++) {
+		const struct bad_cmdline *b = &bad_cmdlines[i];
+		check_error(__FILE__, __LINE__, b->cmdline, b->token, b->what, b->accepted);
+	}
 
 	char longer[CMDLINE_TOKEN_MAX + 8];
 	memset(longer, 'n', sizeof(longer) - 1);
