@@ -4,9 +4,6 @@
 #include "fmt.h"
 #include "string.h"
 
-#define TOKEN_MAX CMDLINE_TOKEN_MAX
-#define ACCEPTED_MAX CMDLINE_ACCEPTED_MAX
-
 /* Fill *err; returns false for the caller to pass on. */
 static bool bad_option(struct cmdline_error *err, const char *token, const char *what,
 		       const char *accepted)
@@ -35,7 +32,7 @@ static void describe(const struct opt_def *o, char *buf, size_t size)
 		describe_names(o, buf, size);
 		break;
 	case OPT_NAMES: {
-		char names[ACCEPTED_MAX];
+		char names[CMDLINE_ACCEPTED_MAX];
 		describe_names(o, names, sizeof(names));
 		snprintf(buf, size, "a comma-separated list of %s", names);
 		break;
@@ -141,7 +138,7 @@ static const struct opt_def *find(const struct table *t, const char *key, size_t
 
 static bool unknown_option(const struct table *t, const char *token, struct cmdline_error *err)
 {
-	char keys[ACCEPTED_MAX];
+	char keys[CMDLINE_ACCEPTED_MAX];
 	size_t len = 0;
 	keys[0] = '\0';
 	for (unsigned int i = 0; i < t->count && len < sizeof(keys); i++)
@@ -159,7 +156,7 @@ static bool parse_token(const struct table *t, const char *token, bool *seen,
 	const struct opt_def *o = find(t, token, (size_t)(eq - token));
 	if (!o)
 		return unknown_option(t, token, err);
-	char accepted[ACCEPTED_MAX];
+	char accepted[CMDLINE_ACCEPTED_MAX];
 	unsigned int idx = (unsigned int)(o - t->opts);
 	if (seen[idx]) {
 		describe(o, accepted, sizeof(accepted));
@@ -179,7 +176,7 @@ bool cmdline_parse(const struct opt_def *opts, unsigned int count, const char *c
 {
 	const struct table t = { opts, count };
 	bool seen[OPTIONS_MAX] = { false };
-	char token[TOKEN_MAX];
+	char token[CMDLINE_TOKEN_MAX];
 
 	if (count > OPTIONS_MAX) {
 		bad_option(err, "", "too many options in the table", "");
@@ -238,7 +235,7 @@ bool cmdline_list_has(const char *list, const char *name)
 
 void cmdline_list_each(const char *list, void (*fn)(const char *name, void *ctx), void *ctx)
 {
-	char name[TOKEN_MAX];
+	char name[CMDLINE_TOKEN_MAX];
 	for (const char *p = list; *p;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
