@@ -3,7 +3,6 @@
 #include "hypercall/hypervisor.h"
 #include "hypercall/steal_time.h"
 #include "kernel/drivers/pic.h"
-#include "lib/cmdline.h"
 #include "lib/x86.h"
 #include "lock/pv_ops.h"
 #include "suites/suite.h"
