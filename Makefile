@@ -1,4 +1,5 @@
-# pvspin: build the guest, boot it, test it.
+# SPDX-License-Identifier: MIT
+# Makefile - pvspin: build the guest, boot it, test it.
 #   make            build/pvspin.elf (Multiboot v1, ELF32 for QEMU -kernel)
 #   make iso        build/pvspin.iso (GRUB, Multiboot2)
 #   make test       every host-side and guest test (tests/run.sh)
@@ -12,7 +13,8 @@ LD      ?= ld
 OBJCOPY ?= objcopy
 BUILD   := build
 
-KERNEL_DIRS := kernel hypercall
+# Folders of the guest, bottom layer last (README "Layout").
+KERNEL_DIRS := kernel kernel/drivers hypercall lib suites
 KERNEL_SRCS := $(wildcard $(addsuffix /*.c,$(KERNEL_DIRS)))
 LOCK_SRCS   := $(if $(wildcard lock/lock.h),$(wildcard lock/*.c))
 ASM_SRCS    := $(wildcard boot/*.asm kernel/*.asm)
@@ -20,12 +22,17 @@ ASM_SRCS    := $(wildcard boot/*.asm kernel/*.asm)
 OBJS := $(patsubst %.c,$(BUILD)/%.o,$(KERNEL_SRCS) $(LOCK_SRCS)) \
         $(patsubst %.asm,$(BUILD)/%.o,$(ASM_SRCS))
 
+# Includes name their folder from the top ("lib/string.h"); no libc headers,
+# only the compiler's own (<stdint.h>, <stdarg.h>...). kernel/lock_env/ holds
+# nothing but the lock_env.h that lock/platform.h includes by its short name.
+INCLUDES := -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+            -I. -Ikernel/lock_env
 WARN    := -Wall -Wextra -Werror
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie \
            -mno-red-zone -mgeneral-regs-only -mcmodel=small \
            -fno-stack-protector -fno-asynchronous-unwind-tables \
            -fno-omit-frame-pointer --param=min-pagesize=0 -MMD -MP \
-           $(addprefix -I,$(KERNEL_DIRS) lock)
+           $(INCLUDES)
 LDFLAGS := -nostdlib -static -T linker.ld -z max-page-size=4096 -z noexecstack \
            --no-warn-rwx-segments
 
@@ -33,7 +40,7 @@ LDFLAGS := -nostdlib -static -T linker.ld -z max-page-size=4096 -z noexecstack \
 all: $(BUILD)/pvspin.elf
 
 # NASM reads the layout constants from the same header as C.
-$(BUILD)/layout.inc: kernel/layout.h Makefile
+$(BUILD)/layout.inc: lib/layout.h Makefile
 	@mkdir -p $(@D)
 	sed -n 's|^#define \([A-Z_0-9]*\)[[:space:]]\{1,\}\([^/]*\).*|\1 equ \2|p' $< > $@.tmp
 	mv $@.tmp $@

@@ -1,4 +1,5 @@
-; pvspin boot entry: Multiboot v1 and v2 headers, 32-bit entry, identity-mapped
+; SPDX-License-Identifier: MIT
+; entry.asm - pvspin boot entry: Multiboot v1 and v2 headers, 32-bit entry, identity-mapped
 ; page tables for the low 4 GiB, switch to long mode, call kmain().
 ;
 ; Loaders:  QEMU -kernel (Multiboot v1, from the ELF32 image build/pvspin.elf)
@@ -6,7 +7,7 @@
 ; Both enter _start in 32-bit protected mode, paging off, EAX = loader magic,
 ; EBX = physical address of the boot information.
 
-%include "layout.inc"      ; generated from kernel/layout.h
+%include "layout.inc"      ; generated from lib/layout.h
 
 MB1_MAGIC          equ 0x1BADB002
 MB1_FLAG_PAGEALIGN equ 1 << 0

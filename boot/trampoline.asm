@@ -1,4 +1,5 @@
-; AP trampoline. kernel/smp.c copies [trampoline_start, trampoline_end) to
+; SPDX-License-Identifier: MIT
+; trampoline.asm - AP trampoline. kernel/smp.c copies [trampoline_start, trampoline_end) to
 ; TRAMPOLINE_BASE (below 1 MiB, page aligned) and fills the parameter block at
 ; its start. A SIPI with vector TRAMPOLINE_BASE >> 12 starts each AP here in
 ; real mode with CS = TRAMPOLINE_BASE >> 4, IP = 0.

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* hypervisor.c - what CPUID says of the CPU and the hypervisor (hypervisor.h). */
+#include "lib/string.h"
+#include "lib/x86.h"
 #include "hypervisor.h"
-#include "string.h"
-#include "x86.h"
 
 struct hypervisor_info hv;
 

@@ -1,4 +1,5 @@
-/* What the CPU and the hypervisor say about themselves (CPUID). */
+/* SPDX-License-Identifier: MIT */
+/* hypervisor.h - what the CPU and the hypervisor say about themselves (CPUID). */
 #ifndef PVSPIN_HYPERVISOR_H
 #define PVSPIN_HYPERVISOR_H
 

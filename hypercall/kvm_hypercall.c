@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* kvm_hypercall.c - KVM hypercalls through VMCALL or VMMCALL (kvm_hypercall.h). */
 #include "hypervisor.h"
 #include "kvm_hypercall.h"
 

@@ -1,4 +1,5 @@
-/* KVM hypercalls (Documentation/virt/kvm/x86/hypercalls.rst): number in RAX,
+/* SPDX-License-Identifier: MIT */
+/* kvm_hypercall.h - KVM hypercalls (Documentation/virt/kvm/x86/hypercalls.rst): number in RAX,
  * arguments in RBX, RCX, RDX, RSI, result in RAX. VMCALL on Intel, VMMCALL on
  * AMD, chosen once from the CPU vendor. */
 #ifndef PVSPIN_KVM_HYPERCALL_H

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* steal_time.c - KVM steal time: each CPU's record, registered by MSR (steal_time.h). */
+#include "lib/layout.h"
+#include "lib/x86.h"
 #include "hypervisor.h"
-#include "layout.h"
 #include "steal_time.h"
-#include "x86.h"
 
 #define MSR_KVM_STEAL_TIME   0x4b564d03
 #define KVM_MSR_ENABLED      1ull

@@ -1,4 +1,5 @@
-/* KVM steal time (Documentation/virt/kvm/x86/msr.rst, MSR_KVM_STEAL_TIME):
+/* SPDX-License-Identifier: MIT */
+/* steal_time.h - KVM steal time (Documentation/virt/kvm/x86/msr.rst, MSR_KVM_STEAL_TIME):
  * each vCPU registers a 64-byte record that the host fills with the time the
  * vCPU was runnable but not running, and a preempted flag. */
 #ifndef PVSPIN_STEAL_TIME_H

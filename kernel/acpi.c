@@ -1,10 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT (acpi.h). */
 #include <stddef.h>
+#include "lib/string.h"
 #include "acpi.h"
 #include "apic.h"
 #include "bios_scan.h"
 #include "cpu_list.h"
 #include "multiboot.h"
-#include "string.h"
 
 struct acpi_info acpi;
 

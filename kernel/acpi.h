@@ -1,4 +1,5 @@
-/* ACPI tables: RSDP -> RSDT/XSDT -> MADT (CPUs, I/O APIC), HPET, FADT (PM timer). */
+/* SPDX-License-Identifier: MIT */
+/* acpi.h - ACPI tables: RSDP -> RSDT/XSDT -> MADT (CPUs, I/O APIC), HPET, FADT (PM timer). */
 #ifndef PVSPIN_ACPI_H
 #define PVSPIN_ACPI_H
 

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* apic.c - the local APIC in xAPIC or x2APIC mode: IPIs, timer, EOI (apic.h). */
+#include "lib/x86.h"
 #include "apic.h"
 #include "console.h"
 #include "time.h"
-#include "x86.h"
 
 /* Register offsets (Intel SDM Vol. 3, Table 10-1). In x2APIC mode register
  * at offset R is MSR X2APIC_MSR_BASE + (R >> 4). */

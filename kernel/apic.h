@@ -1,4 +1,5 @@
-/* Local APIC in xAPIC (MMIO) or x2APIC (MSR) mode, chosen once for all CPUs. */
+/* SPDX-License-Identifier: MIT */
+/* apic.h - local APIC in xAPIC (MMIO) or x2APIC (MSR) mode, chosen once for all CPUs. */
 #ifndef PVSPIN_APIC_H
 #define PVSPIN_APIC_H
 

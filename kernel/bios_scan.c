@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
+/* bios_scan.c - signature search of the legacy BIOS areas (bios_scan.h). */
+#include "lib/string.h"
 #include "bios_scan.h"
-#include "string.h"
 
 #define BDA_EBDA_SEGMENT   0x40E     /* u16: EBDA segment */
 #define BDA_BASE_MEM_KIB   0x413     /* u16: base memory size in KiB */

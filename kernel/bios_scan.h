@@ -1,4 +1,5 @@
-/* Search the legacy BIOS areas for a signature on 16-byte boundaries. */
+/* SPDX-License-Identifier: MIT */
+/* bios_scan.h - search the legacy BIOS areas for a signature on 16-byte boundaries. */
 #ifndef PVSPIN_BIOS_SCAN_H
 #define PVSPIN_BIOS_SCAN_H
 

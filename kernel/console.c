@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* console.c - the line-atomic console on COM1: kprintf and friends (console.h). */
 #include <stdint.h>
+#include "kernel/drivers/serial.h"
+#include "lib/fmt.h"
+#include "lib/x86.h"
 #include "console.h"
-#include "fmt.h"
 #include "percpu.h"
-#include "serial.h"
-#include "x86.h"
 
 #define NO_OWNER (~0u)
 #define FORMAT_BUF_MAX 512

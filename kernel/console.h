@@ -1,4 +1,5 @@
-/* Line-atomic console on COM1: text from different CPUs never interleaves
+/* SPDX-License-Identifier: MIT */
+/* console.h - line-atomic console on COM1: text from different CPUs never interleaves
  * inside a line. Each CPU builds its line in its per-CPU buffer and sends it
  * whole under the console lock. */
 #ifndef PVSPIN_CONSOLE_H

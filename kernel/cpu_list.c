@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* cpu_list.c - the CPUs the firmware describes, in logical order (cpu_list.h). */
 #include "cpu_list.h"
 
 struct cpu_list cpu_list;

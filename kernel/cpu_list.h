@@ -1,10 +1,11 @@
-/* The CPUs the firmware describes (MADT or MP table), in logical order:
+/* SPDX-License-Identifier: MIT */
+/* cpu_list.h - the CPUs the firmware describes (MADT or MP table), in logical order:
  * index 0 is the boot CPU, the rest in firmware order. */
 #ifndef PVSPIN_CPU_LIST_H
 #define PVSPIN_CPU_LIST_H
 
 #include <stdint.h>
-#include "layout.h"
+#include "lib/layout.h"
 
 struct cpu_list {
 	unsigned int nr;               /* CPUs we will run on */

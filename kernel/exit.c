@@ -1,10 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* exit.c - ending the run: isa-debug-exit and the EXIT line (exit.h). */
 #include <stdint.h>
+#include "lib/x86.h"
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
 #include "percpu.h"
 #include "smp.h"
-#include "x86.h"
 
 #define ISA_DEBUG_EXIT_PORT 0xf4
 

@@ -1,4 +1,5 @@
-/* Ending a run: the verdict leaves through isa-debug-exit (port 0xf4, where
+/* SPDX-License-Identifier: MIT */
+/* exit.h - ending a run: the verdict leaves through isa-debug-exit (port 0xf4, where
  * QEMU exits with status (v << 1) | 1) and, for any other platform, a final
  * "EXIT: STATUS=n" line on the console. */
 #ifndef PVSPIN_EXIT_H

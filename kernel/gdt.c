@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT */
+/* gdt.c - each CPU's GDT and TSS (gdt.h). */
 #include <stdint.h>
 #include "gdt.h"
 #include "percpu.h"

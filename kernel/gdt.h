@@ -1,4 +1,5 @@
-/* Each CPU's own GDT and TSS (the TSS holds the IST stacks for NMI, #DF, #MC). */
+/* SPDX-License-Identifier: MIT */
+/* gdt.h - each CPU's own GDT and TSS (the TSS holds the IST stacks for NMI, #DF, #MC). */
 #ifndef PVSPIN_GDT_H
 #define PVSPIN_GDT_H
 

@@ -1,4 +1,5 @@
-; Interrupt entry stubs for all 256 vectors. Each stub makes the stack look the
+; SPDX-License-Identifier: MIT
+; isr.asm - interrupt entry stubs for all 256 vectors. Each stub makes the stack look the
 ; same (error code, vector), then trap_common saves the general registers in a
 ; struct trap_frame (kernel/trap.h) and calls trap_dispatch(frame).
 

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* ktap.c - KTAP output: plan, results, diagnostics and their totals (ktap.h). */
 #include <stdarg.h>
+#include "lib/fmt.h"
 #include "console.h"
-#include "fmt.h"
 #include "ktap.h"
 
 #define REASON_MAX 256

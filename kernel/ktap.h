@@ -1,4 +1,5 @@
-/* KTAP version 1 output (Documentation/dev-tools/ktap.rst): header, plan,
+/* SPDX-License-Identifier: MIT */
+/* ktap.h - KTAP version 1 output (Documentation/dev-tools/ktap.rst): header, plan,
  * one "ok N name" / "not ok N name # reason" line per result, "# SKIP",
  * and diagnostics as "# ..." lines. Results also go out as JSON on a
  * "# result: {...}" line. docs/output.md describes every line. */
@@ -6,7 +7,7 @@
 #define PVSPIN_KTAP_H
 
 #include <stdbool.h>
-#include "json.h"
+#include "lib/json.h"
 
 void ktap_begin(unsigned int plan);
 void ktap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,28 +1,27 @@
-/* The BSP's path from long mode to the test suites. */
+/* SPDX-License-Identifier: MIT */
+/* main.c - the BSP's path from long mode to the test suites. */
+#include "hypercall/hypervisor.h"
+#include "hypercall/steal_time.h"
+#include "kernel/drivers/pic.h"
+#include "lib/x86.h"
+#include "lock/pv_ops.h"
+#include "suites/suite.h"
 #include "acpi.h"
 #include "apic.h"
-#include "cmdline.h"
 #include "console.h"
 #include "cpu_list.h"
 #include "exit.h"
 #include "gdt.h"
-#include "hypervisor.h"
 #include "ktap.h"
 #include "mptable.h"
 #include "multiboot.h"
 #include "options.h"
 #include "percpu.h"
-#include "pic.h"
 #include "pv_backend.h"
 #include "pv_inject.h"
-#include "pv_ops.h"
 #include "smp.h"
-#include "steal_time.h"
-#include "suite.h"
-#include "test_pvswitch.h"
 #include "time.h"
 #include "trap.h"
-#include "x86.h"
 
 extern uint32_t boot_mb_magic, boot_mb_info;
 
@@ -90,7 +89,7 @@ void kmain(void)
 	gdt_load(percpu_of(0));
 	idt_load();
 	multiboot_parse(boot_mb_magic, boot_mb_info);
-	cmdline_parse(boot_info.cmdline);
+	suite_options_parse(boot_info.cmdline);
 	suite_begin();
 	hypervisor_detect();
 	discover_cpus();

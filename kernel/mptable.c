@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* mptable.c - the Intel MP table walk, the fallback CPU source (mptable.h). */
 #include <stdint.h>
+#include "lib/string.h"
 #include "apic.h"
 #include "bios_scan.h"
 #include "cpu_list.h"
 #include "mptable.h"
-#include "string.h"
 
 struct __attribute__((packed)) mp_floating {
 	char signature[4];             /* "_MP_" */

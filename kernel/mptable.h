@@ -1,4 +1,5 @@
-/* Intel MultiProcessor Specification 1.4 tables: the fallback CPU source. */
+/* SPDX-License-Identifier: MIT */
+/* mptable.h - intel MultiProcessor Specification 1.4 tables: the fallback CPU source. */
 #ifndef PVSPIN_MPTABLE_H
 #define PVSPIN_MPTABLE_H
 

@@ -1,6 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* multiboot.c - reading the Multiboot v1 or v2 information (multiboot.h). */
 #include <stddef.h>
+#include "lib/string.h"
 #include "multiboot.h"
-#include "string.h"
 
 struct boot_info boot_info;
 

@@ -1,4 +1,5 @@
-/* What the boot loader told us (Multiboot v1 from QEMU -kernel, v2 from GRUB). */
+/* SPDX-License-Identifier: MIT */
+/* multiboot.h - what the boot loader told us (Multiboot v1 from QEMU -kernel, v2 from GRUB). */
 #ifndef PVSPIN_MULTIBOOT_H
 #define PVSPIN_MULTIBOOT_H
 

@@ -1,100 +1,20 @@
-/* Every guest option, in one table: name, type, range, default, help. */
-#include "cmdline.h"
-#include "layout.h"
+/* SPDX-License-Identifier: MIT */
+/* options.c - the guest's parsed options, and the report of a bad one. */
+#include "console.h"
+#include "exit.h"
+#include "ktap.h"
 #include "options.h"
-#include "pv_backend.h"
-#include "pv_inject.h"
-#include "pv_ops.h"
-#include "suite.h"
-#include "torture.h"
 
 struct guest_options opt;
 
-#define VERBOSE_MAX 2
-#define WATCHDOG_MS_MAX 3600000
-#define DURATION_MS_MAX 3600000
-#define HOLD_NS_MAX 1000000000
-/* PV_SPIN_THRESHOLD (lock/pv_ops.h) as option text. */
-#define PV_SPIN_THRESHOLD_DEFAULT_STR "32768"
-_Static_assert(PV_SPIN_THRESHOLD == 32768, "keep the pv_spin_threshold default in step");
-
-#define WATCHDOG_MS_MIN 50              /* a few watchdog ticks */
-
-static const char *parse_watchdog_ms(const char *value)
+void options_parse(const struct opt_def *table, unsigned int count, const char *cmdline)
 {
-	uint64_t v;
-	if (!cmdline_parse_u64(value, &v))
-		return "not an integer";
-	if (v && (v < WATCHDOG_MS_MIN || v > WATCHDOG_MS_MAX))
-		return "out of range";
-	opt.watchdog_ms = v;
-	return NULL;
+	struct cmdline_error err;
+	if (cmdline_parse(table, count, cmdline, &err))
+		return;
+	ktap_begin(1);
+	ktap_fail("cmdline", "bad option '%s': %s; accepted: %s", err.token, err.what,
+		  err.accepted);
+	kprintf("# summary: bad guest command line, nothing was run\n");
+	guest_exit(EXIT_BAD_INPUT);
 }
-
-const struct opt_def options_table[] = {
-	{
-		.key = "test", .kind = OPT_NAMES, .dest = opt.test, .dest_size = sizeof(opt.test),
-		.names = suite_selector_name, .def = "default",
-		.help = "suites to run; 'default' is every suite in its short form, 'all' adds the rest",
-	},
-	{
-		.key = "seed", .kind = OPT_U64, .dest = &opt.seed, .min = 0, .max = UINT64_MAX,
-		.def = "1", .help = "seed of every pseudo-random choice, so a run can be repeated",
-	},
-	{
-		.key = "verbose", .kind = OPT_U64, .dest = &opt.verbose, .min = 0, .max = VERBOSE_MAX,
-		.def = "0", .help = "0: results only; 1: per-CPU details; 2: progress while running",
-	},
-	{
-		.key = "pv", .kind = OPT_CHOICE, .dest = &opt.pv, .names = pv_choice_name,
-		.def = "auto", .help = "pvqspinlock wait/kick backend: auto, kvm (HLT + KVM_HC_KICK_CPU), ipi (sti;hlt + IPI), off",
-	},
-	{
-		.key = "pv_spin_threshold", .kind = OPT_U64, .dest = &opt.pv_spin_threshold,
-		.min = PV_SPIN_THRESHOLD_MIN, .max = UINT32_MAX, .def = PV_SPIN_THRESHOLD_DEFAULT_STR,
-		.help = "spins of a pvqspinlock waiter before it halts",
-	},
-	{
-		.key = "inject", .kind = OPT_CUSTOM, .parse = pv_inject_parse, .def = "none",
-		.accepted = "none, or a comma-separated list of spurious_wake:PPM, kick_delay_us:N, drop_kick:PPM",
-		.help = "faults injected into the PV wait/kick protocol (PPM: times in a million)",
-	},
-	{
-		.key = "watchdog_ms", .kind = OPT_CUSTOM, .parse = parse_watchdog_ms, .def = "0",
-		.accepted = "0 (automatic) or an integer 50..3600000",
-		.help = "a CPU that makes no progress this long ends the run with the lockup report; 0 = 10000 plus 200 per CPU above 16",
-	},
-	{
-		.key = "lock", .kind = OPT_NAMES, .dest = opt.lock, .dest_size = sizeof(opt.lock),
-		.names = torture_lock_name, .def = "all",
-		.help = "locks to torture or benchmark; all = every correct lock; broken is a deliberately wrong one",
-	},
-	{
-		.key = "duration_ms", .kind = OPT_U64, .dest = &opt.duration_ms, .min = 1,
-		.max = DURATION_MS_MAX, .def = "200", .help = "how long each lock is tortured or measured",
-	},
-	{
-		.key = "warmup_ms", .kind = OPT_U64, .dest = &opt.warmup_ms, .min = 0,
-		.max = DURATION_MS_MAX, .def = "100", .help = "bench: time each lock runs before it is measured",
-	},
-	{
-		.key = "cpus", .kind = OPT_U64, .dest = &opt.cpus, .min = 0, .max = MAX_CPUS,
-		.def = "0", .help = "CPUs taking part (CPUs 0..n-1); 0 = every online CPU",
-	},
-	{
-		.key = "hold_ns", .kind = OPT_U64, .dest = &opt.hold_ns, .min = 0, .max = HOLD_NS_MAX,
-		.def = "200", .help = "mean time in the critical section (uniform 0..2x, 1 in 1024 ten times longer)",
-	},
-	{
-		.key = "think_ns", .kind = OPT_U64, .dest = &opt.think_ns, .min = 0, .max = HOLD_NS_MAX,
-		.def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
-	},
-	{
-		.key = "irq_lock", .kind = OPT_U64, .dest = &opt.irq_lock, .min = 0, .max = IRQ_LEVELS_MAX,
-		.def = "1", .help = "interrupt levels that take a lock of the queued type under test: 1 = the timer tick; 2-4 add IPIs sent to CPUs waiting one level below (nesting to the no-node fallback)",
-	},
-};
-
-const unsigned int options_count = sizeof(options_table) / sizeof(options_table[0]);
-_Static_assert(sizeof(options_table) / sizeof(options_table[0]) <= OPTIONS_MAX,
-	       "cmdline.c tracks at most OPTIONS_MAX options");

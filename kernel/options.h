@@ -1,8 +1,11 @@
-/* The guest's options, after kernel/options.c has parsed the command line. */
+/* SPDX-License-Identifier: MIT */
+/* options.h - the guest's options, after options_parse() has read the command
+ * line against the option table (suites/options.c). */
 #ifndef PVSPIN_OPTIONS_H
 #define PVSPIN_OPTIONS_H
 
 #include <stdint.h>
+#include "lib/cmdline.h"
 
 #define OPT_LIST_MAX 256
 
@@ -23,5 +26,10 @@ struct guest_options {
 };
 
 extern struct guest_options opt;
+
+/* Parse the command line against table[0..count-1] into opt; on error: KTAP
+ * "not ok" naming the option and what is accepted, then
+ * guest_exit(EXIT_BAD_INPUT). */
+void options_parse(const struct opt_def *table, unsigned int count, const char *cmdline);
 
 #endif

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
+/* percpu.c - the per-CPU areas and each CPU's GS base (percpu.h). */
+#include "lib/x86.h"
 #include "percpu.h"
-#include "x86.h"
 
 struct percpu percpu_area[MAX_CPUS];
 

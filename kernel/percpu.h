@@ -1,11 +1,13 @@
-/* Per-CPU data. Each CPU's GS base points at its own struct percpu, so
+/* SPDX-License-Identifier: MIT */
+/* percpu.h - per-CPU data. Each CPU's GS base points at its own struct percpu, so
  * this_cpu() and cpu_id() are one GS-relative load. */
 #ifndef PVSPIN_PERCPU_H
 #define PVSPIN_PERCPU_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "layout.h"
+#include "lib/layout.h"
+#include "lib/x86.h"
 
 #define CACHE_LINE 64
 #define CONSOLE_LINE_MAX 8192   /* longest line sent whole: JSON results */
@@ -56,7 +58,7 @@ struct percpu {
 } __attribute__((aligned(CACHE_LINE)));
 
 _Static_assert(offsetof(struct percpu, self) == 0, "this_cpu() reads GS:0");
-_Static_assert(offsetof(struct percpu, cpu) == 8, "cpu_id() reads GS:8");
+_Static_assert(offsetof(struct percpu, cpu) == PERCPU_CPU_OFFSET, "cpu_id() reads GS:8");
 
 extern struct percpu percpu_area[MAX_CPUS];
 
@@ -67,12 +69,7 @@ static inline struct percpu *this_cpu(void)
 	return p;
 }
 
-static inline unsigned int cpu_id(void)
-{
-	unsigned int c;
-	__asm__ volatile("movl %%gs:8, %0" : "=r"(c));
-	return c;
-}
+static inline unsigned int cpu_id(void) { return gs_load_u32(PERCPU_CPU_OFFSET); }
 
 static inline struct percpu *percpu_of(unsigned int cpu) { return &percpu_area[cpu]; }
 

@@ -1,15 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* pv_backend.c - pvqspinlock's wait/kick backend: KVM hypercalls or IPIs (pv_backend.h). */
+#include "hypercall/hypervisor.h"
+#include "hypercall/kvm_hypercall.h"
+#include "hypercall/steal_time.h"
+#include "lib/x86.h"
+#include "lock/pv_ops.h"
 #include "apic.h"
 #include "console.h"
-#include "hypervisor.h"
-#include "kvm_hypercall.h"
 #include "percpu.h"
 #include "pv_backend.h"
-#include "pv_ops.h"
-#include "steal_time.h"
 #include "time.h"
 #include "trap.h"
 #include "watchdog.h"
-#include "x86.h"
 
 static const char *const choice_names[] = { "auto", "kvm", "ipi", "off" };
 static const char *reason = "not chosen yet";

@@ -1,4 +1,5 @@
-/* The wait/kick backend of pvqspinlock, chosen once at boot (pv= option):
+/* SPDX-License-Identifier: MIT */
+/* pv_backend.h - the wait/kick backend of pvqspinlock, chosen once at boot (pv= option):
  *   kvm: wait = HLT (a KVM kick wakes it even with interrupts off),
  *        kick = KVM_HC_KICK_CPU;
  *   ipi: wait = "sti; hlt" on a re-checked condition, kick = a fixed IPI;

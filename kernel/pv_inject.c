@@ -1,11 +1,13 @@
-#include "cmdline.h"
+/* SPDX-License-Identifier: MIT */
+/* pv_inject.c - fault injection into the PV wait/kick protocol (pv_inject.h). */
+#include "lib/cmdline.h"
+#include "lib/string.h"
+#include "lock/pv_ops.h"
 #include "console.h"
 #include "options.h"
 #include "percpu.h"
 #include "pv_inject.h"
-#include "pv_ops.h"
 #include "smp.h"
-#include "string.h"
 #include "time.h"
 
 #define PPM           1000000ul

@@ -1,4 +1,5 @@
-/* Fault injection into the PV wait/kick protocol (option inject=):
+/* SPDX-License-Identifier: MIT */
+/* pv_inject.h - fault injection into the PV wait/kick protocol (option inject=):
  *   spurious_wake:PPM  a wait returns at once without halting, and a kick
  *                      also kicks a random CPU, PPM times in a million;
  *   kick_delay_us:N    every kick is sent N microseconds late;
@@ -11,7 +12,7 @@
 #define PVSPIN_PV_INJECT_H
 
 #include <stdbool.h>
-#include "json.h"
+#include "lib/json.h"
 
 struct pv_inject_config {
 	uint64_t spurious_wake_ppm;

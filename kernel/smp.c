@@ -1,19 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* smp.c - bringing the APs online and running work on them (smp.h). */
 #include <stdbool.h>
+#include "hypercall/hypervisor.h"
+#include "hypercall/steal_time.h"
+#include "lib/layout.h"
+#include "lib/string.h"
+#include "lib/x86.h"
 #include "apic.h"
 #include "console.h"
 #include "cpu_list.h"
 #include "exit.h"
 #include "gdt.h"
-#include "hypervisor.h"
 #include "ktap.h"
-#include "layout.h"
 #include "percpu.h"
 #include "smp.h"
-#include "steal_time.h"
-#include "string.h"
 #include "time.h"
 #include "trap.h"
-#include "x86.h"
 
 /* Start-up.
  * Round 1 sends one SIPI to every AP, with no INIT: after reset an AP waits

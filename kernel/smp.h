@@ -1,4 +1,5 @@
-/* Bringing the APs online (INIT-SIPI-SIPI through the real-mode trampoline)
+/* SPDX-License-Identifier: MIT */
+/* smp.h - bringing the APs online (INIT-SIPI-SIPI through the real-mode trampoline)
  * and running work on them. */
 #ifndef PVSPIN_SMP_H
 #define PVSPIN_SMP_H

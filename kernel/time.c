@@ -1,9 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* time.c - the TSC clock, calibrated against the hypervisor, HPET, PM timer
+ * or PIT (time.h). */
 #include <stdbool.h>
+#include "hypercall/hypervisor.h"
+#include "kernel/drivers/hpet.h"
+#include "kernel/drivers/pit.h"
+#include "kernel/drivers/pm_timer.h"
+#include "lib/x86.h"
 #include "acpi.h"
-#include "hypervisor.h"
-#include "pit.h"
 #include "time.h"
-#include "x86.h"
 
 #define NSEC_PER_SEC 1000000000ull
 #define CALIBRATE_NS 10000000ull        /* 10 ms window against a reference timer */
@@ -27,18 +32,7 @@ struct pvclock_vcpu_time_info {
 } __attribute__((packed, aligned(32)));
 _Static_assert(sizeof(struct pvclock_vcpu_time_info) == 32, "pvclock record is 32 bytes");
 
-/* HPET registers (IA-PC HPET spec 1.0a, 2.3). */
-#define HPET_CAPABILITIES 0x000         /* bits 63:32: period in femtoseconds */
-#define HPET_CONFIG       0x010
-#define HPET_COUNTER      0x0F0
-#define HPET_CONFIG_ENABLE 1ull
-#define FS_PER_NS         1000000ull
-
-/* ACPI PM timer: 3.579545 MHz. */
-#define PM_TIMER_HZ 3579545ull
-
-/* PIT channel 0 in mode 2 (rate generator), read with latch commands: needs
- * no speaker gate (port 0x61), which some machines (microvm) lack. */
+/* The PIT counts down from its largest reload, then starts over. */
 #define PIT_RELOAD    PIT_RELOAD_MAX
 #define PIT_STUCK_READS 100000   /* same count this often: no PIT */
 
@@ -97,15 +91,13 @@ static uint64_t from_hpet(void)
 {
 	if (!acpi.has_hpet || !acpi.hpet_addr)
 		return 0;
-	volatile uint64_t *hpet = (volatile uint64_t *)(uintptr_t)acpi.hpet_addr;
-	uint64_t period_fs = hpet[HPET_CAPABILITIES / 8] >> 32;
+	uint64_t period_fs = hpet_enable(acpi.hpet_addr);
 	if (!period_fs)
 		return 0;
-	hpet[HPET_CONFIG / 8] |= HPET_CONFIG_ENABLE;
 	uint64_t ticks = CALIBRATE_NS * FS_PER_NS / period_fs;
-	uint64_t h0 = hpet[HPET_COUNTER / 8], t0 = rdtsc_ordered(), h1;
+	uint64_t h0 = hpet_counter(), t0 = rdtsc_ordered(), h1;
 	do
-		h1 = hpet[HPET_COUNTER / 8];
+		h1 = hpet_counter();
 	while (h1 - h0 < ticks);
 	uint64_t t1 = rdtsc_ordered();
 	uint64_t elapsed_ns = (h1 - h0) * period_fs / FS_PER_NS;
@@ -116,12 +108,12 @@ static uint64_t from_pm_timer(void)
 {
 	if (!acpi.pm_timer_port)
 		return 0;
-	uint32_t mask = acpi.pm_timer_32bit ? 0xFFFFFFFFu : 0xFFFFFFu;
+	uint32_t mask = pm_timer_mask(acpi.pm_timer_32bit);
 	uint64_t ticks = CALIBRATE_NS * PM_TIMER_HZ / NSEC_PER_SEC, done = 0;
-	uint32_t last = inl(acpi.pm_timer_port) & mask;
+	uint32_t last = pm_timer_read(acpi.pm_timer_port, mask);
 	uint64_t t0 = rdtsc_ordered();
 	while (done < ticks) {
-		uint32_t now = inl(acpi.pm_timer_port) & mask;
+		uint32_t now = pm_timer_read(acpi.pm_timer_port, mask);
 		done += (now - last) & mask;
 		last = now;
 	}
@@ -129,19 +121,10 @@ static uint64_t from_pm_timer(void)
 	return (t1 - t0) * PM_TIMER_HZ / done;
 }
 
-static uint16_t pit_read(void)
-{
-	outb(PIT_MODE, PIT_CH0_LATCH);
-	uint16_t lo = inb(PIT_CH0);
-	return (uint16_t)(lo | (inb(PIT_CH0) << 8));
-}
-
 static uint64_t from_pit(void)
 {
 	uint64_t ticks = CALIBRATE_NS * PIT_HZ / NSEC_PER_SEC, done = 0;
-	outb(PIT_MODE, PIT_CH0_MODE2_LOHI);
-	outb(PIT_CH0, PIT_RELOAD & 0xff);
-	outb(PIT_CH0, PIT_RELOAD >> 8);
+	pit_start_rate(PIT_RELOAD);
 	uint16_t last = pit_read();
 	uint64_t t0 = rdtsc_ordered(), t1 = t0, still = 0;
 	while (done < ticks) {

@@ -1,4 +1,5 @@
-/* One monotonic nanosecond clock for every CPU: the TSC, with its frequency
+/* SPDX-License-Identifier: MIT */
+/* time.h - one monotonic nanosecond clock for every CPU: the TSC, with its frequency
  * from the hypervisor where it says so, else calibrated against a timer. */
 #ifndef PVSPIN_TIME_H
 #define PVSPIN_TIME_H

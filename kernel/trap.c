@@ -1,12 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* trap.c - the IDT, exception reports and interrupt dispatch (trap.h). */
 #include <stdint.h>
+#include "lib/fmt.h"
+#include "lib/x86.h"
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
-#include "fmt.h"
 #include "ktap.h"
 #include "percpu.h"
 #include "trap.h"
-#include "x86.h"
 
 #define IDT_ENTRIES   256
 #define GATE_INTR     0x8E   /* present, DPL 0, 64-bit interrupt gate */

@@ -1,4 +1,5 @@
-/* IDT, exception reporting and interrupt handler registration. */
+/* SPDX-License-Identifier: MIT */
+/* trap.h - IDT, exception reporting and interrupt handler registration. */
 #ifndef PVSPIN_TRAP_H
 #define PVSPIN_TRAP_H
 

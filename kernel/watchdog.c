@@ -1,17 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* watchdog.c - the lockup watchdog: LAPIC timer ticks and the NMI backstop (watchdog.h). */
+#include "hypercall/kvm_hypercall.h"
+#include "kernel/drivers/ioapic.h"
+#include "kernel/drivers/pit.h"
+#include "lib/fmt.h"
+#include "lib/x86.h"
 #include "acpi.h"
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
-#include "fmt.h"
-#include "ioapic.h"
 #include "ktap.h"
-#include "kvm_hypercall.h"
 #include "percpu.h"
-#include "pit.h"
 #include "time.h"
 #include "trap.h"
 #include "watchdog.h"
-#include "x86.h"
 
 #define NS_PER_MS 1000000ul
 #define NMI_WATCHDOG_HZ 50              /* PIT period 20 ms */
@@ -150,10 +152,7 @@ static void nmi_source_start(void)
 	}
 	if (!wd.nmi_routed)
 		return;
-	uint32_t reload = (uint32_t)(PIT_HZ / NMI_WATCHDOG_HZ);
-	outb(PIT_MODE, PIT_CH0_MODE2_LOHI);
-	outb(PIT_CH0, reload & 0xff);
-	outb(PIT_CH0, (reload >> 8) & 0xff);
+	pit_start_rate((uint16_t)(PIT_HZ / NMI_WATCHDOG_HZ));
 }
 
 void watchdog_arm(unsigned int ncpus, uint64_t timeout_ns, void (*describe)(void))

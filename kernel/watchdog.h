@@ -1,4 +1,5 @@
-/* Lockup watchdog. While armed, every CPU taking part gets a periodic LAPIC
+/* SPDX-License-Identifier: MIT */
+/* watchdog.h - lockup watchdog. While armed, every CPU taking part gets a periodic LAPIC
  * timer tick (WATCHDOG_TICK_NS); the tick of any CPU checks all of them.
  * The PIT, routed through the I/O APIC as an NMI to CPU 0, checks too: it
  * gets through even when every CPU is halted with interrupts off (pv=kvm

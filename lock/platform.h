@@ -3,7 +3,7 @@
  * platform.h - the ONLY window the lock library has on its environment.
  *
  * Everything environment specific comes from "lock_env.h", found on the
- * include path: the guest kernel ships kernel/lock_env.h, the host tests ship
+ * include path: the guest kernel ships kernel/lock_env/lock_env.h, the host tests ship
  * tests/host/lock_env.h.  Its contract (keep it this small):
  *
  *   #define LOCK_NR_CPUS <n>                       compile-time max CPUs

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Stub lock_env.h for the freestanding compile check only (never run):
- * the same contract the guest's kernel/lock_env.h fulfils.
+ * the same contract the guest's kernel/lock_env/lock_env.h fulfils.
  */
 #ifndef STUB_LOCK_ENV_H
 #define STUB_LOCK_ENV_H

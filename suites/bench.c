@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/* bench.c - the bench suite: throughput, fairness and acquire latency of each selected lock,
+ * one after the other on the same CPUs, so one boot compares them. Every
+ * CPU loops: acquire (timed), a critical section of hold_ns that writes
+ * shared cache lines, release, think_ns outside. A warm-up runs first and
+ * is not counted; the PV counters and steal time cover the measured window
+ * only. A critical section that takes over OVERRUN_FACTOR times its hold
+ * time had its holder preempted (or interrupted for that long). */
+#include "hypercall/steal_time.h"
+#include "kernel/console.h"
+#include "kernel/ktap.h"
+#include "kernel/options.h"
+#include "kernel/percpu.h"
+#include "kernel/pv_backend.h"
+#include "kernel/smp.h"
+#include "kernel/time.h"
+#include "kernel/watchdog.h"
+#include "lib/cmdline.h"
+#include "lib/fmt.h"
+#include "lib/json.h"
+#include "lib/string.h"
+#include "lib/x86.h"
+#include "lock/lock.h"
+#include "lock_report.h"
+#include "suite.h"
+#include "torture.h"
+
+#define NS_PER_MS        1000000ul
+#define NS_PER_US        1000ul
+#define NS_PER_S         1000000000ul
+#define NAME_MAX         64
+#define SHARED_LINES     4              /* cache lines the critical section writes */
+#define OVERRUN_FACTOR   10
+#define OVERRUN_MIN_NS   1000           /* floor of the limit when hold_ns is ~0 */
+#define NO_OWNER         (~0u)
+#define TABLE_ROWS       16
+#define FAIRNESS_DECIMALS 4
+#define FAIRNESS_SCALE   10000
+#define JAIN_X_MAX       (1ul << 27)    /* MAX_CPUS * x^2 < 2^64 */
+#define TPUT_DECIMALS    1
+#define TPUT_SCALE       10
+
+/* Acquire latency: log2 buckets split in 2^SUB_BITS linear steps, so a
+ * percentile is off by at most 1/2^SUB_BITS (12.5%). Values below 2^SUB_BITS
+ * ns get a bucket each; the last bucket takes everything from 2^MAX_LOG2. */
+#define SUB_BITS         3
+#define SUB_STEPS        (1u << SUB_BITS)
+#define MAX_LOG2         40             /* 2^40 ns: 18 minutes */
+#define LAT_BUCKETS      ((MAX_LOG2 - SUB_BITS + 2) * SUB_STEPS)
+#define LOG2_BUCKETS     LOCK_LAT_BUCKETS
+
+enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
+
+struct bench_cpu {
+	uint64_t acquisitions, overruns, max_ns;
+	uint64_t steal_start_ns, steal_ns;
+	bool measuring;
+	uint64_t lat[LAT_BUCKETS];
+} __attribute__((aligned(CACHE_LINE)));
+
+struct shared_line {
+	volatile uint64_t v;
+} __attribute__((aligned(CACHE_LINE)));
+
+struct bench_row {
+	const char *lock;
+	uint64_t tput_x10, fairness_x10000, p50, p99, p999, max, overruns, halts, kicks, steal_ns;
+};
+
+static struct {
+	const struct lock_type *type;
+	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
+	struct shared_line shared[SHARED_LINES];
+	volatile uint32_t owner;
+	uint64_t violations;            /* atomic */
+	uint32_t phase;                 /* atomic: enum phase */
+	uint64_t start_ns, warmup_end_ns, measure_start_ns, measure_end_ns, stop_ns;
+	struct pv_snapshot pv_start;
+	unsigned int ncpus;
+	uint64_t overrun_ns;
+	struct bench_cpu cpu[MAX_CPUS];
+	struct bench_row rows[TABLE_ROWS];
+	unsigned int nrows;
+} b;
+
+static unsigned int lat_bucket(uint64_t ns)
+{
+	if (ns < SUB_STEPS)
+		return (unsigned int)ns;
+	unsigned int msb = 63u - (unsigned int)__builtin_clzll(ns);
+	if (msb >= MAX_LOG2)
+		return LAT_BUCKETS - 1;
+	unsigned int sub = (unsigned int)(ns >> (msb - SUB_BITS)) & (SUB_STEPS - 1);
+	return ((msb - SUB_BITS + 1) << SUB_BITS) + sub;
+}
+
+/* Smallest latency that falls in bucket i. */
+static uint64_t lat_bucket_low(unsigned int i)
+{
+	if (i < SUB_STEPS)
+		return i;
+	unsigned int octave = i >> SUB_BITS, sub = i & (SUB_STEPS - 1);
+	return (uint64_t)(SUB_STEPS | sub) << (octave - 1);
+}
+
+_Static_assert(LAT_BUCKETS <= 2 * 64 * SUB_STEPS, "latency buckets cover 64-bit ns");
+
+/* Move to the next phase when its time has come; any CPU may call this
+ * (the loop of CPU 0 and every CPU's tick), the first one wins. */
+static void advance_phase(void)
+{
+	uint32_t ph = __atomic_load_n(&b.phase, __ATOMIC_ACQUIRE);
+	uint64_t now = time_ns();
+	uint32_t next;
+	if (ph == PHASE_WARMUP && now >= b.warmup_end_ns)
+		next = PHASE_MEASURE;
+	else if (ph == PHASE_MEASURE && now >= b.measure_end_ns)
+		next = PHASE_STOP;
+	else
+		return;
+	static uint32_t switching;      /* one switcher, so the stamps are its own */
+	uint32_t idle = 0;
+	if (!__atomic_compare_exchange_n(&switching, &idle, 1, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return;
+	if (__atomic_load_n(&b.phase, __ATOMIC_RELAXED) == ph) {
+		if (next == PHASE_MEASURE) {
+			pv_snapshot_take(&b.pv_start, b.ncpus);
+			b.measure_start_ns = time_ns();
+		} else {
+			b.stop_ns = time_ns();
+		}
+		/* RELEASE: the stamps and the snapshot before the new phase. */
+		__atomic_store_n(&b.phase, next, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&switching, 0, __ATOMIC_RELEASE);
+}
+
+static void critical_section(unsigned int id)
+{
+	if (b.owner != NO_OWNER)
+		__atomic_add_fetch(&b.violations, 1, __ATOMIC_RELAXED);
+	b.owner = id;
+	for (unsigned int i = 0; i < SHARED_LINES; i++)
+		b.shared[i].v++;
+	delay_ns(opt.hold_ns);
+	if (b.owner != id)
+		__atomic_add_fetch(&b.violations, 1, __ATOMIC_RELAXED);
+	b.owner = NO_OWNER;
+}
+
+static void record(struct bench_cpu *me, unsigned int id, uint64_t wait_ns, uint64_t held_ns)
+{
+	if (!me->measuring) {
+		me->measuring = true;
+		me->steal_start_ns = steal_time_ns(id);
+	}
+	me->acquisitions++;
+	me->lat[lat_bucket(wait_ns)]++;
+	if (wait_ns > me->max_ns)
+		me->max_ns = wait_ns;
+	if (held_ns > b.overrun_ns)
+		me->overruns++;
+}
+
+static void worker(void *arg)
+{
+	(void)arg;
+	unsigned int id = cpu_id();
+	struct bench_cpu *me = &b.cpu[id];
+	watchdog_cpu_start();
+	for (;;) {
+		uint32_t ph = __atomic_load_n(&b.phase, __ATOMIC_ACQUIRE);
+		if (ph == PHASE_STOP)
+			break;
+		struct wd_wait outer = watchdog_wait_begin("lock", time_ns());
+		uint64_t t0 = time_ns();
+		b.type->lock(&b.lock);
+		uint64_t t1 = time_ns();
+		watchdog_wait_end(outer);
+		critical_section(id);
+		uint64_t t2 = time_ns();
+		b.type->unlock(&b.lock);
+		watchdog_progress();
+		/* Counted if the lock was taken inside the measured window. */
+		if (__atomic_load_n(&b.phase, __ATOMIC_ACQUIRE) == PHASE_MEASURE &&
+		    t1 >= b.measure_start_ns)
+			record(me, id, t1 - t0, t2 - t1);
+		delay_ns(opt.think_ns);
+		if (id == 0)
+			advance_phase();
+	}
+	watchdog_cpu_stop();
+	if (me->measuring)
+		me->steal_ns = steal_time_ns(id) - me->steal_start_ns;
+}
+
+/* Jain's fairness index (sum x)^2 / (n sum x^2), times FAIRNESS_SCALE. */
+static uint64_t jain_x10000(void)
+{
+	uint64_t max = 0, sum = 0, sq = 0;      /* no floating point in the kernel */
+	unsigned int shift = 0;
+	for (unsigned int c = 0; c < b.ncpus; c++)
+		max = b.cpu[c].acquisitions > max ? b.cpu[c].acquisitions : max;
+	while ((max >> shift) > JAIN_X_MAX)     /* keep the sum of squares in 64 bits */
+		shift++;
+	for (unsigned int c = 0; c < b.ncpus; c++) {
+		uint64_t x = b.cpu[c].acquisitions >> shift;
+		sum += x;
+		sq += x * x;
+	}
+	return sq ? mul_div_u64(sum * FAIRNESS_SCALE / b.ncpus, sum, sq) : 0;
+}
+
+/* The upper end of the bucket holding the percentile, but never above the
+ * largest latency seen. */
+static uint64_t lat_percentile(const uint64_t *hist, uint64_t total, uint64_t max,
+			       uint64_t permille)
+{
+	uint64_t want = (total * permille + PERMILLE - 1) / PERMILLE, seen = 0;
+	for (unsigned int i = 0; i < LAT_BUCKETS; i++) {
+		seen += hist[i];
+		if (hist[i] && seen >= want) {
+			uint64_t end = i + 1 < LAT_BUCKETS ? lat_bucket_low(i + 1) : max;
+			return end < max ? end : max;
+		}
+	}
+	return 0;
+}
+
+static void report(const char *name)
+{
+	static uint64_t hist[LAT_BUCKETS];
+	uint64_t log2[LOG2_BUCKETS] = { 0 }, steal[MAX_CPUS];
+	uint64_t total = 0, overruns = 0, max = 0, steal_sum = 0;
+	memset(hist, 0, sizeof(hist));
+	for (unsigned int c = 0; c < b.ncpus; c++) {
+		const struct bench_cpu *p = &b.cpu[c];
+		total += p->acquisitions;
+		overruns += p->overruns;
+		max = p->max_ns > max ? p->max_ns : max;
+		steal[c] = p->steal_ns;
+		steal_sum += p->steal_ns;
+		for (unsigned int i = 0; i < LAT_BUCKETS; i++)
+			hist[i] += p->lat[i];
+	}
+	for (unsigned int i = 0; i < LAT_BUCKETS; i++)
+		if (hist[i])
+			log2[lock_lat_bucket(lat_bucket_low(i))] += hist[i];
+	uint64_t ns = b.stop_ns - b.measure_start_ns;
+	uint64_t tput_x10 = ns ? mul_div_u64(total, NS_PER_S * TPUT_SCALE, ns) : 0;
+	struct pv_snapshot end, pv;
+	pv_snapshot_take(&end, b.ncpus);
+	pv_snapshot_diff(&pv, &end, &b.pv_start);
+
+	struct bench_row *r = b.nrows < TABLE_ROWS ? &b.rows[b.nrows++] : 0;
+	struct json j;
+	json_begin(&j);
+	json_str(&j, "test", "bench");
+	json_str(&j, "lock", b.type->name);
+	json_u64(&j, "cpus", b.ncpus);
+	json_u64(&j, "duration_ns", ns);
+	json_u64(&j, "warmup_ns", b.measure_start_ns - b.start_ns);
+	json_u64(&j, "hold_ns", opt.hold_ns);
+	json_u64(&j, "think_ns", opt.think_ns);
+	json_u64(&j, "acquisitions", total);
+	json_fixed(&j, "throughput_per_s", tput_x10, TPUT_DECIMALS);
+	json_arr(&j, "per_cpu");
+	for (unsigned int c = 0; c < b.ncpus; c++)
+		json_arr_u64(&j, b.cpu[c].acquisitions);
+	json_arr_end(&j);
+	json_fixed(&j, "fairness", jain_x10000(), FAIRNESS_DECIMALS);
+	json_obj(&j, "latency_ns");
+	json_u64(&j, "p50", lat_percentile(hist, total, max, P50_PERMILLE));
+	json_u64(&j, "p99", lat_percentile(hist, total, max, P99_PERMILLE));
+	json_u64(&j, "p999", lat_percentile(hist, total, max, P999_PERMILLE));
+	json_u64(&j, "max", max);
+	json_obj_end(&j);
+	json_arr(&j, "latency_hist_log2_ns");
+	for (unsigned int i = 0; i < LOG2_BUCKETS; i++)
+		json_arr_u64(&j, log2[i]);
+	json_arr_end(&j);
+	json_u64(&j, "overrun_limit_ns", b.overrun_ns);
+	json_u64(&j, "overruns", overruns);
+	json_u64(&j, "violations", b.violations);
+	json_str(&j, "pv_backend", pv_backend_name());
+	json_pv(&j, &pv);
+	json_steal(&j, steal, b.ncpus);
+	json_events(&j, &pv.ev);
+	json_end(&j);
+	ktap_result_json(&j);
+	if (r)
+		*r = (struct bench_row){
+			b.type->name, tput_x10, jain_x10000(), lat_percentile(hist, total, max, P50_PERMILLE),
+			lat_percentile(hist, total, max, P99_PERMILLE),
+			lat_percentile(hist, total, max, P999_PERMILLE), max, overruns, pv.halts,
+			pv.kicks_sent, steal_sum,
+		};
+	if (b.violations)
+		ktap_fail(name, "violations=%lu", b.violations);
+	else if (!total)
+		ktap_fail(name, "no acquisition in the measured window");
+	else
+		ktap_ok(name);
+}
+
+static void tick(void)
+{
+	advance_phase();
+}
+
+static void bench_one(const char *lock_name, void *ctx)
+{
+	(void)ctx;
+	char name[NAME_MAX];
+	snprintf(name, sizeof(name), "bench:%s", lock_name);
+	ktap_set_current("bench");
+	memset(b.cpu, 0, sizeof(b.cpu));
+	b.type = lock_type_find(lock_name);
+	b.type->init(&b.lock);
+	b.owner = NO_OWNER;
+	b.violations = 0;
+	b.overrun_ns = OVERRUN_FACTOR * (opt.hold_ns > OVERRUN_MIN_NS ? opt.hold_ns : OVERRUN_MIN_NS);
+	pv_counters_reset(b.ncpus);
+	b.start_ns = time_ns();
+	b.warmup_end_ns = b.start_ns + opt.warmup_ms * NS_PER_MS;
+	b.measure_end_ns = b.warmup_end_ns + opt.duration_ms * NS_PER_MS;
+	b.measure_start_ns = b.stop_ns = 0;
+	__atomic_store_n(&b.phase, PHASE_WARMUP, __ATOMIC_RELEASE);
+	watchdog_arm(b.ncpus, watchdog_timeout_ns(opt.watchdog_ms, b.ncpus), 0);
+	watchdog_set_tick_hook(tick);
+	smp_run_on_first(b.ncpus, worker, 0);
+	watchdog_disarm();
+	report(name);
+}
+
+/* The same numbers as the JSON, for people; docs/output.md has the columns. */
+static void print_table(void)
+{
+	kprintf("# bench-table: %-12s %5s %4s %13s %8s %10s %10s %10s %10s %8s %8s %8s %9s\n",
+		"lock", "pv", "cpus", "acquire/s", "fairness", "p50_ns", "p99_ns", "p99.9_ns",
+		"max_us", "overruns", "halts", "kicks", "steal_ms");
+	for (unsigned int i = 0; i < b.nrows; i++) {
+		const struct bench_row *r = &b.rows[i];
+		kprintf("# bench-table: %-12s %5s %4u %11lu.%lu %6lu.%04lu %10lu %10lu %10lu %10lu %8lu %8lu %8lu %9lu\n",
+			r->lock, pv_backend_name(), b.ncpus, r->tput_x10 / TPUT_SCALE,
+			r->tput_x10 % TPUT_SCALE, r->fairness_x10000 / FAIRNESS_SCALE,
+			r->fairness_x10000 % FAIRNESS_SCALE, r->p50, r->p99, r->p999, r->max / NS_PER_US, r->overruns, r->halts, r->kicks,
+			r->steal_ns / NS_PER_MS);
+	}
+}
+
+static unsigned int bench_nr_results(void) { return torture_nr_locks(); }
+
+static void bench_run(void)
+{
+	if (!suite_lock_cpus("bench", &b.ncpus))
+		return;
+	ktap_diag("bench: lock=%s cpus=%u warmup_ms=%lu duration_ms=%lu hold_ns=%lu think_ns=%lu pv=%s",
+		  opt.lock, b.ncpus, opt.warmup_ms, opt.duration_ms, opt.hold_ns, opt.think_ns,
+		  pv_backend_name());
+	b.nrows = 0;
+	cmdline_list_each(torture_lock_selection(), bench_one, 0);
+	print_table();
+}
+
+const struct suite suite_bench = {
+	.name = "bench",
+	.summary = "throughput, fairness and acquire latency of every selected lock",
+	.groups = SUITE_IN_ALL,
+	.nr_results = bench_nr_results,
+	.run = bench_run,
+};

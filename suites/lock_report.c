@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* lock_report.c - PV counters, lock events, percentiles and steal time as JSON (lock_report.h). */
+#include "hypercall/steal_time.h"
+#include "kernel/percpu.h"
+#include "lib/string.h"
+#include "lock_report.h"
+
+void pv_snapshot_take(struct pv_snapshot *s, unsigned int ncpus)
+{
+	memset(s, 0, sizeof(*s));
+	for (unsigned int c = 0; c < ncpus; c++) {
+		const struct percpu *p = percpu_of(c);
+		s->halts += p->halts;
+		s->kicks_sent += p->kicks_sent;
+		s->kicks_received += p->kicks_received;
+		s->sched_yields += p->sched_yields;
+		s->hypercalls += p->hypercalls;
+	}
+	lock_events_sum(&s->ev);
+}
+
+void pv_snapshot_diff(struct pv_snapshot *out, const struct pv_snapshot *after,
+		      const struct pv_snapshot *before)
+{
+	out->halts = after->halts - before->halts;
+	out->kicks_sent = after->kicks_sent - before->kicks_sent;
+	out->kicks_received = after->kicks_received - before->kicks_received;
+	out->sched_yields = after->sched_yields - before->sched_yields;
+	out->hypercalls = after->hypercalls - before->hypercalls;
+	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
+		out->ev.count[e] = after->ev.count[e] - before->ev.count[e];
+	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
+		out->ev.wake_hist[b] = after->ev.wake_hist[b] - before->ev.wake_hist[b];
+}
+
+void pv_counters_reset(unsigned int ncpus)
+{
+	for (unsigned int c = 0; c < ncpus; c++) {
+		struct percpu *p = percpu_of(c);
+		p->halts = p->kicks_sent = p->kicks_received = p->sched_yields = p->hypercalls = 0;
+	}
+	lock_events_reset();
+}
+
+uint64_t log2_hist_percentile_ns(const uint64_t *hist, unsigned int buckets, uint64_t permille)
+{
+	uint64_t total = 0, seen = 0;
+	for (unsigned int b = 0; b < buckets; b++)
+		total += hist[b];
+	uint64_t want = (total * permille + PERMILLE - 1) / PERMILLE;
+	for (unsigned int b = 0; b < buckets; b++) {
+		seen += hist[b];
+		if (seen >= want && hist[b])
+			return 2ull << b;
+	}
+	return 0;
+}
+
+uint64_t log2_hist_max_ns(const uint64_t *hist, unsigned int buckets)
+{
+	uint64_t max = 0;
+	for (unsigned int b = 0; b < buckets; b++)
+		if (hist[b])
+			max = 2ull << b;
+	return max;
+}
+
+void json_pv(struct json *j, const struct pv_snapshot *s)
+{
+	const struct lock_event_totals *ev = &s->ev;
+	uint64_t kicks = ev->count[LOCK_EV_pv_kick_unlock];
+	uint64_t wakes = ev->count[LOCK_EV_pv_kick_wake];
+	json_obj(j, "pv");
+	json_u64(j, "halts", s->halts);
+	json_u64(j, "kicks_sent", s->kicks_sent);
+	json_u64(j, "kicks_received", s->kicks_received);
+	json_u64(j, "sched_yields", s->sched_yields);
+	json_u64(j, "hypercalls", s->hypercalls);
+	/* Linux's reading: time in the kick per unlock kick, and kick-to-run
+	 * time per woken waiter. */
+	json_u64(j, "kick_mean_ns", kicks ? ev->count[LOCK_EV_pv_latency_kick] / kicks : 0);
+	json_u64(j, "wake_mean_ns", wakes ? ev->count[LOCK_EV_pv_latency_wake] / wakes : 0);
+	json_obj(j, "wake_latency_ns");
+	json_u64(j, "p50", log2_hist_percentile_ns(ev->wake_hist, LOCK_LAT_BUCKETS, P50_PERMILLE));
+	json_u64(j, "p99", log2_hist_percentile_ns(ev->wake_hist, LOCK_LAT_BUCKETS, P99_PERMILLE));
+	json_u64(j, "max", log2_hist_max_ns(ev->wake_hist, LOCK_LAT_BUCKETS));
+	json_obj_end(j);
+	json_arr(j, "wake_hist_log2_ns");
+	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
+		json_arr_u64(j, ev->wake_hist[b]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+void json_events(struct json *j, const struct lock_event_totals *ev)
+{
+	json_obj(j, "events");
+	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
+		if (ev->count[e])
+			json_u64(j, lock_event_names[e], ev->count[e]);
+	json_obj_end(j);
+}
+
+void json_steal(struct json *j, const uint64_t *steal_ns, unsigned int ncpus)
+{
+	if (!steal_time_available())
+		return;
+	uint64_t sum = 0;
+	json_arr(j, "steal_ns_per_cpu");
+	for (unsigned int c = 0; c < ncpus; c++) {
+		json_arr_u64(j, steal_ns[c]);
+		sum += steal_ns[c];
+	}
+	json_arr_end(j);
+	json_u64(j, "steal_ns", sum);
+}

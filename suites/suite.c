@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* suite.c - the suite table, selection by test= and the run with its summary (suite.h). */
+#include "kernel/console.h"
+#include "kernel/exit.h"
+#include "kernel/ktap.h"
+#include "kernel/options.h"
+#include "kernel/smp.h"
+#include "kernel/time.h"
+#include "lib/cmdline.h"
+#include "suite.h"
+#include "torture.h"
+
+static const struct suite *const suites[] = {
+	&suite_smp,
+	&suite_pvswitch,
+	&suite_torture,
+	&suite_nesting,
+	&suite_bench,
+	&suite_fault,
+	&suite_hang,
+};
+#define NR_SUITES (sizeof(suites) / sizeof(suites[0]))
+
+#define SELECT_DEFAULT "default"
+#define SELECT_ALL     "all"
+
+const char *suite_selector_name(unsigned int i)
+{
+	if (i < NR_SUITES)
+		return suites[i]->name;
+	if (i == NR_SUITES)
+		return SELECT_DEFAULT;
+	if (i == NR_SUITES + 1)
+		return SELECT_ALL;
+	return 0;
+}
+
+/* A suite runs when test= names it or one of its groups. */
+static bool selected(const struct suite *s)
+{
+	if (cmdline_list_has(opt.test, s->name))
+		return true;
+	if (cmdline_list_has(opt.test, SELECT_ALL))
+		return s->groups & SUITE_IN_ALL;
+	return (s->groups & SUITE_IN_DEFAULT) && cmdline_list_has(opt.test, SELECT_DEFAULT);
+}
+
+bool suite_lock_cpus(const char *suite, unsigned int *ncpus)
+{
+	*ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
+	if (*ncpus <= smp.online && smp.online == smp.expected)
+		return true;
+	for (unsigned int i = 0; i < torture_nr_locks(); i++)
+		ktap_fail(suite, "cpus=%u but %u of %u CPUs are online", *ncpus, smp.online,
+			  smp.expected);
+	return false;
+}
+
+struct suite_time {
+	const struct suite *s;
+	unsigned int failed_before, failed_after;
+	uint64_t ns;
+};
+
+void suite_begin(void)
+{
+	unsigned int plan = 0;
+	for (unsigned int i = 0; i < NR_SUITES; i++)
+		if (selected(suites[i]))
+			plan += suites[i]->nr_results ? suites[i]->nr_results() : 1;
+	ktap_begin(plan);
+	kprintf("# pvspin: test=%s seed=%lu verbose=%lu\n", opt.test, opt.seed, opt.verbose);
+}
+
+int suite_run(void)
+{
+	struct suite_time times[NR_SUITES];
+	unsigned int ran = 0;
+	uint64_t t0 = time_ns();
+	for (unsigned int i = 0; i < NR_SUITES; i++) {
+		if (!selected(suites[i]))
+			continue;
+		struct suite_time *t = &times[ran++];
+		t->s = suites[i];
+		t->failed_before = ktap_totals().failed;
+		uint64_t s0 = time_ns();
+		ktap_set_current(suites[i]->name);
+		suites[i]->run();
+		t->ns = time_ns() - s0;
+		t->failed_after = ktap_totals().failed;
+	}
+	struct ktap_totals k = ktap_totals();
+	kprintf("# summary: %-12s %-6s %10s\n", "suite", "result", "time_ms");
+	for (unsigned int i = 0; i < ran; i++)
+		kprintf("# summary: %-12s %-6s %10lu\n", times[i].s->name,
+			times[i].failed_after > times[i].failed_before ? "FAIL" : "ok",
+			times[i].ns / 1000000);
+	if (k.emitted != k.planned)
+		kprintf("# summary: plan said %u results, %u were emitted\n", k.planned, k.emitted);
+	kprintf("# summary: %u passed, %u failed, %u skipped in %lu ms\n", k.passed, k.failed,
+		k.skipped, (time_ns() - t0) / 1000000);
+	return (k.failed || k.emitted != k.planned) ? EXIT_TEST_FAILURE : EXIT_PASS;
+}

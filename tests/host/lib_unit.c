@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib_unit.c - host unit tests of the guest's freestanding lib/: formatted
+ * print (lib/fmt.c), JSON writing and string escaping (lib/json.c), and the
+ * option parser (lib/cmdline.c) with every error it can report.
+ *
+ * lib/ is linked into this program as it is: its snprintf, vsnprintf and
+ * string functions take the place of libc's (built with -fno-builtin, so
+ * gcc does not fold the calls at compile time).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "harness.h"
+#include "lib/cmdline.h"
+#include "lib/fmt.h"
+#include "lib/json.h"
+
+/* What print_fn (snprintf or fmt_raw) wrote must equal `want`, and it must
+ * return strlen(want). */
+#define CHECK_PRINT(print_fn, want, ...)                                       \
+	do {                                                                   \
+		char fmt_buf_[128];                                            \
+		int fmt_n_ = print_fn(fmt_buf_, sizeof(fmt_buf_), __VA_ARGS__); \
+		check_str(__FILE__, __LINE__, fmt_buf_, want);                 \
+		CHECK_EQ(fmt_n_, strlen(want));                                \
+	} while (0)
+#define CHECK_FMT(want, ...) CHECK_PRINT(snprintf, want, __VA_ARGS__)
+
+static void check_str(const char *file, int line, const char *got, const char *want);
+
+/* Formats gcc's format checking rejects (on purpose odd): no attribute. */
+static int fmt_raw(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+#define CHECK_RAW(want, ...) CHECK_PRINT(fmt_raw, want, __VA_ARGS__)
+
+static void check_str(const char *file, int line, const char *got, const char *want)
+{
+	if (strcmp(got, want) == 0)
+		return;
+	char msg[512];
+	/* Built by hand: the snprintf under test must not report on itself. */
+	msg[0] = '\0';
+	strncat(msg, "got \"", sizeof(msg) - strlen(msg) - 1);
+	strncat(msg, got, sizeof(msg) - strlen(msg) - 1);
+	strncat(msg, "\", want \"", sizeof(msg) - strlen(msg) - 1);
+	strncat(msg, want, sizeof(msg) - strlen(msg) - 1);
+	strncat(msg, "\"", sizeof(msg) - strlen(msg) - 1);
+	test_fail(file, line, msg);
+}
+
+#define CHECK_STR(got, want) check_str(__FILE__, __LINE__, got, want)
+
+/* ---- formatted print ---------------------------------------------------- */
+
+static void test_fmt_integers(void)
+{
+	CHECK_FMT("0", "%d", 0);
+	CHECK_FMT("42", "%d", 42);
+	CHECK_FMT("-42", "%d", -42);
+	CHECK_FMT("-7", "%i", -7);
+	CHECK_FMT("2147483647", "%d", INT32_MAX);
+	CHECK_FMT("-2147483648", "%d", INT32_MIN);
+	CHECK_FMT("4294967295", "%u", UINT32_MAX);
+	CHECK_FMT("9223372036854775807", "%ld", INT64_MAX);
+	CHECK_FMT("-9223372036854775808", "%ld", INT64_MIN);
+	CHECK_FMT("-9223372036854775808", "%lld", (long long)INT64_MIN);
+	CHECK_FMT("18446744073709551615", "%lu", UINT64_MAX);
+	CHECK_FMT("18446744073709551615", "%llu", (unsigned long long)UINT64_MAX);
+	CHECK_FMT("18446744073709551615", "%zu", (size_t)UINT64_MAX);
+	CHECK_FMT("ffffffffffffffff", "%lx", UINT64_MAX);
+	CHECK_FMT("dead", "%x", 0xdeadu);
+	CHECK_FMT("BEEF", "%X", 0xbeefu);
+	CHECK_FMT("17", "%o", 15u);
+	CHECK_FMT("0", "%x", 0u);
+	/* int arguments without l: the upper half is not read */
+	CHECK_FMT("-1", "%d", -1);
+	CHECK_FMT("4294967295", "%u", -1);
+}
+
+static void test_fmt_width_and_padding(void)
+{
+	CHECK_FMT("   42", "%5d", 42);
+	CHECK_FMT("42   |", "%-5d|", 42);
+	CHECK_FMT("00042", "%05d", 42);
+	CHECK_FMT("-0042", "%05d", -42);
+	CHECK_FMT("  -42", "%5d", -42);
+	CHECK_FMT("-42  |", "%-5d|", -42);
+	CHECK_RAW("-42  |", "%-05d|", -42);         /* '-' wins over '0' */
+	CHECK_FMT("123456", "%3d", 123456);         /* width is a minimum */
+	CHECK_FMT("0000000000106a3f", "%016lx", 0x106a3ful);
+	CHECK_FMT("00ff", "%04x", 0xffu);
+	CHECK_FMT("   ab", "%*x", 5, 0xabu);
+	CHECK_FMT("ab   |", "%-*x|", 5, 0xabu);
+	CHECK_FMT("1.005", "%lu.%0*lu", 1ul, 3, 5ul);
+	CHECK_FMT("  ok", "%4s", "ok");
+	CHECK_FMT("ok  |", "%-4s|", "ok");
+	CHECK_FMT("smp          ok", "%-12s %s", "smp", "ok");
+	CHECK_FMT("       123", "%10lu", 123ul);
+}
+
+static void test_fmt_strings_and_others(void)
+{
+	CHECK_FMT("hello", "%s", "hello");
+	CHECK_FMT("hel", "%.3s", "hello");
+	CHECK_FMT("he", "%.*s", 2, "hello");
+	CHECK_FMT("  hel", "%5.3s", "hello");
+	CHECK_FMT("hello", "%.9s", "hello");
+	CHECK_RAW("(null)", "%s", (const char *)NULL);
+	CHECK_FMT("x", "%c", 'x');
+	CHECK_FMT("100%", "%d%%", 100);
+	CHECK_FMT("0x1000", "%p", (void *)0x1000);
+	CHECK_RAW("%q", "%q");                      /* unknown: printed as is */
+	CHECK_RAW("a", "a%");                       /* a lone % at the end */
+	CHECK_FMT("", "%s", "");
+}
+
+static void test_fmt_truncation(void)
+{
+	char buf[8];
+	memset(buf, 'z', sizeof(buf));
+	CHECK_EQ(snprintf(buf, 4, "%s", "abcdef"), 6);
+	CHECK_STR(buf, "abc");
+	CHECK_EQ(buf[4], 'z');                      /* nothing past size */
+	CHECK_EQ(snprintf(buf, 1, "%d", 12345), 5);
+	CHECK_STR(buf, "");
+	buf[0] = 'q';
+	CHECK_EQ(snprintf(buf, 0, "%d", 12345), 5); /* size 0: nothing written */
+	CHECK_EQ(buf[0], 'q');
+	CHECK_EQ(snprintf(buf, sizeof(buf), "%07d", -1), 7);
+	CHECK_STR(buf, "-000001");
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static struct json j;
+
+static void test_json_escaping(void)
+{
+	json_begin(&j);
+	json_str(&j, "q", "say \"hi\"");
+	json_str(&j, "b", "a\\b");
+	json_str(&j, "c", "\x01\t\n\r\x1f");
+	json_str(&j, "u", "caf\xc3\xa9 \x80\xff");
+	json_str(&j, "k\"ey", "");
+	json_end(&j);
+	CHECK(!j.overflow);
+	CHECK_STR(j.buf, "{\"q\":\"say \\\"hi\\\"\",\"b\":\"a\\\\b\","
+			 "\"c\":\"\\u0001\\u0009\\u000a\\u000d\\u001f\","
+			 "\"u\":\"caf\xc3\xa9 \x80\xff\",\"k\\\"ey\":\"\"}");
+}
+
+static void test_json_values(void)
+{
+	json_begin(&j);
+	json_u64(&j, "max", UINT64_MAX);
+	json_i64(&j, "min", INT64_MIN);
+	json_i64(&j, "neg", -5);
+	json_bool(&j, "t", true);
+	json_bool(&j, "f", false);
+	json_fixed(&j, "x", 1234, 3);
+	json_fixed(&j, "y", 5, 2);
+	json_fixed(&j, "z", 7, 0);
+	json_arr(&j, "a");
+	json_arr_u64(&j, 1);
+	json_arr_u64(&j, 2);
+	json_arr_str(&j, "s");
+	json_arr_end(&j);
+	json_obj(&j, "o");
+	json_obj(&j, "in");
+	json_u64(&j, "v", 0);
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_arr(&j, "e");
+	json_arr_end(&j);
+	json_end(&j);
+	CHECK(!j.overflow);
+	CHECK_STR(j.buf, "{\"max\":18446744073709551615,\"min\":-9223372036854775808,"
+			 "\"neg\":-5,\"t\":true,\"f\":false,\"x\":1.234,\"y\":0.05,\"z\":7,"
+			 "\"a\":[1,2,\"s\"],\"o\":{\"in\":{\"v\":0}},\"e\":[]}");
+}
+
+static void test_json_overflow(void)
+{
+	static char big[JSON_MAX];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	json_begin(&j);
+	json_str(&j, "big", big);
+	json_end(&j);
+	CHECK(j.overflow);
+	CHECK(strlen(j.buf) < JSON_MAX);
+}
+
+/* ---- option parser ------------------------------------------------------- */
+
+static const char *const colours[] = { "red", "green", "blue" };
+
+static const char *colour_name(unsigned int i)
+{
+	return i < ARRAY_SIZE(colours) ? colours[i] : NULL;
+}
+
+static struct {
+	uint64_t n;
+	unsigned int colour;
+	char list[16];
+	uint64_t custom;
+} o;
+
+static const char *parse_even(const char *value)
+{
+	uint64_t v;
+	if (!cmdline_parse_u64(value, &v))
+		return "not an integer";
+	if (v % 2)
+		return "odd";
+	o.custom = v;
+	return NULL;
+}
+
+static const struct opt_def table[] = {
+	{ .key = "n", .kind = OPT_U64, .dest = &o.n, .min = 1, .max = 1000, .def = "7" },
+	{ .key = "colour", .kind = OPT_CHOICE, .dest = &o.colour, .names = colour_name,
+	  .def = "green" },
+	{ .key = "list", .kind = OPT_NAMES, .dest = o.list, .dest_size = sizeof(o.list),
+	  .names = colour_name, .def = "red" },
+	{ .key = "even", .kind = OPT_CUSTOM, .parse = parse_even, .def = "0",
+	  .accepted = "an even integer" },
+};
+
+static struct cmdline_error err;
+
+static bool parse(const char *cmdline)
+{
+	memset(&err, 0, sizeof(err));
+	return cmdline_parse(table, ARRAY_SIZE(table), cmdline, &err);
+}
+
+/* The parse must fail on `token` with `what`, and say `accepted`. */
+static void check_error(const char *file, int line, const char *cmdline, const char *token,
+			const char *what, const char *accepted)
+{
+	if (parse(cmdline)) {
+		test_fail(file, line, cmdline);
+		return;
+	}
+	check_str(file, line, err.token, token);
+	check_str(file, line, err.what ? err.what : "(null)", what);
+	check_str(file, line, err.accepted, accepted);
+}
+
+
+static void test_cmdline_good(void)
+{
+	CHECK(parse(""));
+	CHECK_EQ(o.n, 7);
+	CHECK_EQ(o.colour, 1);
+	CHECK_STR(o.list, "red");
+	CHECK_EQ(o.custom, 0);
+	CHECK(parse("/boot/image n=1000 colour=blue list=blue,red,green even=0x10"));
+	CHECK_EQ(o.n, 1000);
+	CHECK_EQ(o.colour, 2);
+	CHECK_STR(o.list, "blue,red,green");
+	CHECK_EQ(o.custom, 16);
+	CHECK(parse("  \tn=0X1f\t "));             /* blanks and tabs; 0X hex */
+	CHECK_EQ(o.n, 31);
+	CHECK_EQ(o.colour, 1);                     /* defaults applied again */
+	CHECK(parse("n=1"));
+	CHECK_EQ(o.n, 1);
+}
+
+/* Every error the parser reports on a command line: the token it names,
+ * what was wrong, what is accepted. */
+#define KEYS "n=, colour=, list=, even="
+#define INT_1_1000 "an integer 1..1000"
+#define COLOURS "red|green|blue"
+#define COLOUR_LIST "a comma-separated list of " COLOURS
+
+static const struct bad_cmdline {
+	const char *cmdline, *token, *what, *accepted;
+} bad_cmdlines[] = {
+	{ "n=5 bogus", "bogus", "unknown option", KEYS },
+	{ "x=1", "x=1", "unknown option", KEYS },
+	{ "nn=1", "nn=1", "unknown option", KEYS },
+	{ "n=1 n=2", "n=2", "given twice", INT_1_1000 },
+	{ "n=abc", "n=abc", "not an integer", INT_1_1000 },
+	{ "n=", "n=", "not an integer", INT_1_1000 },
+	{ "n=0x", "n=0x", "not an integer", INT_1_1000 },
+	{ "n=-1", "n=-1", "not an integer", INT_1_1000 },
+	{ "n=0xg", "n=0xg", "not an integer", INT_1_1000 },
+	{ "n=18446744073709551616", "n=18446744073709551616", "not an integer", INT_1_1000 },
+	{ "n=0", "n=0", "out of range", INT_1_1000 },
+	{ "n=1001", "n=1001", "out of range", INT_1_1000 },
+	{ "colour=pink", "colour=pink", "unknown value", COLOURS },
+	{ "colour=", "colour=", "unknown value", COLOURS },
+	{ "list=", "list=", "empty list", COLOUR_LIST },
+	{ "list=red,pink", "list=red,pink", "unknown name in list", COLOUR_LIST },
+	{ "list=red,", "list=red,", "empty name in list", COLOUR_LIST },
+	{ "list=red,,red", "list=red,,red", "unknown name in list", COLOUR_LIST },
+	{ "list=green,green,blue", "list=green,green,blue", "list too long", COLOUR_LIST },
+	{ "even=3", "even=3", "odd", "an even integer" },
+	{ "even=x", "even=x", "not an integer", "an even integer" },
+};
+
+static void test_cmdline_errors(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cmdlines); i++) {
+		const struct bad_cmdline *b = &bad_cmdlines[i];
+		check_error(__FILE__, __LINE__, b->cmdline, b->token, b->what, b->accepted);
+	}
+
+	char longer[CMDLINE_TOKEN_MAX + 8];
+	memset(longer, 'n', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	CHECK(!parse(longer));
+	CHECK_STR(err.what, "option too long");
+	CHECK_EQ(strlen(err.token), CMDLINE_TOKEN_MAX - 1);
+	CHECK_STR(err.accepted, "options shorter than 256 characters");
+}
+
+static void test_cmdline_bad_tables(void)
+{
+	static const struct opt_def bad_default[] = {
+		{ .key = "m", .kind = OPT_U64, .dest = &o.n, .min = 1, .max = 2, .def = "9" },
+	};
+	CHECK(!cmdline_parse(bad_default, ARRAY_SIZE(bad_default), "", &err));
+	CHECK_STR(err.token, "m");
+	CHECK_STR(err.what, "built-in default is invalid");
+	CHECK_STR(err.accepted, "out of range");
+
+	CHECK(!cmdline_parse(table, OPTIONS_MAX + 1, "", &err));
+	CHECK_STR(err.what, "too many options in the table");
+	CHECK_STR(err.accepted, "at most 64");
+}
+
+static unsigned int each_count;
+static char each_seen[64];
+
+static void each_fn(const char *name, void *ctx)
+{
+	(void)ctx;
+	each_count++;
+	strncat(each_seen, name, sizeof(each_seen) - strlen(each_seen) - 1);
+	strncat(each_seen, "/", sizeof(each_seen) - strlen(each_seen) - 1);
+}
+
+static void test_cmdline_lists(void)
+{
+	CHECK(cmdline_list_has("smp,torture,all", "all"));
+	CHECK(cmdline_list_has("smp", "smp"));
+	CHECK(!cmdline_list_has("smp,torture", "tort"));
+	CHECK(!cmdline_list_has("smpx", "smp"));
+	CHECK(!cmdline_list_has("", "smp"));
+	cmdline_list_each("a,bc,d", each_fn, NULL);
+	CHECK_EQ(each_count, 3);
+	CHECK_STR(each_seen, "a/bc/d/");
+	uint64_t v = 0;
+	CHECK(cmdline_parse_u64("18446744073709551615", &v));
+	CHECK_EQ(v, UINT64_MAX);
+	CHECK(cmdline_parse_u64("0xFFFFFFFFFFFFFFFF", &v));
+	CHECK_EQ(v, UINT64_MAX);
+	CHECK(!cmdline_parse_u64("0x10000000000000000", &v));
+	CHECK(!cmdline_parse_u64("", &v));
+	CHECK(!cmdline_parse_u64("12a", &v));
+}
+
+static const struct test_case cases[] = {
+	TEST_CASE(test_fmt_integers),
+	TEST_CASE(test_fmt_width_and_padding),
+	TEST_CASE(test_fmt_strings_and_others),
+	TEST_CASE(test_fmt_truncation),
+	TEST_CASE(test_json_escaping),
+	TEST_CASE(test_json_values),
+	TEST_CASE(test_json_overflow),
+	TEST_CASE(test_cmdline_good),
+	TEST_CASE(test_cmdline_errors),
+	TEST_CASE(test_cmdline_bad_tables),
+	TEST_CASE(test_cmdline_lists),
+};
+
+int main(int argc, char **argv)
+{
+	return test_main(cases, ARRAY_SIZE(cases), argc, argv);
+}
