@@ -5,6 +5,7 @@
 #include "fmt.h"
 #include "ktap.h"
 #include "percpu.h"
+#include "platform.h"
 #include "trap.h"
 #include "x86.h"
 
@@ -94,6 +95,9 @@ static void __attribute__((noreturn)) report_exception(struct trap_frame *f)
 	const char *name = f->vector < NR_EXCEPTIONS ? exception_names[f->vector] : "unexpected interrupt";
 	kprintf("# CRASH: %s (vector %lu) on CPU %u (APIC ID %u)\n", name,
 		f->vector, cpu_id(), this_cpu()->apic_id);
+	const char *bug = __atomic_load_n(&lock_bug_reason, __ATOMIC_RELAXED);
+	if (bug && f->vector == VEC_UD)
+		kprintf("# CRASH: lock library: %s\n", bug);
 	kprintf("# error=0x%lx rip=%016lx rsp=%016lx rflags=%016lx cs=%lx ss=%lx cr2=%016lx\n",
 		f->error, f->rip, f->rsp, f->rflags, f->cs, f->ss, read_cr2());
 	kprintf("# rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx\n", f->rax, f->rbx, f->rcx, f->rdx);

@@ -16,6 +16,7 @@ struct trap_frame {
 /* Exception vectors (Intel SDM Vol. 3, Table 6-1). */
 #define VEC_DE  0
 #define VEC_NMI 2
+#define VEC_UD  6
 #define VEC_DF  8
 #define VEC_PF  14
 #define VEC_MC  18
