@@ -165,6 +165,11 @@ static void parse_token(const char *token, bool *seen)
 	}
 }
 
+void cmdline_reject(const char *token, const char *what, const char *accepted)
+{
+	bad_option(token, what, accepted);
+}
+
 void cmdline_parse(const char *cmdline)
 {
 	bool seen[OPTIONS_MAX] = { false };

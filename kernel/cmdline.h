@@ -37,6 +37,10 @@ extern const unsigned int options_count;
 /* Apply the defaults, then the command line. On error: KTAP "not ok" naming
  * the option and what is accepted, then guest_exit(EXIT_BAD_INPUT). */
 void cmdline_parse(const char *cmdline);
+/* An option valid as text but not on this machine: the same "not ok" line
+ * and EXIT_BAD_INPUT. Only before the KTAP plan (suite_begin()). */
+void __attribute__((noreturn)) cmdline_reject(const char *token, const char *what,
+					      const char *accepted);
 /* Is `name` in the comma-separated list `list`? */
 bool cmdline_list_has(const char *list, const char *name);
 /* Decimal or 0x hex, the whole string; false if it is not a number. */

@@ -1,5 +1,7 @@
 #include "apic.h"
+#include "cmdline.h"
 #include "console.h"
+#include "fmt.h"
 #include "hypervisor.h"
 #include "kvm_hypercall.h"
 #include "percpu.h"
@@ -145,6 +147,25 @@ static enum pv_choice resolve(enum pv_choice c)
 	}
 	reason = "no hypervisor";
 	return PV_OFF;
+}
+
+void pv_backend_check(enum pv_choice choice)
+{
+	if (choice != PV_KVM || kvm_has_feature(KVM_FEATURE_PV_UNHALT))
+		return;
+	char what[160];
+	if (!hv.present) {
+		snprintf(what, sizeof(what), "no hypervisor (CPUID 1 ECX bit 31 clear), "
+			 "so no KVM PV_UNHALT to wake a halted CPU");
+	} else {
+		/* Where KVM's leaves are (hv.base) or else the first base. */
+		struct cpuid_regs f = cpuid(hv.base + 1, 0);
+		snprintf(what, sizeof(what), "CPUID 0x%x signature \"%s\", 0x%x EAX=0x%08x: "
+			 "no KVM PV_UNHALT (bit %u) to wake a halted CPU",
+			 hv.base, hv.kvm ? "KVMKVMKVM" : hv.signature, hv.base + 1,
+			 f.eax, KVM_FEATURE_PV_UNHALT);
+	}
+	cmdline_reject("pv=kvm", what, "pv=auto|ipi|off on this machine");
 }
 
 static bool ipi_can_yield(void)

@@ -11,6 +11,9 @@
 enum pv_choice { PV_AUTO, PV_KVM, PV_IPI, PV_OFF };
 
 const char *pv_choice_name(unsigned int i);     /* option names, NULL-ended */
+/* Bad input (status 2) if the choice cannot work here: pv=kvm where the
+ * hypervisor offers no KVM PV_UNHALT. After hypervisor_detect(). */
+void pv_backend_check(enum pv_choice choice);
 /* Install the backend; prints the choice and the reason. */
 void pv_backend_init(enum pv_choice choice);
 const char *pv_backend_name(void);

@@ -76,6 +76,14 @@ print(ev("lock_use_node2"), ev("lock_use_node3"), ev("lock_use_node4"), ev("lock
 	run_guest torture-badlock --smp 2 -- test=torture lock=nosuch
 	expect_status 2 && expect_grep "bad option 'lock=nosuch'.*accepted: a comma-separated list of tas\|ttas" && pass
 
+	case_begin "pv_spin_threshold=0: status 2 (the minimum is 1)"
+	run_guest pv-threshold-zero --smp 2 -- test=torture lock=pvqspinlock pv_spin_threshold=0
+	expect_status 2 && expect_grep "bad option 'pv_spin_threshold=0': out of range; accepted: an integer 1\.\." && pass
+
+	case_begin "pv=kvm without KVM's PV_UNHALT (TCG): status 2, names what CPUID said"
+	run_guest pv-kvm-no-unhalt --smp 8 --pin 0 -- test=bench lock=pvqspinlock pv=kvm
+	expect_status 2 && expect_grep "^not ok 1 cmdline # bad option 'pv=kvm': .*CPUID 0x40000000 signature \"TCGTCGTCGTCG\".*0x40000001 EAX=0x00000000.*PV_UNHALT" && pass
+
 	for n in 2 8 32; do
 		pv_case "pv-ipi-$n" "pvqspinlock, ipi backend, $n vCPUs: halts and kicks, no violation" \
 			--smp "$n" -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64
