@@ -33,7 +33,7 @@ struct __attribute__((packed)) descriptor_ptr {
 
 static struct idt_gate idt[IDT_ENTRIES] __attribute__((aligned(16)));
 static irq_handler_t handlers[IDT_ENTRIES];
-static int (*nmi_handler)(struct trap_frame *f);
+static nmi_handler_t nmi_handler;
 extern const uint64_t isr_stub_table[IDT_ENTRIES];
 
 static const char *const exception_names[NR_EXCEPTIONS] = {
@@ -81,9 +81,11 @@ void trap_set_handler(unsigned int vector, irq_handler_t h)
 	handlers[vector] = h;
 }
 
-void trap_set_nmi_handler(int (*h)(struct trap_frame *f))
+nmi_handler_t trap_set_nmi_handler(nmi_handler_t h)
 {
+	nmi_handler_t old = nmi_handler;
 	nmi_handler = h;
+	return old;
 }
 
 static void __attribute__((noreturn)) report_exception(struct trap_frame *f)
@@ -115,6 +117,7 @@ void trap_dispatch(struct trap_frame *f)
 	struct percpu *p = this_cpu();
 	p->irq_depth++;
 	if (f->vector == VEC_NMI) {
+		p->nmi_depth++;         /* PV waits check it (kernel/pv_backend.c) */
 		if (guest_exiting()) {
 			/* Stopped by the exiting CPU; on that CPU itself (a
 			 * watchdog NMI mid-exit) return, so the verdict leaves. */
@@ -123,6 +126,7 @@ void trap_dispatch(struct trap_frame *f)
 		} else if (!(nmi_handler && nmi_handler(f))) {
 			report_exception(f);
 		}
+		p->nmi_depth--;
 	} else if (f->vector < NR_EXCEPTIONS) {
 		report_exception(f);
 	} else if (f->vector == VEC_SPURIOUS) {

@@ -128,6 +128,12 @@ PY
 	run_guest pvswitch-ipi --smp 2 -- test=pvswitch pv=ipi
 	expect_status 0 && expect_ktap --result pvswitch=ok --expect pvswitch.pv_backend=ipi && pass
 
+	case_begin "pvwait, ipi: interrupts off spins, NMI returns at once, a halted waiter answers IPIs"
+	run_guest pvwait-ipi --smp 2 -- test=pvwait pv=ipi
+	expect_status 0 && expect_ktap --result pvwait:irqs_off=ok --result pvwait:nmi=ok \
+		--result pvwait:halted_ipi=ok --expect pvwait.nmi.nmi_waits=1 \
+		--expect pvwait.irqs_off.irqoff_waits=1 && pass
+
 	case_begin "pv=off: native behaviour, no halts"
 	run_guest pv-off --smp 4 -- test=torture lock=pvqspinlock pv=off duration_ms=200
 	expect_status 0 && expect_ktap --expect torture.pv.halts=0 --expect torture.pv_backend=off && pass
@@ -203,6 +209,16 @@ sys.exit(1 if bad else 0)
 PY
 			[ $ok = 1 ] && pass || fail "kvm backend results wrong (log: $log)"
 		fi
+	fi
+
+	case_begin "pvwait, kvm under nested KVM: NMI returns at once, IF=0 halts stay IF=0, a halted waiter answers IPIs"
+	if [ -n "${PVSPIN_SKIP_NESTED-}" ]; then
+		skip "PVSPIN_SKIP_NESTED is set"
+	else
+		run_guest pvwait-kvm-nested --accel nested --timeout 300 --smp 2 -- test=pvwait pv=kvm
+		expect_status 0 && expect_ktap --result pvwait:irqs_off=ok --result pvwait:nmi=ok \
+			--result pvwait:halted_ipi=ok --expect pvwait.pv_backend=kvm \
+			--expect pvwait.nmi.nmi_waits=1 --expect pvwait.irqs_off.irqoff_waits=0 && pass
 	fi
 
 	case_begin "pv=kvm on a KVM whose hypercalls never return: watchdog report, status 4"
