@@ -82,7 +82,6 @@ static struct {
 	struct irq_level irq[IRQ_LEVELS_MAX];
 	bool queued;                    /* qspinlock word and queue nodes */
 	unsigned int irq_levels;        /* interrupt levels taking a lock now */
-	bool nest_self;                 /* waits halt with "sti; hlt": nest into ourselves */
 	uint32_t irq_running;           /* atomic: handlers may take their locks */
 	volatile uint32_t owner __attribute__((aligned(CACHE_LINE)));
 	volatile uint64_t counter_a, counter_b;
@@ -174,21 +173,12 @@ static void irq_level_lock(unsigned int level)
 		me->irq_skipped++;
 		return;
 	}
-	/* Nesting, two ways. When waiters halt with "sti; hlt" (pvqspinlock,
-	 * ipi backend), interrupts stay off here and the next level's IPI to
-	 * ourselves stays pending until our own wait halts: it then nests
-	 * exactly while we are queued. Otherwise interrupts go on while we
-	 * wait and the IPI goes to another CPU that is waiting right now. */
-	if (level < t.irq_levels) {
-		if (t.nest_self) {
-			apic_send_ipi(percpu_of(cpu_id())->apic_id, level_vector[level + 1]);
-			me->nest_ipis++;
-		} else {
-			nest_into_a_waiter(me, level + 1);
-		}
-	}
-	if (!t.nest_self)
-		sti();
+	/* Nesting: interrupts go on while we wait and the next level's IPI
+	 * goes to another CPU that is waiting right now. (A PV wait never
+	 * turns interrupts on by itself: docs/pv.md.) */
+	if (level < t.irq_levels)
+		nest_into_a_waiter(me, level + 1);
+	sti();
 	struct wd_wait outer = watchdog_wait_begin(level_lock_name[level], time_ns());
 	t.type->lock(&l->lock);
 	watchdog_wait_end(outer);
@@ -423,7 +413,6 @@ static void torture_one(const char *lock_name, void *ctx)
 	 * against their own thread context on the same CPU. */
 	t.queued = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
 	t.irq_levels = t.queued ? (unsigned int)opt.irq_lock : 0;
-	t.nest_self = !strcmp(lock_name, "pvqspinlock") && !strcmp(pv_backend_name(), "ipi");
 	pv_counters_reset(t.ncpus);
 	pv_inject_reset();
 	watchdog_arm(t.ncpus, watchdog_timeout_ns(opt.watchdog_ms, t.ncpus), describe_lock);
