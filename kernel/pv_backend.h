@@ -1,7 +1,9 @@
 /* The wait/kick backend of pvqspinlock, chosen once at boot (pv= option):
- *   kvm: wait = HLT (a KVM kick wakes it even with interrupts off),
- *        kick = KVM_HC_KICK_CPU;
- *   ipi: wait = "sti; hlt" on a re-checked condition, kick = a fixed IPI;
+ *   kvm: wait = HLT with the caller's interrupt state (a KVM kick wakes it
+ *        even with interrupts off), kick = KVM_HC_KICK_CPU;
+ *   ipi: wait = "sti; hlt" on a re-checked condition, or return at once
+ *        if the caller had interrupts off, kick = a fixed IPI;
+ *   both: a wait in an NMI returns at once (docs/pv.md);
  *   off: no halting (the lock library's spin ops);
  *   auto: kvm with PV_UNHALT and no REALTIME hint, else ipi under a
  *         hypervisor, else off. */
