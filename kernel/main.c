@@ -90,8 +90,9 @@ void kmain(void)
 	idt_load();
 	multiboot_parse(boot_mb_magic, boot_mb_info);
 	suite_options_parse(boot_info.cmdline);
-	suite_begin();
 	hypervisor_detect();
+	pv_backend_check((enum pv_choice)opt.pv);
+	suite_begin();
 	discover_cpus();
 	time_init();
 	print_boot_info();

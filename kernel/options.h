@@ -31,5 +31,9 @@ extern struct guest_options opt;
  * "not ok" naming the option and what is accepted, then
  * guest_exit(EXIT_BAD_INPUT). */
 void options_parse(const struct opt_def *table, unsigned int count, const char *cmdline);
+/* An option valid as text but not on this machine: the same "not ok" line
+ * and EXIT_BAD_INPUT. Only before the KTAP plan (suite_begin()). */
+void __attribute__((noreturn)) options_reject(const char *token, const char *what,
+					      const char *accepted);
 
 #endif

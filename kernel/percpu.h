@@ -32,6 +32,7 @@ struct percpu {
 	uint64_t stack_top;
 	uint32_t online;
 	uint32_t irq_depth;             /* > 0 inside an interrupt handler */
+	uint32_t nmi_depth;             /* > 0 inside an NMI handler: PV waits spin */
 
 	/* Watched by the lockup watchdog (kernel/watchdog.c). */
 	uint64_t wd_progress;           /* bumped by a CPU doing watched work */
@@ -46,6 +47,8 @@ struct percpu {
 	uint64_t wd_wait_since_ns;
 	uint64_t sched_yields;          /* KVM_HC_SCHED_YIELD calls */
 	uint64_t hypercalls;            /* every KVM hypercall made */
+	uint64_t nmi_waits;             /* PV waits that returned at once: in an NMI */
+	uint64_t irqoff_waits;          /* ipi waits that returned at once: IF was 0 */
 
 	/* Console: a line is built here and sent whole under the console lock. */
 	uint32_t line_len;

@@ -3,10 +3,12 @@
 #include "hypercall/hypervisor.h"
 #include "hypercall/kvm_hypercall.h"
 #include "hypercall/steal_time.h"
+#include "lib/fmt.h"
 #include "lib/x86.h"
 #include "lock/pv_ops.h"
 #include "apic.h"
 #include "console.h"
+#include "options.h"
 #include "percpu.h"
 #include "pv_backend.h"
 #include "time.h"
@@ -40,21 +42,43 @@ static void note_kick(unsigned int cpu)
 	p->last_kick_sent_ns = time_ns();
 }
 
+/* In an NMI a wait returns at once and the lock spins (Linux's kvm_wait
+ * does the same): the NMI may have interrupted a wait of this CPU, whose
+ * single kick a halt here could swallow, and halting must not enable
+ * interrupts inside the NMI. */
+static bool wait_in_nmi(void)
+{
+	struct percpu *p = this_cpu();
+	if (!p->nmi_depth)
+		return false;
+	p->nmi_waits++;
+	return true;
+}
+
 /* ipi: halt once while *ptr == val. Interrupts are off from the check to
  * the HLT, so a kick sent after the check is not lost: its IPI stays
  * pending and ends "sti; hlt" (atomic thanks to STI's shadow). Any other
  * interrupt (the watchdog tick) ends the halt too: a spurious wakeup, which
- * the caller's re-check absorbs. */
+ * the caller's re-check absorbs. Only an IPI can wake the halt, and it
+ * needs IF=1: a caller that had interrupts off (an interrupt handler, an
+ * irq-saved section) gets a return at once and spins, so a wait never
+ * enables interrupts its caller disabled (docs/pv.md). */
 static void ipi_wait(uint8_t *ptr, uint8_t val)
 {
-	uint64_t flags = irq_save();
+	if (wait_in_nmi())
+		return;
+	if (!irqs_enabled()) {
+		this_cpu()->irqoff_waits++;
+		return;
+	}
+	cli();
 	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
 		halt_begin();
 		sti_hlt();
 		cli();
 		halt_end();
 	}
-	irq_restore(flags);
+	sti();
 }
 
 static void ipi_kick(unsigned int cpu)
@@ -88,22 +112,34 @@ static void kick_handler(struct trap_frame *f)
 	p->last_kick_received_ns = time_ns();
 }
 
-/* kvm: halt with interrupts off until *ptr != val, so that only a kick
- * ends the wait. KVM_HC_KICK_CPU wakes a HLT even with interrupts off and
- * is sticky: a kick sent before the HLT makes it return at once. Whatever
- * else ends the HLT (the watchdog's NMI on CPU 0, an injected stray kick)
- * finds *ptr unchanged and halts again. Every kick pvqspinlock sends comes
- * after the waker changed the waited-on byte (lock/pvqspinlock_hooks.h),
- * so the loop loses none; a lost kick hangs this CPU for the watchdog to
+/* kvm: halt until *ptr != val, with the caller's interrupt state, like
+ * Linux's kvm_wait: "sti; hlt" if it had interrupts on (the halted CPU
+ * still answers IPIs: a holder may be waiting for that answer), a plain HLT
+ * if they were off (never enable what the caller disabled). The check and
+ * the HLT run with interrupts off; KVM_HC_KICK_CPU wakes a HLT even with
+ * interrupts off and is sticky: a kick sent after the check makes the HLT
+ * return at once. Unlike Linux this loops: whatever else ends the HLT (an
+ * interrupt, the watchdog's NMI, an injected stray kick) finds *ptr
+ * unchanged and halts again. Every kick pvqspinlock sends comes after the
+ * waker changed the waited-on byte (lock/pvqspinlock_hooks.h), so the loop
+ * loses none, even when a wait in an interrupt handler swallows the kick of
+ * the wait it interrupted; a lost kick hangs this CPU for the watchdog to
  * report, as it should. */
 static void kvm_wait(uint8_t *ptr, uint8_t val)
 {
+	if (wait_in_nmi())
+		return;
 	uint64_t flags = irq_save();
 	if (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val) {
 		halt_begin();
-		do
-			hlt();
-		while (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val);
+		do {
+			if (flags & RFLAGS_IF) {
+				sti_hlt();
+				cli();
+			} else {
+				hlt();
+			}
+		} while (__atomic_load_n(ptr, __ATOMIC_ACQUIRE) == val);
 		halt_end();
 	}
 	irq_restore(flags);
@@ -147,6 +183,25 @@ static enum pv_choice resolve(enum pv_choice c)
 	}
 	reason = "no hypervisor";
 	return PV_OFF;
+}
+
+void pv_backend_check(enum pv_choice choice)
+{
+	if (choice != PV_KVM || kvm_has_feature(KVM_FEATURE_PV_UNHALT))
+		return;
+	char what[160];
+	if (!hv.present) {
+		snprintf(what, sizeof(what), "no hypervisor (CPUID 1 ECX bit 31 clear), "
+			 "so no KVM PV_UNHALT to wake a halted CPU");
+	} else {
+		/* Where KVM's leaves are (hv.base) or else the first base. */
+		struct cpuid_regs f = cpuid(hv.base + 1, 0);
+		snprintf(what, sizeof(what), "CPUID 0x%x signature \"%s\", 0x%x EAX=0x%08x: "
+			 "no KVM PV_UNHALT (bit %u) to wake a halted CPU",
+			 hv.base, hv.kvm ? "KVMKVMKVM" : hv.signature, hv.base + 1,
+			 f.eax, KVM_FEATURE_PV_UNHALT);
+	}
+	options_reject("pv=kvm", what, "pv=auto|ipi|off on this machine");
 }
 
 static bool ipi_can_yield(void)

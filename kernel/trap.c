@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include "lib/fmt.h"
 #include "lib/x86.h"
+#include "lock/platform.h"
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
@@ -34,7 +35,7 @@ struct __attribute__((packed)) descriptor_ptr {
 
 static struct idt_gate idt[IDT_ENTRIES] __attribute__((aligned(16)));
 static irq_handler_t handlers[IDT_ENTRIES];
-static int (*nmi_handler)(struct trap_frame *f);
+static nmi_handler_t nmi_handler;
 extern const uint64_t isr_stub_table[IDT_ENTRIES];
 
 static const char *const exception_names[NR_EXCEPTIONS] = {
@@ -82,9 +83,11 @@ void trap_set_handler(unsigned int vector, irq_handler_t h)
 	handlers[vector] = h;
 }
 
-void trap_set_nmi_handler(int (*h)(struct trap_frame *f))
+nmi_handler_t trap_set_nmi_handler(nmi_handler_t h)
 {
+	nmi_handler_t old = nmi_handler;
 	nmi_handler = h;
+	return old;
 }
 
 static void __attribute__((noreturn)) report_exception(struct trap_frame *f)
@@ -96,6 +99,9 @@ static void __attribute__((noreturn)) report_exception(struct trap_frame *f)
 	const char *name = f->vector < NR_EXCEPTIONS ? exception_names[f->vector] : "unexpected interrupt";
 	kprintf("# CRASH: %s (vector %lu) on CPU %u (APIC ID %u)\n", name,
 		f->vector, cpu_id(), this_cpu()->apic_id);
+	const char *bug = __atomic_load_n(&lock_bug_reason, __ATOMIC_RELAXED);
+	if (bug && f->vector == VEC_UD)
+		kprintf("# CRASH: lock library: %s\n", bug);
 	kprintf("# error=0x%lx rip=%016lx rsp=%016lx rflags=%016lx cs=%lx ss=%lx cr2=%016lx\n",
 		f->error, f->rip, f->rsp, f->rflags, f->cs, f->ss, read_cr2());
 	kprintf("# rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
@@ -113,6 +119,7 @@ void trap_dispatch(struct trap_frame *f)
 	struct percpu *p = this_cpu();
 	p->irq_depth++;
 	if (f->vector == VEC_NMI) {
+		p->nmi_depth++;         /* PV waits check it (kernel/pv_backend.c) */
 		if (guest_exiting()) {
 			/* Stopped by the exiting CPU; on that CPU itself (a
 			 * watchdog NMI mid-exit) return, so the verdict leaves. */
@@ -121,6 +128,7 @@ void trap_dispatch(struct trap_frame *f)
 		} else if (!(nmi_handler && nmi_handler(f))) {
 			report_exception(f);
 		}
+		p->nmi_depth--;
 	} else if (f->vector < NR_EXCEPTIONS) {
 		report_exception(f);
 	} else if (f->vector == VEC_SPURIOUS) {

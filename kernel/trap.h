@@ -17,6 +17,7 @@ struct trap_frame {
 /* Exception vectors (Intel SDM Vol. 3, Table 6-1). */
 #define VEC_DE  0
 #define VEC_NMI 2
+#define VEC_UD  6
 #define VEC_DF  8
 #define VEC_PF  14
 #define VEC_MC  18
@@ -36,6 +37,7 @@ struct trap_frame {
 #define VEC_NEST4     0xE0    /* IPI: IRQ-context lock, level 4 */
 #define VEC_WAKE      0xF0    /* IPI: wake an idle CPU to run work */
 #define VEC_KICK      0xF2    /* IPI: PV lock kick (ipi backend) */
+#define VEC_PROBE     0xF4    /* IPI: test=pvwait's probe, taken or not inside a wait */
 #define VEC_CLASS(v)  ((v) >> 4)
 _Static_assert(VEC_CLASS(VEC_NEST2) > VEC_CLASS(VEC_TIMER) &&
 	       VEC_CLASS(VEC_NEST3) > VEC_CLASS(VEC_NEST2) &&
@@ -54,8 +56,10 @@ typedef void (*irq_handler_t)(struct trap_frame *f);
 void idt_init(void);
 void idt_load(void);
 void trap_set_handler(unsigned int vector, irq_handler_t h);
-/* Called for an NMI that is not an exit stop; returns 1 if it handled it. */
-void trap_set_nmi_handler(int (*h)(struct trap_frame *f));
+/* Called for an NMI that is not an exit stop; returns 1 if it handled it.
+ * Returns the handler it replaces (a test may install its own and chain). */
+typedef int (*nmi_handler_t)(struct trap_frame *f);
+nmi_handler_t trap_set_nmi_handler(nmi_handler_t h);
 void trap_dispatch(struct trap_frame *f);
 
 #endif

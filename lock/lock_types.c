@@ -2,6 +2,8 @@
 /* lock_types.c - the registry of lock implementations. */
 #include "lock.h"
 
+const char *lock_bug_reason; /* set by lock_bug_why() (platform.h) */
+
 const struct lock_type *const lock_types[] = {
 	&lock_type_tas,
 	&lock_type_ttas,

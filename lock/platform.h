@@ -67,4 +67,15 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 /* Report an impossible state (a broken invariant) and stop this CPU. */
 #define lock_bug() __builtin_trap()
 
+/*
+ * The same, saying why: the reason is left in lock_bug_reason for the
+ * environment's trap report (the guest's crash report prints it).
+ */
+extern const char *lock_bug_reason;
+#define lock_bug_why(why)                                                      \
+	do {                                                                   \
+		__atomic_store_n(&lock_bug_reason, (why), __ATOMIC_RELAXED);   \
+		__builtin_trap();                                              \
+	} while (0)
+
 #endif /* LOCK_PLATFORM_H */

@@ -21,11 +21,17 @@ static size_t pv_hash_next(size_t i)
 	return i + 1U == PV_HASH_ENTRIES ? 0 : i + 1U;
 }
 
+/*
+ * One pass over the table finds a free slot unless an entry leaked (the
+ * table holds twice the live maximum): then trap, like Linux's BUG(),
+ * rather than probe forever.
+ */
 struct pv_hash_entry *pv_hash(struct qspinlock *lock, struct lock_qnode *node)
 {
 	uint64_t hops = 1;
+	size_t i = pv_hash_slot(lock);
 
-	for (size_t i = pv_hash_slot(lock);; i = pv_hash_next(i), hops++) {
+	for (size_t n = 0; n < PV_HASH_ENTRIES; n++, i = pv_hash_next(i), hops++) {
 		struct pv_hash_entry *he = &pv_hash_table[i];
 		struct qspinlock *expected = NULL;
 
@@ -43,6 +49,7 @@ struct pv_hash_entry *pv_hash(struct qspinlock *lock, struct lock_qnode *node)
 			return he;
 		}
 	}
+	lock_bug_why("pv_hash: table full after one pass (a leaked entry)");
 }
 
 static struct pv_hash_entry *pv_hash_find(struct qspinlock *lock)

@@ -6,7 +6,8 @@
  * locked byte to Q_SLOW_VAL; the unlocker that finds Q_SLOW_VAL looks the
  * lock up, removes the entry and kicks node->cpu.  At most one entry per
  * lock exists at a time (only the queue head inserts), and at most one per
- * node, so the table (open addressing, linear probing) can never fill up.
+ * node, so the table (open addressing, linear probing) can never fill up;
+ * pv_hash() traps (lock_bug_why()) if it finds it full all the same.
  */
 #ifndef LOCK_PV_HASH_H
 #define LOCK_PV_HASH_H

@@ -35,10 +35,23 @@ const struct pv_lock_ops *pv_lock_get_ops(void);
 
 /*
  * Spin iterations before a waiter halts (Linux: SPIN_THRESHOLD).  Tunable
- * at run time; values below PV_SPIN_THRESHOLD_MIN are raised to it.
+ * at run time; values below PV_SPIN_THRESHOLD_MIN are raised to it (the
+ * guest's pv_spin_threshold= option rejects them as bad input).  The
+ * minimum of 1 is essential: q_pv_wait_node() looks at node->locked (and
+ * can return) only inside its spin loop; at 0 it would store HALTED over
+ * HASHED and never leave.  Both may be given with -D
+ * (tests/host/check_spin_threshold.sh); the asserts hold them.
  */
+#ifndef PV_SPIN_THRESHOLD
 #define PV_SPIN_THRESHOLD (1U << 15)
+#endif
+#ifndef PV_SPIN_THRESHOLD_MIN
 #define PV_SPIN_THRESHOLD_MIN 1U
+#endif
+_Static_assert(PV_SPIN_THRESHOLD_MIN >= 1,
+	       "the spin threshold's minimum must be at least 1 (no double hashing)");
+_Static_assert(PV_SPIN_THRESHOLD >= PV_SPIN_THRESHOLD_MIN,
+	       "the default spin threshold must not be below its minimum");
 
 void pv_lock_set_spin_threshold(uint32_t loops);
 uint32_t pv_lock_spin_threshold(void);

@@ -15,6 +15,8 @@ void pv_snapshot_take(struct pv_snapshot *s, unsigned int ncpus)
 		s->kicks_received += p->kicks_received;
 		s->sched_yields += p->sched_yields;
 		s->hypercalls += p->hypercalls;
+		s->nmi_waits += p->nmi_waits;
+		s->irqoff_waits += p->irqoff_waits;
 	}
 	lock_events_sum(&s->ev);
 }
@@ -27,6 +29,8 @@ void pv_snapshot_diff(struct pv_snapshot *out, const struct pv_snapshot *after,
 	out->kicks_received = after->kicks_received - before->kicks_received;
 	out->sched_yields = after->sched_yields - before->sched_yields;
 	out->hypercalls = after->hypercalls - before->hypercalls;
+	out->nmi_waits = after->nmi_waits - before->nmi_waits;
+	out->irqoff_waits = after->irqoff_waits - before->irqoff_waits;
 	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
 		out->ev.count[e] = after->ev.count[e] - before->ev.count[e];
 	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
@@ -38,6 +42,7 @@ void pv_counters_reset(unsigned int ncpus)
 	for (unsigned int c = 0; c < ncpus; c++) {
 		struct percpu *p = percpu_of(c);
 		p->halts = p->kicks_sent = p->kicks_received = p->sched_yields = p->hypercalls = 0;
+		p->nmi_waits = p->irqoff_waits = 0;
 	}
 	lock_events_reset();
 }
@@ -76,6 +81,8 @@ void json_pv(struct json *j, const struct pv_snapshot *s)
 	json_u64(j, "kicks_received", s->kicks_received);
 	json_u64(j, "sched_yields", s->sched_yields);
 	json_u64(j, "hypercalls", s->hypercalls);
+	json_u64(j, "nmi_waits", s->nmi_waits);
+	json_u64(j, "irqoff_waits", s->irqoff_waits);
 	/* Linux's reading: time in the kick per unlock kick, and kick-to-run
 	 * time per woken waiter. */
 	json_u64(j, "kick_mean_ns", kicks ? ev->count[LOCK_EV_pv_latency_kick] / kicks : 0);

@@ -17,6 +17,7 @@
 /* A snapshot of every PV counter of CPUs 0..ncpus-1. */
 struct pv_snapshot {
 	uint64_t halts, kicks_sent, kicks_received, sched_yields, hypercalls;
+	uint64_t nmi_waits, irqoff_waits;       /* waits that returned at once */
 	struct lock_event_totals ev;
 };
 

@@ -13,6 +13,7 @@
 static const struct suite *const suites[] = {
 	&suite_smp,
 	&suite_pvswitch,
+	&suite_pvwait,
 	&suite_torture,
 	&suite_nesting,
 	&suite_bench,

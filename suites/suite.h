@@ -54,5 +54,6 @@ extern const struct suite suite_fault;
 extern const struct suite suite_hang;
 extern const struct suite suite_torture;
 extern const struct suite suite_pvswitch;
+extern const struct suite suite_pvwait;
 
 #endif

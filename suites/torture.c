@@ -26,6 +26,7 @@
 #include "lib/x86.h"
 #include "lock/lock.h"
 #include "lock/lock_events.h"
+#include "lock/pv_ops.h"
 #include "lock/qnode.h"
 #include "lock_report.h"
 #include "suite.h"
@@ -73,6 +74,7 @@ struct torture_cpu {
 	uint64_t nest_ipis;             /* nesting IPIs this CPU sent */
 	uint64_t irq_done_ns[IRQ_LEVELS_MAX + 1];   /* last IRQ-lock release, per level */
 	uint64_t irq_rng;               /* interrupt context's own PRNG */
+	bool irqs_on_in_wait;           /* nest_self: a handler waits, see nest_wait() */
 	uint64_t rng;
 	uint64_t steal_start_ns, steal_ns;
 } __attribute__((aligned(CACHE_LINE)));
@@ -83,7 +85,7 @@ static struct {
 	struct irq_level irq[IRQ_LEVELS_MAX];
 	bool queued;                    /* qspinlock word and queue nodes */
 	unsigned int irq_levels;        /* interrupt levels taking a lock now */
-	bool nest_self;                 /* waits halt with "sti; hlt": nest into ourselves */
+	bool nest_self;                 /* handlers nest into ourselves, see nest_wait() */
 	uint32_t irq_running;           /* atomic: handlers may take their locks */
 	volatile uint32_t owner __attribute__((aligned(CACHE_LINE)));
 	volatile uint64_t counter_a, counter_b;
@@ -151,6 +153,28 @@ static void nest_into_a_waiter(struct torture_cpu *me, unsigned int level)
 	}
 }
 
+/* nest_self (pvqspinlock, ipi backend): a handler keeps interrupts off,
+ * sends the next level's IPI to its own CPU (it stays pending) and turns
+ * interrupts on only around its PV waits, through this wrapper of the
+ * installed ops: the next level then nests exactly while this one is
+ * queued. The handler turns them on, not the wait, which never enables
+ * interrupts its caller disabled (docs/pv.md). */
+static const struct pv_lock_ops *nest_inner;
+static struct pv_lock_ops nest_ops;
+
+static void nest_wait(uint8_t *ptr, uint8_t val)
+{
+	if (!t.cpu[cpu_id()].irqs_on_in_wait) {
+		nest_inner->wait(ptr, val);
+		return;
+	}
+	sti();
+	nest_inner->wait(ptr, val);
+	cli();
+}
+
+static void nest_kick(unsigned int cpu) { nest_inner->kick(cpu); }
+
 /* Interrupt context at `level`, possibly while this CPU holds or queues on
  * the locks of the levels below. Interrupts are on while it waits, so the
  * next level can nest. */
@@ -175,11 +199,11 @@ static void irq_level_lock(unsigned int level)
 		me->irq_skipped++;
 		return;
 	}
-	/* Nesting, two ways. When waiters halt with "sti; hlt" (pvqspinlock,
-	 * ipi backend), interrupts stay off here and the next level's IPI to
-	 * ourselves stays pending until our own wait halts: it then nests
-	 * exactly while we are queued. Otherwise interrupts go on while we
-	 * wait and the IPI goes to another CPU that is waiting right now. */
+	/* Nesting, two ways. With nest_self, interrupts stay off here and
+	 * the next level's IPI to ourselves stays pending until nest_wait()
+	 * turns them on: it then nests exactly while we are queued. Otherwise
+	 * interrupts go on while we wait and the IPI goes to another CPU that
+	 * is waiting right now. */
 	if (level < t.irq_levels) {
 		if (t.nest_self) {
 			apic_send_ipi(percpu_of(cpu_id())->apic_id, level_vector[level + 1]);
@@ -188,7 +212,10 @@ static void irq_level_lock(unsigned int level)
 			nest_into_a_waiter(me, level + 1);
 		}
 	}
-	if (!t.nest_self)
+	bool irqs_on_in_wait = me->irqs_on_in_wait;
+	if (t.nest_self)
+		me->irqs_on_in_wait = true;
+	else
 		sti();
 	struct wd_wait outer = watchdog_wait_begin(level_lock_name[level], time_ns());
 	t.type->lock(&l->lock);
@@ -198,6 +225,7 @@ static void irq_level_lock(unsigned int level)
 	l->counter = v + 1;
 	t.type->unlock(&l->lock);
 	cli();
+	me->irqs_on_in_wait = irqs_on_in_wait;
 	me->irq_done_ns[level] = time_ns();
 	__atomic_add_fetch(&l->acquired, 1, __ATOMIC_RELAXED);
 	me->irq_acquisitions++;
@@ -425,6 +453,13 @@ static void torture_one(const char *lock_name, void *ctx)
 	t.queued = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
 	t.irq_levels = t.queued ? (unsigned int)opt.irq_lock : 0;
 	t.nest_self = !strcmp(lock_name, "pvqspinlock") && !strcmp(pv_backend_name(), "ipi");
+	if (t.nest_self) {
+		/* No CPU is waiting between runs: the ops may change. */
+		nest_inner = pv_lock_get_ops();
+		nest_ops = (struct pv_lock_ops){ .name = nest_inner->name, .wait = nest_wait,
+						 .kick = nest_kick };
+		pv_lock_set_ops(&nest_ops);
+	}
 	pv_counters_reset(t.ncpus);
 	pv_inject_reset();
 	watchdog_arm(t.ncpus, watchdog_timeout_ns(opt.watchdog_ms, t.ncpus), describe_lock);
@@ -436,6 +471,8 @@ static void torture_one(const char *lock_name, void *ctx)
 	uint64_t ns = time_ns() - t0;
 	watchdog_disarm();
 	irq_levels_quiesce();
+	if (t.nest_self)
+		pv_lock_set_ops(nest_inner);
 	report(name, ns);
 }
 

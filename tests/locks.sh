@@ -76,6 +76,14 @@ print(ev("lock_use_node2"), ev("lock_use_node3"), ev("lock_use_node4"), ev("lock
 	run_guest torture-badlock --smp 2 -- test=torture lock=nosuch
 	expect_status 2 && expect_grep "bad option 'lock=nosuch'.*accepted: a comma-separated list of tas\|ttas" && pass
 
+	case_begin "pv_spin_threshold=0: status 2 (the minimum is 1)"
+	run_guest pv-threshold-zero --smp 2 -- test=torture lock=pvqspinlock pv_spin_threshold=0
+	expect_status 2 && expect_grep "bad option 'pv_spin_threshold=0': out of range; accepted: an integer 1\.\." && pass
+
+	case_begin "pv=kvm without KVM's PV_UNHALT (TCG): status 2, names what CPUID said"
+	run_guest pv-kvm-no-unhalt --smp 8 --pin 0 -- test=bench lock=pvqspinlock pv=kvm
+	expect_status 2 && expect_grep "^not ok 1 cmdline # bad option 'pv=kvm': .*CPUID 0x40000000 signature \"TCGTCGTCGTCG\".*0x40000001 EAX=0x00000000.*PV_UNHALT" && pass
+
 	for n in 2 8 32; do
 		pv_case "pv-ipi-$n" "pvqspinlock, ipi backend, $n vCPUs: halts and kicks, no violation" \
 			--smp "$n" -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64
@@ -119,6 +127,12 @@ PY
 	case_begin "pvswitch: a pvqspinlock held across the switch to the ipi backend"
 	run_guest pvswitch-ipi --smp 2 -- test=pvswitch pv=ipi
 	expect_status 0 && expect_ktap --result pvswitch=ok --expect pvswitch.pv_backend=ipi && pass
+
+	case_begin "pvwait, ipi: interrupts off spins, NMI returns at once, a halted waiter answers IPIs"
+	run_guest pvwait-ipi --smp 2 -- test=pvwait pv=ipi
+	expect_status 0 && expect_ktap --result pvwait:irqs_off=ok --result pvwait:nmi=ok \
+		--result pvwait:halted_ipi=ok --expect pvwait.nmi.nmi_waits=1 \
+		--expect pvwait.irqs_off.irqoff_waits=1 && pass
 
 	case_begin "pv=off: native behaviour, no halts"
 	run_guest pv-off --smp 4 -- test=torture lock=pvqspinlock pv=off duration_ms=200
@@ -195,6 +209,16 @@ sys.exit(1 if bad else 0)
 PY
 			[ $ok = 1 ] && pass || fail "kvm backend results wrong (log: $log)"
 		fi
+	fi
+
+	case_begin "pvwait, kvm under nested KVM: NMI returns at once, IF=0 halts stay IF=0, a halted waiter answers IPIs"
+	if [ -n "${PVSPIN_SKIP_NESTED-}" ]; then
+		skip "PVSPIN_SKIP_NESTED is set"
+	else
+		run_guest pvwait-kvm-nested --accel nested --timeout 300 --smp 2 -- test=pvwait pv=kvm
+		expect_status 0 && expect_ktap --result pvwait:irqs_off=ok --result pvwait:nmi=ok \
+			--result pvwait:halted_ipi=ok --expect pvwait.pv_backend=kvm \
+			--expect pvwait.nmi.nmi_waits=1 --expect pvwait.irqs_off.irqoff_waits=0 && pass
 	fi
 
 	case_begin "pv=kvm on a KVM whose hypercalls never return: watchdog report, status 4"

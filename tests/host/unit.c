@@ -448,6 +448,47 @@ static void test_pv_hash(void)
 	CHECK(event(LOCK_EV_pv_hash_hops) >= UNIT_HASH_LOCKS + 1);
 }
 
+/*
+ * A full table (a leaked entry, in real life) must trap after one pass and
+ * say why, never probe forever.  In a child: it fills the table; SIGILL's
+ * handler exits with UNIT_BUG_SEEN if lock_bug_reason names the full table;
+ * an alarm ends an endless probe.
+ */
+#define UNIT_BUG_SEEN 42
+#define UNIT_FULL_ALARM_S 10
+
+static void full_table_sigill(int sig)
+{
+	const char *why = __atomic_load_n(&lock_bug_reason, __ATOMIC_RELAXED);
+
+	(void)sig;
+	_exit(why && strstr(why, "pv_hash") && strstr(why, "full") ? UNIT_BUG_SEEN : 1);
+}
+
+static void test_pv_hash_full_traps(void)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		static struct qspinlock locks[PV_HASH_ENTRIES + 1];
+		struct lock_qnode *node = &lock_qnodes[1][0];
+		struct rlimit no_core = { 0, 0 };
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGILL, full_table_sigill);
+		alarm(UNIT_FULL_ALARM_S);
+		for (size_t i = 0; i < PV_HASH_ENTRIES; i++)
+			pv_hash(&locks[i], node);
+		pv_hash(&locks[PV_HASH_ENTRIES], node);  /* no free slot left */
+		_exit(0);                                /* not reached */
+	}
+	CHECK(pid > 0);
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), UNIT_BUG_SEEN);
+}
+
 /* ---- PV: hybrid unfair trylock --------------------------------------------- */
 
 static void test_pv_hybrid_trylock(void)
@@ -774,6 +815,7 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_nesting_nodes),
 	TEST_CASE(test_irq_nested_queueing),
 	TEST_CASE(test_pv_hash),
+	TEST_CASE(test_pv_hash_full_traps),
 	TEST_CASE(test_pv_hybrid_trylock),
 	TEST_CASE(test_pv_unlock_corruption_traps),
 	TEST_CASE(test_pv_unlock_slowpath),
