@@ -108,6 +108,18 @@ die_bed() {
 	printf '%s: bed failure: %s\n' "$PROG" "$*" >&2
 	exit "$EXIT_BED"
 }
+# Any command that set -e would end the script with is a bed failure too: one
+# line naming it, status 125, never a bare exit with the command's own status.
+# In a subshell ($(...)) only the status travels up; the parent names the
+# command. A die_bed has already said why.
+on_err() {
+	local status=$1 line=$2 cmd=$3
+	((BASH_SUBSHELL == 0 && status != EXIT_BED)) ||
+		exit "$status"
+	die_bed "unexpected failure (status $status) at line $line: $cmd"
+}
+set -E
+trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
 
 # --- options -----------------------------------------------------------------
 
@@ -237,19 +249,26 @@ check_host_tools() {
 # key TEXT: TEXT made safe for a file name
 key() { printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_'; }
 
+# apt_version PKG: the candidate version apt knows of, empty when none (apt's
+# lists missing or PKG unknown: callers say which)
 apt_version() {
-	apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
+	{ apt-cache show --no-all-versions "$1" 2>/dev/null || true; } |
+		sed -n 's/^Version: //p' | head -n 1
 }
 
 ensure_apt_lists() {
 	[[ -n $(apt_version "$BUSYBOX_PACKAGE") ]] && return 0
 	log "apt lists missing; running apt-get update"
 	apt-get update -qq >&2 || die_bed "apt-get update failed (needed to find $BUSYBOX_PACKAGE and the L1 kernel)"
+	# apt-get update exits 0 when every download failed (offline): say so here,
+	# not later as an unknown package.
+	[[ -n $(apt_version "$BUSYBOX_PACKAGE") ]] ||
+		die_bed "apt-get update left apt without $BUSYBOX_PACKAGE (offline? its messages are above); the bed needs it and the L1 kernel from Debian's archive"
 }
 
 resolve_kernel_package() {
 	if [[ -z $L1_KERNEL_PKG ]]; then
-		L1_KERNEL_PKG=$(apt-cache depends "$DEFAULT_KERNEL_META" 2>/dev/null |
+		L1_KERNEL_PKG=$({ apt-cache depends "$DEFAULT_KERNEL_META" 2>/dev/null || true; } |
 			sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n 1)
 		[[ -n $L1_KERNEL_PKG ]] ||
 			die_bed "cannot resolve the kernel package that $DEFAULT_KERNEL_META depends on (apt-cache depends)"
@@ -461,8 +480,10 @@ build_base_initrd() {
 }
 
 # apt_lists_stamp: changes whenever apt's package lists change
+# (empty lists, as in a fresh container image, are a state like any other).
 apt_lists_stamp() {
-	stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null | md5sum | cut -c1-16
+	{ stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* 2>/dev/null || true; } |
+		md5sum | cut -c1-16
 }
 
 # resolve_versions: L1_KERNEL_PKG, KERNEL_VERSION, BUSYBOX_VERSION. apt-cache
