@@ -9,6 +9,7 @@ readonly ST_TIMEOUT=124 ST_NO_QEMU=125
 readonly TCG_MAX_VCPUS=255   # QEMU 7.2 TCG has no x2APIC
 readonly KVM_MAX_VCPUS=288   # QEMU 7.2 q35 limit
 readonly DEBUG_EXIT_PORT=0xf4
+readonly GDB_DEFAULT_PORT=1234
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE=$TOP/build/pvspin.elf
@@ -34,6 +35,9 @@ options:
   --timeout SEC       kill QEMU after SEC seconds, exit 124 (default 120)
   --log FILE          also write the serial output to FILE
   --qemu ARG          extra QEMU argument, repeatable (--qemu -cpu --qemu max)
+  --gdb [PORT]        start paused with QEMU's gdbstub on PORT (default 1234)
+                      and print the gdb command that attaches (docs/debugging.md);
+                      no timeout unless --timeout is given
   --dry-run           print the QEMU command line instead of running it
   -h, --help          this text
 nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
@@ -65,7 +69,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
-log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem=
+log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0
 qemu_extra=() guest_args=()
 
 parse_args() {
@@ -79,7 +83,9 @@ parse_args() {
 		--cpu) cpu=${2-}; shift ;;
 		--iso) use_iso=1 ;;
 		--pin) pin=${2-}; shift ;;
-		--timeout) timeout=${2-}; shift ;;
+		--timeout) timeout=${2-}; timeout_given=1; shift ;;
+		--gdb)
+			if [[ ${2-} =~ ^[0-9]+$ ]]; then gdb_port=$2; shift; else gdb_port=$GDB_DEFAULT_PORT; fi ;;
 		--log) log=${2-}; shift ;;
 		--qemu) [ $# -ge 2 ] || die_usage "--qemu needs an argument"; qemu_extra+=("$2"); shift ;;
 		--dry-run) dry_run=1 ;;
@@ -119,6 +125,34 @@ validate_args() {
 		[ -z "$batch$l1_kernel$l1_smp$l1_mem" ] || die_usage "--batch and --l1-* go with --accel nested"
 	fi
 	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
+	[ -z "$gdb_port" ] || validate_gdb_port
+}
+
+# --gdb: a port QEMU can listen on; checked here, since QEMU's own refusal
+# would read like any other failure to start.
+validate_gdb_port() {
+	[ "$accel" != nested ] || die_usage "--gdb: not with --accel nested (the guest runs inside L1)"
+	[ "$gdb_port" -ge 1 ] && [ "$gdb_port" -le 65535 ] ||
+		die_usage "--gdb $gdb_port: a TCP port, 1..65535"
+	python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$gdb_port" || die_usage "--gdb $gdb_port: that port is in use (pick another: --gdb PORT)"
+}
+
+# The gdb command that attaches to --gdb's stub. The guest is entered in
+# 32-bit mode but runs in long mode; QEMU's x86_64 stub always sends the
+# 64-bit register set, so gdb must expect x86-64 from the start. Hardware
+# breakpoints: QEMU copies the image into memory after the stub starts, which
+# would overwrite a software breakpoint written before that.
+gdb_hint() {
+	local elf=$TOP/build/pvspin64.elf
+	echo "run-qemu.sh: QEMU is paused with its gdbstub on port $gdb_port; attach with:" >&2
+	echo "  gdb -ex 'set architecture i386:x86-64' -ex 'symbol-file $elf' -ex 'target remote localhost:$gdb_port' -ex 'hbreak kmain' -ex 'continue'" >&2
 }
 
 # ---- accelerator ---------------------------------------------------------
@@ -202,6 +236,7 @@ build_qemu_args() {
 	else
 		qargs+=(-kernel "$image" -append "${guest_args[*]-}")
 	fi
+	[ -n "$gdb_port" ] && qargs+=(-S -gdb "tcp::$gdb_port")
 	qargs+=("${qemu_extra[@]}")
 }
 
@@ -255,6 +290,7 @@ run_direct() {
 		exit 0
 	fi
 	local out=$tmp/serial.log status
+	[ -n "$gdb_port" ] && gdb_hint
 	# Serial output streams to stdout as it comes; a copy decides the verdict.
 	timeout -k 5 "$timeout" "${cmd[@]}" </dev/null 2>"$tmp/qemu.err" | tee "$out" ${log:+"$log"}
 	status=${PIPESTATUS[0]}
@@ -262,6 +298,38 @@ run_direct() {
 		grep -v 'warning: Number of hotpluggable cpus\|Number of SMP cpus requested' "$tmp/qemu.err" >&2 || true
 	fi
 	verdict "$status" "$out"
+	status=$?
+	symbolize "$out"
+	return $status
+}
+
+# ---- symbols -------------------------------------------------------------
+# The guest prints the return addresses of a crash ("# backtrace: #N 0x...");
+# resolve each to function, file and line (addr2line, binutils) under the
+# dump. A return address points after its call: look up the byte before it.
+symbolize() {
+	local out=$1 elf=$TOP/build/pvspin64.elf
+	grep -aq '^# backtrace: #' "$out" || return 0
+	if ! command -v addr2line >/dev/null || [ ! -r "$elf" ]; then
+		echo "run-qemu.sh: cannot symbolize the backtrace (needs addr2line and $elf)" >&2
+		return 0
+	fi
+	echo "run-qemu.sh: the crash's backtrace ($elf):" >&2
+	local n addr look fn where first
+	while read -r n addr; do
+		look=$addr
+		[ "$n" = "#0" ] || look=$(printf '0x%x' $((addr - 1)))
+		first=1
+		while read -r fn && read -r where; do
+			where=${where#"$TOP/"}
+			if [ $first = 1 ]; then
+				printf '  %s %s in %s (%s)\n' "$n" "$addr" "$fn" "$where" >&2
+			else
+				printf '  %s %18s inlined into %s (%s)\n' "${n//?/ }" "" "$fn" "$where" >&2
+			fi
+			first=0
+		done < <(addr2line -f -i -e "$elf" "$look")
+	done < <(sed -n 's/^# backtrace: \(#[0-9]*\) \(0x[0-9a-f]*\).*/\1 \2/p' "$out" | tr -d '\r')
 }
 
 # ---- nested --------------------------------------------------------------
@@ -327,6 +395,7 @@ run_nested() {
 main() {
 	parse_args "$@"
 	validate_args
+	[ -n "$gdb_port" ] && [ $timeout_given = 0 ] && timeout=0
 	local purposes=(build run)
 	[ $use_iso = 1 ] && purposes+=(iso)
 	[ "$accel" = nested ] && purposes+=(nested)

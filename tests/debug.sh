@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: MIT
+# Debugging tests (sourced by tests/run.sh): symbolized crash backtraces and
+# run-qemu.sh --gdb driven by a real gdb.
+
+# A free TCP port for the stub (the kernel picks it; closed again at once).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'
+}
+
+test_debug() {
+	case_begin "crash backtrace on the BSP: symbolized to function, file and line"
+	run_guest debug-fault-bsp --smp 1 -- test=fault
+	expect_status 3 && expect_grep '^# backtrace: #0 0x[0-9a-f]{16}\s*$' &&
+		expect_grep '^# backtrace: end \(outermost frame\)' &&
+		expect_grep '^  #0 0x[0-9a-f]{16} in touch_unmapped \([a-z_/]*fault\.c:[0-9]+\)$' &&
+		expect_grep 'inlined into fault_run \([a-z_/]*fault\.c:[0-9]+\)$' &&
+		expect_grep '^  #[0-9] 0x[0-9a-f]{16} in suite_run \([a-z_/]*suite\.c:[0-9]+\)$' &&
+		expect_grep '^  #[0-9] 0x[0-9a-f]{16} in kmain \(kernel/main\.c:[0-9]+\)$' && pass
+
+	case_begin "crash backtrace on an AP: the faulting function and its line"
+	run_guest debug-fault-ap --smp 4 -- test=fault
+	expect_status 3 && expect_grep '^# CRASH: #PF page fault \(vector 14\) on CPU 3' &&
+		expect_grep '^  #0 0x[0-9a-f]{16} in touch_unmapped \([a-z_/]*fault\.c:[0-9]+\)$' &&
+		expect_grep '^# backtrace: end ' && pass
+
+	local port
+	port=$(free_port)
+	case_begin "--gdb: gdb attaches, breaks in kmain, reads rip, detaches; the run then passes"
+	if ! command -v gdb >/dev/null; then
+		fail "gdb is not installed (tools/deps.sh test installs it)"
+	else
+		log=$LOG_DIR/debug-gdb.log
+		"$RUN_QEMU" --smp 2 --gdb "$port" --timeout 120 -- test=smp >"$log" 2>"$log.err" &
+		local qpid=$! gdb_out=$LOG_DIR/debug-gdb.gdb tries=0
+		# The stub listens once QEMU is up: wait for run-qemu.sh's hint.
+		until grep -q "gdbstub on port $port" "$log.err" 2>/dev/null || [ $tries -ge 100 ]; do
+			sleep 0.1; tries=$((tries + 1))
+		done
+		timeout 120 gdb -batch -nx -ex 'set architecture i386:x86-64' \
+			-ex "symbol-file $TESTS_TOP/build/pvspin64.elf" \
+			-ex "target remote localhost:$port" -ex 'hbreak kmain' -ex 'continue' \
+			-ex 'printf "rip-is-kmain=%d\n", $rip == (unsigned long)&kmain' \
+			-ex 'delete' -ex 'detach' >"$gdb_out" 2>&1
+		wait "$qpid"
+		status=$?
+		if ! grep -q 'rip-is-kmain=1' "$gdb_out"; then
+			fail "gdb did not stop in kmain with rip at kmain (gdb log: $gdb_out)"
+		else
+			expect_status 0 && expect_grep "target remote localhost:$port" && expect_ktap --result smp=ok && pass
+		fi
+	fi
+
+	case_begin "--gdb with a port out of range: status 2"
+	run_guest debug-gdb-range --gdb 70000 -- test=smp
+	expect_status 2 && expect_grep -- '--gdb 70000: a TCP port, 1..65535' && pass
+
+	case_begin "--gdb with a port in use: status 2"
+	port=$(free_port)
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+	local holder=$!
+	sleep 0.5
+	run_guest debug-gdb-busy --gdb "$port" -- test=smp
+	kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+	expect_status 2 && expect_grep -- "--gdb $port: that port is in use" && pass
+}
