@@ -10,12 +10,10 @@
 
 /*
  * Print "# backtrace: #N 0x..." lines: #0 is rip (where the CPU stopped),
- * then the return address of every frame whose pointer chain starts at rbp.
- * Every frame pointer is checked before it is read: 8-byte aligned, inside
- * the kernel's stack area (.bss) and above the previous one (stacks grow
- * down, so a chain that does not climb is corrupt). A check that fails ends
- * the walk with a "# backtrace: stopped: ..." note; the walk itself never
- * faults. The last line is always "# backtrace: end ...".
+ * then the return address of each frame of the chain that starts at rbp,
+ * walked by lib/frame_walk.c over the kernel's stacks (all in .bss). A frame
+ * pointer that fails a check ends the walk with "# backtrace: stopped: ...";
+ * the walk never faults. The last line is always "# backtrace: end (...)".
  */
 void backtrace_print(uint64_t rip, uint64_t rbp);
 

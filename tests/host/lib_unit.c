@@ -2,7 +2,8 @@
 /*
  * lib_unit.c - host unit tests of the guest's freestanding lib/: formatted
  * print (lib/fmt.c), JSON writing and string escaping (lib/json.c), and the
- * option parser (lib/cmdline.c) with every error it can report.
+ * option parser (lib/cmdline.c) with every error it can report, and the
+ * crash report's frame-pointer walk (lib/frame_walk.c) on corrupt chains.
  *
  * lib/ is linked into this program as it is: its snprintf, vsnprintf and
  * string functions take the place of libc's (built with -fno-builtin, so
@@ -16,6 +17,7 @@
 #include "harness.h"
 #include "lib/cmdline.h"
 #include "lib/fmt.h"
+#include "lib/frame_walk.h"
 #include "lib/json.h"
 
 /* What print_fn (snprintf or fmt_raw) wrote must equal `want`, and it must
@@ -374,6 +376,90 @@ static void test_cmdline_lists(void)
 	CHECK(!cmdline_parse_u64("12a", &v));
 }
 
+/* A fake stack of 64 words: frame k is at word 8*k, so each step climbs 64
+ * bytes; frame_at(k) links to frame k+1 and returns to 0x1000 + k. */
+static uint64_t fw_stack[64] __attribute__((aligned(16)));
+static uint64_t fw_rets[16];
+static unsigned int fw_n;
+
+static void fw_emit(unsigned int depth, uint64_t ret, void *ctx)
+{
+	(void)ctx;
+	CHECK_EQ(depth, fw_n + 1);
+	if (fw_n < ARRAY_SIZE(fw_rets))
+		fw_rets[fw_n] = ret;
+	fw_n++;
+}
+
+static uint64_t fw_addr(unsigned int word) { return (uint64_t)(uintptr_t)&fw_stack[word]; }
+
+/* Frames 0..n-1 linked upwards; the last one's caller rbp is 0. */
+static void fw_chain(unsigned int n)
+{
+	memset(fw_stack, 0, sizeof(fw_stack));
+	for (unsigned int k = 0; k < n; k++) {
+		fw_stack[8 * k] = k + 1 < n ? fw_addr(8 * (k + 1)) : 0;
+		fw_stack[8 * k + 1] = 0x1000 + k;
+	}
+	fw_n = 0;
+}
+
+static enum frame_walk_end fw_walk(uint64_t rbp, unsigned int max_depth, uint64_t *bad)
+{
+	const struct frame_walk_bounds b = {
+		.lo = fw_addr(0), .hi = fw_addr(0) + sizeof(fw_stack),
+		.max_span = 256, .max_depth = max_depth,
+	};
+	*bad = 0;
+	return frame_walk(&b, rbp, fw_emit, 0, bad);
+}
+
+static void test_frame_walk(void)
+{
+	uint64_t bad;
+	/* Healthy: frames 0..3; frame 3 is outermost, so 3 return addresses. */
+	fw_chain(4);
+	CHECK_EQ(fw_walk(fw_addr(0), 32, &bad), FRAME_WALK_OUTERMOST);
+	CHECK_EQ(fw_n, 3);
+	CHECK_EQ(fw_rets[0], 0x1000);
+	CHECK_EQ(fw_rets[2], 0x1002);
+	fw_n = 0;
+	CHECK_EQ(fw_walk(0, 32, &bad), FRAME_WALK_NO_FRAME_POINTER);
+	CHECK_EQ(fw_n, 0);
+	/* Deeper than allowed. */
+	fw_chain(8);
+	CHECK_EQ(fw_walk(fw_addr(0), 2, &bad), FRAME_WALK_TOO_DEEP);
+	CHECK_EQ(fw_n, 2);
+	/* Misaligned link. */
+	fw_chain(4);
+	fw_stack[8] = fw_addr(16) + 4;
+	CHECK_EQ(fw_walk(fw_addr(0), 32, &bad), FRAME_WALK_MISALIGNED);
+	CHECK_EQ(bad, fw_addr(16) + 4);
+	CHECK(frame_walk_corrupt(FRAME_WALK_MISALIGNED));
+	/* A link out of bounds (never read), and one whose return slot would be. */
+	fw_chain(4);
+	fw_stack[8] = 0x10;
+	CHECK_EQ(fw_walk(fw_addr(0), 32, &bad), FRAME_WALK_OUTSIDE);
+	CHECK_EQ(fw_n, 2);      /* frame 1 itself was sound */
+	fw_chain(4);
+	fw_stack[8] = fw_addr(63);
+	CHECK_EQ(fw_walk(fw_addr(0), 32, &bad), FRAME_WALK_OUTSIDE);
+	/* A cycle, a link downwards, and a leap beyond max_span. */
+	fw_chain(4);
+	fw_stack[16] = fw_addr(8);
+	CHECK_EQ(fw_walk(fw_addr(0), 32, &bad), FRAME_WALK_NOT_CLIMBING);
+	CHECK_EQ(bad, fw_addr(8));
+	fw_chain(4);
+	fw_stack[8] = fw_addr(8);
+	CHECK_EQ(fw_walk(fw_addr(0), 32, &bad), FRAME_WALK_NOT_CLIMBING);
+	fw_chain(2);
+	fw_stack[0] = fw_addr(48);
+	fw_stack[48] = 0;
+	CHECK_EQ(fw_walk(fw_addr(0), 32, &bad), FRAME_WALK_NOT_CLIMBING);
+	CHECK(!frame_walk_corrupt(FRAME_WALK_OUTERMOST));
+	CHECK(!frame_walk_corrupt(FRAME_WALK_TOO_DEEP));
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_fmt_integers),
 	TEST_CASE(test_fmt_width_and_padding),
@@ -386,6 +472,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_cmdline_errors),
 	TEST_CASE(test_cmdline_bad_tables),
 	TEST_CASE(test_cmdline_lists),
+	TEST_CASE(test_frame_walk),
 };
 
 int main(int argc, char **argv)
