@@ -6,11 +6,13 @@
 #include "kernel/drivers/hpet.h"
 #include "kernel/drivers/pit.h"
 #include "kernel/drivers/pm_timer.h"
+#include "lib/json.h"
 #include "lib/x86.h"
 #include "acpi.h"
 #include "time.h"
 
 #define NSEC_PER_SEC 1000000000ull
+#define NSEC_PER_USEC 1000ull
 #define CALIBRATE_NS 10000000ull        /* 10 ms window against a reference timer */
 
 /* Hypervisor timing leaf, base + 0x10 (KVM with QEMU's vmware-cpuid-freq):
@@ -191,4 +193,27 @@ void delay_ns(uint64_t ns)
 	uint64_t end = rdtsc() + ns_to_tsc(ns);
 	while ((int64_t)(rdtsc() - end) < 0)
 		cpu_pause();
+}
+
+struct boot_phase {
+	const char *name;
+	uint64_t end_tsc;
+};
+static struct boot_phase phases[BOOT_PHASES_MAX];
+static unsigned int nr_phases;
+
+void boot_phase_end(const char *name)
+{
+	if (nr_phases < BOOT_PHASES_MAX)
+		phases[nr_phases++] = (struct boot_phase){ name, rdtsc_ordered() };
+}
+
+void boot_phases_json(struct json *j)
+{
+	uint64_t start = boot_tsc;
+	for (unsigned int i = 0; i < nr_phases; i++) {
+		json_u64(j, phases[i].name, tsc_to_ns(phases[i].end_tsc - start) / NSEC_PER_USEC);
+		start = phases[i].end_tsc;
+	}
+	json_u64(j, "total", tsc_to_ns(start - boot_tsc) / NSEC_PER_USEC);
 }

@@ -16,4 +16,14 @@ void delay_ns(uint64_t ns);
 
 extern uint64_t boot_tsc;
 
+/* Boot phases: boot_phase_end(name) stamps the raw TSC as the phase `name`
+ * ends (each starts where the previous ended, the first at boot_tsc); the
+ * stamps are converted to microseconds only when written, so phases before
+ * time_init() are measured too. */
+#define BOOT_PHASES_MAX 16
+struct json;
+void boot_phase_end(const char *name);
+/* Adds "name":us for each phase, then "total":us, to the open object. */
+void boot_phases_json(struct json *j);
+
 #endif
