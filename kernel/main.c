@@ -25,6 +25,7 @@
 #include "trap.h"
 
 extern uint32_t boot_mb_magic, boot_mb_info;
+extern uint64_t boot_lm_tsc, boot_bss_tsc;     /* boot/entry.asm */
 
 #define MIB (1024ul * 1024)
 
@@ -92,7 +93,9 @@ static void print_boot_phases(void)
 void kmain(void);
 void kmain(void)
 {
-	boot_phase_end("entry");        /* boot/entry.asm: BSS, page tables, long mode */
+	boot_phase_end_at("page_tables", boot_lm_tsc);  /* boot/entry.asm, to long mode */
+	boot_phase_end_at("bss", boot_bss_tsc);
+	boot_phase_end("entry");
 	percpu_install(0, cpu_apic_id_from_cpuid());
 	console_init();
 	pic_disable();

@@ -23,6 +23,7 @@ extern uint64_t boot_tsc;
 #define BOOT_PHASES_MAX 16
 struct json;
 void boot_phase_end(const char *name);
+void boot_phase_end_at(const char *name, uint64_t tsc);
 /* Adds "name":us for each phase, then "total":us, to the open object. */
 void boot_phases_json(struct json *j);
 
