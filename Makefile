@@ -93,8 +93,10 @@ bench: all
 bench-nested: all
 	tools/deps.sh run bench nested && tools/bench/matrix.py $(BENCH_NESTED_MATRIX) $(BENCH_ARGS)
 
+# KUT=path/to/smptest.flat also boots kvm-unit-tests' smptest; BENCH_BOOT_ARGS
+# passes --reps N / --smp LIST.
 bench-boot: all
-	tools/bench-boot.sh
+	KUT="$(KUT)" tools/bench-boot.sh $(BENCH_BOOT_ARGS)
 
 bench-host:
 	$(MAKE) --no-print-directory -C tests/host bench
