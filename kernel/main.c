@@ -121,6 +121,8 @@ void kmain(void)
 	boot_phase_end("apic");
 	smp_boot_aps();
 	boot_phase_end("smp");
+	time_refine();
+	boot_phase_end("tsc_refine");
 	apic_timer_calibrate();
 	boot_phase_end("apic_timer");
 	sti();

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 void time_init(void);
+void time_refine(void);                 /* after the AP bring-up: a longer HPET window */
 uint64_t time_ns(void);                 /* since boot_tsc (the BSP's first instruction) */
 uint64_t tsc_to_ns(uint64_t tsc_delta);
 uint64_t ns_to_tsc(uint64_t ns);
