@@ -154,38 +154,49 @@ static uint64_t from_hpet(void)
 	return hpet_hz_since_start(CALIBRATE_FIRST_NS);
 }
 
+/* The PM timer and the PIT: each TSC read follows a timer read on the same
+ * code path, and the window starts at the loop's second pass, when that path
+ * has run once (the first run is translated under TCG, see hpet_pair). */
+#define WARMUP_PASSES 2
+
 static uint64_t from_pm_timer(void)
 {
 	if (!acpi.pm_timer_port)
 		return 0;
 	uint32_t mask = pm_timer_mask(acpi.pm_timer_32bit);
-	uint64_t ticks = CALIBRATE_NS * PM_TIMER_HZ / NSEC_PER_SEC, done = 0;
-	uint32_t last = pm_timer_read(acpi.pm_timer_port, mask);
-	uint64_t t0 = rdtsc_ordered();
-	while (done < ticks) {
+	uint64_t ticks = CALIBRATE_NS * PM_TIMER_HZ / NSEC_PER_SEC, done = 0, t0 = 0, t1 = 0;
+	uint32_t last = 0;
+	for (unsigned int pass = 1; done < ticks; pass++) {
 		uint32_t now = pm_timer_read(acpi.pm_timer_port, mask);
-		done += (now - last) & mask;
+		t1 = rdtsc_ordered();
+		if (pass <= WARMUP_PASSES)
+			t0 = t1;
+		else
+			done += (now - last) & mask;
 		last = now;
 	}
-	uint64_t t1 = rdtsc_ordered();
 	return (t1 - t0) * PM_TIMER_HZ / done;
 }
 
 static uint64_t from_pit(void)
 {
-	uint64_t ticks = CALIBRATE_NS * PIT_HZ / NSEC_PER_SEC, done = 0;
+	uint64_t ticks = CALIBRATE_NS * PIT_HZ / NSEC_PER_SEC, done = 0, t0 = 0, t1 = 0, still = 0;
 	pit_start_rate(PIT_RELOAD);
-	uint16_t last = pit_read();
-	uint64_t t0 = rdtsc_ordered(), t1 = t0, still = 0;
-	while (done < ticks) {
+	uint16_t last = 0;
+	for (unsigned int pass = 1; done < ticks; pass++) {
 		uint16_t now = pit_read();
+		t1 = rdtsc_ordered();
+		if (pass <= WARMUP_PASSES) {
+			t0 = t1;
+			last = now;
+			continue;
+		}
 		/* Counts down from PIT_RELOAD, then reloads. */
 		done += (uint16_t)(last - now) % PIT_RELOAD;
 		still = now == last ? still + 1 : 0;
 		if (still > PIT_STUCK_READS)
 			return 0;               /* no PIT here */
 		last = now;
-		t1 = rdtsc_ordered();
 	}
 	return (t1 - t0) * PIT_HZ / done;
 }
