@@ -12,9 +12,14 @@ struct percpu percpu_absent;
 void percpu_place(void *base, unsigned int nr)
 {
 	percpu_aps = base;
-	/* The IST stacks at the end of each area need no zeroing. */
-	for (unsigned int c = 1; c < nr; c++)
-		memset(&percpu_aps[c - 1], 0, offsetof(struct percpu, ist_nmi));
+	/* Zeroed but for the console line (line_len says how much is in use)
+	 * and the IST stacks: a byte loop over all of it took ~2 MB at 255 CPUs. */
+	for (unsigned int c = 1; c < nr; c++) {
+		char *p = (char *)&percpu_aps[c - 1];
+		memset(p, 0, offsetof(struct percpu, line));
+		memset(p + offsetof(struct percpu, gdt), 0,
+		       offsetof(struct percpu, ist_nmi) - offsetof(struct percpu, gdt));
+	}
 	/* RELEASE: the zeroed areas are in memory before percpu_of() hands them out. */
 	__atomic_store_n(&percpu_nr, nr, __ATOMIC_RELEASE);
 }

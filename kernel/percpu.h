@@ -88,7 +88,7 @@ static inline struct percpu *percpu_of(unsigned int cpu)
 	return cpu < percpu_nr ? &percpu_aps[cpu - 1] : &percpu_absent;
 }
 
-/* Gives CPUs 1..nr-1 their areas at `base` (zeroed up to their IST stacks). */
+/* Gives CPUs 1..nr-1 their areas at `base`, zeroed but for buffers and stacks. */
 void percpu_place(void *base, unsigned int nr);
 /* Bytes percpu_place() uses for nr CPUs. */
 static inline uint64_t percpu_place_size(unsigned int nr)
