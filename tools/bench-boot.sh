@@ -109,7 +109,7 @@ date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	echo "Whole QEMU process, TCG, q35 + qboot, interleaved; median [min-max] in ms."
 	echo "floor: tests/nested/tiny.asm (exits at once); pvspin: test=smp.${kut:+ kut: kvm-unit-tests smptest.flat.}"
 	echo
-	printf '| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor | pvspin guest boot |%s\n' "${kut:+ kut smptest |}"
+	printf '| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor | pvspin guest boot (boot_phases_us total, median) |%s\n' "${kut:+ kut smptest |}"
 	printf '|---|---|---|---|---|---|---|%s\n' "${kut:+---|}"
 } > "$tmp/table"
 for n in $counts; do
