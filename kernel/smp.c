@@ -266,19 +266,19 @@ static uintptr_t ram_after_image(uint64_t size)
 	return 0;
 }
 
-static void place_ap_memory(void)
+/* False if there is no room: then no AP is started, and the smp suite
+ * reports the CPUs missing. */
+static bool place_ap_memory(void)
 {
-	if (cpu_list.nr <= 1)
-		return;
 	uintptr_t base = ram_after_image(AP_STACKS_SIZE + percpu_place_size(cpu_list.nr));
 	if (!base) {
 		kprintf("# smp: no usable RAM after the image for %u CPUs' stacks and per-CPU areas: CPU 0 only\n",
 			cpu_list.nr);
-		cpu_list.nr = 1;
-		return;
+		return false;
 	}
 	ap_stacks = base;
 	percpu_place((void *)(base + AP_STACKS_SIZE), cpu_list.nr);
+	return true;
 }
 
 uint64_t smp_memory_end(void)
@@ -288,12 +288,11 @@ uint64_t smp_memory_end(void)
 
 void smp_boot_aps(void)
 {
-	place_ap_memory();
 	smp.expected = cpu_list.nr;
 	online_count = 1;               /* the BSP */
 	percpu_of(0)->online = 1;
 	trap_set_handler(VEC_WAKE, wake_handler);
-	if (smp.expected > 1) {
+	if (smp.expected > 1 && place_ap_memory()) {
 		uint64_t end = time_ns() + BRINGUP_TIMEOUT_BASE_NS +
 			       BRINGUP_TIMEOUT_PER_CPU_NS * smp.expected;
 		copy_trampoline();

@@ -103,6 +103,13 @@ test_boot() {
 	fi
 	test_boot_phases
 	test_bench_boot_tool
+
+	# The APs' stacks and per-CPU areas go after the image: with too little
+	# RAM for them no AP starts, and the run says so and fails.
+	case_begin "no RAM for the APs' memory: a message, 1 of 4 online, status 1"
+	run_guest boot-no-ap-room --smp 4 --qemu -m --qemu 10 -- test=smp
+	expect_status 1 && expect_grep "^# smp: no usable RAM after the image for 4 CPUs" &&
+		expect_ktap --result smp=fail --expect smp.cpus_online=1 && pass
 }
 
 # Boot phases (verbose=1): the line and the smp result's object agree, every
