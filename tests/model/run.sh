@@ -26,7 +26,7 @@ esac
 for tool in spin "$CC"; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "tests/model/run.sh: '$tool' not found (Debian: apt-get install spin gcc)" >&2
-		echo "0 passed, 0 failed"
+		echo "0 passed, 1 failed"
 		exit 2
 	fi
 done
