@@ -16,7 +16,8 @@
  * is one atomic access of the C code, except where `atomic`/`d_step` says
  * otherwise (a read-modify-write, or a step nobody else can observe).
  * Memory is sequentially consistent: the C code's barriers and
- * acquire/release orders are what make that so (see docs/locks.md).
+ * acquire/release orders are what make that assumption sound (see
+ * docs/locks.md).
  *
  * Waiting (C: pv_lock_wait() -> ops->wait, kernel/pv_backend.c): the
  * condition is checked with interrupts off, then the vCPU halts until
@@ -37,7 +38,7 @@
  *     lock is free (watchdog), and every vCPU ran all its rounds (else pan
  *     reports an invalid end state);
  *   - an unlocker that sees Q_SLOW_VAL finds a hash entry for the lock
- *     (assertions in unlock_slowpath, as lock_bug() in the C code);
+ *     (assertions in pvqspin_unlock, where the C code calls lock_bug());
  *   - never two hash entries for the lock (assertion in pv_hash);
  *   - at the end: lock word zero, hash table empty (watchdog).
  *
@@ -48,7 +49,7 @@
  *   MUTANT_SLOW_BEFORE_HASH      the queue head sets Q_SLOW_VAL, then hashes
  *   MUTANT_HEAD_HALTED           the queue head waits with state HALTED, not
  *                                HASHED (Linux's double-hash race, fixed by
- *                                its commit "Fix double hash race")
+ *                                its commit 229ce6315747, v4.8)
  *   MUTANT_STEAL_STORE           a stealer takes the lock with a plain store
  *                                instead of a cmpxchg (mutual exclusion)
  *   MUTANT_NO_SPIN               pv_lock_spin_threshold() is 0: the spins
