@@ -6,7 +6,7 @@
 # Each case prints one line; the last line is "N passed, N failed".
 # Status: 0 all passed, 1 a case failed, 2 spin or a C compiler is missing (or bad usage).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 MODEL=$PWD/tests/model/pvqspinlock.pml
 WORK=$PWD/build/model
 CC=${CC:-cc}
