@@ -103,3 +103,14 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(OBJS:.o=.d)
+
+# Model check of the PV wait/kick/hash handshake with spin (tests/model/,
+# docs/locks.md "Model check"): the small configurations and every mutant in
+# seconds; model-full is 3 vCPUs x 2 rounds (minutes, several GB).
+.PHONY: model model-full
+model:
+	tools/deps.sh test
+	tests/model/run.sh
+model-full:
+	tools/deps.sh test
+	tests/model/run.sh --full

@@ -2,7 +2,7 @@
 # pvspin's host-side test runner (make test). Boots the guest under QEMU in
 # many shapes and checks its KTAP and JSON, runs the lock library's host
 # tests, and the nested-KVM tests. Ends with "N passed, N failed, N skipped".
-#   tests/run.sh [--only boot|locks|bench|debug|host|nested,...]
+#   tests/run.sh [--only boot|locks|bench|debug|host|nested|model,...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -46,4 +46,5 @@ want bench && declare -F test_bench >/dev/null && { echo "== bench"; test_bench;
 want debug && { echo "== debug"; test_debug; }
 want host && [ -f tests/host/Makefile ] && sub_runner host make -s --no-print-directory -C tests/host test
 want nested && [ -x tests/nested/run.sh ] && sub_runner nested tests/nested/run.sh
+want model && [ -x tests/model/run.sh ] && sub_runner model tests/model/run.sh
 summary
