@@ -8,6 +8,7 @@ NAME: WHY' per test and ends with 'N passed, N failed'. Status 0 when all
 passed, else 1.
 """
 import json
+import re
 import sys
 import tempfile
 import unittest
@@ -170,6 +171,22 @@ class Store(unittest.TestCase):
             (Path(tmp) / "matrix.json").write_text("{}")
             with self.assertRaisesRegex(StoreError, "not a matrix.json"):
                 load(Path(tmp))
+
+
+class Layers(unittest.TestCase):
+    def test_import_order(self):
+        """each pvbench module imports only those listed above it (no cycles)"""
+        package = Path(__file__).resolve().parents[1] / "tools" / "bench" / "pvbench"
+        doc = (package / "__init__.py").read_text()
+        order = re.findall(r"^  ([a-z]+) ", doc, re.M)
+        self.assertEqual(sorted(order), sorted(p.stem for p in package.glob("*.py")
+                                               if p.stem != "__init__"))
+        for i, name in enumerate(order):
+            text = (package / f"{name}.py").read_text()
+            used = re.findall(r"^from \.(\w*) import (\w+)", text, re.M)
+            used = [module or imported for module, imported in used]
+            later = [m for m in used if m not in order[:i]]
+            self.assertEqual(later, [], f"{name} imports {later}")
 
 
 class Printed(unittest.TestResult):
