@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "bench"))
 
 from pvbench.cli import Options  # noqa: E402
 from pvbench.common import UsageError  # noqa: E402
-from pvbench.config import LOCKS, Config, parse_configs, parse_cpuset, format_cpuset, parse_locks  # noqa: E402
+from pvbench.config import (LOCKS, Config, format_cpuset, parse_configs,  # noqa: E402
+                            parse_cpuset, parse_locks)
 from pvbench.logs import guest_verdict, parse_log  # noqa: E402
 from pvbench.runs import Run  # noqa: E402
 from pvbench.stats import Cell, build_cells, fmt_ns, fmt_rate, fmt_times  # noqa: E402
