@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # pvspin's host-side test runner (make test). Boots the guest under QEMU in
 # many shapes and checks its KTAP and JSON, runs the lock library's host
 # tests, and the nested-KVM tests. Ends with "N passed, N failed, N skipped".
@@ -14,7 +15,7 @@ only=all
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=${2-}; shift ;;
-	-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,6p' "$0"; exit 0 ;;
 	*) echo "tests/run.sh: unknown option '$1' (accepted: --only LIST)" >&2; exit 2 ;;
 	esac
 	shift

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Check the host tools pvspin needs; install the missing Debian packages when
 # run as root, else print the exact apt-get line and exit 2.
 #   tools/deps.sh [build|run|iso|test|bench|nested] ...   (default: build run)
