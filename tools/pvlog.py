@@ -25,6 +25,7 @@ ends at its EXIT line.
 
 API:
   parse(text) -> list[Run]         at least one Run, even for empty text
+  Run.index       its place in the stream, from 0
   Run.version     the version line, or None
   Run.plan        N of "1..N", or None
   Run.results     list[Result] of the top level
