@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Smoke test of the overcommit benchmark runner, tools/bench/matrix.py
 # (sourced by tests/run.sh; the full matrix is `make bench`, docs/bench.md).
 
