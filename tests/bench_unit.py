@@ -83,12 +83,18 @@ class Formats(unittest.TestCase):
 class Logs(unittest.TestCase):
     LOG = "\n".join([
         '# l1: {"kernel": "6.1.0", "cpus": 4}',
+        "KTAP version 1",
+        "1..6",
         '# result: {"test": "bench", "lock": "tas", "throughput_per_s": 5}',
         "ok 1 bench:tas",
         "not ok 2 bench:ticket # no progress",
+        "ok 3 bench:ttas # SKIP not built",
+        "not ok 4 bench:qspinlock",
         '# result: {"test": "bench", "lock": "mcs"}',
-        '# result: {"test": "bench", "lock": "qspin',
-        "EXIT: STATUS=0",
+        '# result: {"test": "bench", "lock": "pvqspin',
+        "EXIT: STATUS=4",
+        "KTAP version 1",
+        "1..0",
         "EXIT: STATUS=1",
         ""])
 
@@ -104,9 +110,12 @@ class Logs(unittest.TestCase):
             self.assertEqual(info.outcomes["tas"].result["throughput_per_s"], 5)
             self.assertEqual((info.outcomes["ticket"].ok, info.outcomes["ticket"].reason),
                              (False, "no progress"))
+            self.assertEqual((info.outcomes["ttas"].ok, info.outcomes["ttas"].reason),
+                             (False, "SKIP not built"))
+            self.assertEqual(info.outcomes["qspinlock"].reason, "no result line before the verdict")
             self.assertEqual((info.outcomes["mcs"].ok, info.outcomes["mcs"].reason),
                              (False, "no KTAP verdict after the result"))
-            self.assertNotIn("qspinlock", info.outcomes)
+            self.assertNotIn("pvqspinlock", info.outcomes)
             self.assertEqual(guest_verdict(path), 1)
             self.assertIsNone(guest_verdict(Path(tmp) / "missing.log"))
 

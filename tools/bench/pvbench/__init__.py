@@ -7,7 +7,7 @@ Modules, each importing only those above it (tests/bench_unit.py checks):
   config   configurations (VCPUS@CPUSET[xVMS]) and list parsing
   cli      the command line: parse_args() -> Options, or exit status 2
   env      the host described (QEMU, CPU model, kernel, guest revision)
-  logs     reading a run's serial log (to be replaced by tools/pvlog.py)
+  logs     what the runner needs from a serial log, read by tools/pvlog.py
   qmp      a minimal QMP client that pins vCPU threads
   results  per-lock records from the logs, failure reasons, the CSV files
   runs     booting the VMs step by step (tcg, kvm, auto)
