@@ -37,7 +37,8 @@ def guest_revision():
     """Commit of the guest sources, and whether they had local changes."""
     head = first_line(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--",
-                            "kernel", "lock", "hypercall", "boot", "linker.ld"],
+                            "kernel", "lock", "hypercall", "boot", "lib", "suites",
+                            "linker.ld"],
                            capture_output=True, text=True, check=False).stdout.strip()
     return head + (" with uncommitted changes to the guest sources" if dirty else "")
 
