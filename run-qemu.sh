@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Boot pvspin under QEMU with the serial console on stdout.
 # Its exit status is the guest's verdict; see usage() and docs/output.md.
 set -uo pipefail

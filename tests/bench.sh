@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Smoke test of the overcommit benchmark runner, tools/bench/matrix.py
 # (sourced by tests/run.sh; the full matrix is `make bench`, docs/bench.md).
 
@@ -56,7 +57,65 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# bench_report_bad "description" /message regex/ DIR: matrix.py report DIR
+# exits 2 and says what is wrong.
+bench_report_bad() {
+	case_begin "bench runner: report on $1: status 2, says what is wrong"
+	log=$LOG_DIR/bench-report-bad.log
+	"$BENCH_MATRIX" report "$3" >"$log" 2>"$log.err"
+	status=$?
+	expect_status 2 && expect_grep "$2" && pass
+}
+
+# bench_report DIR: `matrix.py report DIR` on a finished run's directory
+# writes its summary.md, results.csv and runs.csv again, byte for byte; a
+# missing directory, a missing or malformed results.jsonl give status 2.
+bench_report() {
+	local out=$1 kept=$LOG_DIR/bench-report-kept bad=$LOG_DIR/bench-report-bad f differ=
+	case_begin "bench runner: report DIR rebuilds summary.md, results.csv, runs.csv byte for byte"
+	rm -rf "$kept" "$bad"
+	mkdir -p "$kept"
+	cp "$out"/summary.md "$out"/results.csv "$out"/runs.csv "$kept"/ 2>/dev/null
+	rm -f "$out"/summary.md "$out"/results.csv "$out"/runs.csv
+	log=$LOG_DIR/bench-report.log
+	"$BENCH_MATRIX" report --no-plot "$out" >"$log" 2>"$log.err"
+	status=$?
+	if expect_status 0; then
+		for f in summary.md results.csv runs.csv; do
+			cmp -s "$kept/$f" "$out/$f" || differ="$differ $f"
+		done
+		if [ -z "$differ" ]; then
+			pass
+		else
+			fail "rebuilt files differ from the run's:$differ (kept: $kept, rebuilt: $out)"
+		fi
+	fi
+
+	bench_report_bad "a missing directory" "no such directory" "$LOG_DIR/bench-no-such-dir"
+	cp -r "$out" "$bad"
+	echo '{"config": "2@0", "lock": "tic' >>"$bad/results.jsonl"
+	bench_report_bad "a malformed results.jsonl line" "results\.jsonl line 5: not JSON" "$bad"
+	rm -f "$bad/results.jsonl"
+	bench_report_bad "a directory without results.jsonl" "results\.jsonl: no such file" "$bad"
+}
+
+# bench_unit: tests/bench_unit.py (the runner's pure pieces), its cases counted.
+bench_unit() {
+	local out last
+	out=$(python3 "$TESTS_TOP/tests/bench_unit.py" 2>&1)
+	echo "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
+	last=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	if [ -z "$last" ]; then
+		case_begin "bench runner: unit tests (tests/bench_unit.py)"
+		fail "no result line: $(echo "$out" | tail -n 2 | tr '\n' ' ')"
+	else
+		add_counts "$last"
+	fi
+}
+
 test_bench() {
+	bench_unit
+
 	local out=$LOG_DIR/bench-smoke why
 	case_begin "bench runner: 2 configs x 2 locks, 1 rep: exit 0, results.jsonl/csv and summary.md check out"
 	rm -rf "$out"
@@ -71,6 +130,8 @@ test_bench() {
 			fail "$(echo "$why" | tr '\n' ';') (outputs: $out)"
 		fi
 	fi
+
+	bench_report "$out"
 
 	bench_bad_args "unknown option" "unknown option '--frobnicate'" --frobnicate
 	bench_bad_args "--vcpus 0" "--vcpus '0': accepted: an integer 1\.\." --vcpus 0

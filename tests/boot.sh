@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Platform boot tests (sourced by tests/run.sh).
 
 smp_boot_case() {   # smp_boot_case MACHINE N [run-qemu options...]

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Lock torture and PV tests in the guest (sourced by tests/run.sh).
 
 # torture_case LOGNAME "description" [ktap_check options] -- [run-qemu args] -- guest args

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # pvspin's host-side test runner (make test). Boots the guest under QEMU in
 # many shapes and checks its KTAP and JSON, runs the lock library's host
 # tests, and the nested-KVM tests. Ends with "N passed, N failed, N skipped".
-#   tests/run.sh [--only boot|locks|bench|debug|host|nested|model,...]
+#   tests/run.sh [--only boot|locks|bench|debug|host|nested|model|pvlog,...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -15,7 +16,7 @@ only=all
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=${2-}; shift ;;
-	-h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,6p' "$0"; exit 0 ;;
 	*) echo "tests/run.sh: unknown option '$1' (accepted: --only LIST)" >&2; exit 2 ;;
 	esac
 	shift
@@ -47,4 +48,5 @@ want debug && { echo "== debug"; test_debug; }
 want host && [ -f tests/host/Makefile ] && sub_runner host make -s --no-print-directory -C tests/host test
 want nested && [ -x tests/nested/run.sh ] && sub_runner nested tests/nested/run.sh
 want model && [ -x tests/model/run.sh ] && sub_runner model tests/model/run.sh
+want pvlog && sub_runner pvlog tests/pvlog/run.sh
 summary

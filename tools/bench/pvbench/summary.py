@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: MIT
+# summary.md: the Markdown summary of a run, with the overcommit goals checked.
+"""summary.md from a stored run (store.Bench) and its cells.
+
+write_summary(bench, cells) writes DIR/summary.md and returns its text. The
+text is a function of the stored run alone (its date is the one stored), so
+a report rebuilt later is the same byte for byte.
+"""
+import shlex
+
+from .common import ST_PASS, meaning, relative
+from .config import fmt_ratio
+from .stats import Cell, baseline_config, fmt_ns, fmt_rate, fmt_times, ordered_configs
+
+# The issue's goals (summary.md "Goals").
+GOAL_OVERCOMMIT = 4.0
+GOAL_KEEP_FRACTION = 0.5
+GOAL_SPEEDUP = 5.0
+PV_LOCK, NATIVE_LOCK, TICKET_LOCK = "pvqspinlock", "qspinlock", "ticket"
+ANCHORS = (
+    "Linux PV qspinlock: kernel builds slowed 1.52-1.62x at 1.5x overcommit "
+    "(commit cd0272fab785).",
+    "Linux PV qspinlock: ebizzy throughput fell 2.9x at 2x and 7.6x at 3x VM "
+    "overcommit before the queue-head boost (commit 266e85a5ec91).",
+    "Preemptable ticket locks: 5.3-7.9x over plain ticket locks under "
+    "overcommit (Ouyang and Lange, VEE 2013).",
+)
+
+
+def md_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def cpus_word(opts):
+    return "L1 CPUs" if opts.accel == "nested" else "host CPUs"
+
+
+def summary_header(bench):
+    opts, env, runs = bench.opts, bench.env, bench.runs
+    accels = sorted({r.accel for r in runs if r.status is not None}) or [opts.accel]
+    lines = [
+        "# pvspin overcommit benchmark",
+        "",
+        f"- date: {bench.date}",
+        f"- command: `{shlex.join(bench.command)}`",
+        f"- accelerator: {', '.join(accels)}; {env['qemu_version']}",
+        f"- host: {env['host_cpu_model']}, {env['host_cpus_online']} CPUs online, "
+        f"Linux {env['host_kernel']}",
+        f"- guest: {env['guest_revision']}; test=bench, {opts.reps} rep(s), "
+        f"duration_ms={opts.duration_ms} warmup_ms={opts.warmup_ms} hold_ns={opts.hold_ns} "
+        f"think_ns={opts.think_ns} pv={opts.pv}" + "".join(f" {g}" for g in opts.guest),
+        "- vCPU threads: " + ("pinned one per host CPU, round-robin" if opts.pin_vcpus
+                              else "free within the cpuset"),
+        f"- host time slice: {fmt_ns(opts.slice_ns)} ({env['slice_source']})",
+    ]
+    l1 = bench.l1
+    if l1:
+        lines.append(f"- L1 (nested KVM host): Linux {l1.get('kernel')} ({l1.get('package_version', '?')}), "
+                     f"{l1.get('cpus')} CPUs, {l1.get('cpu_model_name')}; the cpusets are L1 CPUs")
+    lines += ["- overcommit ratio = vCPUs per VM x VMs / CPUs in the cpuset", ""]
+    return lines
+
+
+def lock_section(opts, cells, lock):
+    base = baseline_config(opts.configs, cells, lock)
+    base_tput = base and cells[(base.label, lock)].median("tput")
+    rows = []
+    for c in ordered_configs(opts.configs):
+        cell = cells.get((c.label, lock), Cell())
+        med = cell.median("tput")
+        spread = (f"{fmt_rate(min(cell.tput))}-{fmt_rate(max(cell.tput))}" if cell.tput else "-")
+        rel_spread = (f"{(max(cell.tput) - min(cell.tput)) / med:.0%}" if med else "-")
+        rows.append([fmt_ratio(c.overcommit), c.vcpus, f"{c.cpuset} ({len(c.cpus)})", c.vms,
+                     f"{cell.ok}/{cell.total}", fmt_rate(med), spread, rel_spread,
+                     "-" if not cell.fairness else f"{cell.median('fairness'):.3f}",
+                     fmt_ns(cell.median("p50")), fmt_ns(cell.median("p99")),
+                     fmt_ns(cell.median("p999")),
+                     fmt_times(med / base_tput) if med is not None and base_tput else "-"])
+    header = ["overcommit", "vCPUs", cpus_word(opts), "VMs", "runs ok", "acquisitions/s (median)",
+              "min-max", "spread", "fairness", "p50", "p99", "p99.9", "vs lowest overcommit"]
+    note = (f"Throughput relative to {base.label} ({fmt_ratio(base.overcommit)}); "
+            "spread = (max - min) / median; latencies are acquire times, medians over runs."
+            if base else "No run measured this lock.")
+    return [f"### {lock}", "", *md_table(header, rows), "", note, ""]
+
+
+def ratio_of(cells, label, lock_a, lock_b):
+    a = cells.get((label, lock_a), Cell()).median("tput")
+    b = cells.get((label, lock_b), Cell()).median("tput")
+    return a / b if a is not None and b else None
+
+
+def side_by_side(opts, cells):
+    locks = (PV_LOCK, NATIVE_LOCK, TICKET_LOCK)
+    if PV_LOCK not in opts.locks:
+        return ["## pvqspinlock side by side", "", f"Not measured: --locks has no {PV_LOCK}.", ""]
+    rows = []
+    for c in ordered_configs(opts.configs):
+        med = {lock: cells.get((c.label, lock), Cell()) for lock in locks}
+        rows.append([fmt_ratio(c.overcommit), c.label,
+                     *(fmt_rate(med[lock].median("tput")) for lock in locks),
+                     fmt_times(ratio_of(cells, c.label, PV_LOCK, NATIVE_LOCK)),
+                     fmt_times(ratio_of(cells, c.label, PV_LOCK, TICKET_LOCK)),
+                     *(fmt_ns(med[lock].median("p99")) for lock in locks)])
+    header = ["overcommit", "config", *(f"{lock} /s" for lock in locks),
+              f"{PV_LOCK} / {NATIVE_LOCK}", f"{PV_LOCK} / {TICKET_LOCK}",
+              *(f"{lock} p99" for lock in locks)]
+    return ["## pvqspinlock side by side", "",
+            "Medians over runs; the ratios are ratios of median throughput.", "",
+            *md_table(header, rows), ""]
+
+
+def goal_configs(configs):
+    return [c for c in configs if abs(c.overcommit - GOAL_OVERCOMMIT) < 1e-9]
+
+
+def one_x_config(configs, config):
+    """A 1x config to compare CONFIG with: the same cpuset and VMs if there is one."""
+    ones = [c for c in configs if abs(c.overcommit - 1) < 1e-9]
+    same = [c for c in ones if c.cpus == config.cpus and c.vms == config.vms]
+    return (same or ones or [None])[0]
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def goal_keep(opts, cells, c):
+    pv = cells.get((c.label, PV_LOCK), Cell()).median("tput")
+    base = one_x_config(opts.configs, c)
+    base_tput = base and cells.get((base.label, PV_LOCK), Cell()).median("tput")
+    if pv is None or not base_tput:
+        why = "no 1x config" if base is None else f"{PV_LOCK} not measured at {c.label} and {base.label}"
+        return f"- not measured (a) at {c.label}: {why}"
+    keep = pv / base_tput
+    return (f"- {verdict(keep >= GOAL_KEEP_FRACTION)} (a) at {c.label}: {PV_LOCK} keeps {keep:.0%} "
+            f"of its 1x throughput ({fmt_rate(pv)}/s vs {fmt_rate(base_tput)}/s at {base.label}); "
+            f"goal >= {GOAL_KEEP_FRACTION:.0%}")
+
+
+def goal_speedup(cells, c):
+    vs_native = ratio_of(cells, c.label, PV_LOCK, NATIVE_LOCK)
+    vs_ticket = ratio_of(cells, c.label, PV_LOCK, TICKET_LOCK)
+    if vs_native is None or vs_ticket is None:
+        return (f"- not measured (b) at {c.label}: needs {PV_LOCK}, {NATIVE_LOCK} and "
+                f"{TICKET_LOCK} there")
+    ok = vs_native >= GOAL_SPEEDUP and vs_ticket >= GOAL_SPEEDUP
+    return (f"- {verdict(ok)} (b) at {c.label}: {PV_LOCK} is {fmt_times(vs_native)} {NATIVE_LOCK} "
+            f"and {fmt_times(vs_ticket)} {TICKET_LOCK}; goal >= {GOAL_SPEEDUP:g}x both")
+
+
+def goal_latency(opts, cells, c):
+    pv = cells.get((c.label, PV_LOCK), Cell()).median("p99")
+    ticket = cells.get((c.label, TICKET_LOCK), Cell()).median("p99")
+    if pv is None or ticket is None:
+        return f"- not measured (c) at {c.label}: needs {PV_LOCK} and {TICKET_LOCK} there"
+    ok = pv <= opts.slice_ns < ticket
+    return (f"- {verdict(ok)} (c) at {c.label}: p99 acquire latency {PV_LOCK} {fmt_ns(pv)}, "
+            f"{TICKET_LOCK} {fmt_ns(ticket)}, host time slice {fmt_ns(opts.slice_ns)}; goal: "
+            f"{PV_LOCK} within the slice, {TICKET_LOCK} beyond it")
+
+
+def goals_section(opts, cells):
+    lines = ["## Goals", "",
+             f"(a) {PV_LOCK} at {GOAL_OVERCOMMIT:g}x overcommit keeps >= {GOAL_KEEP_FRACTION:.0%} "
+             f"of its 1x throughput; (b) at {GOAL_OVERCOMMIT:g}x it beats {NATIVE_LOCK} and "
+             f"{TICKET_LOCK} by >= {GOAL_SPEEDUP:g}x; (c) its p99 acquire latency is within one "
+             f"host time slice while {TICKET_LOCK}'s is not (checked at {GOAL_OVERCOMMIT:g}x).", ""]
+    at_goal = goal_configs(ordered_configs(opts.configs))
+    if not at_goal:
+        return lines + [f"- not measured (a), (b), (c): no config at {GOAL_OVERCOMMIT:g}x overcommit", ""]
+    for check in (lambda c: goal_keep(opts, cells, c), lambda c: goal_speedup(cells, c),
+                  lambda c: goal_latency(opts, cells, c)):
+        lines += [check(c) for c in at_goal]
+    return lines + [""]
+
+
+def failures_section(opts, runs):
+    bad = [r for r in runs if r.status not in (None, ST_PASS)]
+    not_run = sum(1 for r in runs if r.status is None)
+    lines = ["## Failed runs", ""]
+    if bad:
+        rows = [[r.config.label, r.rep, r.vm, r.status, meaning(r.status),
+                 r.reason.replace("|", "\\|"), relative(r.log, opts.out)] for r in bad]
+        lines += md_table(["config", "rep", "VM", "status", "meaning", "reason", "log"], rows) + [""]
+    if not_run:
+        lines += [f"{not_run} of {len(runs)} runs were not run: the runner stopped early "
+                  "(a run rejected as bad input, or an interrupt).", ""]
+    if not bad and not not_run:
+        lines += ["None.", ""]
+    return lines
+
+
+def write_summary(bench, cells):
+    opts = bench.opts
+    lines = summary_header(bench)
+    lines += ["## Results per lock", ""]
+    for lock in opts.locks:
+        lines += lock_section(opts, cells, lock)
+    lines += side_by_side(opts, cells)
+    lines += goals_section(opts, cells)
+    lines += ["## Published anchors", "", *(f"- {a}" for a in ANCHORS), ""]
+    lines += failures_section(opts, bench.runs)
+    text = "\n".join(lines)
+    (opts.out / "summary.md").write_text(text)
+    return text
