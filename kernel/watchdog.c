@@ -90,7 +90,7 @@ static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 	char reason[96];
 	snprintf(reason, sizeof(reason), "lockup: CPU %u made no progress for %lu ms", stuck,
 		 since(now, wd.changed_ns[stuck]) / NS_PER_MS);
-	ktap_abort_current(reason);
+	ktap_abort_current(reason, "lockup");
 	guest_exit(EXIT_LOCKUP);
 }
 
