@@ -1,3 +1,4 @@
+; SPDX-License-Identifier: MIT
 ; tiny.asm - a minimal Multiboot v1 guest for testing the nested bed
 ; (tools/nested/nested-run.sh) without the real pvspin image.
 ;
