@@ -145,7 +145,7 @@ def result_status(ok, directive):
 
 
 def parse_result(text):
-    """A Result from an unindented result line, or None."""
+    """A Result from a result line (without its indentation), or None."""
     m = RESULT_RE.match(text)
     if not m:
         return None
