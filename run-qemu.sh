@@ -257,6 +257,7 @@ make_iso_with_cmdline() {
 # ---- verdict -------------------------------------------------------------
 # QEMU's own errors exit 1, the same as isa-debug-exit for a pass, so the
 # guest's "EXIT: STATUS=n" line decides: it must agree with QEMU's status.
+# A grep, not tools/pvlog.py: running the guest needs no python3 (deps.sh run).
 verdict() {
 	local qemu_status=$1 out=$2 line n
 	line=$(grep -a -o 'EXIT: STATUS=[0-9]*' "$out" | tail -n 1)

@@ -31,7 +31,8 @@ API:
   Run.results     list[Result] of the top level
   Run.json        list of dicts from the run's "# result:" lines
   Run.exit_status int from "EXIT: STATUS=n", or None
-  Run.crash       the "# CRASH:" line and its register lines, or None
+  Run.crash       the "# CRASH:" line and the register and backtrace lines
+                  after it, or None
   Run.lockup      the "# LOCKUP:" lines, or None
   Run.tables      {"bench-table"|"pv-table"|"summary": [text after the prefix]}
   Run.l1          the "# l1:" JSON of a nested run, or None
@@ -67,9 +68,12 @@ VERSION_RE = re.compile(r'^(KTAP version 1|TAP version 1[34])$')
 PLAN_RE = re.compile(r'^1\.\.(\d+)$')
 RESULT_RE = re.compile(r'^(ok|not ok) (\d+)(?:$| (.*)$)')
 EXIT_RE = re.compile(r'^EXIT: STATUS=(\d+)$')
-# The register lines after "# CRASH:" (kernel/trap.c): "# error=...",
-# "# rax=...", "# r9 =...".
-CRASH_REG_RE = re.compile(r'^# (?:error|[a-z0-9]{2,3} ?)=')
+# The lines of a crash report after its first "# CRASH:" line
+# (kernel/trap.c, kernel/backtrace.c): more "# CRASH: ..." lines (a lock
+# library bug), the registers "# error=...", "# rax=...", "# r9 =...", and
+# the backtrace "# backtrace: #N 0x...", "# backtrace: stopped: ...",
+# "# backtrace: end (...)".
+CRASH_MORE_RE = re.compile(r'^# (?:CRASH: |backtrace: |(?:error|[a-z0-9]{2,3} ?)=)')
 
 DIRECTIVES = ('SKIP', 'TODO', 'XFAIL', 'TIMEOUT', 'KNOWN_FAILURE', 'ERROR')
 EXPECTED_FAILURE = ('TODO', 'XFAIL', 'KNOWN_FAILURE')
@@ -141,7 +145,7 @@ def result_status(ok, directive):
 
 
 def parse_result(text):
-    """A Result from an unindented result line, or None."""
+    """A Result from a result line (without its indentation), or None."""
     m = RESULT_RE.match(text)
     if not m:
         return None
@@ -200,12 +204,12 @@ def _pvspin_line(run, doc, text, state):
         run.json.append(obj)
         doc.json.append(obj)
         return True
+    if state.get('crash') and CRASH_MORE_RE.match(text):
+        run.crash.append(text)
+        return False    # a diagnostic as well
     if text.startswith('# CRASH:'):
         run.crash = [text]
         state['crash'] = True
-        return False    # a diagnostic as well
-    if state.get('crash') and CRASH_REG_RE.match(text):
-        run.crash.append(text)
         return False
     state['crash'] = False
     if text.startswith('# LOCKUP:'):

@@ -4,8 +4,9 @@
 #   Real logs (fixtures/, made with ./run-qemu.sh): default.log (2 vCPUs),
 #   bad-option.log, fault.log (crash), hang.log (lockup), broken.log
 #   (lock=broken), skip.log (nesting at 1 vCPU), batch.log (two nested runs).
-#   Hand-made: bad-plan, misnumbered, bad-json, truncated, no-version, and
-#   spec.log (ktap.rst's shapes: subtests, directives, unknown lines).
+#   Hand-made: bad-plan, misnumbered, bad-json, truncated, no-version,
+#   crash-backtrace (fault.log with a backtrace as kernel/backtrace.c prints
+#   it), and spec.log (ktap.rst's shapes: subtests, directives, unknown lines).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -14,6 +15,7 @@ readonly PVLOG=tools/pvlog.py
 readonly FX=tests/pvlog/fixtures
 readonly XSD=tests/pvlog/junit.xsd
 readonly REAL_LOGS=(default bad-option fault hang broken skip batch)
+readonly GOOD_MADE_LOGS=(crash-backtrace spec)
 readonly BROKEN_LOGS=(bad-plan misnumbered bad-json truncated no-version)
 OUT=$LOG_DIR/pvlog
 mkdir -p "$OUT"
@@ -67,6 +69,8 @@ test_api() {
 		'run.results[0].status == "fail" and run.results[0].reason.startswith("bad option") and run.results[0].directive is None and run.exit_status == 2'
 	api_case "crash: the CRASH line and its 5 register lines, EXIT 3" fault \
 		'len(run.crash) == 6 and run.crash[0].startswith("# CRASH: #PF") and run.crash[-1].startswith("# r13=") and run.lockup is None and run.exit_status == 3 and run.results[0].reason.startswith("crash:")'
+	api_case "crash with a backtrace: the backtrace lines belong to the report" crash-backtrace \
+		'len(run.crash) == 10 and run.crash[6] == "# backtrace: #0 0x00000000001067c5" and run.crash[-1] == "# backtrace: end (chain corrupt)" and not run.problems'
 	api_case "lockup: the watchdog's LOCKUP lines, EXIT 4" hang \
 		'len(run.lockup) == 3 and "NMI watchdog" in run.lockup[0] and run.crash is None and run.exit_status == 4 and run.status == "fail"'
 	api_case "lock=broken: a failed result with violations in its JSON" broken \
@@ -95,7 +99,7 @@ test_api() {
 
 test_cli() {
 	local f
-	for f in "${REAL_LOGS[@]}" spec; do
+	for f in "${REAL_LOGS[@]}" "${GOOD_MADE_LOGS[@]}"; do
 		cli_case "check $f.log: well formed, says nothing" 0 '' check "$FX/$f.log"
 	done
 	cli_case "check bad-plan.log: status 1, the problem on stderr" 1 'plan says 3 results, log has 2' check "$FX/bad-plan.log"
@@ -181,6 +185,7 @@ test_junit() {
 	local f
 	junit_case default 'len(root.findall("testsuite")) == 1 and root.get("tests") == "8" and root.find("testsuite/properties/property").get("value") == "0"'
 	junit_case fault '"# CRASH: #PF" in root.find("testsuite/system-out").text and "# rax=" in root.find("testsuite/testcase/failure").text'
+	junit_case crash-backtrace '"# backtrace: end (chain corrupt)" in root.find("testsuite/system-out").text'
 	junit_case hang '"# LOCKUP:" in root.find("testsuite/system-out").text and root.get("failures") == "1"'
 	junit_case skip 'root.get("skipped") == "2" and root.find("testsuite/testcase/skipped").get("message") == "SKIP needs 8 CPUs, 1 online"'
 	junit_case batch 'len(root.findall("testsuite")) == 2 and root.get("tests") == "3"'
@@ -213,9 +218,9 @@ test_junit() {
 # ktap_check.py parses with pvlog but keeps pvspin's stricter rules.
 test_ktap_check() {
 	local f st
-	case_begin "ktap_check.py accepts every real log"
+	case_begin "ktap_check.py accepts every real log (and a crash with a backtrace)"
 	local bad=()
-	for f in "${REAL_LOGS[@]}"; do
+	for f in "${REAL_LOGS[@]}" crash-backtrace; do
 		"$KTAP_CHECK" "$FX/$f.log" 2>/dev/null || bad+=("$f")
 	done
 	[ ${#bad[@]} = 0 ] && pass || fail "rejected: ${bad[*]}"
