@@ -105,6 +105,27 @@ test_usage() {
 	usage_case "--help: status 0" 0 '--l1-break-module' out --help
 }
 
+# No apt lists (a fresh container image) and no network, with nothing cached:
+# the bed must end in 125 with one line naming the cause, not die silently
+# under set -e with apt's or stat's own status (issue 12, R7).
+test_no_apt_lists_offline() {
+	case_begin "${FUNCNAME[0]}"
+	local p=$SCRATCH/noapt rc name="no apt lists, offline, empty cache: status 125 naming apt"
+	if [[ $(id -u) != 0 ]] || ! command -v unshare >/dev/null; then
+		skip "needs root and unshare (a private mount and network namespace)"
+		return
+	fi
+	mkdir -p "$SCRATCH/noapt-cache"
+	rc=0
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare -m -n sh -c 'mount -t tmpfs tmpfs /var/lib/apt/lists &&
+		XDG_CACHE_HOME=$1 exec "$2" --quiet --image "$3" "$4"' sh \
+		"$SCRATCH/noapt-cache" "$NESTED_RUN" "$TINY" "$SCRATCH/tiny1.jobs" \
+		>"$p.out" 2>"$p.err" || rc=$?
+	check "$name" '[[ $rc == "$EXIT_BED" ]] && [[ $(grep -c "bed failure:" "$p.err") == 1 ]] && grep -q "bed failure: apt-get update" "$p.err"' \
+		"status $rc" "$(grep -v '^W:' "$p.err" | tail -n 2 | tr '\n' '|')"
+}
+
 test_prepare() {
 	case_begin "${FUNCNAME[0]}"
 	local p=$SCRATCH/prepare rc
@@ -292,6 +313,7 @@ main() {
 	job - "$JOB_TIMEOUT_S" "$L2_COMMON -m 64 -kernel @IMAGE@" >"$SCRATCH/tiny1.jobs"
 
 	test_usage
+	test_no_apt_lists_offline
 	if test_prepare; then
 		test_l1_timeout
 		test_broken_module
