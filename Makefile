@@ -114,3 +114,11 @@ model:
 model-full:
 	tools/deps.sh test
 	tests/model/run.sh --full
+
+# libFuzzer targets of the guest's parsers (tests/fuzz): FUZZ_SECONDS each
+# (default 60); make test runs a 5 s pass. A crash leaves its input in
+# build/fuzz/; it becomes a regression input in tests/fuzz/regressions/.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	tools/deps.sh test && tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)

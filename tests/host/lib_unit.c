@@ -191,6 +191,16 @@ static void test_json_values(void)
 			 "\"a\":[1,2,\"s\"],\"o\":{\"in\":{\"v\":0}},\"e\":[]}");
 }
 
+static void test_json_fixed_decimals_clamped(void)
+{
+	/* tests/fuzz found 20+ decimals dividing by zero (10^20 > 2^64). */
+	static struct json j;
+	json_begin(&j);
+	json_fixed(&j, "x", 5, 200);
+	json_end(&j);
+	check_str(__FILE__, __LINE__, j.buf, "{\"x\":0.0000000000000000005}");
+}
+
 static void test_json_overflow(void)
 {
 	static char big[JSON_MAX];
@@ -468,6 +478,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_json_escaping),
 	TEST_CASE(test_json_values),
 	TEST_CASE(test_json_overflow),
+	TEST_CASE(test_json_fixed_decimals_clamped),
 	TEST_CASE(test_cmdline_good),
 	TEST_CASE(test_cmdline_errors),
 	TEST_CASE(test_cmdline_bad_tables),
