@@ -184,7 +184,7 @@ test_bench() {
 	# host CPU gave slow handoffs to nearly every acquisition (5 runs of 5).
 	bench_handoffs bench-handoff-pin0 \
 		"guest bench, ticket, 4 vCPUs on 1 host CPU: preempted waiters counted as slow handoffs (> 1 ms)" 1 - \
-		--smp 4 --pin 0 -- test=bench lock=ticket duration_ms=300 warmup_ms=50
+		--smp 4 --pin 0 -- test=bench lock=ticket duration_ms=500 warmup_ms=50
 	bench_handoffs bench-handoff-2 \
 		"guest bench, every lock, 2 vCPUs on 2 host CPUs: handoff fields and table columns present, consistent" 0 - \
 		--smp 2 --pin 0-1 -- test=bench lock=all duration_ms=100 warmup_ms=20
