@@ -23,6 +23,7 @@ CSV_FIELDS = (
     "acquisitions", "throughput_per_s", "fairness",
     "latency_p50_ns", "latency_p99_ns", "latency_p999_ns", "latency_max_ns",
     "overruns", "halts", "kicks_sent", "kicks_received", "sched_yields",
+    "slow_handoffs", "long_holds", "max_handoff_ns",
     "wake_p99_ns", "steal_ns", "run_status", "qemu_version", "host_cpu_model",
     "l1_kernel", "l1_cpus", "l1_cpu_model", "log",
 )
@@ -70,6 +71,8 @@ def flat_result(result):
         "latency_p50_ns": lat.get("p50"), "latency_p99_ns": lat.get("p99"),
         "latency_p999_ns": lat.get("p999"), "latency_max_ns": lat.get("max"),
         "overruns": result.get("overruns"),
+        "slow_handoffs": result.get("slow_handoffs"), "long_holds": result.get("long_holds"),
+        "max_handoff_ns": result.get("max_handoff_ns"),
         "halts": pv.get("halts"), "kicks_sent": pv.get("kicks_sent"),
         "kicks_received": pv.get("kicks_received"), "sched_yields": pv.get("sched_yields"),
         "wake_p99_ns": pv.get("wake_latency_ns", {}).get("p99"),
