@@ -105,10 +105,21 @@ _Static_assert(sizeof(struct madt_local_x2apic) == 16, "MADT type 9 entry is 16 
 #define RSDP_V1_LENGTH 20
 #define RSDP_SIGNATURE "RSD PTR "
 
+static bool rsdp_valid(const struct rsdp *r)
+{
+	return memcmp(r->signature, RSDP_SIGNATURE, 8) == 0 && checksum8(r, RSDP_V1_LENGTH) == 0;
+}
+
 static const struct rsdp *find_rsdp(void)
 {
 	if (boot_info.has_rsdp)
 		return (const struct rsdp *)boot_info.rsdp;
+	/* PVH: the loader's address, where it holds a valid RSDP; else scan. */
+	if (boot_info.rsdp_paddr && rsdp_valid((const struct rsdp *)(uintptr_t)boot_info.rsdp_paddr)) {
+		acpi.rsdp_addr = boot_info.rsdp_paddr;
+		acpi.rsdp_from_start_info = true;
+		return (const struct rsdp *)(uintptr_t)boot_info.rsdp_paddr;
+	}
 	uintptr_t p = bios_scan(RSDP_SIGNATURE, 8, RSDP_V1_LENGTH);
 	acpi.rsdp_addr = p;
 	return (const struct rsdp *)p;

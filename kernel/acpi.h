@@ -10,6 +10,7 @@ struct acpi_info {
 	bool found;
 	uint8_t revision;
 	uint64_t rsdp_addr;            /* 0 when it came from a Multiboot2 tag */
+	bool rsdp_from_start_info;     /* PVH: the loader's RSDP was valid and used */
 	bool has_madt;
 	uint64_t lapic_addr;
 	uint64_t ioapic_addr;          /* the first I/O APIC; 0: none */
