@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT (acpi.h). */
+/* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT, the DSDT's \_S5
+ * package, and the power-off through them (acpi.h). */
 #include <stddef.h>
+#include "lib/fmt.h"
 #include "lib/string.h"
+#include "lib/x86.h"
 #include "acpi.h"
 #include "apic.h"
 #include "bios_scan.h"
+#include "console.h"
 #include "cpu_list.h"
 #include "multiboot.h"
 
@@ -92,10 +96,40 @@ struct __attribute__((packed)) hpet_table {
 	struct generic_address base;
 };
 
+/* FADT field offsets (ACPI 6.5, table 5.9). */
+#define FADT_DSDT_OFFSET         40
+#define FADT_PM1A_CNT_OFFSET     64
+#define FADT_PM1B_CNT_OFFSET     68
 #define FADT_PM_TMR_BLK_OFFSET   76
+#define FADT_PM1_CNT_LEN_OFFSET  89
 #define FADT_PM_TMR_LEN_OFFSET   91
 #define FADT_FLAGS_OFFSET        112
+#define FADT_X_DSDT_OFFSET       140
+#define FADT_X_PM1A_CNT_OFFSET   172
+#define FADT_X_PM1B_CNT_OFFSET   184
+#define FADT_SLEEP_CTL_OFFSET    244
 #define FADT_FLAG_TMR_VAL_EXT    (1u << 8)
+#define FADT_FLAG_HW_REDUCED     (1u << 20)
+
+/* PM1 control register (ACPI 6.5, 4.8.3.2.1) and the hardware-reduced sleep
+ * control register (4.8.3.7): where SLP_TYP and SLP_EN sit in each. */
+#define PM1_CNT_SLP_TYP_SHIFT    10
+#define PM1_CNT_SLP_EN           (1u << 13)
+#define SLEEP_CTL_SLP_TYP_SHIFT  2
+#define SLEEP_CTL_SLP_EN         (1u << 5)
+#define SLP_TYP_MASK             7u
+
+#define GAS_SPACE_MEMORY         0
+#define GAS_SPACE_IO             1
+
+/* AML opcodes for the \_S5 package (ACPI 6.5, 20.2). */
+#define AML_ZERO_OP              0x00
+#define AML_ONE_OP               0x01
+#define AML_NAME_OP              0x08
+#define AML_BYTE_PREFIX          0x0A
+#define AML_WORD_PREFIX          0x0B
+#define AML_PACKAGE_OP           0x12
+#define AML_PKGLEN_BYTES_SHIFT   6
 
 _Static_assert(sizeof(struct rsdp) == ACPI_RSDP_MAX, "ACPI 2.0 RSDP is 36 bytes");
 _Static_assert(sizeof(struct sdt_header) == 36, "ACPI table header is 36 bytes");
@@ -193,11 +227,87 @@ static void parse_madt(const struct madt *m)
 		cpu_list.source = "madt";
 }
 
+/* One element of the \_S5 package: an integer constant, else -1. */
+static int aml_small_int(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+	if (p >= end)
+		return -1;
+	switch (*p) {
+	case AML_ZERO_OP: *pp = p + 1; return 0;
+	case AML_ONE_OP: *pp = p + 1; return 1;
+	case AML_BYTE_PREFIX:
+		if (end - p < 2)
+			return -1;
+		*pp = p + 2;
+		return p[1];
+	case AML_WORD_PREFIX:
+		if (end - p < 3)
+			return -1;
+		*pp = p + 3;
+		return p[1] | p[2] << 8;
+	default:
+		return -1;
+	}
+}
+
+/* Find Name(_S5_, Package(n) { SLP_TYPa, SLP_TYPb, ... }) in the DSDT's AML
+ * and take its first two integers. Only this shape is understood; anything
+ * else (a method, a reference) leaves has_s5 false. */
+static void find_s5(const struct sdt_header *dsdt)
+{
+	const uint8_t *p = (const uint8_t *)(dsdt + 1);
+	const uint8_t *end = (const uint8_t *)dsdt + dsdt->length;
+	for (; end - p >= 7; p++) {
+		if (memcmp(p, "_S5_", 4) != 0 || p[4] != AML_PACKAGE_OP)
+			continue;
+		/* NameOp, possibly with the root prefix '\' between. */
+		if (!(p[-1] == AML_NAME_OP || (p[-1] == '\\' && p[-2] == AML_NAME_OP)))
+			continue;
+		const uint8_t *q = p + 5;
+		q += 1 + (*q >> AML_PKGLEN_BYTES_SHIFT);     /* PkgLength */
+		if (q >= end)
+			return;
+		uint8_t count = *q++;                        /* NumElements */
+		int a = aml_small_int(&q, end);
+		int b = count >= 2 ? aml_small_int(&q, end) : 0;
+		if (count < 1 || a < 0 || b < 0)
+			return;
+		acpi.has_s5 = true;
+		acpi.s5_slp_typa = (uint8_t)(a & SLP_TYP_MASK);
+		acpi.s5_slp_typb = (uint8_t)(b & SLP_TYP_MASK);
+		return;
+	}
+}
+
+/* A register from a FADT generic address structure; space 0xff: absent. */
+static struct acpi_reg gas_reg(const uint8_t *b)
+{
+	struct generic_address g;
+	memcpy(&g, b, sizeof(g));
+	if (!g.address || (g.space_id != GAS_SPACE_IO && g.space_id != GAS_SPACE_MEMORY))
+		return (struct acpi_reg){ ACPI_REG_ABSENT, 0 };
+	return (struct acpi_reg){ g.space_id, g.address };
+}
+
+/* PM1x_CNT_BLK: the 32-bit port field, else (ACPI 2.0+) its X_ form. */
+static struct acpi_reg pm1_cnt_reg(const uint8_t *b, uint32_t len, size_t off, size_t x_off)
+{
+	uint32_t port;
+	memcpy(&port, b + off, 4);
+	if (port)
+		return (struct acpi_reg){ GAS_SPACE_IO, port };
+	if (len >= x_off + sizeof(struct generic_address))
+		return gas_reg(b + x_off);
+	return (struct acpi_reg){ ACPI_REG_ABSENT, 0 };
+}
+
 static void parse_fadt(const struct sdt_header *f)
 {
 	const uint8_t *b = (const uint8_t *)f;
 	if (f->length < FADT_FLAGS_OFFSET + 4)
 		return;
+	acpi.has_fadt = true;
 	uint32_t port, flags;
 	memcpy(&port, b + FADT_PM_TMR_BLK_OFFSET, 4);
 	memcpy(&flags, b + FADT_FLAGS_OFFSET, 4);
@@ -205,6 +315,90 @@ static void parse_fadt(const struct sdt_header *f)
 		acpi.pm_timer_port = (uint16_t)port;
 		acpi.pm_timer_32bit = flags & FADT_FLAG_TMR_VAL_EXT;
 	}
+	acpi.hw_reduced = flags & FADT_FLAG_HW_REDUCED;
+	acpi.pm1a_cnt = pm1_cnt_reg(b, f->length, FADT_PM1A_CNT_OFFSET, FADT_X_PM1A_CNT_OFFSET);
+	acpi.pm1b_cnt = pm1_cnt_reg(b, f->length, FADT_PM1B_CNT_OFFSET, FADT_X_PM1B_CNT_OFFSET);
+	if (b[FADT_PM1_CNT_LEN_OFFSET] < 2)
+		acpi.pm1a_cnt.space = acpi.pm1b_cnt.space = ACPI_REG_ABSENT;
+	acpi.sleep_ctl = f->length >= FADT_SLEEP_CTL_OFFSET + sizeof(struct generic_address) ?
+			 gas_reg(b + FADT_SLEEP_CTL_OFFSET) : (struct acpi_reg){ ACPI_REG_ABSENT, 0 };
+	uint64_t dsdt = 0;
+	if (f->length >= FADT_X_DSDT_OFFSET + 8)
+		memcpy(&dsdt, b + FADT_X_DSDT_OFFSET, 8);
+	if (!dsdt)
+		memcpy(&dsdt, b + FADT_DSDT_OFFSET, 4);
+	const struct sdt_header *d = valid_table(dsdt);
+	if (d && memcmp(d->signature, "DSDT", 4) == 0)
+		find_s5(d);
+}
+
+static inline uint16_t inw_port(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* PM1 control: read, replace SLP_TYP, set SLP_EN; 16 bits wide. */
+static void pm1_cnt_sleep(struct acpi_reg r, uint8_t slp_typ)
+{
+	uint16_t v;
+	volatile uint16_t *m = (volatile uint16_t *)(uintptr_t)r.addr;
+	v = r.space == GAS_SPACE_IO ? inw_port((uint16_t)r.addr) : *m;
+	v = (uint16_t)((v & ~(SLP_TYP_MASK << PM1_CNT_SLP_TYP_SHIFT)) |
+		       (uint32_t)slp_typ << PM1_CNT_SLP_TYP_SHIFT | PM1_CNT_SLP_EN);
+	if (r.space == GAS_SPACE_IO)
+		outw((uint16_t)r.addr, v);
+	else
+		*m = v;
+}
+
+static const char *space_name(uint8_t space)
+{
+	return space == GAS_SPACE_IO ? "io" : "mem";
+}
+
+bool acpi_power_off(void)
+{
+	if (!acpi.has_fadt) {
+		kprintf("# poweroff: no ACPI FADT%s: cannot power off through ACPI\n",
+			acpi.found ? "" : " (no RSDP)");
+		return false;
+	}
+	if (!acpi.has_s5) {
+		kprintf("# poweroff: the DSDT has no \\_S5 package pvspin can read: cannot power off through ACPI\n");
+		return false;
+	}
+	if (acpi.hw_reduced) {
+		if (acpi.sleep_ctl.space == ACPI_REG_ABSENT) {
+			kprintf("# poweroff: hardware-reduced ACPI without a sleep control register: cannot power off\n");
+			return false;
+		}
+		uint8_t v = (uint8_t)((acpi.s5_slp_typa & SLP_TYP_MASK) << SLEEP_CTL_SLP_TYP_SHIFT |
+				      SLEEP_CTL_SLP_EN);
+		kprintf("# poweroff: acpi sleep control register (hardware-reduced) %s 0x%lx <- 0x%x (SLP_TYP=%u from \\_S5, SLP_EN)\n",
+			space_name(acpi.sleep_ctl.space), acpi.sleep_ctl.addr, v, acpi.s5_slp_typa);
+		if (acpi.sleep_ctl.space == GAS_SPACE_IO)
+			outb((uint16_t)acpi.sleep_ctl.addr, v);
+		else
+			*(volatile uint8_t *)(uintptr_t)acpi.sleep_ctl.addr = v;
+		return true;
+	}
+	if (acpi.pm1a_cnt.space == ACPI_REG_ABSENT) {
+		kprintf("# poweroff: the FADT has no PM1a control block: cannot power off through ACPI\n");
+		return false;
+	}
+	bool b = acpi.pm1b_cnt.space != ACPI_REG_ABSENT;
+	char pm1b[40] = "";
+	if (b)
+		snprintf(pm1b, sizeof(pm1b), ", PM1b %s 0x%lx SLP_TYP=%u", space_name(acpi.pm1b_cnt.space),
+			 acpi.pm1b_cnt.addr, acpi.s5_slp_typb);
+	kprintf("# poweroff: acpi PM1a control %s 0x%lx SLP_TYP=%u%s (\\_S5), SLP_EN\n",
+		space_name(acpi.pm1a_cnt.space), acpi.pm1a_cnt.addr, acpi.s5_slp_typa, pm1b);
+	pm1_cnt_sleep(acpi.pm1a_cnt, acpi.s5_slp_typa);
+	if (b)
+		pm1_cnt_sleep(acpi.pm1b_cnt, acpi.s5_slp_typb);
+	return true;
 }
 
 bool acpi_init(void)
