@@ -16,8 +16,8 @@
 #define KBC_PULSE_RESET     0xfe        /* pulse the CPU reset line */
 /* How long each way out gets before the next is tried; uncalibrated (a crash
  * before time_init), a TSC count of about that at 2 GHz. */
-#define EXIT_STEP_WAIT_NS   (500ull * 1000 * 1000)
-#define EXIT_STEP_WAIT_TSC  (1000ull * 1000 * 1000)
+#define EXIT_STEP_WAIT_NS   (1000ull * 1000 * 1000)
+#define EXIT_STEP_WAIT_TSC  (2000ull * 1000 * 1000)
 
 #define NOT_EXITING 0u                  /* else: the exiting CPU's id + 1 */
 
