@@ -2,6 +2,7 @@
 /* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT, the DSDT's \_S5
  * package, and the power-off through them (acpi.h). */
 #include <stddef.h>
+#include "lib/acpi_aml.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "lib/x86.h"
@@ -122,14 +123,6 @@ struct __attribute__((packed)) hpet_table {
 #define GAS_SPACE_MEMORY         0
 #define GAS_SPACE_IO             1
 
-/* AML opcodes for the \_S5 package (ACPI 6.5, 20.2). */
-#define AML_ZERO_OP              0x00
-#define AML_ONE_OP               0x01
-#define AML_NAME_OP              0x08
-#define AML_BYTE_PREFIX          0x0A
-#define AML_WORD_PREFIX          0x0B
-#define AML_PACKAGE_OP           0x12
-#define AML_PKGLEN_BYTES_SHIFT   6
 
 _Static_assert(sizeof(struct rsdp) == ACPI_RSDP_MAX, "ACPI 2.0 RSDP is 36 bytes");
 _Static_assert(sizeof(struct sdt_header) == 36, "ACPI table header is 36 bytes");
@@ -227,59 +220,6 @@ static void parse_madt(const struct madt *m)
 		cpu_list.source = "madt";
 }
 
-/* One element of the \_S5 package: an integer constant, else -1. */
-static int aml_small_int(const uint8_t **pp, const uint8_t *end)
-{
-	const uint8_t *p = *pp;
-	if (p >= end)
-		return -1;
-	switch (*p) {
-	case AML_ZERO_OP: *pp = p + 1; return 0;
-	case AML_ONE_OP: *pp = p + 1; return 1;
-	case AML_BYTE_PREFIX:
-		if (end - p < 2)
-			return -1;
-		*pp = p + 2;
-		return p[1];
-	case AML_WORD_PREFIX:
-		if (end - p < 3)
-			return -1;
-		*pp = p + 3;
-		return p[1] | p[2] << 8;
-	default:
-		return -1;
-	}
-}
-
-/* Find Name(_S5_, Package(n) { SLP_TYPa, SLP_TYPb, ... }) in the DSDT's AML
- * and take its first two integers. Only this shape is understood; anything
- * else (a method, a reference) leaves has_s5 false. */
-static void find_s5(const struct sdt_header *dsdt)
-{
-	const uint8_t *p = (const uint8_t *)(dsdt + 1);
-	const uint8_t *end = (const uint8_t *)dsdt + dsdt->length;
-	for (; end - p >= 7; p++) {
-		if (memcmp(p, "_S5_", 4) != 0 || p[4] != AML_PACKAGE_OP)
-			continue;
-		/* NameOp, possibly with the root prefix '\' between. */
-		if (!(p[-1] == AML_NAME_OP || (p[-1] == '\\' && p[-2] == AML_NAME_OP)))
-			continue;
-		const uint8_t *q = p + 5;
-		q += 1 + (*q >> AML_PKGLEN_BYTES_SHIFT);     /* PkgLength */
-		if (q >= end)
-			return;
-		uint8_t count = *q++;                        /* NumElements */
-		int a = aml_small_int(&q, end);
-		int b = count >= 2 ? aml_small_int(&q, end) : 0;
-		if (count < 1 || a < 0 || b < 0)
-			return;
-		acpi.has_s5 = true;
-		acpi.s5_slp_typa = (uint8_t)(a & SLP_TYP_MASK);
-		acpi.s5_slp_typb = (uint8_t)(b & SLP_TYP_MASK);
-		return;
-	}
-}
-
 /* A register from a FADT generic address structure; space 0xff: absent. */
 static struct acpi_reg gas_reg(const uint8_t *b)
 {
@@ -328,8 +268,9 @@ static void parse_fadt(const struct sdt_header *f)
 	if (!dsdt)
 		memcpy(&dsdt, b + FADT_DSDT_OFFSET, 4);
 	const struct sdt_header *d = valid_table(dsdt);
-	if (d && memcmp(d->signature, "DSDT", 4) == 0)
-		find_s5(d);
+	if (d && d->length >= sizeof(*d) && memcmp(d->signature, "DSDT", 4) == 0)
+		acpi.has_s5 = aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d),
+					  &acpi.s5_slp_typa, &acpi.s5_slp_typb);
 }
 
 static inline uint16_t inw_port(uint16_t port)
