@@ -176,8 +176,9 @@ _start:
 
 ; PVH entry: 32-bit protected mode, paging off, EBX = hvm_start_info. The
 ; loader's GDT may be gone (the PVH ABI), so no segment register is loaded
-; until long_mode_entry has ours.
+; until long_mode_entry has ours; nor is the direction flag promised clear.
 pvh_start:
+        cld
         mov eax, PVH_START_MAGIC
         jmp _start
 
