@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "lib/acpi_aml.h"
 #include "lib/fmt.h"
+#include "lib/layout.h"
 #include "lib/string.h"
 #include "lib/x86.h"
 #include "acpi.h"
@@ -123,7 +124,6 @@ struct __attribute__((packed)) hpet_table {
 #define GAS_SPACE_MEMORY         0
 #define GAS_SPACE_IO             1
 
-
 _Static_assert(sizeof(struct rsdp) == ACPI_RSDP_MAX, "ACPI 2.0 RSDP is 36 bytes");
 _Static_assert(sizeof(struct sdt_header) == 36, "ACPI table header is 36 bytes");
 _Static_assert(sizeof(struct madt_local_apic) == 8, "MADT type 0 entry is 8 bytes");
@@ -220,12 +220,14 @@ static void parse_madt(const struct madt *m)
 		cpu_list.source = "madt";
 }
 
-/* A register from a FADT generic address structure; space 0xff: absent. */
+/* A register from a FADT generic address structure; space 0xff: absent (also
+ * memory outside the identity map, which only covers the low IDMAP_GIB GiB). */
 static struct acpi_reg gas_reg(const uint8_t *b)
 {
 	struct generic_address g;
 	memcpy(&g, b, sizeof(g));
-	if (!g.address || (g.space_id != GAS_SPACE_IO && g.space_id != GAS_SPACE_MEMORY))
+	if (!g.address || (g.space_id != GAS_SPACE_IO && g.space_id != GAS_SPACE_MEMORY) ||
+	    (g.space_id == GAS_SPACE_MEMORY && g.address >= (uint64_t)IDMAP_GIB << 30))
 		return (struct acpi_reg){ ACPI_REG_ABSENT, 0 };
 	return (struct acpi_reg){ g.space_id, g.address };
 }
@@ -330,7 +332,7 @@ bool acpi_power_off(void)
 		return false;
 	}
 	bool b = acpi.pm1b_cnt.space != ACPI_REG_ABSENT;
-	char pm1b[40] = "";
+	char pm1b[64] = "";
 	if (b)
 		snprintf(pm1b, sizeof(pm1b), ", PM1b %s 0x%lx SLP_TYP=%u", space_name(acpi.pm1b_cnt.space),
 			 acpi.pm1b_cnt.addr, acpi.s5_slp_typb);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* multiboot.c - reading the Multiboot v1 or v2 information or the PVH start_info (multiboot.h). */
 #include <stddef.h>
+#include "lib/layout.h"
 #include "lib/string.h"
 #include "lib/x86.h"
 #include "multiboot.h"
@@ -54,8 +55,8 @@ _Static_assert(offsetof(struct pvh_start_info, rsdp_paddr) == 32, "start_info la
 _Static_assert(sizeof(struct pvh_start_info) == 56, "start_info layout");
 _Static_assert(sizeof(struct pvh_memmap_entry) == 24, "start_info memmap layout");
 
-/* Only the low 4 GiB are mapped (boot/entry.asm): anything above is ignored. */
-#define PVH_ADDR_LIMIT (4ull << 30)
+/* Only the low IDMAP_GIB GiB are mapped (boot/entry.asm): anything above is ignored. */
+#define PVH_ADDR_LIMIT ((uint64_t)IDMAP_GIB << 30)
 
 /* QEMU's fw_cfg: the selector at 0x510, data at 0x511; item 0 reads "QEMU".
  * PVH names no loader; this says whether QEMU's (pvh.bin) was the one. */
