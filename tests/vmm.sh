@@ -27,11 +27,12 @@ pvh_default_case() {
 
 # acpi_exit_case MACHINE WANT POWEROFF_RE [guest options]: --exit acpi ends QEMU
 # through the ACPI way named by POWEROFF_RE, with WANT as run-qemu.sh's status.
+# 4 vCPUs: lock=broken, the failure used, needs contention (tests/locks.sh).
 acpi_exit_case() {
 	local machine=$1 want=$2 re=$3
 	shift 3
 	case_begin "--exit acpi on $machine: status $want $*"
-	run_guest "acpi-exit-$machine-$want" --exit acpi --machine "$machine" --smp 2 -- "$@"
+	run_guest "acpi-exit-$machine-$want" --exit acpi --machine "$machine" --smp 4 -- "$@"
 	expect_status "$want" && expect_grep "^EXIT: STATUS=$want" && expect_grep "$re" &&
 		expect_no_grep "$VMM_STILL_RUNNING_RE" && pass
 }
