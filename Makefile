@@ -2,6 +2,7 @@
 # Makefile - pvspin: build the guest, boot it, test it.
 #   make            build/pvspin.elf (Multiboot v1, ELF32 for QEMU -kernel)
 #   make iso        build/pvspin.iso (GRUB, Multiboot2)
+#   make pvh        build/pvspin-pvh.elf (PVH entry only, ELF64: docs/boot.md)
 #   make test       every host-side and guest test (tests/run.sh)
 #   make bench-boot boot-time benchmark      make bench-host  lock micro-benchmarks
 #   make bench      overcommit benchmark matrix (TCG; BENCH_ARGS adds options)
@@ -36,7 +37,7 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie \
 LDFLAGS := -nostdlib -static -T linker.ld -z max-page-size=4096 -z noexecstack \
            --no-warn-rwx-segments
 
-.PHONY: all iso test bench bench-nested bench-boot bench-host clean deps
+.PHONY: all iso pvh test bench bench-nested bench-boot bench-host clean deps
 all: $(BUILD)/pvspin.elf
 
 # NASM reads the layout constants from the same header as C.
@@ -63,6 +64,18 @@ $(BUILD)/pvspin64.elf: $(OBJS) linker.ld
 $(BUILD)/pvspin.elf: $(BUILD)/pvspin64.elf
 	@echo "  OBJCOPY $@"
 	@$(OBJCOPY) -O elf32-i386 $< $@
+
+# QEMU's -kernel takes the Multiboot v1 header over the PVH note when both are
+# there, so the PVH image is the same link with its Multiboot headers zeroed
+# (same addresses: build/pvspin64.elf still symbolizes it). ELF64, as the
+# Rust VMMs' loaders (Cloud Hypervisor, Firecracker) want it.
+pvh: $(BUILD)/pvspin-pvh.elf
+$(BUILD)/pvspin-pvh.elf: $(BUILD)/pvspin64.elf
+	@echo "  OBJCOPY $@"
+	@$(OBJCOPY) -O binary --only-section=.multiboot $< $@.mb
+	@rm -f $@.zero && truncate -s $$(stat -c %s $@.mb) $@.zero
+	@$(OBJCOPY) --update-section .multiboot=$@.zero $< $@
+	@rm -f $@.mb $@.zero
 
 iso: $(BUILD)/pvspin.iso
 $(BUILD)/pvspin.iso: $(BUILD)/pvspin.elf tools/grub.cfg

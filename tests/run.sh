@@ -3,7 +3,7 @@
 # pvspin's host-side test runner (make test). Boots the guest under QEMU in
 # many shapes and checks its KTAP and JSON, runs the lock library's host
 # tests, and the nested-KVM tests. Ends with "N passed, N failed, N skipped".
-#   tests/run.sh [--only boot|locks|bench|debug|host|nested|model|pvlog|fuzz,...]
+#   tests/run.sh [--only boot|locks|bench|debug|host|nested|model|pvlog|fuzz|vmm,...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 [ -f tests/locks.sh ] && . tests/locks.sh
 [ -f tests/bench.sh ] && . tests/bench.sh
 . tests/debug.sh
+. tests/vmm.sh
 
 only=all
 while [ $# -gt 0 ]; do
@@ -45,6 +46,7 @@ want boot && { echo "== boot"; test_boot; }
 want locks && declare -F test_locks >/dev/null && { echo "== locks"; test_locks; }
 want bench && declare -F test_bench >/dev/null && { echo "== bench"; test_bench; }
 want debug && { echo "== debug"; test_debug; }
+want vmm && { echo "== vmm"; test_vmm; }
 want host && [ -f tests/host/Makefile ] && sub_runner host make -s --no-print-directory -C tests/host test
 want nested && [ -x tests/nested/run.sh ] && sub_runner nested tests/nested/run.sh
 want model && [ -x tests/model/run.sh ] && sub_runner model tests/model/run.sh
