@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: MIT
+# cgroups.py: the cgroups the interference modes make, and removing every one of them.
+"""cgroup v1 groups for single vCPU threads, and their cleanup.
+
+host_support(specs) says what this host can do for the modes asked, or
+raises HostError naming what is missing (the runner exits 2 before any VM
+starts). ThreadGroup is one vCPU thread in its own cpu group (--quota, or a
+stall by bandwidth cut) and/or freezer group (--stall). Every group made
+and every freeze is in REGISTRY; REGISTRY.cleanup() thaws, moves threads
+back to the root group and removes the directories, and is safe to call
+again (from a finally, a signal handler, atexit).
+
+cgroup v2 (/sys/fs/cgroup/unified here) would need the whole QEMU process in
+a threaded domain before single threads can move; this runner drives v1
+and says so when only v2 is there.
+"""
+import os
+import signal
+import time
+from pathlib import Path
+
+V1_CPU = Path("/sys/fs/cgroup/cpu")
+V1_FREEZER = Path("/sys/fs/cgroup/freezer")
+V2_CANDIDATES = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
+GROUP_PREFIX = "pvspin-bench-"
+US_PER_MS = 1000
+BANDWIDTH_CUT_QUOTA_US = 1000       # the kernel's minimum quota...
+BANDWIDTH_CUT_PERIOD_US = 1000000   # ...over its longest period: 0.1% of a CPU
+NO_QUOTA = "-1"
+RMDIR_TRIES = 50
+RMDIR_WAIT_S = 0.01
+MECH_FREEZER = "cgroup v1 freezer (freezer.state, one group per vCPU thread)"
+MECH_CUT = (f"cgroup v1 CPU bandwidth cut to {BANDWIDTH_CUT_QUOTA_US} us per "
+            f"{BANDWIDTH_CUT_PERIOD_US} us (cpu.cfs_quota_us; no usable freezer)")
+MECH_QUOTA = "cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us, one group per vCPU thread"
+
+
+class HostError(Exception):
+    """This host cannot do what was asked: exit status 2, with this message."""
+
+
+def writable_v1(root, control):
+    return (root / control).is_file() and os.access(root / control, os.W_OK) and os.access(root, os.W_OK)
+
+
+def v2_root():
+    for path in V2_CANDIDATES:
+        if (path / "cgroup.controllers").is_file():
+            return path
+    return None
+
+
+def v2_note():
+    root = v2_root()
+    if root is None:
+        return "no cgroup v2 either"
+    controllers = (root / "cgroup.controllers").read_text().split()
+    return (f"cgroup v2 at {root} has controllers [{' '.join(controllers)}]; moving single threads "
+            "there needs threaded cgroups, which this runner does not drive")
+
+
+def host_support(modes):
+    """{'cgroup': description, 'stall_mechanism': ...} for MODES (a set of
+    mode names), or HostError naming what is missing."""
+    need = set(modes) & {"quota", "stall"}
+    if not need:
+        return {"cgroup": "not used"}
+    if os.geteuid() != 0:
+        raise HostError(f"--{'/--'.join(sorted(need))}: needs root to make cgroups "
+                        f"(running as uid {os.geteuid()})")
+    support = {"cgroup": "v1"}
+    cpu_ok = writable_v1(V1_CPU, "cpu.cfs_quota_us")
+    if "quota" in need and not cpu_ok:
+        raise HostError(f"--quota: needs a writable cgroup v1 cpu hierarchy ({V1_CPU}/cpu.cfs_quota_us); "
+                        f"{v2_note()}")
+    if "stall" in need:
+        if writable_v1(V1_FREEZER, "tasks"):
+            support["stall_mechanism"] = MECH_FREEZER
+        elif cpu_ok:
+            support["stall_mechanism"] = MECH_CUT
+        else:
+            raise HostError(f"--stall: needs a writable cgroup v1 freezer ({V1_FREEZER}) or cpu "
+                            f"hierarchy ({V1_CPU}); {v2_note()}")
+    parts = [str(V1_CPU)] if cpu_ok else []
+    if support.get("stall_mechanism") == MECH_FREEZER:
+        parts.append(str(V1_FREEZER))
+    support["cgroup"] = f"v1 ({', '.join(parts)})"
+    return support
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def read_stat(path):
+    """cpu.stat as {name: int}; {} if it cannot be read."""
+    try:
+        return {k: int(v) for k, v in (l.split() for l in Path(path).read_text().splitlines())}
+    except (OSError, ValueError):
+        return {}
+
+
+class Registry:
+    """Every group made, every group frozen or cut; cleanup() undoes them all."""
+
+    def __init__(self):
+        self.groups = []        # (root, directory), in the order made
+        self.frozen = set()     # freezer directories left FROZEN
+        self.cut = set()        # cpu directories with a bandwidth cut
+
+    def make(self, root, name):
+        path = root / name
+        path.mkdir()
+        self.groups.append((root, path))
+        return path
+
+    def cleanup(self):
+        """Thaw, move threads out, remove; never raises. Signals wait till it is done."""
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for path in list(self.frozen):
+                try_write(path / "freezer.state", "THAWED")
+                self.frozen.discard(path)
+            for path in list(self.cut):
+                try_write(path / "cpu.cfs_quota_us", NO_QUOTA)
+                self.cut.discard(path)
+            for root, path in reversed(self.groups):
+                remove_group(root, path)
+            self.groups = [(r, p) for r, p in self.groups if p.exists()]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def try_write(path, text):
+    try:
+        write(path, text)
+    except OSError:
+        pass
+
+
+def remove_group(root, path):
+    for _ in range(RMDIR_TRIES):
+        try:
+            for tid in (path / "tasks").read_text().split():
+                try_write(root / "tasks", tid)
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(RMDIR_WAIT_S)
+
+
+REGISTRY = Registry()
+
+
+def leftover_groups():
+    """pvspin-bench-* groups still on the host (the cleanup test's check)."""
+    return [p for root in (V1_CPU, V1_FREEZER) if root.is_dir() for p in root.glob(GROUP_PREFIX + "*")]
+
+
+class ThreadGroup:
+    """One vCPU thread (TID) in its own groups: cpu (quota or cut) and/or freezer."""
+
+    def __init__(self, name, tid, quota=None, freezer=False, cut=False):
+        self.tid, self.cpu, self.freezer = tid, None, None
+        name = f"{GROUP_PREFIX}{os.getpid()}-{name}"
+        if quota is not None or cut:
+            self.cpu = REGISTRY.make(V1_CPU, name)
+            if quota is not None:
+                period_us, quota_us = quota
+            else:
+                period_us, quota_us = BANDWIDTH_CUT_PERIOD_US, NO_QUOTA
+            write(self.cpu / "cpu.cfs_period_us", str(period_us))
+            write(self.cpu / "cpu.cfs_quota_us", str(quota_us))
+            write(self.cpu / "tasks", str(tid))
+        if freezer:
+            self.freezer = REGISTRY.make(V1_FREEZER, name)
+            write(self.freezer / "tasks", str(tid))
+
+    def stall(self):
+        if self.freezer is not None:
+            REGISTRY.frozen.add(self.freezer)
+            write(self.freezer / "freezer.state", "FROZEN")
+        else:
+            REGISTRY.cut.add(self.cpu)
+            write(self.cpu / "cpu.cfs_quota_us", str(BANDWIDTH_CUT_QUOTA_US))
+
+    def resume(self):
+        if self.freezer is not None:
+            write(self.freezer / "freezer.state", "THAWED")
+            REGISTRY.frozen.discard(self.freezer)
+        else:
+            write(self.cpu / "cpu.cfs_quota_us", NO_QUOTA)
+            REGISTRY.cut.discard(self.cpu)
+
+    def cpu_stat(self):
+        return read_stat(self.cpu / "cpu.stat") if self.cpu is not None else {}
