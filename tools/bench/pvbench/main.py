@@ -63,6 +63,7 @@ def main(argv):
     except HostError as e:
         die_usage(str(e))
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)    # even when started with it ignored (&)
     atexit.register(REGISTRY.cleanup)
     png_terminal = gnuplot_png_terminal() if opts.plot else None
     (opts.out / "logs").mkdir(parents=True, exist_ok=True)
