@@ -213,17 +213,22 @@ def verdict(ok):
     return "PASS" if ok else "MISS"
 
 
-def goal_keep(opts, cells, c):
-    pv = cells.get((c.label, PV_LOCK), Cell()).median("tput")
+def goal_keep_of(opts, cells, c, name, tag, what, unit, goal):
+    """PVQSPINLOCK's median NAME at C against the 1x config's: goal TAG."""
+    pv = cells.get((c.label, PV_LOCK), Cell()).median(name)
     base = one_x_config(opts.configs, c)
-    base_tput = base and cells.get((base.label, PV_LOCK), Cell()).median("tput")
-    if pv is None or not base_tput:
+    base_v = base and cells.get((base.label, PV_LOCK), Cell()).median(name)
+    if pv is None or not base_v:
         why = "no 1x config" if base is None else f"{PV_LOCK} not measured at {c.label} and {base.label}"
-        return f"- not measured (a) at {c.label}: {why}"
-    keep = pv / base_tput
-    return (f"- {verdict(keep >= GOAL_KEEP_FRACTION)} (a) at {c.label}: {PV_LOCK} keeps {keep:.0%} "
-            f"of its 1x throughput ({fmt_rate(pv)}/s vs {fmt_rate(base_tput)}/s at {base.label}); "
-            f"goal >= {GOAL_KEEP_FRACTION:.0%}")
+        return f"- not measured ({tag}) at {c.label}: {why}"
+    keep = pv / base_v
+    return (f"- {verdict(keep >= goal)} ({tag}) at {c.label}: {PV_LOCK} keeps {keep:.0%} "
+            f"of its 1x {what} ({fmt_rate(pv)}{unit} vs {fmt_rate(base_v)}{unit} at {base.label}); "
+            f"goal >= {goal:.0%}")
+
+
+def goal_keep(opts, cells, c):
+    return goal_keep_of(opts, cells, c, "tput", "a", "throughput", "/s", GOAL_KEEP_FRACTION)
 
 
 def goal_speedup(cells, c):
@@ -290,15 +295,8 @@ def intf_goal(opts, cells, c):
 
 
 def goal_cpu_keep(opts, cells, c):
-    pv = cells.get((c.label, PV_LOCK), Cell()).median("per_cpu_s")
-    base = one_x_config(opts.configs, c)
-    base_v = base and cells.get((base.label, PV_LOCK), Cell()).median("per_cpu_s")
-    if pv is None or not base_v:
-        return f"- not measured (d) at {c.label}: {PV_LOCK}'s acquisitions per CPU-second at it and at 1x"
-    keep = pv / base_v
-    return (f"- {verdict(keep >= GOAL_CPU_KEEP)} (d) at {c.label}: {PV_LOCK} keeps {keep:.0%} of its 1x "
-            f"acquisitions per host CPU-second ({fmt_rate(pv)} vs {fmt_rate(base_v)} at {base.label}); "
-            f"goal >= {GOAL_CPU_KEEP:.0%}")
+    return goal_keep_of(opts, cells, c, "per_cpu_s", "d", "acquisitions per host CPU-second", "",
+                        GOAL_CPU_KEEP)
 
 
 def intf_goals_section(opts, cells):
