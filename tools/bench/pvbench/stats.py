@@ -83,8 +83,10 @@ def ordered_configs(configs):
 
 
 def baseline_config(configs, cells, lock):
-    """The lowest-overcommit config with a measurement of LOCK."""
-    return next((c for c in ordered_configs(configs) if cells.get((c.label, lock), Cell()).tput), None)
+    """The lowest-overcommit config with a measurement of LOCK, one without
+    interference if there is one."""
+    measured = [c for c in ordered_configs(configs) if cells.get((c.label, lock), Cell()).tput]
+    return next((c for c in measured if not c.interference), measured[0] if measured else None)
 
 
 # ---- summary.md -------------------------------------------------------------

@@ -199,14 +199,17 @@ def side_by_side(opts, cells):
 
 
 def goal_configs(configs):
-    return [c for c in configs if abs(c.overcommit - GOAL_OVERCOMMIT) < 1e-9]
+    """The taskset configs at the goals' overcommit (interference has its own goals)."""
+    return [c for c in configs if abs(c.overcommit - GOAL_OVERCOMMIT) < 1e-9 and not c.interference]
 
 
 def one_x_config(configs, config):
-    """A 1x config to compare CONFIG with: the same cpuset and VMs if there is one."""
+    """A 1x config to compare CONFIG with: without interference, the same
+    cpuset and VMs if there is one."""
     ones = [c for c in configs if abs(c.overcommit - 1) < 1e-9]
-    same = [c for c in ones if c.cpus == config.cpus and c.vms == config.vms]
-    return (same or ones or [None])[0]
+    plain = [c for c in ones if not c.interference]
+    same = [c for c in plain if c.cpus == config.cpus and c.vms == config.vms]
+    return (same or plain or ones or [None])[0]
 
 
 def verdict(ok):
