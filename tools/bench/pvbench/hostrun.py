@@ -165,6 +165,7 @@ class Session:
         self.pin = opts_pin or self.spec.needs_cgroups
         self.watches = []
         self.hogs = []
+        self.hog_samples = []       # (t_ns, [(run_ns,)] per hog)
         self.halt = threading.Event()
         self.sampler = None
         self.mechanism = self.describe_mechanism()
@@ -220,6 +221,8 @@ class Session:
             t = now_ns()
             for w in self.watches:
                 w.sample(t)
+            if self.hogs:
+                self.hog_samples.append((t, [(thread_run_ns(h.pid),) for h in self.hogs]))
             self.halt.wait(SAMPLE_S)
 
     def stop(self):
@@ -276,6 +279,10 @@ class Session:
             measured["stall_ms_max"] = round(max(lengths) / NS_PER_MS, 3) if lengths else None
             measured["stalls_missed"] = w.driver.missed if w.driver else 0
             measured["driver"] = w.driver.sched if w.driver else ""
+        if self.spec.mode == "hog":
+            hog_runs = [delta(self.hog_samples, t0, t1, i, 0) for i in range(len(self.hogs))]
+            measured["hog_run_fraction"] = [None if r is None else round(r / span, 4) for r in hog_runs]
+            measured["hog_run_fraction_requested"] = self.spec.duty / PCT
         interference = {"mode": self.spec.mode or "taskset", **self.spec.requested(),
                         "mechanism": self.mechanism, "measured": measured}
         return {"host_cpu_ns": host_cpu_ns, "interference": interference}

@@ -6,9 +6,10 @@ parse_log(path) -> LogInfo: per lock of test=bench its guest result (the
 '# result:' JSON before the verdict) and whether the guest said ok; the L1
 description under nested ('# l1:'); the first 'not ok' line, after its
 number. guest_verdict(path): n of the last 'EXIT: STATUS=n', or None. A
-missing or unreadable log reads as empty. bench_ends(text): when each lock's
-measured time ended, for the live sampler (hostrun.py). L1_PREFIX is pvlog's: nested.py
-cuts a batch's stream into runs at it.
+missing or unreadable log reads as empty. bench_ends(text): the locks whose
+result is in TEXT so far, with their measured time (the live sampler,
+hostrun.py, notes when each appears). L1_PREFIX is pvlog's: nested.py cuts
+a batch's stream into runs at it.
 """
 import sys
 from dataclasses import dataclass, field

@@ -113,12 +113,12 @@ def vm_argv(opts, run, qmp_socket):
 
 
 def accel_mismatch(opts, run):
-    """Why RUN's actual accelerator is refused, or ''."""
+    """Why RUN's actual accelerator (run-qemu.sh's accel= line) is refused,
+    or '' (also when run-qemu.sh ended before saying: its status tells why)."""
     actual = run_accel(run.err, "")
-    if opts.accel == "auto" or actual == opts.accel:
+    if opts.accel == "auto" or actual in ("", opts.accel):
         return ""
-    return (f"{ACCEL_MISMATCH}: requested --accel {opts.accel}, but run-qemu.sh ran "
-            f"{actual or 'an accelerator it did not name'}")
+    return f"{ACCEL_MISMATCH}: requested --accel {opts.accel}, but run-qemu.sh ran {actual}"
 
 
 def start_group(opts, session, runs, procs, sockets, support):

@@ -151,7 +151,8 @@ def interference_section(opts, cells):
         measured = example.get("measured", {})
         requested = ", ".join(f"{k}={v}" for k, v in example.items()
                               if k not in ("mode", "mechanism", "measured")) or "-"
-        want = measured.get("frozen_fraction_requested", measured.get("run_fraction_requested"))
+        want = next((measured[k] for k in ("frozen_fraction_requested", "run_fraction_requested",
+                                           "hog_run_fraction_requested") if k in measured), None)
         rows.append([c.label, c.interference.split("=")[0] or "taskset", requested,
                      fmt_fraction(want),
                      *(fmt_fraction(median(merged[n])) for n in
@@ -163,8 +164,9 @@ def interference_section(opts, cells):
             "Per vCPU thread over each lock's measured window (the guest's warm-up excluded), "
             "medians over vCPUs, locks and runs: run = time on a CPU (schedstat), throttled = "
             "cgroup cpu.stat throttled_time, frozen = the stall driver's own record. Requested "
-            "share: the quota's CPU share, or the share of time each vCPU is frozen "
-            "(LEN/EVERY / vCPUs). results.jsonl has every vCPU's numbers.", "",
+            "share: the quota's CPU share, the share of time each vCPU is frozen "
+            "(LEN/EVERY / vCPUs), or a hog's duty. results.jsonl has every vCPU's numbers "
+            "(and each hog's run time).", "",
             *md_table(header, rows), ""]
 
 
