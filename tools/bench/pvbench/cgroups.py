@@ -5,7 +5,8 @@
 host_support(specs) says what this host can do for the modes asked, or
 raises HostError naming what is missing (the runner exits 2 before any VM
 starts). ThreadGroup is one vCPU thread in its own cpu group (--quota, or a
-stall by bandwidth cut) and/or freezer group (--stall). Every group made
+stall by bandwidth cut: the thread moves into a capped "jail" group,
+make_jail(), for the stall's length) and/or freezer group (--stall). Every group made
 and every freeze is in REGISTRY; REGISTRY.cleanup() thaws, moves threads
 back to the root group and removes the directories, and is safe to call
 again (from a finally, a signal handler, atexit).
@@ -30,8 +31,9 @@ NO_QUOTA = "-1"
 RMDIR_TRIES = 50
 RMDIR_WAIT_S = 0.01
 MECH_FREEZER = "cgroup v1 freezer (freezer.state, one group per vCPU thread)"
-MECH_CUT = (f"cgroup v1 CPU bandwidth cut to {BANDWIDTH_CUT_QUOTA_US} us per "
-            f"{BANDWIDTH_CUT_PERIOD_US} us (cpu.cfs_quota_us; no usable freezer)")
+MECH_CUT = (f"cgroup v1 CPU bandwidth: a stalled thread is moved into a group capped at "
+            f"{BANDWIDTH_CUT_QUOTA_US} us per {BANDWIDTH_CUT_PERIOD_US} us (cpu.cfs_quota_us; at "
+            "most that much of each period leaks; no usable freezer)")
 MECH_QUOTA = "cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us, one group per vCPU thread"
 
 
@@ -107,7 +109,6 @@ class Registry:
     def __init__(self):
         self.groups = []        # (root, directory), in the order made
         self.frozen = set()     # freezer directories left FROZEN
-        self.cut = set()        # cpu directories with a bandwidth cut
 
     def make(self, root, name):
         path = root / name
@@ -122,9 +123,6 @@ class Registry:
             for path in list(self.frozen):
                 try_write(path / "freezer.state", "THAWED")
                 self.frozen.discard(path)
-            for path in list(self.cut):
-                try_write(path / "cpu.cfs_quota_us", NO_QUOTA)
-                self.cut.discard(path)
             for root, path in reversed(self.groups):
                 remove_group(root, path)
             self.groups = [(r, p) for r, p in self.groups if p.exists()]
@@ -160,20 +158,47 @@ def leftover_groups():
     return [p for root in (V1_CPU, V1_FREEZER) if root.is_dir() for p in root.glob(GROUP_PREFIX + "*")]
 
 
-class ThreadGroup:
-    """One vCPU thread (TID) in its own groups: cpu (quota or cut) and/or freezer."""
+def make_jail(name):
+    """The group a stall moves a thread into when there is no freezer: its
+    budget, the kernel's minimum quota over its longest period, is spent by
+    the first stall of each period, and every stalled thread then waits."""
+    jail = REGISTRY.make(V1_CPU, f"{GROUP_PREFIX}{os.getpid()}-{name}")
+    write(jail / "cpu.cfs_period_us", str(BANDWIDTH_CUT_PERIOD_US))
+    write(jail / "cpu.cfs_quota_us", str(BANDWIDTH_CUT_QUOTA_US))
+    return jail
 
-    def __init__(self, name, tid, quota=None, freezer=False, cut=False):
-        self.tid, self.cpu, self.freezer = tid, None, None
+
+def remove_stale():
+    """Groups of runners that died without cleaning up (SIGKILL): thawed and
+    removed; the live runners' groups are left alone. Returns their paths."""
+    removed = []
+    for path in leftover_groups():
+        pid = path.name[len(GROUP_PREFIX):].split("-")[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        root = path.parent
+        if root == V1_FREEZER:
+            try_write(path / "freezer.state", "THAWED")
+        else:
+            try_write(path / "cpu.cfs_quota_us", NO_QUOTA)
+        remove_group(root, path)
+        removed.append(path)
+    return removed
+
+
+class ThreadGroup:
+    """One vCPU thread (TID) in its own groups: cpu (a quota, or none while
+    it waits for stalls in JAIL) and/or freezer."""
+
+    def __init__(self, name, tid, quota=None, freezer=False, jail=None):
+        self.tid, self.cpu, self.freezer, self.jail = tid, None, None, jail
         name = f"{GROUP_PREFIX}{os.getpid()}-{name}"
-        if quota is not None or cut:
+        if quota is not None or jail is not None:
             self.cpu = REGISTRY.make(V1_CPU, name)
             if quota is not None:
                 period_us, quota_us = quota
-            else:
-                period_us, quota_us = BANDWIDTH_CUT_PERIOD_US, NO_QUOTA
-            write(self.cpu / "cpu.cfs_period_us", str(period_us))
-            write(self.cpu / "cpu.cfs_quota_us", str(quota_us))
+                write(self.cpu / "cpu.cfs_period_us", str(period_us))
+                write(self.cpu / "cpu.cfs_quota_us", str(quota_us))
             write(self.cpu / "tasks", str(tid))
         if freezer:
             self.freezer = REGISTRY.make(V1_FREEZER, name)
@@ -184,16 +209,14 @@ class ThreadGroup:
             REGISTRY.frozen.add(self.freezer)
             write(self.freezer / "freezer.state", "FROZEN")
         else:
-            REGISTRY.cut.add(self.cpu)
-            write(self.cpu / "cpu.cfs_quota_us", str(BANDWIDTH_CUT_QUOTA_US))
+            write(self.jail / "tasks", str(self.tid))
 
     def resume(self):
         if self.freezer is not None:
             write(self.freezer / "freezer.state", "THAWED")
             REGISTRY.frozen.discard(self.freezer)
         else:
-            write(self.cpu / "cpu.cfs_quota_us", NO_QUOTA)
-            REGISTRY.cut.discard(self.cpu)
+            write(self.cpu / "tasks", str(self.tid))
 
     def cpu_stat(self):
         return read_stat(self.cpu / "cpu.stat") if self.cpu is not None else {}

@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from .cgroups import MECH_QUOTA, REGISTRY, ThreadGroup
+from .cgroups import MECH_FREEZER, MECH_QUOTA, REGISTRY, ThreadGroup, make_jail
 from .common import read_text
 from .interference import PCT, NONE, parse_mode
 from .logs import bench_ends
@@ -101,6 +101,7 @@ class StallDriver(threading.Thread):
         self.halt = threading.Event()
         self.missed = 0
         self.sched = ""
+        self.ended = ""             # why the driver stopped before it was told to
 
     def run(self):
         self.sched = raise_priority(DRIVER_FIFO_PRIORITY)
@@ -119,13 +120,22 @@ class StallDriver(threading.Thread):
                 time.sleep(-late / NS_PER_S)
             i = k % n if self.spec.order == "rr" else self.rng.randrange(n)
             group = self.watch.groups[i]
-            group.stall()
+            try:
+                group.stall()
+            except OSError as e:         # the thread is gone: QEMU is ending
+                self.ended = f"stall of vCPU {i} failed: {e.strerror}"
+                return
             began = now_ns()
             left = due + length - began
             if left > 0:
                 self.halt.wait(left / NS_PER_S)
-            group.resume()
-            self.watch.stalls[i].append((began, now_ns()))
+            try:
+                group.resume()
+            except OSError as e:
+                self.ended = f"resume of vCPU {i} failed: {e.strerror}"
+                return
+            finally:
+                self.watch.stalls[i].append((began, now_ns()))
             k += 1
 
 
@@ -168,6 +178,7 @@ class Session:
         self.hog_samples = []       # (t_ns, [(run_ns,)] per hog)
         self.halt = threading.Event()
         self.sampler = None
+        self.jail = None            # the stall group without a freezer (cgroups.make_jail)
         self.mechanism = self.describe_mechanism()
 
     def describe_mechanism(self):
@@ -193,8 +204,12 @@ class Session:
                 period_us = round(self.spec.period_ms * US_PER_MS)
                 watch.groups[i] = ThreadGroup(name, tid, quota=(period_us, round(period_us * self.spec.pct / PCT)))
             elif self.spec.mode == "stall":
-                freezer = "freezer" in stall_mechanism
-                watch.groups[i] = ThreadGroup(name, tid, freezer=freezer, cut=not freezer)
+                if stall_mechanism == MECH_FREEZER:
+                    watch.groups[i] = ThreadGroup(name, tid, freezer=True)
+                else:
+                    if self.jail is None:
+                        self.jail = make_jail(f"{run.name}-jail")
+                    watch.groups[i] = ThreadGroup(name, tid, jail=self.jail)
         if self.spec.mode == "stall":
             self.mechanism = stall_mechanism
             watch.driver = StallDriver(watch, self.spec, self.seed * 1000 + run.rep * 10 + run.vm)
@@ -279,6 +294,8 @@ class Session:
             measured["stall_ms_max"] = round(max(lengths) / NS_PER_MS, 3) if lengths else None
             measured["stalls_missed"] = w.driver.missed if w.driver else 0
             measured["driver"] = w.driver.sched if w.driver else ""
+            if w.driver and w.driver.ended:
+                measured["driver_ended"] = w.driver.ended
         if self.spec.mode == "hog":
             hog_runs = [delta(self.hog_samples, t0, t1, i, 0) for i in range(len(self.hogs))]
             measured["hog_run_fraction"] = [None if r is None else round(r / span, 4) for r in hog_runs]

@@ -16,7 +16,7 @@ import sys
 
 from . import report
 from .cli import parse_args
-from .cgroups import REGISTRY, HostError, host_support
+from .cgroups import REGISTRY, HostError, host_support, remove_stale
 from .common import EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_LINK, REPO, ST_PASS, die_usage, warn
 from .env import gather_env, gnuplot_png_terminal
 from .nested import run_nested
@@ -62,6 +62,9 @@ def main(argv):
         support = host_support({c.interference.split("=")[0] for c in opts.configs if c.interference})
     except HostError as e:
         die_usage(str(e))
+    if support.get("cgroup", "not used") != "not used":
+        for path in remove_stale():
+            warn(f"removed {path}, left by a runner that was killed")
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)    # even when started with it ignored (&)
     atexit.register(REGISTRY.cleanup)
