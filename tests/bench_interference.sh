@@ -59,10 +59,11 @@ sys.exit(1 if bad else 0)
 PY
 }
 
-# bench_intf_run NAME MODE ARGS...: a short run under MODE, checked.
+# bench_intf_run NAME MODE MECHANISM ARGS...: a short run under MODE, its
+# mechanism matching /MECHANISM/, checked.
 bench_intf_run() {
-	local name=$1 mode=$2 out=$LOG_DIR/bench-$1 why
-	shift 2
+	local name=$1 mode=$2 mech=$3 out=$LOG_DIR/bench-$1 why
+	shift 3
 	case_begin "bench runner: $* (2 vCPUs, tas): interference measured on the host within 30%"
 	rm -rf "$out"
 	log=$LOG_DIR/bench-$name.log
@@ -72,6 +73,8 @@ bench_intf_run() {
 	if expect_status 0; then
 		if ! grep -q 'run-qemu.sh: accel=tcg (forced)' "$out"/logs/*.err; then
 			fail "run-qemu.sh was not given --accel tcg (outputs: $out)"
+		elif ! grep -qE "\"mechanism\": \"$mech" "$out/results.jsonl"; then
+			fail "the mechanism is not /$mech/ (outputs: $out)"
 		elif why=$(bench_intf_check "$out" "$mode" 2>&1); then
 			pass
 		else
@@ -83,25 +86,30 @@ bench_intf_run() {
 # bench_leftovers: what an ended runner left behind (cgroups, frozen groups, hogs).
 bench_leftovers() {
 	local d
-	for d in /sys/fs/cgroup/cpu/pvspin-bench-* /sys/fs/cgroup/freezer/pvspin-bench-*; do
+	for d in /sys/fs/cgroup/cpu/pvspin-bench-* /sys/fs/cgroup/freezer/pvspin-bench-* \
+		/sys/fs/cgroup/unified/pvspin-bench-*; do
 		[ -e "$d" ] && echo "cgroup $d"
 	done
 	grep -l FROZEN /sys/fs/cgroup/freezer/*/freezer.state 2>/dev/null | sed 's/^/frozen /'
+	grep -l '^frozen 1' /sys/fs/cgroup/unified/*/cgroup.events /sys/fs/cgroup/unified/*/*/cgroup.events \
+		2>/dev/null | sed 's/^/frozen /'
 	pgrep -f 'pvbench/hog.py' | sed 's/^/hog process /'
 }
 
-# bench_interrupt SIGNAL MODE: a runner stopped by SIGNAL mid-run leaves nothing behind.
+# bench_interrupt SIGNAL MODE [ARGS...]: a runner stopped by SIGNAL mid-run leaves nothing behind.
 bench_interrupt() {
 	local sig=$1 mode=$2 out=$LOG_DIR/bench-interrupt-$1 pid i left
-	case_begin "bench runner: SIG$sig mid-run under $mode: every cgroup removed, nothing frozen, no hog left"
+	shift 2
+	case_begin "bench runner: SIG$sig mid-run under $mode $*: every cgroup removed, nothing frozen, no hog left"
 	rm -rf "$out"
 	log=$LOG_DIR/bench-interrupt-$sig.log
 	"$BENCH_MATRIX" --configs "2@0-1~$mode" --locks tas --reps 3 --duration-ms 3000 --warmup-ms 30 \
-		--no-plot --out "$out" >"$log" 2>"$log.err" &
+		--no-plot --out "$out" "$@" >"$log" 2>"$log.err" &
 	pid=$!
 	# Wait until the VM runs under its interference (its result lines come later).
 	for i in $(seq 1 150); do
-		[ -n "$(ls -d /sys/fs/cgroup/freezer/pvspin-bench-* /sys/fs/cgroup/cpu/pvspin-bench-* 2>/dev/null)$(pgrep -f 'pvbench/hog.py')" ] && break
+		[ -n "$(ls -d /sys/fs/cgroup/freezer/pvspin-bench-* /sys/fs/cgroup/cpu/pvspin-bench-* \
+			/sys/fs/cgroup/unified/pvspin-bench-* 2>/dev/null)$(pgrep -f 'pvbench/hog.py')" ] && break
 		sleep 0.1
 	done
 	sleep 0.5
@@ -137,6 +145,8 @@ test_bench_interference() {
 	bench_bad_args "--hog 0:0/10" "--hog '0:0/10': DUTY: 0 is out of range" --hog 0:0/10
 	bench_bad_args "a --configs item's bad mode" "--configs '2@0-1~stall=9/3' '9/3': LEN_MS 9 must be above 0" --configs '2@0-1~stall=9/3'
 	bench_bad_args "--stall-sweep 0,100" "--stall-sweep '100': accepted: percentages" --stall-sweep 0,100
+	bench_bad_args "--stall-mechanism magic" "--stall-mechanism 'magic': accepted: auto, freezer-v1" \
+		--stall 5/10 --stall-mechanism magic
 	bench_bad_args "--stall with --accel nested" "under --accel nested the vCPU threads belong to L1" \
 		--stall 5/10 --accel nested
 	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
@@ -153,10 +163,20 @@ test_bench_interference() {
 		case_begin "bench runner: --quota, --stall runs and their cleanup"
 		skip "needs root and writable cgroup v1 cpu and freezer hierarchies"
 	else
-		bench_intf_run quota quota --quota 25
-		bench_intf_run stall stall --stall 5/10:rr
+		bench_intf_run quota quota "cgroup v1 cpu.cfs_quota_us" --quota 25
+		bench_intf_run stall stall "cgroup v1 freezer" --stall 5/10:rr
+		bench_intf_run stall-bandwidth stall "cgroup v1 CPU bandwidth" --stall 5/10:rr \
+			--stall-mechanism bandwidth
 		bench_interrupt INT stall=5/10:rr
 		bench_interrupt TERM hog=0:50/10
+		if [ -w /sys/fs/cgroup/unified/cgroup.procs ]; then
+			bench_intf_run stall-v2 stall "cgroup v2 freezer" --stall 5/10:rr \
+				--stall-mechanism freezer-v2
+			bench_interrupt INT stall=5/10:rr --stall-mechanism freezer-v2
+		else
+			case_begin "bench runner: --stall-mechanism freezer-v2"
+			skip "no writable cgroup v2 at /sys/fs/cgroup/unified"
+		fi
 	fi
 
 	# --accel: a run-qemu.sh that runs another accelerator than asked is refused.

@@ -34,7 +34,7 @@ ENV = {"qemu_version": "QEMU 7.2", "host_cpu_model": "a CPU", "host_cpus_online"
 def options(out, configs, locks=("pvqspinlock", "qspinlock", "ticket")):
     return Options(locks=list(locks), configs=configs, reps=1, duration_ms=100, warmup_ms=20,
                    hold_ns=200, think_ns=500, pv="auto", guest=[], accel="tcg", l1_smp=2,
-                   pin_vcpus=False, seed=1, timeout=60, slice_ns=3000000, slice_source="--slice-ms",
+                   pin_vcpus=False, seed=1, stall_mechanism="auto", timeout=60, slice_ns=3000000, slice_source="--slice-ms",
                    run_qemu=Path("/bin/true"), out=out, default_out=False, plot=False,
                    quiet=True)
 

@@ -11,9 +11,12 @@ and every freeze is in REGISTRY; REGISTRY.cleanup() thaws, moves threads
 back to the root group and removes the directories, and is safe to call
 again (from a finally, a signal handler, atexit).
 
-cgroup v2 (/sys/fs/cgroup/unified here) would need the whole QEMU process in
-a threaded domain before single threads can move; this runner drives v1
-and says so when only v2 is there.
+cgroup v2: a single thread can only move into a threaded cgroup inside its
+process's domain, so a v2 stall first moves the QEMU process into its own
+domain group, then each vCPU thread into a threaded child of it, frozen with
+cgroup.freeze (checked here on Linux 6.18: one thread stops, the others
+run). The v2 cpu controller is not driven: --quota needs v1's, and a host
+without it is told so.
 """
 import os
 import signal
@@ -31,6 +34,8 @@ NO_QUOTA = "-1"
 RMDIR_TRIES = 50
 RMDIR_WAIT_S = 0.01
 MECH_FREEZER = "cgroup v1 freezer (freezer.state, one group per vCPU thread)"
+MECH_FREEZER_V2 = ("cgroup v2 freezer (cgroup.freeze, one threaded group per vCPU thread "
+                   "in a domain group holding the QEMU process)")
 MECH_CUT = (f"cgroup v1 CPU bandwidth: a stalled thread is moved into a group capped at "
             f"{BANDWIDTH_CUT_QUOTA_US} us per {BANDWIDTH_CUT_PERIOD_US} us (cpu.cfs_quota_us; at "
             "most that much of each period leaks; no usable freezer)")
@@ -57,13 +62,41 @@ def v2_note():
     if root is None:
         return "no cgroup v2 either"
     controllers = (root / "cgroup.controllers").read_text().split()
-    return (f"cgroup v2 at {root} has controllers [{' '.join(controllers)}]; moving single threads "
-            "there needs threaded cgroups, which this runner does not drive")
+    return (f"cgroup v2 at {root} has controllers [{' '.join(controllers)}], and this runner "
+            "drives only v2's freezer (for --stall), not its cpu controller")
 
 
-def host_support(modes):
+def writable_v2():
+    root = v2_root()
+    return root is not None and os.access(root, os.W_OK) and os.access(root / "cgroup.procs", os.W_OK)
+
+
+STALL_CHOICES = ("auto", "freezer-v1", "freezer-v2", "bandwidth")
+
+
+def stall_mechanism(choice, cpu_ok):
+    """The stall mechanism: CHOICE (--stall-mechanism), or with auto the
+    first that works of v1 freezer, v2 freezer, v1 bandwidth; HostError
+    naming what is missing."""
+    usable = {"freezer-v1": (writable_v1(V1_FREEZER, "tasks"), MECH_FREEZER,
+                             f"a writable cgroup v1 freezer ({V1_FREEZER})"),
+              "freezer-v2": (writable_v2(), MECH_FREEZER_V2, "a writable cgroup v2 hierarchy"),
+              "bandwidth": (cpu_ok, MECH_CUT, f"a writable cgroup v1 cpu hierarchy ({V1_CPU})")}
+    if choice != "auto":
+        ok, mechanism, what = usable[choice]
+        if not ok:
+            raise HostError(f"--stall-mechanism {choice}: needs {what}")
+        return mechanism
+    for ok, mechanism, _ in usable.values():
+        if ok:
+            return mechanism
+    raise HostError("--stall: needs " + ", or ".join(what for _, _, what in usable.values())
+                    + f"; {v2_note()}")
+
+
+def host_support(modes, choice="auto"):
     """{'cgroup': description, 'stall_mechanism': ...} for MODES (a set of
-    mode names), or HostError naming what is missing."""
+    mode names; CHOICE: --stall-mechanism), or HostError naming what is missing."""
     need = set(modes) & {"quota", "stall"}
     if not need:
         return {"cgroup": "not used"}
@@ -76,17 +109,15 @@ def host_support(modes):
         raise HostError(f"--quota: needs a writable cgroup v1 cpu hierarchy ({V1_CPU}/cpu.cfs_quota_us); "
                         f"{v2_note()}")
     if "stall" in need:
-        if writable_v1(V1_FREEZER, "tasks"):
-            support["stall_mechanism"] = MECH_FREEZER
-        elif cpu_ok:
-            support["stall_mechanism"] = MECH_CUT
-        else:
-            raise HostError(f"--stall: needs a writable cgroup v1 freezer ({V1_FREEZER}) or cpu "
-                            f"hierarchy ({V1_CPU}); {v2_note()}")
-    parts = [str(V1_CPU)] if cpu_ok else []
+        support["stall_mechanism"] = stall_mechanism(choice, cpu_ok)
+    parts = []
+    if "quota" in need or support.get("stall_mechanism") == MECH_CUT:
+        parts.append(f"v1 {V1_CPU}")
     if support.get("stall_mechanism") == MECH_FREEZER:
-        parts.append(str(V1_FREEZER))
-    support["cgroup"] = f"v1 ({', '.join(parts)})"
+        parts.append(f"v1 {V1_FREEZER}")
+    if support.get("stall_mechanism") == MECH_FREEZER_V2:
+        parts.append(f"v2 {v2_root()} (threaded groups, freezer only)")
+    support["cgroup"] = ", ".join(parts)
     return support
 
 
@@ -116,13 +147,20 @@ class Registry:
         self.groups.append((root, path))
         return path
 
+    def thaw(self, path):
+        try_write(path / ("freezer.state" if (path / "freezer.state").exists() else "cgroup.freeze"),
+                  "THAWED" if (path / "freezer.state").exists() else "0")
+
     def cleanup(self):
         """Thaw, move threads out, remove; never raises. Signals wait till it is done."""
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             for path in list(self.frozen):
-                try_write(path / "freezer.state", "THAWED")
+                self.thaw(path)
                 self.frozen.discard(path)
+            for root, path in self.groups:         # v2 domains first: their children empty
+                if root == v2_root():
+                    move_out(root, path)
             for root, path in reversed(self.groups):
                 remove_group(root, path)
             self.groups = [(r, p) for r, p in self.groups if p.exists()]
@@ -137,11 +175,25 @@ def try_write(path, text):
         pass
 
 
-def remove_group(root, path):
-    for _ in range(RMDIR_TRIES):
-        try:
+def move_out(root, path):
+    """Move what is in PATH to ROOT: v1 threads one by one; from a top-level
+    v2 group its processes (threads in its threaded children go with them);
+    a threaded v2 child empties when its process leaves the domain."""
+    try:
+        if (path / "tasks").exists():
             for tid in (path / "tasks").read_text().split():
                 try_write(root / "tasks", tid)
+        elif root == v2_root():
+            for pid in (path / "cgroup.procs").read_text().split():
+                try_write(root / "cgroup.procs", pid)
+    except OSError:
+        pass
+
+
+def remove_group(root, path):
+    for _ in range(RMDIR_TRIES):
+        move_out(root, path)
+        try:
             path.rmdir()
             return
         except FileNotFoundError:
@@ -154,8 +206,9 @@ REGISTRY = Registry()
 
 
 def leftover_groups():
-    """pvspin-bench-* groups still on the host (the cleanup test's check)."""
-    return [p for root in (V1_CPU, V1_FREEZER) if root.is_dir() for p in root.glob(GROUP_PREFIX + "*")]
+    """pvspin-bench-* groups still on the host, top level (their children go with them)."""
+    roots = [V1_CPU, V1_FREEZER] + ([v2_root()] if v2_root() else [])
+    return [p for root in roots if root.is_dir() for p in root.glob(GROUP_PREFIX + "*")]
 
 
 def make_jail(name):
@@ -168,6 +221,17 @@ def make_jail(name):
     return jail
 
 
+def make_v2_domain(name, tid):
+    """A v2 domain group holding the process of thread TID (QEMU), for its
+    vCPU threads' threaded children."""
+    root = v2_root()
+    domain = REGISTRY.make(root, f"{GROUP_PREFIX}{os.getpid()}-{name}")
+    tgid = next(l.split()[1] for l in Path(f"/proc/{tid}/status").read_text().splitlines()
+                if l.startswith("Tgid:"))
+    write(domain / "cgroup.procs", tgid)
+    return domain
+
+
 def remove_stale():
     """Groups of runners that died without cleaning up (SIGKILL): thawed and
     removed; the live runners' groups are left alone. Returns their paths."""
@@ -177,10 +241,12 @@ def remove_stale():
         if not pid.isdigit() or Path(f"/proc/{pid}").exists():
             continue
         root = path.parent
-        if root == V1_FREEZER:
-            try_write(path / "freezer.state", "THAWED")
-        else:
-            try_write(path / "cpu.cfs_quota_us", NO_QUOTA)
+        for group in sorted(path.rglob("*"), reverse=True) + [path]:
+            if group.is_dir():
+                REGISTRY.thaw(group)
+        move_out(root, path)
+        for child in sorted((c for c in path.rglob("*") if c.is_dir()), reverse=True):
+            remove_group(child.parent, child)
         remove_group(root, path)
         removed.append(path)
     return removed
@@ -190,8 +256,13 @@ class ThreadGroup:
     """One vCPU thread (TID) in its own groups: cpu (a quota, or none while
     it waits for stalls in JAIL) and/or freezer."""
 
-    def __init__(self, name, tid, quota=None, freezer=False, jail=None):
+    def __init__(self, name, tid, quota=None, freezer=False, jail=None, v2_domain=None):
         self.tid, self.cpu, self.freezer, self.jail = tid, None, None, jail
+        if v2_domain is not None:       # a threaded child of the process's v2 domain group
+            self.freezer = REGISTRY.make(v2_domain, name)
+            write(self.freezer / "cgroup.type", "threaded")
+            write(self.freezer / "cgroup.threads", str(tid))
+            return
         name = f"{GROUP_PREFIX}{os.getpid()}-{name}"
         if quota is not None or jail is not None:
             self.cpu = REGISTRY.make(V1_CPU, name)
@@ -207,13 +278,19 @@ class ThreadGroup:
     def stall(self):
         if self.freezer is not None:
             REGISTRY.frozen.add(self.freezer)
-            write(self.freezer / "freezer.state", "FROZEN")
+            if (self.freezer / "freezer.state").exists():
+                write(self.freezer / "freezer.state", "FROZEN")
+            else:
+                write(self.freezer / "cgroup.freeze", "1")
         else:
             write(self.jail / "tasks", str(self.tid))
 
     def resume(self):
         if self.freezer is not None:
-            write(self.freezer / "freezer.state", "THAWED")
+            if (self.freezer / "freezer.state").exists():
+                write(self.freezer / "freezer.state", "THAWED")
+            else:
+                write(self.freezer / "cgroup.freeze", "0")
             REGISTRY.frozen.discard(self.freezer)
         else:
             write(self.cpu / "tasks", str(self.tid))

@@ -16,6 +16,7 @@ from pathlib import Path
 from .common import (BENCH_DIR, DEFAULT_RUN_QEMU, GNUPLOT_INSTALL, UsageError, die_usage)
 from .config import (LOCKS, MAX_VCPUS, MAX_VMS, cross_product, format_cpuset, int_in,
                      parse_configs, parse_host_cpus, parse_int_list, parse_locks)
+from .cgroups import STALL_CHOICES
 from .interference import (DEFAULT_QUOTA_PERIOD_MS, NONE, STALL_ORDERS, check_spec, parse_hog,
                            parse_mode, parse_quota, parse_stall, parse_sweep)
 
@@ -160,6 +161,9 @@ def build_parser():
                         "adds the stall plot")
     i.add_argument("--stall-every", default=str(DEFAULT_STALL_EVERY_MS), metavar="MS",
                    help=f"EVERY_MS of --stall-sweep (default {DEFAULT_STALL_EVERY_MS})")
+    i.add_argument("--stall-mechanism", default="auto", metavar="M",
+                   help=f"{'|'.join(STALL_CHOICES)} (default auto: the first that works, "
+                        "in that order)")
     i.add_argument("--plain", action="store_true",
                    help="also run every config without interference (the summary's 'vs plain')")
     h.add_argument("--timeout", metavar="SEC",
@@ -195,6 +199,7 @@ class Options:
     l1_smp: int
     pin_vcpus: bool
     seed: int
+    stall_mechanism: str
     timeout: int
     slice_ns: int
     slice_source: str
@@ -333,6 +338,8 @@ def parse_args(argv):
         if extra:
             what = "unknown option" if extra[0].startswith("-") else "unexpected argument"
             raise UsageError(f"{what} '{extra[0]}'")
+        if a.stall_mechanism not in STALL_CHOICES:
+            raise UsageError(f"--stall-mechanism '{a.stall_mechanism}': accepted: {', '.join(STALL_CHOICES)}")
         if a.accel not in ACCELS:
             raise UsageError(f"--accel '{a.accel}': accepted: {', '.join(ACCELS)}")
         if a.pv not in PV_MODES:
@@ -367,7 +374,8 @@ def parse_args(argv):
             hold_ns=int_in(a.hold_ns, 0, HOLD_NS_MAX, "--hold-ns"),
             think_ns=int_in(a.think_ns, 0, HOLD_NS_MAX, "--think-ns"),
             pv=a.pv, guest=parse_guest_opts(a.guest), accel=a.accel, l1_smp=l1_smp,
-            pin_vcpus=a.pin_vcpus, seed=int_in(a.seed, 0, MAX_SEED, "--seed"), timeout=timeout,
+            pin_vcpus=a.pin_vcpus, seed=int_in(a.seed, 0, MAX_SEED, "--seed"),
+            stall_mechanism=a.stall_mechanism, timeout=timeout,
             slice_ns=slice_ns, slice_source=slice_source, run_qemu=run_qemu.resolve(),
             out=out, default_out=default_out, plot=not a.no_plot, quiet=a.quiet)
     except UsageError as e:

@@ -26,7 +26,8 @@ import threading
 import time
 from pathlib import Path
 
-from .cgroups import MECH_FREEZER, MECH_QUOTA, REGISTRY, ThreadGroup, make_jail
+from .cgroups import (MECH_FREEZER, MECH_FREEZER_V2, MECH_QUOTA, REGISTRY, ThreadGroup,
+                      make_jail, make_v2_domain)
 from .common import read_text
 from .interference import PCT, NONE, parse_mode
 from .logs import bench_ends
@@ -206,6 +207,10 @@ class Session:
             elif self.spec.mode == "stall":
                 if stall_mechanism == MECH_FREEZER:
                     watch.groups[i] = ThreadGroup(name, tid, freezer=True)
+                elif stall_mechanism == MECH_FREEZER_V2:
+                    if i == 0:
+                        domain = make_v2_domain(run.name, tid)
+                    watch.groups[i] = ThreadGroup(f"cpu{i}", tid, v2_domain=domain)
                 else:
                     if self.jail is None:
                         self.jail = make_jail(f"{run.name}-jail")

@@ -59,7 +59,8 @@ def main(argv):
         return report.main(argv[1:])
     opts = parse_args(argv)
     try:
-        support = host_support({c.interference.split("=")[0] for c in opts.configs if c.interference})
+        support = host_support({c.interference.split("=")[0] for c in opts.configs if c.interference},
+                               opts.stall_mechanism)
     except HostError as e:
         die_usage(str(e))
     if support.get("cgroup", "not used") != "not used":

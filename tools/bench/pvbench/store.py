@@ -22,7 +22,8 @@ RESULTS_JSONL = "results.jsonl"
 FORMAT = 1
 # Options kept in matrix.json (configs and run_qemu are converted).
 OPTION_FIELDS = ("locks", "reps", "duration_ms", "warmup_ms", "hold_ns", "think_ns", "pv",
-                 "guest", "accel", "l1_smp", "pin_vcpus", "seed", "timeout", "slice_ns", "slice_source")
+                 "guest", "accel", "l1_smp", "pin_vcpus", "seed", "stall_mechanism", "timeout", "slice_ns",
+                 "slice_source")
 DEFAULT_SEED = 1                # a matrix.json written before --seed
 # The environment the summary shows (env.gather_env()).
 ENV_KEYS = ("qemu_version", "host_cpu_model", "host_cpus_online", "host_kernel",
@@ -91,6 +92,7 @@ def load_matrix(out, plot, quiet):
         configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"], c.get("interference", ""))
                    for c in options.pop("configs")]
         options.setdefault("seed", DEFAULT_SEED)
+        options.setdefault("stall_mechanism", "auto")
         run_qemu = Path(options.pop("run_qemu"))
         opts = Options(**options, configs=configs, run_qemu=run_qemu, out=out,
                        default_out=False, plot=plot, quiet=quiet)
