@@ -100,6 +100,13 @@ def host_fields(config, host, result):
     }
 
 
+def with_guest_steal(interference, result):
+    """The guest's steal time (KVM offers it; TCG does not: null) beside the host's numbers."""
+    if "measured" in interference:
+        interference["measured"]["guest_steal_ns"] = (result or {}).get("steal_ns")
+    return interference
+
+
 def make_records(opts, env, runs):
     records = []
     for run in (r for r in runs if r.status is not None):
@@ -127,8 +134,9 @@ def make_records(opts, env, runs):
             })
             record.update(flat_result(outcome and outcome.result))
             record.update(host_fields(c, (run.host or {}).get(lock), outcome and outcome.result))
-            record["interference"] = ((run.host or {}).get(lock, {}).get("interference")
-                                      or {"mode": c.interference.split("=")[0] or "taskset"})
+            record["interference"] = with_guest_steal(
+                (run.host or {}).get(lock, {}).get("interference")
+                or {"mode": c.interference.split("=")[0] or "taskset"}, outcome and outcome.result)
             record["env"] = host_env(env, run.accel)
             record["result"] = outcome and outcome.result
             records.append(record)
