@@ -7,6 +7,8 @@
 #   make bench-boot boot-time benchmark      make bench-host  lock micro-benchmarks
 #   make bench      overcommit benchmark matrix (TCG; BENCH_ARGS adds options)
 #   make bench-nested   the same under nested KVM, smaller (docs/bench.md)
+#   make bench-quota / bench-stall   a --quota / --stall run, plain 1x and 4x beside it (root)
+#   make bench-stall-sweep           locks against the stall fraction, stall.png (root)
 
 CC      ?= gcc
 NASM    ?= nasm
@@ -105,6 +107,18 @@ bench: all
 
 bench-nested: all
 	tools/deps.sh run bench nested && tools/bench/matrix.py $(BENCH_NESTED_MATRIX) $(BENCH_ARGS)
+
+# Interference modes (docs/bench.md "Interference modes"; root, cgroup v1).
+BENCH_QUOTA_MATRIX := --configs 2@0-1~quota=25/10,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
+BENCH_STALL_MATRIX := --configs 2@0-1~stall=5/10:rr,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
+BENCH_SWEEP_MATRIX := --configs 2@0-1 --stall-sweep 0,10,20,30,40,50,60 --reps 3 --duration-ms 1000 --warmup-ms 200
+.PHONY: bench-quota bench-stall bench-stall-sweep
+bench-quota: all
+	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_QUOTA_MATRIX) $(BENCH_ARGS)
+bench-stall: all
+	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_STALL_MATRIX) $(BENCH_ARGS)
+bench-stall-sweep: all
+	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_SWEEP_MATRIX) $(BENCH_ARGS)
 
 bench-boot: all
 	tools/bench-boot.sh

@@ -3,6 +3,7 @@
 # (sourced by tests/run.sh; the full matrix is `make bench`, docs/bench.md).
 
 BENCH_MATRIX=$TESTS_TOP/tools/bench/matrix.py
+. "$TESTS_TOP/tests/bench_interference.sh"
 
 # bench_bad_args "description" /message regex/ [matrix.py args]: status 2 and
 # the message on stderr, before anything runs.
@@ -226,4 +227,6 @@ test_bench() {
 	"$BENCH_MATRIX" --help >"$log" 2>"$log.err"
 	status=$?
 	expect_status 0 && expect_grep '^usage: tools/bench/matrix.py' && expect_grep 'overcommit' && pass
+
+	test_bench_interference
 }

@@ -34,7 +34,7 @@ ENV = {"qemu_version": "QEMU 7.2", "host_cpu_model": "a CPU", "host_cpus_online"
 def options(out, configs, locks=("pvqspinlock", "qspinlock", "ticket")):
     return Options(locks=list(locks), configs=configs, reps=1, duration_ms=100, warmup_ms=20,
                    hold_ns=200, think_ns=500, pv="auto", guest=[], accel="tcg", l1_smp=2,
-                   pin_vcpus=False, timeout=60, slice_ns=3000000, slice_source="--slice-ms",
+                   pin_vcpus=False, seed=1, stall_mechanism="auto", timeout=60, slice_ns=3000000, slice_source="--slice-ms",
                    run_qemu=Path("/bin/true"), out=out, default_out=False, plot=False,
                    quiet=True)
 
@@ -181,6 +181,66 @@ class Store(unittest.TestCase):
             (Path(tmp) / "matrix.json").write_text("{}")
             with self.assertRaisesRegex(StoreError, "not a matrix.json"):
                 load(Path(tmp))
+
+
+class Interference(unittest.TestCase):
+    def test_specs(self):
+        """mode texts round-trip; the option forms give the same specs"""
+        from pvbench.interference import parse_mode, parse_quota, parse_stall, parse_hog
+        for text in ("quota=25/10", "stall=5/10:rr", "stall=2.5/10:random", "hog=0-1:50%/10:fifo",
+                     "hog=0:30%/20"):
+            self.assertEqual(parse_mode(text, machine_cpus={0, 1}).text, text)
+        self.assertEqual(parse_quota("25").text, "quota=25/10")
+        self.assertEqual(parse_stall("5/10").text, "stall=5/10:rr")
+        self.assertEqual(parse_hog("0,1:50/10", machine_cpus={0, 1}).cpus, (0, 1))
+        self.assertEqual(parse_mode("none"), parse_mode(""))
+
+    def test_bad_specs(self):
+        """every malformed or impossible pattern is a UsageError naming the option"""
+        from pvbench.interference import parse_mode, parse_quota, parse_stall, parse_hog, parse_sweep
+        for call, why in ((lambda: parse_quota("0"), "--quota '0': PCT"),
+                          (lambda: parse_quota("100"), "--quota '100': PCT"),
+                          (lambda: parse_quota("25/2000"), "PERIOD_MS"),
+                          (lambda: parse_quota("5"), "minimum quota"),
+                          (lambda: parse_stall("10/10"), "below EVERY_MS"),
+                          (lambda: parse_stall("5/10:often"), "order 'often'"),
+                          (lambda: parse_hog("2:50/10", machine_cpus={0, 1}), "CPU 2 is not"),
+                          (lambda: parse_hog("0:50/10:rt", machine_cpus={0}), "policy 'rt'"),
+                          (lambda: parse_mode("spin=1"), "accepted: quota="),
+                          (lambda: parse_sweep("0,x", 10), "--stall-sweep 'x'")):
+            with self.assertRaisesRegex(UsageError, why):
+                call()
+
+    def test_quota_fits_cpuset(self):
+        """--quota takes at most one vCPU thread per CPU of the cpuset"""
+        from pvbench.interference import check_spec, parse_quota
+        check_spec(parse_quota("25"), Config(2, (0, 1)))
+        with self.assertRaisesRegex(UsageError, "4 vCPU threads for 2 CPUs"):
+            check_spec(parse_quota("25"), Config(2, (0, 1), 2))
+
+    def test_config_labels(self):
+        """a --configs item's ~MODE is part of its label; slugs are file names"""
+        c = parse_configs("2@0-1~stall=5/10:rr,8@0-1")
+        self.assertEqual([x.label for x in c], ["2@0-1~stall=5/10:rr", "8@0-1"])
+        self.assertEqual(c[0].base_label, "2@0-1")
+        self.assertNotIn("/", c[0].slug)
+
+    def test_window_arithmetic(self):
+        """counters interpolated at the window's ends; stalls cut to the window"""
+        from pvbench.hostrun import delta, overlap
+        samples = [(0, [(0, None, None, None)]), (100, [(50, None, None, None)]),
+                   (200, [(150, None, None, None)])]
+        self.assertEqual(delta(samples, 50, 150, 0, 0), 75)
+        self.assertIsNone(delta(samples, 50, 150, 0, 1))
+        self.assertEqual(overlap([(0, 10), (40, 60), (90, 120)], 50, 100), 20)
+
+    def test_scheduler_class(self):
+        """EEVDF from Linux 6.6, CFS before, from the kernel version"""
+        from pvbench.env import scheduler_class
+        self.assertTrue(scheduler_class("6.6.0").startswith("EEVDF"))
+        self.assertTrue(scheduler_class("6.18.44-fc").startswith("EEVDF"))
+        self.assertTrue(scheduler_class("6.1.0-13-amd64").startswith("CFS"))
+        self.assertTrue(scheduler_class("weird").startswith("unknown"))
 
 
 class Layers(unittest.TestCase):

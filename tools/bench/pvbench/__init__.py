@@ -4,11 +4,15 @@
 
 Modules, each importing only those above it (tests/bench_unit.py checks):
   common   paths, exit statuses, messages
-  config   configurations (VCPUS@CPUSET[xVMS]) and list parsing
+  config   configurations (VCPUS@CPUSET[xVMS][~MODE]) and list parsing
+  interference  the interference modes (--quota, --stall, --hog) parsed and checked
+  cgroups  the cgroups of --quota and --stall, and their cleanup
   cli      the command line: parse_args() -> Options, or exit status 2
-  env      the host described (QEMU, CPU model, kernel, guest revision)
+  env      the host described (CPU, SMT, kernel, scheduler, slice, cgroups, QEMU, pinning)
   logs     what the runner needs from a serial log, read by tools/pvlog.py
-  qmp      a minimal QMP client that pins vCPU threads
+  qmp      a minimal QMP client: a paused VM's vCPU threads
+  hog      one --hog co-runner process (run as a script)
+  hostrun  interference applied and vCPU threads measured, per step
   results  per-lock records from the logs, failure reasons, the CSV files
   runs     booting the VMs step by step (tcg, kvm, auto)
   nested   every run in one L1 boot (--accel nested)

@@ -10,12 +10,15 @@ import argparse
 import datetime
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .common import (BENCH_DIR, DEFAULT_RUN_QEMU, GNUPLOT_INSTALL, UsageError, die_usage)
 from .config import (LOCKS, MAX_VCPUS, MAX_VMS, cross_product, format_cpuset, int_in,
                      parse_configs, parse_host_cpus, parse_int_list, parse_locks)
+from .cgroups import STALL_CHOICES
+from .interference import (DEFAULT_QUOTA_PERIOD_MS, NONE, STALL_ORDERS, check_spec, parse_hog,
+                           parse_mode, parse_quota, parse_stall, parse_sweep)
 
 ACCELS = ("tcg", "nested", "kvm", "auto")
 PV_MODES = ("auto", "kvm", "ipi", "off")
@@ -31,6 +34,9 @@ DEFAULT_DURATION_MS = 1000
 DEFAULT_WARMUP_MS = 200
 DEFAULT_HOLD_NS = 200
 DEFAULT_THINK_NS = 500
+DEFAULT_SEED = 1
+MAX_SEED = 2 ** 31 - 1
+DEFAULT_STALL_EVERY_MS = 10
 # Guest options the runner sets itself: --guest may not override them.
 RUNNER_GUEST_KEYS = ("test", "lock", "duration_ms", "warmup_ms", "hold_ns", "think_ns", "pv", "seed")
 GUEST_OPT_RE = re.compile(r"^([a-z_0-9]+)=(\S+)$")
@@ -72,6 +78,18 @@ outputs (in --out DIR):
   Without gnuplot the plots are skipped (the runner says so before it starts,
   and still writes the .dat and .gp files); install it with:
   {GNUPLOT_INSTALL}
+
+interference (docs/bench.md "Interference modes"; needs root and cgroup v1):
+  --quota PCT[/PERIOD_MS]   one vCPU thread per CPU of the cpuset, each in its
+                            own cgroup limited to PCT% of each period (default
+                            {DEFAULT_QUOTA_PERIOD_MS:g} ms)
+  --stall LEN_MS/EVERY_MS[:rr|random]  every EVERY_MS one vCPU thread (round
+                            robin, or random from --seed) is frozen for LEN_MS
+  --hog CPUSET:DUTY%/PERIOD_MS[:fifo]  busy co-runners on those CPUs
+  Each is repeatable and takes a list (commas; --hog: semicolons) and applies to every config (a --configs
+  item may carry its own: 2@0-1~quota=25, 2@0-1~stall=5/10:rr); --plain also
+  runs every config without interference. Without any, the VMs only share
+  their cpuset (taskset), as before.
 
 rebuilding the reports:
   tools/bench/matrix.py report DIR [--no-plot] writes results.csv, runs.csv,
@@ -129,6 +147,25 @@ def build_parser():
     h.add_argument("--pin-vcpus", action="store_true",
                    help="pin each vCPU thread to one CPU of the cpuset, round-robin "
                         "(through QMP; not under nested)")
+    h.add_argument("--seed", default=str(DEFAULT_SEED), metavar="N",
+                   help=f"seed of the random choices (stall order) (default {DEFAULT_SEED})")
+    i = p.add_argument_group("interference")
+    i.add_argument("--quota", action="append", default=[], metavar="PCT[/PERIOD_MS]",
+                   help="cgroup CPU bandwidth per vCPU thread, pinned one per CPU")
+    i.add_argument("--stall", action="append", default=[], metavar="LEN_MS/EVERY_MS[:ORDER]",
+                   help=f"freeze one vCPU thread at a time; ORDER {'|'.join(STALL_ORDERS)} (default rr)")
+    i.add_argument("--hog", action="append", default=[], metavar="CPUSET:DUTY%%/PERIOD_MS[:fifo]",
+                   help="co-runners busy DUTY of each period on those CPUs")
+    i.add_argument("--stall-sweep", metavar="PCTS",
+                   help="stalls of PCT%% of --stall-every each, e.g. 0,10,25,50 (0: no stall); "
+                        "adds the stall plot")
+    i.add_argument("--stall-every", default=str(DEFAULT_STALL_EVERY_MS), metavar="MS",
+                   help=f"EVERY_MS of --stall-sweep (default {DEFAULT_STALL_EVERY_MS})")
+    i.add_argument("--stall-mechanism", default="auto", metavar="M",
+                   help=f"{'|'.join(STALL_CHOICES)} (default auto: the first that works, "
+                        "in that order)")
+    i.add_argument("--plain", action="store_true",
+                   help="also run every config without interference (the summary's 'vs plain')")
     h.add_argument("--timeout", metavar="SEC",
                    help=f"per run (default {TIMEOUT_BOOT_S} s + {TIMEOUT_SLOWDOWN}x the "
                         "guest's warm-up and duration over all locks)")
@@ -161,6 +198,8 @@ class Options:
     accel: str
     l1_smp: int
     pin_vcpus: bool
+    seed: int
+    stall_mechanism: str
     timeout: int
     slice_ns: int
     slice_source: str
@@ -192,6 +231,38 @@ def check_configs(configs, accel, l1_smp):
         if accel == "nested" and c.vms > 1:
             raise UsageError(f"config {c.label}: --vms above 1 needs concurrent VMs, but "
                              "--accel nested runs its batch one run after another")
+
+
+def option_specs(a):
+    """The interference specs the options ask for, in order, without repeats."""
+    specs = []
+    # Lists: quota and stall items are separated by commas, hog items (their
+    # cpusets hold commas) by semicolons; every option may also be repeated.
+    for what, parse, texts, sep in (("--quota", parse_quota, a.quota, ","),
+                                    ("--stall", parse_stall, a.stall, ","),
+                                    ("--hog", parse_hog, a.hog, ";")):
+        for text in texts:
+            specs += [parse(item.strip(), what) for item in text.split(sep)]
+    if a.stall_sweep is not None:
+        every = int_in(a.stall_every, 1, 10000, "--stall-every")
+        specs += parse_sweep(a.stall_sweep, every)
+    if a.plain:
+        specs.insert(0, NONE)
+    return list(dict.fromkeys(specs))
+
+
+def apply_interference(configs, specs):
+    """Every config without its own interference x SPECS; each spec made canonical and checked."""
+    out = []
+    for c in configs:
+        if c.interference:
+            mine = [parse_mode(c.interference, f"--configs '{c.label}'")]
+        else:
+            mine = specs or [NONE]
+        for spec in mine:
+            check_spec(spec, c)
+            out.append(replace(c, interference=spec.text))
+    return out
 
 
 def parse_guest_opts(items):
@@ -267,6 +338,8 @@ def parse_args(argv):
         if extra:
             what = "unknown option" if extra[0].startswith("-") else "unexpected argument"
             raise UsageError(f"{what} '{extra[0]}'")
+        if a.stall_mechanism not in STALL_CHOICES:
+            raise UsageError(f"--stall-mechanism '{a.stall_mechanism}': accepted: {', '.join(STALL_CHOICES)}")
         if a.accel not in ACCELS:
             raise UsageError(f"--accel '{a.accel}': accepted: {', '.join(ACCELS)}")
         if a.pv not in PV_MODES:
@@ -277,8 +350,12 @@ def parse_args(argv):
             raise UsageError("--pin-vcpus: under --accel nested the vCPU threads belong to "
                              "L1's QEMU, out of reach; use it with tcg, kvm or auto")
         l1_smp = int_in(a.l1_smp, 1, MAX_VCPUS, "--l1-smp") if a.l1_smp else DEFAULT_L1_CPUS
-        configs = resolve_matrix(a, l1_smp)
+        configs = apply_interference(resolve_matrix(a, l1_smp), option_specs(a))
+        configs = list(dict.fromkeys(configs))
         check_configs(configs, a.accel, l1_smp)
+        if a.accel == "nested" and any(c.interference for c in configs):
+            raise UsageError("--quota, --stall and --hog: under --accel nested the vCPU threads "
+                             "belong to L1's QEMU, out of reach; use them with tcg, kvm or auto")
         locks = parse_locks(a.locks)
         duration = int_in(a.duration_ms, 1, DURATION_MS_MAX, "--duration-ms")
         warmup = int_in(a.warmup_ms, 0, DURATION_MS_MAX, "--warmup-ms")
@@ -297,7 +374,8 @@ def parse_args(argv):
             hold_ns=int_in(a.hold_ns, 0, HOLD_NS_MAX, "--hold-ns"),
             think_ns=int_in(a.think_ns, 0, HOLD_NS_MAX, "--think-ns"),
             pv=a.pv, guest=parse_guest_opts(a.guest), accel=a.accel, l1_smp=l1_smp,
-            pin_vcpus=a.pin_vcpus, timeout=timeout,
+            pin_vcpus=a.pin_vcpus, seed=int_in(a.seed, 0, MAX_SEED, "--seed"),
+            stall_mechanism=a.stall_mechanism, timeout=timeout,
             slice_ns=slice_ns, slice_source=slice_source, run_qemu=run_qemu.resolve(),
             out=out, default_out=default_out, plot=not a.no_plot, quiet=a.quiet)
     except UsageError as e:

@@ -16,7 +16,8 @@ MAX_VCPUS = 288                 # QEMU 7.2's q35 limit
 MAX_VMS = 64
 
 CPUSET_RE = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
-CONFIG_RE = re.compile(r"^(\d+)@([0-9,-]+?)(?:x(\d+))?$")
+CONFIG_RE = re.compile(r"^(\d+)@([0-9,-]+?)(?:x(\d+))?(?:~(\S+))?$")
+SLUG_BAD_RE = re.compile(r"[^A-Za-z0-9@.+=~_-]")
 
 
 def parse_cpuset(text):
@@ -48,22 +49,29 @@ def format_cpuset(cpus):
 
 @dataclass(frozen=True)
 class Config:
-    """VCPUS vCPUs per VM, VMS VMs at once, all on the host CPUs CPUS."""
+    """VCPUS vCPUs per VM, VMS VMs at once, all on the host CPUs CPUS, under
+    INTERFERENCE (an interference.Spec text, '' for none)."""
     vcpus: int
     cpus: tuple
     vms: int = 1
+    interference: str = ""
 
     @property
     def cpuset(self):
         return format_cpuset(self.cpus)
 
     @property
-    def label(self):
+    def base_label(self):
+        """The label without the interference."""
         return f"{self.vcpus}@{self.cpuset}" + (f"x{self.vms}" if self.vms > 1 else "")
 
     @property
+    def label(self):
+        return self.base_label + (f"~{self.interference}" if self.interference else "")
+
+    @property
     def slug(self):
-        return self.label.replace(",", "+")
+        return SLUG_BAD_RE.sub("_", self.label.replace(",", "+"))
 
     @property
     def overcommit(self):
@@ -126,14 +134,15 @@ def parse_configs(text):
         m = CONFIG_RE.match(item)
         if not m:
             raise UsageError(f"--configs: bad item '{item}'; accepted: VCPUS@CPUSET "
-                             "or VCPUS@CPUSETxVMS, e.g. 2@0-1,8@0-1,4@0x2")
+                             "or VCPUS@CPUSETxVMS, either followed by ~MODE (an interference), "
+                             "e.g. 2@0-1,8@0-1,4@0x2,2@0-1~stall=5/10:rr")
         vcpus = int_in(m.group(1), 1, MAX_VCPUS, f"--configs '{item}': vCPUs")
         try:
             cpus = parse_cpuset(m.group(2))
         except UsageError as e:
             raise UsageError(f"--configs '{item}': {e}") from None
         vms = int_in(m.group(3) or "1", 1, MAX_VMS, f"--configs '{item}': VMs")
-        configs.append(Config(vcpus, cpus, vms))
+        configs.append(Config(vcpus, cpus, vms, m.group(4) or ""))
     return configs
 
 

@@ -6,8 +6,10 @@ parse_log(path) -> LogInfo: per lock of test=bench its guest result (the
 '# result:' JSON before the verdict) and whether the guest said ok; the L1
 description under nested ('# l1:'); the first 'not ok' line, after its
 number. guest_verdict(path): n of the last 'EXIT: STATUS=n', or None. A
-missing or unreadable log reads as empty. L1_PREFIX is pvlog's: nested.py
-cuts a batch's stream into runs at it.
+missing or unreadable log reads as empty. bench_ends(text): the locks whose
+result is in TEXT so far, with their measured time (the live sampler,
+hostrun.py, notes when each appears). L1_PREFIX is pvlog's: nested.py cuts
+a batch's stream into runs at it.
 """
 import sys
 from dataclasses import dataclass, field
@@ -86,3 +88,9 @@ def guest_verdict(log):
     """n of the guest's last 'EXIT: STATUS=n' line, None without one."""
     found = [run.exit_status for run in pvlog.parse(read_text(log)) if run.exit_status is not None]
     return found[-1] if found else None
+
+
+def bench_ends(text):
+    """(lock, duration_ns) of every test=bench result in TEXT (a log so far), in order."""
+    return [(o.get("lock"), o.get("duration_ns")) for run in pvlog.parse(text)
+            for o in bench_results(run.json) if isinstance(o.get("duration_ns"), int)]

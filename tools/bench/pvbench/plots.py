@@ -3,13 +3,16 @@
 """Throughput and latency plots.
 
 write_plots(opts, cells, png_terminal) writes throughput.dat/.gp and
-latency.dat/.gp into opts.out and, when png_terminal is not None, runs
-gnuplot for the .png and .svg; it returns the files written.
+latency.dat/.gp into opts.out (and stall.dat/.gp when the matrix has two or
+more stall fractions of one config, --stall-sweep) and, when png_terminal
+is not None, runs gnuplot for the .png and .svg; it returns the files
+written.
 """
 import subprocess
 
 from .common import warn
 from .config import fmt_ratio, format_cpuset
+from .interference import NONE, parse_mode
 from .stats import Cell, fmt_ns, ordered_configs
 from .summary import cpus_word
 
@@ -119,11 +122,78 @@ def latency_plot(opts, cells, png_terminal):
     return gnuplot_script(png_terminal, "latency", (1200, LATENCY_PANEL_HEIGHT * rows_n), body)
 
 
+def stall_share(config):
+    """The share of time each vCPU is frozen (LEN/EVERY / vCPUs), 0 without
+    interference, None under another mode."""
+    spec = parse_mode(config.interference) if config.interference else NONE
+    if spec.mode not in ("", "stall"):
+        return None
+    return spec.stall_duty / config.vcpus
+
+
+def stall_series(opts):
+    """{base label: [(share, config)]} for the configs with two or more stall shares."""
+    series = {}
+    for c in opts.configs:
+        share = stall_share(c)
+        if share is not None:
+            series.setdefault(c.base_label, []).append((share, c))
+    return {base: sorted(rows, key=lambda r: r[0]) for base, rows in series.items()
+            if len({share for share, _ in rows}) > 1}
+
+
+def write_stall_data(opts, cells, series):
+    """stall.dat: one block per lock and base config; returns (title, lock index) per block."""
+    text, blocks = [], []
+    for li, lock in enumerate(opts.locks):
+        for base, rows in series.items():
+            rows = [(share, cells.get((c.label, lock), Cell())) for share, c in rows]
+            rows = [(share, cell) for share, cell in rows if cell.tput]
+            if not rows:
+                continue
+            title = lock if len(series) == 1 else f"{lock} at {base}"
+            text.append(f"# {title}: frozen_share tput_median tput_min tput_max p99_ns")
+            text += [f"{share:g} {cell.median('tput')} {min(cell.tput)} {max(cell.tput)} "
+                     f"{cell.median('p99')}" for share, cell in rows]
+            text += ["", ""]
+            blocks.append((title, li))
+    (opts.out / "stall.dat").write_text("\n".join(text))
+    return blocks
+
+
+def stall_plot(opts, cells, png_terminal):
+    """Throughput and p99 of every lock against the share of time each vCPU is frozen."""
+    series = stall_series(opts)
+    if not series:
+        return None
+    blocks = write_stall_data(opts, cells, series)
+    if not blocks:
+        return None
+    def lines(using, bars):
+        style = "yerrorlines" if bars else "linespoints"
+        return "plot " + ", \\\n    ".join(
+            f"'stall.dat' index {i} using {using} with {style} lc {li + 1} pt {6 + i % 8} title \"{title}\""
+            for i, (title, li) in enumerate(blocks))
+    body = ["set multiplot layout 1,2 title \"locks under --stall: one vCPU frozen at a time "
+            f"(cgroup freezer), {opts.accel}\"",
+            "set xlabel \"share of time each vCPU is frozen (LEN/EVERY / vCPUs)\"",
+            "set logscale y", "set grid", "set key bottom left font \",9\"", "set format x \"%.0f%%\"",
+            "set title \"throughput\"", "set ylabel \"acquisitions per second (median, bars min-max)\"",
+            lines("($1*100):2:3:4", True),
+            "set title \"p99 acquire latency\"", "set ylabel \"ns (median over runs)\"",
+            lines("($1*100):5", False),
+            "unset multiplot"]
+    return gnuplot_script(png_terminal, "stall", (1400, 560), body)
+
+
 def write_plots(opts, cells, png_terminal):
     """Writes the .dat and .gp files; runs gnuplot when there is one. Returns the files."""
     written = []
-    for name, make in (("throughput", throughput_plot), ("latency", latency_plot)):
+    for name, make in (("throughput", throughput_plot), ("latency", latency_plot),
+                       ("stall", stall_plot)):
         script = make(opts, cells, png_terminal or "pngcairo")
+        if name == "stall" and not (opts.out / "stall.dat").exists():
+            continue        # no sweep in this matrix: nothing to say
         written.append(opts.out / f"{name}.dat")
         if script is None:
             warn(f"no {name} plot: no lock was measured")

@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: MIT
-# qmp.py: a minimal QMP client, used to pin vCPU threads before a VM starts.
-"""QMP over a unix socket, just enough for --pin-vcpus.
+# qmp.py: a minimal QMP client: the vCPU threads of a paused VM.
+"""QMP over a unix socket, just enough to find the vCPU threads.
 
 Qmp(path, proc) connects (waiting while run-qemu.sh starts QEMU paused),
 negotiates capabilities, and runs commands; failures raise QmpError.
-start_pinned() pins every VM's vCPU threads, then resumes them together.
+connect_all() connects to every VM of a step; vcpu_threads() lists a VM's
+vCPU thread ids (runs.py pins and measures them, then sends 'cont').
 """
 import json
-import os
 import socket
 import time
 
@@ -66,25 +66,23 @@ class Qmp:
         self.sock.close()
 
 
-def pin_vcpu_threads(qmp, config, vm):
-    """vCPU i of VM v runs on CPU ((v-1)*vcpus + i) mod n of the cpuset."""
-    vcpus = sorted(qmp.command("query-cpus-fast"), key=lambda c: c["cpu-index"])
-    offset = (vm - 1) * config.vcpus
-    for cpu in vcpus:
-        host_cpu = config.cpus[(offset + cpu["cpu-index"]) % len(config.cpus)]
-        os.sched_setaffinity(cpu["thread-id"], {host_cpu})
+def vcpu_threads(qmp):
+    """The host thread id of every vCPU, in vCPU index order."""
+    return [c["thread-id"] for c in sorted(qmp.command("query-cpus-fast"), key=lambda c: c["cpu-index"])]
 
 
-def start_pinned(runs, procs, sockets):
-    """Pin every VM's vCPU threads, then start them all together."""
+def connect_all(procs, sockets):
+    """A QMP client per paused VM; on an error the ones made are closed."""
     clients = []
     try:
-        for run, proc, sock in zip(runs, procs, sockets):
-            qmp = Qmp(sock, proc)
-            clients.append(qmp)
-            pin_vcpu_threads(qmp, run.config, run.vm)
-        for qmp in clients:
-            qmp.command("cont")
-    finally:
-        for qmp in clients:
-            qmp.close()
+        for proc, sock in zip(procs, sockets):
+            clients.append(Qmp(sock, proc))
+    except BaseException:
+        close_all(clients)
+        raise
+    return clients
+
+
+def close_all(clients):
+    for qmp in clients:
+        qmp.close()

@@ -12,7 +12,10 @@ import csv
 import re
 
 from .common import PROG, ST_PASS, meaning, read_text, relative
+from .env import host_env
 from .logs import parse_log
+
+NS_PER_S = 1e9
 
 ACCEL_LINE_RE = re.compile(r"^run-qemu\.sh: accel=(\w+) ")
 
@@ -26,6 +29,8 @@ CSV_FIELDS = (
     "slow_handoffs", "long_holds", "max_handoff_ns",
     "wake_p99_ns", "steal_ns", "run_status", "qemu_version", "host_cpu_model",
     "l1_kernel", "l1_cpus", "l1_cpu_model", "log",
+    "interference_mode", "base_config", "host_cpu_ns", "acquisitions_per_cpu_s",
+    "run_fraction", "throttled_fraction", "frozen_fraction", "slow_handoffs", "long_holds",
 )
 RUN_CSV_FIELDS = (
     "config", "rep", "vm", "vms", "vcpus", "host_cpus", "overcommit", "accel",
@@ -77,7 +82,32 @@ def flat_result(result):
         "kicks_received": pv.get("kicks_received"), "sched_yields": pv.get("sched_yields"),
         "wake_p99_ns": pv.get("wake_latency_ns", {}).get("p99"),
         "steal_ns": result.get("steal_ns"),
+        "slow_handoffs": result.get("slow_handoffs"), "long_holds": result.get("long_holds"),
     }
+
+
+def host_fields(config, host, result):
+    """The host's measurements of one lock's window (hostrun.Session.measure)."""
+    host = host or {}
+    cpu_ns = host.get("host_cpu_ns")
+    acquisitions = (result or {}).get("acquisitions")
+    measured = host.get("interference", {}).get("measured", {})
+    return {
+        "interference_mode": config.interference or "taskset", "base_config": config.base_label,
+        "host_cpu_ns": cpu_ns,
+        "acquisitions_per_cpu_s": (round(acquisitions / (cpu_ns / NS_PER_S), 1)
+                                   if cpu_ns and acquisitions is not None else None),
+        "run_fraction": measured.get("run_fraction"),
+        "throttled_fraction": measured.get("throttled_fraction"),
+        "frozen_fraction": measured.get("frozen_fraction"),
+    }
+
+
+def with_guest_steal(interference, result):
+    """The guest's steal time (KVM offers it; TCG does not: null) beside the host's numbers."""
+    if "measured" in interference:
+        interference["measured"]["guest_steal_ns"] = (result or {}).get("steal_ns")
+    return interference
 
 
 def make_records(opts, env, runs):
@@ -106,6 +136,11 @@ def make_records(opts, env, runs):
                 "log": relative(run.log, opts.out),
             })
             record.update(flat_result(outcome and outcome.result))
+            record.update(host_fields(c, (run.host or {}).get(lock), outcome and outcome.result))
+            record["interference"] = with_guest_steal(
+                (run.host or {}).get(lock, {}).get("interference")
+                or {"mode": c.interference.split("=")[0] or "taskset"}, outcome and outcome.result)
+            record["env"] = host_env(env, run.accel)
             record["result"] = outcome and outcome.result
             records.append(record)
     return records

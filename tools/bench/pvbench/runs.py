@@ -17,9 +17,12 @@ from pathlib import Path
 
 from .common import PROG, REPO, ST_BAD_INPUT, ST_NO_QEMU, ST_PASS, ST_TIMEOUT, meaning, read_text, warn
 from .config import Config, fmt_ratio
-from .qmp import QmpError, start_pinned
+from .cgroups import REGISTRY
+from .hostrun import Session
+from .qmp import QmpError, close_all, connect_all, vcpu_threads
 from .results import ACCEL_LINE_RE, failure_reason
 
+ACCEL_MISMATCH = "accelerator mismatch"
 WAIT_GRACE_S = 30               # after run-qemu.sh's own timeout, kill it
 STOP_GRACE_S = 5
 
@@ -36,6 +39,7 @@ class Run:
     seconds: float = 0.0
     accel: str = ""
     reason: str = ""            # why it failed (results.explain_failures)
+    host: dict = None           # lock -> the host's measurements (hostrun.Session.measure)
 
     @property
     def name(self):
@@ -102,41 +106,79 @@ def wait_run(run, proc, timeout):
 
 
 def vm_argv(opts, run, qmp_socket):
-    """run-qemu.sh's command line for one VM; with a QMP socket, QEMU starts paused."""
-    argv = [str(opts.run_qemu), *run_qemu_options(opts, run)]
-    if qmp_socket:
-        argv += ["--qemu", "-qmp", "--qemu", f"unix:{qmp_socket},server=on,wait=off", "--qemu", "-S"]
+    """run-qemu.sh's command line for one VM: QEMU starts paused, QMP on QMP_SOCKET."""
+    argv = [str(opts.run_qemu), "--accel", opts.accel, *run_qemu_options(opts, run),
+            "--qemu", "-qmp", "--qemu", f"unix:{qmp_socket},server=on,wait=off", "--qemu", "-S"]
     return argv + ["--", *guest_cmdline(opts, run.rep)]
 
 
-def pin_or_stop(runs, procs, sockets):
+def accel_mismatch(opts, run):
+    """Why RUN's actual accelerator (run-qemu.sh's accel= line) is refused,
+    or '' (also when run-qemu.sh ended before saying: its status tells why)."""
+    actual = run_accel(run.err, "")
+    if opts.accel == "auto" or actual in ("", opts.accel):
+        return ""
+    return f"{ACCEL_MISMATCH}: requested --accel {opts.accel}, but run-qemu.sh ran {actual}"
+
+
+def start_group(opts, session, runs, procs, sockets, support):
+    """Connect to the paused VMs, check the accelerator, pin, apply the
+    interference, start them together. False when the step cannot run."""
     try:
-        start_pinned(runs, procs, sockets)
+        clients = connect_all(procs, sockets)
     except (QmpError, OSError, ValueError) as e:
-        for run, proc in zip(runs, procs):
-            stop(proc)
-            note(run, f"vCPU pinning failed: {e}")
+        for run in runs:
+            note(run, f"QMP: {e}")
+        return False
+    try:
+        for run in runs:
+            why = accel_mismatch(opts, run)
+            if why:
+                note(run, why)
+                return False
+        for run, qmp in zip(runs, clients):
+            session.add_vm(run, vcpu_threads(qmp), support.get("stall_mechanism", ""))
+        session.start_paused()
+        for qmp in clients:
+            qmp.command("cont")
+        session.start_running()
+        return True
+    except (QmpError, OSError, ValueError) as e:
+        for run in runs:
+            note(run, f"setting up the vCPU threads failed: {e}")
+        return False
+    finally:
+        close_all(clients)
 
 
-def run_group(opts, runs):
+def run_group(opts, runs, support):
     """The VMs of one config and rep, at the same time."""
     procs = []
+    session = Session(runs[0].config, opts.seed, opts.pin_vcpus)
     with tempfile.TemporaryDirectory(prefix="pvspin-bench.") as qmp_dir:
-        sockets = [os.path.join(qmp_dir, f"vm{r.vm}.qmp") if opts.pin_vcpus else None for r in runs]
+        sockets = [os.path.join(qmp_dir, f"vm{r.vm}.qmp") for r in runs]
         try:
             t0 = time.monotonic()
             for run, sock in zip(runs, sockets):
                 procs.append(launch(vm_argv(opts, run, sock), run))
-            if opts.pin_vcpus:
-                pin_or_stop(runs, procs, sockets)
+            if not start_group(opts, session, runs, procs, sockets, support):
+                session.stop()
+                for proc in procs:
+                    stop(proc)
             for run, proc in zip(runs, procs):
                 status = wait_run(run, proc, opts.timeout)
                 run.status = ST_NO_QEMU if status < 0 else status     # < 0: killed by a signal
                 run.seconds = time.monotonic() - t0
                 run.accel = run_accel(run.err, opts.accel)
+                if accel_mismatch(opts, run):
+                    run.status = ST_BAD_INPUT
         finally:
+            session.stop()          # thaw and ungroup before QEMU is killed
             for proc in procs:
                 stop(proc)
+            REGISTRY.cleanup()
+        for run in runs:
+            run.host = session.measure(run)
 
 
 def run_accel(err_path, requested):
@@ -170,13 +212,13 @@ def outcome_text(runs):
         f"vm{r.vm} status {r.status} ({meaning(r.status)})" for r in bad)
 
 
-def run_direct(opts, runs):
+def run_direct(opts, runs, support):
     groups = {}
     for run in runs:
         groups.setdefault((run.rep, run.config), []).append(run)
     progress = Progress(len(groups), opts.quiet)
     for (rep, config), group in groups.items():
-        run_group(opts, group)
+        run_group(opts, group, support)
         progress.step(f"{config.label} ({fmt_ratio(config.overcommit)}) rep {rep}",
                       max(r.seconds for r in group), outcome_text(group))
         bad_input = next((r for r in group if r.status == ST_BAD_INPUT), None)

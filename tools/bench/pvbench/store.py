@@ -22,7 +22,9 @@ RESULTS_JSONL = "results.jsonl"
 FORMAT = 1
 # Options kept in matrix.json (configs and run_qemu are converted).
 OPTION_FIELDS = ("locks", "reps", "duration_ms", "warmup_ms", "hold_ns", "think_ns", "pv",
-                 "guest", "accel", "l1_smp", "pin_vcpus", "timeout", "slice_ns", "slice_source")
+                 "guest", "accel", "l1_smp", "pin_vcpus", "seed", "stall_mechanism", "timeout", "slice_ns",
+                 "slice_source")
+DEFAULT_SEED = 1                # a matrix.json written before --seed
 # The environment the summary shows (env.gather_env()).
 ENV_KEYS = ("qemu_version", "host_cpu_model", "host_cpus_online", "host_kernel",
             "guest_revision", "slice_source")
@@ -57,8 +59,8 @@ def run_to_json(run, out):
 def save(bench):
     opts, out = bench.opts, bench.opts.out
     options = {name: getattr(opts, name) for name in OPTION_FIELDS}
-    options["configs"] = [{"vcpus": c.vcpus, "cpus": list(c.cpus), "vms": c.vms}
-                          for c in opts.configs]
+    options["configs"] = [{"vcpus": c.vcpus, "cpus": list(c.cpus), "vms": c.vms,
+                           "interference": c.interference} for c in opts.configs]
     options["run_qemu"] = str(opts.run_qemu)
     doc = {"format": FORMAT, "date": bench.date, "command": bench.command, "options": options,
            "env": bench.env, "l1": bench.l1, "runs": [run_to_json(r, out) for r in bench.runs]}
@@ -87,7 +89,10 @@ def load_matrix(out, plot, quiet):
         raise StoreError(f"{path}: not a matrix.json of format {FORMAT}")
     try:
         options = dict(doc["options"])
-        configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"]) for c in options.pop("configs")]
+        configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"], c.get("interference", ""))
+                   for c in options.pop("configs")]
+        options.setdefault("seed", DEFAULT_SEED)
+        options.setdefault("stall_mechanism", "auto")
         run_qemu = Path(options.pop("run_qemu"))
         opts = Options(**options, configs=configs, run_qemu=run_qemu, out=out,
                        default_out=False, plot=plot, quiet=quiet)
