@@ -48,17 +48,25 @@ static uint64_t ago_ms(uint64_t now, uint64_t then)
 	return then && then < now ? (now - then) / NS_PER_MS : 0;
 }
 
+/* A hypercall still in flight is named even when the CPU's state says
+ * otherwise: an interrupt taken inside a hypercall that never returns (the
+ * caller had interrupts on) runs handlers that may wait and halt, and those
+ * overwrite the state. */
 static const char *hypercall_note(const struct percpu *p, uint32_t st)
 {
-	if (st != CPU_IN_HYPERCALL)
-		return "";
+	bool inside = st == CPU_IN_HYPERCALL;
 	switch (p->wd_hypercall) {
+	case 0:
+		return "";
 	case KVM_HC_KICK_CPU:
-		return " (KVM_HC_KICK_CPU did not return)";
+		return inside ? " (KVM_HC_KICK_CPU did not return)"
+			      : " (KVM_HC_KICK_CPU did not return; an interrupt taken inside it)";
 	case KVM_HC_SCHED_YIELD:
-		return " (KVM_HC_SCHED_YIELD did not return)";
+		return inside ? " (KVM_HC_SCHED_YIELD did not return)"
+			      : " (KVM_HC_SCHED_YIELD did not return; an interrupt taken inside it)";
 	default:
-		return " (a hypercall did not return)";
+		return inside ? " (a hypercall did not return)"
+			      : " (a hypercall did not return; an interrupt taken inside it)";
 	}
 }
 
@@ -90,7 +98,7 @@ static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 	char reason[96];
 	snprintf(reason, sizeof(reason), "lockup: CPU %u made no progress for %lu ms", stuck,
 		 since(now, wd.changed_ns[stuck]) / NS_PER_MS);
-	ktap_abort_current(reason);
+	ktap_abort_current(reason, "lockup");
 	guest_exit(EXIT_LOCKUP);
 }
 
