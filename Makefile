@@ -120,8 +120,10 @@ bench-stall: all
 bench-stall-sweep: all
 	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_SWEEP_MATRIX) $(BENCH_ARGS)
 
+# KUT=path/to/smptest.flat also boots kvm-unit-tests' smptest; BENCH_BOOT_ARGS
+# passes --reps N / --smp LIST.
 bench-boot: all
-	tools/bench-boot.sh
+	KUT="$(KUT)" tools/bench-boot.sh $(BENCH_BOOT_ARGS)
 
 bench-host:
 	$(MAKE) --no-print-directory -C tests/host bench

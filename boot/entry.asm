@@ -64,9 +64,11 @@ section .note.Xen note alloc noexec nowrite align=4
         dq pvh_start
 
 section .data
-global boot_tsc, boot_mb_magic, boot_mb_info
+global boot_tsc, boot_lm_tsc, boot_bss_tsc, boot_mb_magic, boot_mb_info
 align 8
 boot_tsc:       dq 0    ; TSC at the first instruction of the BSP
+boot_lm_tsc:    dq 0    ; TSC in long mode, page tables built (boot phase "page_tables")
+boot_bss_tsc:   dq 0    ; TSC once .bss is zero (boot phase "bss")
 boot_mb_magic:  dd 0
 boot_mb_info:   dd 0
 
@@ -87,6 +89,7 @@ global boot_pml4
 boot_pml4:  resb 4096
 boot_pdpt:  resb 4096
 boot_pd:    resb 4096 * IDMAP_GIB
+boot_pd_end:
 align 16
 boot_stack: resb BOOT_STACK_SIZE
 boot_stack_top:
@@ -115,12 +118,10 @@ _start:
         test edx, CPUID_EDX_LM
         jz .no_long_mode
 
-        ; Zero .bss (page tables, stacks, per-CPU data).
-        extern __bss_start, __bss_end
-        mov edi, __bss_start
-        mov ecx, __bss_end
-        sub ecx, edi
-        shr ecx, 2
+        ; Zero the PML4 and PDPT (the PDs are written whole below); the rest
+        ; of .bss is zeroed in long mode, ZERO_STEP bytes a step.
+        mov edi, boot_pml4
+        mov ecx, (boot_pd - boot_pml4) / 4
         xor eax, eax
         rep stosd
 
@@ -184,8 +185,38 @@ pvh_start:
 
 no_lm_msg: db "pvspin: this CPU has no long mode (CPUID 0x80000001 EDX.LM=0)", 13, 10, 0
 
+ZERO_STEP equ 512       ; bytes per loop step: fewer steps, fewer TCG block runs
+
+; ZERO_RANGE start, end: zero [start, end), both 16-byte aligned, with no
+; stack (the boot stack is in the range). Clobbers rax, rdi, rsi.
+%macro ZERO_RANGE 2
+        mov rdi, %1
+        mov rsi, %2
+        xor eax, eax
+%%wide: lea rdx, [rdi + ZERO_STEP]
+        cmp rdx, rsi
+        ja %%narrow
+%assign %%off 0
+%rep ZERO_STEP / 8
+        mov [rdi + %%off], rax
+%assign %%off %%off + 8
+%endrep
+        mov rdi, rdx
+        jmp %%wide
+%%narrow:
+        cmp rdi, rsi
+        jae %%done
+        mov [rdi], rax
+        add rdi, 8
+        jmp %%narrow
+%%done:
+%endmacro
+
 bits 64
 long_mode_entry:
+        rdtsc
+        mov [boot_lm_tsc], eax
+        mov [boot_lm_tsc + 4], edx
         mov ax, 0x10
         mov ds, ax
         mov es, ax
@@ -193,6 +224,14 @@ long_mode_entry:
         xor ax, ax
         mov fs, ax
         mov gs, ax
+        ; .bss but the page tables: a rep stos here took ~36 ms under TCG for
+        ; 23 MiB (one translated-block run per element); ZERO_STEP steps far less.
+        extern __bss_start, __bss_end
+        ZERO_RANGE __bss_start, boot_pml4
+        ZERO_RANGE boot_pd_end, __bss_end
+        rdtsc
+        mov [boot_bss_tsc], eax
+        mov [boot_bss_tsc + 4], edx
         mov rsp, boot_stack_top
         xor rbp, rbp
         extern kmain

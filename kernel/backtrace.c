@@ -5,8 +5,10 @@
 #include "lib/layout.h"
 #include "backtrace.h"
 #include "console.h"
+#include "smp.h"
 
-/* Every stack pvspin runs on (boot, AP, IST) is in .bss. */
+/* Every stack pvspin runs on is in .bss (boot, CPU 0's IST) or in the AP
+ * memory placed right after the image (smp.c): one range from .bss up. */
 extern char __bss_start[], __bss_end[];
 
 /* One frame is never larger than a whole stack. */
@@ -23,7 +25,7 @@ void backtrace_print(uint64_t rip, uint64_t rbp)
 {
 	const struct frame_walk_bounds b = {
 		.lo = (uint64_t)(uintptr_t)__bss_start,
-		.hi = (uint64_t)(uintptr_t)__bss_end,
+		.hi = smp_memory_end() ? smp_memory_end() : (uint64_t)(uintptr_t)__bss_end,
 		.max_span = AP_STACK_SIZE,
 		.max_depth = BACKTRACE_MAX_DEPTH,
 	};

@@ -3,6 +3,7 @@
 #include "hypercall/hypervisor.h"
 #include "hypercall/steal_time.h"
 #include "kernel/drivers/pic.h"
+#include "lib/json.h"
 #include "lib/x86.h"
 #include "lock/pv_ops.h"
 #include "suites/suite.h"
@@ -24,6 +25,7 @@
 #include "trap.h"
 
 extern uint32_t boot_mb_magic, boot_mb_info;
+extern uint64_t boot_lm_tsc, boot_bss_tsc;     /* boot/entry.asm */
 
 #define MIB (1024ul * 1024)
 
@@ -85,29 +87,50 @@ static void check_apic_reach(void)
 		}
 }
 
+static void print_boot_phases(void)
+{
+	static struct json j;           /* too big for the boot stack's taste */
+	json_begin(&j);
+	boot_phases_json(&j);
+	json_end(&j);
+	kprintf("# boot-phases: %s\n", j.buf);
+}
+
 void kmain(void);
 void kmain(void)
 {
+	boot_phase_end_at("page_tables", boot_lm_tsc);  /* boot/entry.asm, to long mode */
+	boot_phase_end_at("bss", boot_bss_tsc);
+	boot_phase_end("entry");
 	percpu_install(0, cpu_apic_id_from_cpuid());
 	console_init();
 	pic_disable();
 	idt_init();
 	gdt_load(percpu_of(0));
 	idt_load();
+	boot_phase_end("console");
 	multiboot_parse(boot_mb_magic, boot_mb_info);
 	suite_options_parse(boot_info.cmdline);
 	hypervisor_detect();
 	pv_backend_check((enum pv_choice)opt.pv);
 	suite_begin();
+	boot_phase_end("multiboot");
 	discover_cpus();
+	boot_phase_end("acpi");
 	time_init();
+	boot_phase_end("tsc");
 	print_boot_info();
 	apic_init_bsp();
 	percpu_of(0)->apic_id = apic_read_id();
 	check_apic_reach();
 	steal_time_enable(0);
+	boot_phase_end("apic");
 	smp_boot_aps();
+	boot_phase_end("smp");
+	time_refine();
+	boot_phase_end("tsc_refine");
 	apic_timer_calibrate();
+	boot_phase_end("apic_timer");
 	sti();
 	pv_lock_set_spin_threshold((uint32_t)opt.pv_spin_threshold);
 	kprintf("# steal time: %s\n", steal_time_available() ? "registered on every CPU (MSR_KVM_STEAL_TIME)" : "not offered by the hypervisor");
@@ -120,6 +143,9 @@ void kmain(void)
 		smp.online, smp.expected, apic_mode_name(), cpu_list.source,
 		smp.bringup_ns / 1000, smp.sipi_rounds, smp.used_init ? ", with INIT" : "",
 		cpu_list.nr_ignored ? " (CPUs above MAX_CPUS ignored)" : "");
+	boot_phase_end("pv");
+	if (opt.verbose)
+		print_boot_phases();
 
 	guest_exit(suite_run());
 }

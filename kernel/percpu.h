@@ -63,7 +63,14 @@ struct percpu {
 _Static_assert(offsetof(struct percpu, self) == 0, "this_cpu() reads GS:0");
 _Static_assert(offsetof(struct percpu, cpu) == PERCPU_CPU_OFFSET, "cpu_id() reads GS:8");
 
-extern struct percpu percpu_area[MAX_CPUS];
+/* CPU 0's area is in .bss, from the first instruction of kmain(). The other
+ * CPUs' areas are placed in RAM after the image once their number is known
+ * (percpu_place): MAX_CPUS of them in .bss made the image 23 MiB, which QEMU
+ * copied in and the guest zeroed at every boot (~45 ms under TCG). */
+extern struct percpu percpu_bsp;
+extern struct percpu *percpu_aps;       /* CPUs 1..percpu_nr-1 */
+extern unsigned int percpu_nr;          /* areas that exist: 1 until percpu_place() */
+extern struct percpu percpu_absent;     /* all zero: "not online", for CPUs beyond */
 
 static inline struct percpu *this_cpu(void)
 {
@@ -74,7 +81,20 @@ static inline struct percpu *this_cpu(void)
 
 static inline unsigned int cpu_id(void) { return gs_load_u32(PERCPU_CPU_OFFSET); }
 
-static inline struct percpu *percpu_of(unsigned int cpu) { return &percpu_area[cpu]; }
+static inline struct percpu *percpu_of(unsigned int cpu)
+{
+	if (cpu == 0)
+		return &percpu_bsp;
+	return cpu < percpu_nr ? &percpu_aps[cpu - 1] : &percpu_absent;
+}
+
+/* Gives CPUs 1..nr-1 their areas at `base`, zeroed but for buffers and stacks. */
+void percpu_place(void *base, unsigned int nr);
+/* Bytes percpu_place() uses for nr CPUs. */
+static inline uint64_t percpu_place_size(unsigned int nr)
+{
+	return nr > 1 ? (uint64_t)(nr - 1) * sizeof(struct percpu) : 0;
+}
 
 void percpu_install(unsigned int cpu, uint32_t apic_id);
 

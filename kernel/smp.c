@@ -12,6 +12,7 @@
 #include "exit.h"
 #include "gdt.h"
 #include "ktap.h"
+#include "multiboot.h"
 #include "percpu.h"
 #include "smp.h"
 #include "time.h"
@@ -52,7 +53,14 @@
 struct smp_info smp;
 
 extern const uint8_t trampoline_start[], trampoline_end[];
-static uint8_t ap_stacks[MAX_CPUS][AP_STACK_SIZE] __attribute__((aligned(PAGE_SIZE)));
+extern char __image_end[];              /* linker.ld */
+
+/* The AP stacks, then the APs' per-CPU areas (percpu_place), live in RAM after
+ * the image, not in .bss, so that QEMU need not load them nor the guest zero
+ * them. A stack slot goes by arrival order, INIT restarts included, so all
+ * MAX_CPUS slots are there (address space only: nothing touches an unused one). */
+#define AP_STACKS_SIZE ((uint64_t)MAX_CPUS * AP_STACK_SIZE)
+static uintptr_t ap_stacks;
 
 _Static_assert(TRAMPOLINE_BASE % PAGE_SIZE == 0 && TRAMPOLINE_BASE < 0x100000,
 	       "the SIPI vector addresses a page below 1 MiB");
@@ -127,7 +135,7 @@ static void copy_trampoline(void)
 	memcpy(base, trampoline_start, (size_t)(trampoline_end - trampoline_start));
 	*(uint32_t *)(base + TRAMP_OFF_CR3) = (uint32_t)read_cr3();
 	*(uint64_t *)(base + TRAMP_OFF_ENTRY) = (uint64_t)(uintptr_t)ap_entry64;
-	*(uint64_t *)(base + TRAMP_OFF_STACKS) = (uint64_t)(uintptr_t)ap_stacks;
+	*(uint64_t *)(base + TRAMP_OFF_STACKS) = (uint64_t)ap_stacks;
 	*(uint32_t *)(base + TRAMP_OFF_COUNTER) = 0;
 }
 
@@ -245,13 +253,46 @@ static void report_missing(void)
 		}
 }
 
+/* Start of `size` bytes of usable RAM right after the image, or 0. The boot
+ * loader's information there has been copied out (multiboot_parse). */
+static uintptr_t ram_after_image(uint64_t size)
+{
+	uint64_t base = ((uintptr_t)__image_end + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	for (int i = 0; i < boot_info.nr_regions; i++) {
+		const struct mem_region *r = &boot_info.regions[i];
+		if (r->type == MEM_TYPE_USABLE && r->base <= base && base + size <= r->base + r->len)
+			return (uintptr_t)base;
+	}
+	return 0;
+}
+
+/* False if there is no room: then no AP is started, and the smp suite
+ * reports the CPUs missing. */
+static bool place_ap_memory(void)
+{
+	uintptr_t base = ram_after_image(AP_STACKS_SIZE + percpu_place_size(cpu_list.nr));
+	if (!base) {
+		kprintf("# smp: no usable RAM after the image for %u CPUs' stacks and per-CPU areas: CPU 0 only\n",
+			cpu_list.nr);
+		return false;
+	}
+	ap_stacks = base;
+	percpu_place((void *)(base + AP_STACKS_SIZE), cpu_list.nr);
+	return true;
+}
+
+uint64_t smp_memory_end(void)
+{
+	return ap_stacks ? ap_stacks + AP_STACKS_SIZE + percpu_place_size(percpu_nr) : 0;
+}
+
 void smp_boot_aps(void)
 {
 	smp.expected = cpu_list.nr;
 	online_count = 1;               /* the BSP */
 	percpu_of(0)->online = 1;
 	trap_set_handler(VEC_WAKE, wake_handler);
-	if (smp.expected > 1) {
+	if (smp.expected > 1 && place_ap_memory()) {
 		uint64_t end = time_ns() + BRINGUP_TIMEOUT_BASE_NS +
 			       BRINGUP_TIMEOUT_PER_CPU_NS * smp.expected;
 		copy_trampoline();

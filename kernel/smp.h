@@ -21,6 +21,9 @@ struct smp_info {
 extern struct smp_info smp;
 
 void smp_boot_aps(void);
+/* End of the AP stacks and per-CPU areas after the image (0 before smp_boot_aps
+ * placed them): every stack lies below it. */
+uint64_t smp_memory_end(void);
 unsigned int smp_online(void);
 /* AP starts at address 0 (a lost SIPI vector), redirected to the trampoline. */
 unsigned int smp_parked_at_zero(void);

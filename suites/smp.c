@@ -100,6 +100,9 @@ static void smp_run(void)
 	json_str(&j, "tsc_source", tsc_source());
 	json_u64(&j, "ipi_call_ns", ping);
 	json_str(&j, "hypervisor", hv.present ? hv.signature : "none");
+	json_obj(&j, "boot_phases_us");
+	boot_phases_json(&j);
+	json_obj_end(&j);
 	json_end(&j);
 	ktap_result_json(&j);
 

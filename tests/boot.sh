@@ -109,4 +109,88 @@ test_boot() {
 		run_guest hwkvm-default --accel kvm --smp 4
 		expect_status 0 && expect_ktap --expect smp.cpus_online=4 && pass
 	fi
+	test_boot_phases
+	test_bench_boot_tool
+
+	# The APs' stacks and per-CPU areas go after the image: with too little
+	# RAM for them no AP starts, and the run says so and fails.
+	case_begin "no RAM for the APs' memory: a message, 1 of 4 online, status 1"
+	run_guest boot-no-ap-room --smp 4 --qemu -m --qemu 10 -- test=smp
+	expect_status 1 && expect_grep "^# smp: no usable RAM after the image for 4 CPUs" &&
+		expect_ktap --result smp=fail --expect smp.cpus_online=1 && pass
+}
+
+# Boot phases (verbose=1): the line and the smp result's object agree, every
+# phase is there in boot order, and they add up to the total (to rounding).
+readonly BOOT_PHASE_NAMES="page_tables bss entry console multiboot acpi tsc apic smp tsc_refine apic_timer pv total"
+test_boot_phases() {
+	case_begin "boot phases: '# boot-phases:' with verbose=1 equals smp.boot_phases_us"
+	run_guest boot-phases --smp 2 -- test=smp verbose=1
+	expect_status 0 || return
+	expect_ktap --result smp=ok --expect smp.boot_phases_us.total='>0' || return
+	local why
+	why=$(python3 - "$log" "$BOOT_PHASE_NAMES" 2>&1 <<'PY'
+import json, sys
+text = open(sys.argv[1], errors='replace').read().replace('\r', '')
+lines = [l[len('# boot-phases: '):] for l in text.splitlines() if l.startswith('# boot-phases: ')]
+res = [json.loads(l[len('# result: '):]) for l in text.splitlines() if l.startswith('# result: ')]
+if len(lines) != 1:
+    sys.exit(f'{len(lines)} boot-phases lines')
+line = json.loads(lines[0])
+if list(line) != sys.argv[2].split():
+    sys.exit(f'phases {list(line)}')
+smp = [r for r in res if r.get('test') == 'smp'][0]['boot_phases_us']
+if smp != line:
+    sys.exit('smp.boot_phases_us differs from the line')
+parts = sum(v for k, v in line.items() if k != 'total')
+if abs(parts - line['total']) > len(line):
+    sys.exit(f'phases add up to {parts}, total {line["total"]}')
+PY
+	) || { fail "$why (log: $log)"; return; }
+	pass
+}
+
+bench_boot_bad() {   # bench_boot_bad KUT [options]: status 2 and a message
+	local kut=$1 out=$LOG_DIR/bench-boot-bad st=0
+	shift
+	case_begin "bench-boot.sh bad input (${kut:+KUT=$kut }$*): status 2"
+	KUT=$kut "$TESTS_TOP/tools/bench-boot.sh" --out "$out" "$@" >"$out.log" 2>&1 || st=$?
+	if [ $st = 2 ] && grep -q '^bench-boot.sh: ' "$out.log"; then
+		pass
+	else
+		fail "status $st: $(head -n 2 "$out.log" | tr '\n' ' ')"
+	fi
+}
+
+# tools/bench-boot.sh (make bench-boot): one quick run writes both result
+# files with the three columns; bad input is status 2. Nothing is timed.
+test_bench_boot_tool() {
+	local out=$LOG_DIR/bench-boot st
+	case_begin "bench-boot.sh --reps 1 --smp 1: results.md and results.jsonl well formed"
+	rm -rf "$out"
+	st=0
+	"$TESTS_TOP/tools/bench-boot.sh" --reps 1 --smp 1 --out "$out" >"$out.log" 2>&1 || st=$?
+	if [ $st != 0 ]; then
+		fail "status $st: $(tail -n 3 "$out.log" | tr '\n' ' ')"
+	elif ! grep -q '^| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor |' "$out/results.md" ||
+	     ! grep -Eq '^\| 1 \| 1 \| [0-9]+ \[[0-9]+-[0-9]+\] \| [0-9]+ \[[0-9]+-[0-9]+\] \| [-+][0-9]+ \| [0-9]+\.[0-9]+x \|' "$out/results.md" ||
+	     ! grep -q '^Machine: .*QEMU' "$out/results.md"; then
+		fail "results.md lacks the header, the row or the machine: $(head -c 600 "$out/results.md" | tr '\n' ' ')"
+	elif ! python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 1 and rows[0]["vcpus"] == 1 and rows[0]["runs"] == 1
+r = rows[0]
+assert r["diff_ms"] == r["pvspin_ms"]["median"] - r["floor_ms"]["median"]
+assert r["ratio"] > 0 and r["machine"] and r["date"]' "$out/results.jsonl" 2>"$out.err"; then
+		fail "results.jsonl: $(tail -n 1 "$out.err")"
+	else
+		pass
+	fi
+	bench_boot_bad /nonexistent/smptest.flat --smp 1
+	bench_boot_bad "" --smp 0
+	bench_boot_bad "" --smp 256
+	bench_boot_bad "" --smp x
+	bench_boot_bad "" --reps 0
+	bench_boot_bad "" --bogus
 }

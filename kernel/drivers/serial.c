@@ -34,9 +34,20 @@ void serial_init(void)
 	outb(COM1_BASE + UART_MCR, MCR_DTR_RTS);
 }
 
+/* With the FIFOs on, THRE means the whole transmit FIFO is empty, so that
+ * many bytes go out before the next LSR read: one port read per 16 bytes
+ * instead of one per byte (each is a VM exit). The console lock serializes
+ * callers. */
+#define UART_TX_FIFO 16
+static unsigned int tx_room;
+
 void serial_putc(char c)
 {
-	while (!(inb(COM1_BASE + UART_LSR) & LSR_THRE))
-		cpu_pause();
+	if (tx_room == 0) {
+		while (!(inb(COM1_BASE + UART_LSR) & LSR_THRE))
+			cpu_pause();
+		tx_room = UART_TX_FIFO;
+	}
+	tx_room--;
 	outb(COM1_BASE + UART_THR, (uint8_t)c);
 }
