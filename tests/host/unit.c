@@ -552,7 +552,7 @@ static void record_kick(unsigned int cpu)
 	nkicks++;
 }
 
-static const struct pv_lock_ops record_ops = { "record", record_wait, record_kick };
+static const struct pv_lock_ops record_ops = { .name = "record", .wait = record_wait, .kick = record_kick };
 
 static void test_pv_unlock_slowpath(void)
 {
