@@ -29,9 +29,7 @@
 #define HV_PRIV_HYPERCALL_MSRS  5           /* GUEST_OS_ID and HYPERCALL MSRs */
 #define HV_PRIV_VP_INDEX        6           /* HV_X64_MSR_VP_INDEX */
 /* CPUID 0x40000004 EAX (recommendations). */
-#define HV_REC_RELAXED_TIMING   5
 #define HV_REC_CLUSTER_IPI      10          /* use HvCallSendSyntheticClusterIpi */
-#define HV_REC_EX_PROCESSOR_MASKS 11
 /* CPUID 0x40000004 EBX: spins before HvCallNotifyLongSpinWait; this: never. */
 #define HV_SPIN_RETRIES_NEVER   0xFFFFFFFFu
 
