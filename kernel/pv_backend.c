@@ -361,9 +361,12 @@ static void hyperv_install(void)
  * KVM's CPUID leaves are. */
 static void describe_offer(char *buf, size_t size)
 {
+	if (!hv.present) {
+		snprintf(buf, size, "no hypervisor");
+		return;
+	}
 	if (!hyperv.present && !hv.kvm) {
-		snprintf(buf, size, "CPUID 0x%x: \"%s\"", HV_CPUID_VENDOR,
-			 hv.present ? hv.signature : "no hypervisor");
+		snprintf(buf, size, "CPUID 0x%x: \"%s\"", HV_CPUID_VENDOR, hv.signature);
 		return;
 	}
 	snprintf(buf, size, "%s%s%s", hyperv.present ? "Hyper-V at 0x40000000" : "",
