@@ -49,11 +49,15 @@ static uint64_t ago_ms(uint64_t now, uint64_t then)
 	return then && then < now ? (now - then) / NS_PER_MS : 0;
 }
 
+/* wd_hypercall is set for as long as some context of the CPU is inside a
+ * hypercall (pv_backend.c gives an interrupted one's number back), so it is
+ * named even when an interrupt handler on top of it has halted: under an
+ * emulating KVM whose VMCALL never returns, interrupts still arrive. */
 static const char *hypercall_note(const struct percpu *p, uint32_t st, char *buf, size_t size)
 {
-	if (st != CPU_IN_HYPERCALL)
-		return "";
 	uint32_t nr = p->wd_hypercall;
+	if (!nr)
+		return "";
 	const char *name = 0;
 	if (nr & WD_HYPERCALL_HYPERV)
 		name = hyperv_call_name((uint16_t)(nr & ~WD_HYPERCALL_HYPERV));
@@ -61,7 +65,8 @@ static const char *hypercall_note(const struct percpu *p, uint32_t st, char *buf
 		name = "KVM_HC_KICK_CPU";
 	else if (nr == KVM_HC_SCHED_YIELD)
 		name = "KVM_HC_SCHED_YIELD";
-	snprintf(buf, size, " (%s did not return)", name ? name : "a hypercall");
+	snprintf(buf, size, " (%s%s did not return)", st == CPU_IN_HYPERCALL ? "" : "interrupted: ",
+		 name ? name : "a hypercall");
 	return buf;
 }
 
