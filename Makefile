@@ -2,10 +2,13 @@
 # Makefile - pvspin: build the guest, boot it, test it.
 #   make            build/pvspin.elf (Multiboot v1, ELF32 for QEMU -kernel)
 #   make iso        build/pvspin.iso (GRUB, Multiboot2)
+#   make pvh        build/pvspin-pvh.elf (PVH entry only, ELF64: docs/boot.md)
 #   make test       every host-side and guest test (tests/run.sh)
 #   make bench-boot boot-time benchmark      make bench-host  lock micro-benchmarks
 #   make bench      overcommit benchmark matrix (TCG; BENCH_ARGS adds options)
 #   make bench-nested   the same under nested KVM, smaller (docs/bench.md)
+#   make bench-quota / bench-stall   a --quota / --stall run, plain 1x and 4x beside it (root)
+#   make bench-stall-sweep           locks against the stall fraction, stall.png (root)
 
 CC      ?= gcc
 NASM    ?= nasm
@@ -36,7 +39,7 @@ KCFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie \
 LDFLAGS := -nostdlib -static -T linker.ld -z max-page-size=4096 -z noexecstack \
            --no-warn-rwx-segments
 
-.PHONY: all iso test bench bench-nested bench-boot bench-host clean deps
+.PHONY: all iso pvh test bench bench-nested bench-boot bench-host clean deps
 all: $(BUILD)/pvspin.elf
 
 # NASM reads the layout constants from the same header as C.
@@ -63,6 +66,18 @@ $(BUILD)/pvspin64.elf: $(OBJS) linker.ld
 $(BUILD)/pvspin.elf: $(BUILD)/pvspin64.elf
 	@echo "  OBJCOPY $@"
 	@$(OBJCOPY) -O elf32-i386 $< $@
+
+# QEMU's -kernel takes the Multiboot v1 header over the PVH note when both are
+# there, so the PVH image is the same link with its Multiboot headers zeroed
+# (same addresses: build/pvspin64.elf still symbolizes it). ELF64, as the
+# Rust VMMs' loaders (Cloud Hypervisor, Firecracker) want it.
+pvh: $(BUILD)/pvspin-pvh.elf
+$(BUILD)/pvspin-pvh.elf: $(BUILD)/pvspin64.elf
+	@echo "  OBJCOPY $@"
+	@$(OBJCOPY) -O binary --only-section=.multiboot $< $@.mb
+	@rm -f $@.zero && truncate -s $$(stat -c %s $@.mb) $@.zero
+	@$(OBJCOPY) --update-section .multiboot=$@.zero $< $@
+	@rm -f $@.mb $@.zero
 
 iso: $(BUILD)/pvspin.iso
 $(BUILD)/pvspin.iso: $(BUILD)/pvspin.elf tools/grub.cfg
@@ -93,6 +108,18 @@ bench: all
 bench-nested: all
 	tools/deps.sh run bench nested && tools/bench/matrix.py $(BENCH_NESTED_MATRIX) $(BENCH_ARGS)
 
+# Interference modes (docs/bench.md "Interference modes"; root, cgroup v1).
+BENCH_QUOTA_MATRIX := --configs 2@0-1~quota=25/10,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
+BENCH_STALL_MATRIX := --configs 2@0-1~stall=5/10:rr,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
+BENCH_SWEEP_MATRIX := --configs 2@0-1 --stall-sweep 0,10,20,30,40,50,60 --reps 3 --duration-ms 1000 --warmup-ms 200
+.PHONY: bench-quota bench-stall bench-stall-sweep
+bench-quota: all
+	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_QUOTA_MATRIX) $(BENCH_ARGS)
+bench-stall: all
+	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_STALL_MATRIX) $(BENCH_ARGS)
+bench-stall-sweep: all
+	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_SWEEP_MATRIX) $(BENCH_ARGS)
+
 bench-boot: all
 	tools/bench-boot.sh
 
@@ -103,3 +130,22 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(OBJS:.o=.d)
+
+# Model check of the PV wait/kick/hash handshake with spin (tests/model/,
+# docs/locks.md "Model check"): the small configurations and every mutant in
+# seconds; model-full is 3 vCPUs x 2 rounds (minutes, several GB).
+.PHONY: model model-full
+model:
+	tools/deps.sh test
+	tests/model/run.sh
+model-full:
+	tools/deps.sh test
+	tests/model/run.sh --full
+
+# libFuzzer targets of the guest's parsers (tests/fuzz): FUZZ_SECONDS each
+# (default 60); make test runs a 5 s pass. A crash leaves its input in
+# build/fuzz/; it becomes a regression input in tests/fuzz/regressions/.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	tools/deps.sh test && tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Boot pvspin under QEMU with the serial console on stdout.
 # Its exit status is the guest's verdict; see usage() and docs/output.md.
 set -uo pipefail
@@ -17,6 +18,7 @@ readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE=$TOP/build/pvspin.elf
+PVH_IMAGE=$TOP/build/pvspin-pvh.elf
 ISO=$TOP/build/pvspin.iso
 
 usage() {
@@ -36,7 +38,15 @@ options:
   --cpu MODEL         QEMU -cpu (default: max under TCG, host under KVM)
   --hyperv            offer Hyper-V's enlightenments too (-cpu ...,hv-relaxed,
                       hv-vpindex,hv-ipi,hv-spinlocks=0x1fff): KVM or nested only
-  --iso               boot build/pvspin.iso through GRUB (Multiboot2)
+  --boot B            multiboot|pvh|iso (default multiboot): how the guest is
+                      loaded (docs/boot.md): multiboot = build/pvspin.elf by
+                      QEMU -kernel (Multiboot v1); pvh = build/pvspin-pvh.elf by
+                      QEMU -kernel through the PVH entry; iso = build/pvspin.iso
+                      through GRUB (Multiboot2)
+  --iso               the same as --boot iso
+  --exit E            debug-exit|acpi (default debug-exit): how the guest ends
+                      QEMU: isa-debug-exit on port 0xf4, or without that device,
+                      ACPI power-off (then the verdict is the EXIT: line)
   --pin CPULIST       run QEMU on these host CPUs (taskset), for overcommit
   --timeout SEC       kill QEMU after SEC seconds, exit 124 (default 120)
   --log FILE          also write the serial output to FILE
@@ -75,6 +85,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
+boot= iso_flag=0 exit_via=debug-exit
 log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0 hyperv=0
 qemu_extra=() guest_args=()
 
@@ -87,7 +98,9 @@ parse_args() {
 		--machine) machine=${2-}; shift ;;
 		--firmware) firmware=${2-}; shift ;;
 		--cpu) cpu=${2-}; shift ;;
-		--iso) use_iso=1 ;;
+		--iso) iso_flag=1 ;;
+		--boot) boot=${2-}; shift ;;
+		--exit) exit_via=${2-}; shift ;;
 		--hyperv) hyperv=1 ;;
 		--pin) pin=${2-}; shift ;;
 		--timeout) timeout=${2-}; timeout_given=1; shift ;;
@@ -119,6 +132,7 @@ validate_args() {
 	if [ -n "$pin" ] && ! [[ $pin =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]]; then
 		die_usage "--pin '$pin': a CPU list such as 0 or 0-1 or 0,2"
 	fi
+	validate_boot_exit
 	if [ $use_iso = 1 ] && [ "$machine" = microvm ]; then
 		die_usage "--iso needs a BIOS that boots CDs: use --machine q35 or pc"
 	fi
@@ -134,6 +148,28 @@ validate_args() {
 	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
 	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel tcg"
 	[ -z "$gdb_port" ] || validate_gdb_port
+}
+
+# --boot and --exit (docs/boot.md). Sets use_iso.
+validate_boot_exit() {
+	case $boot in ''|multiboot|pvh|iso) ;; *) die_usage "--boot '$boot': accepted: multiboot, pvh, iso" ;; esac
+	if [ $iso_flag = 1 ]; then
+		[ -z "$boot" ] || [ "$boot" = iso ] ||
+			die_usage "--boot $boot --iso: two boot paths at once (--iso means --boot iso)"
+		boot=iso
+	fi
+	boot=${boot:-multiboot}
+	use_iso=0
+	[ "$boot" = iso ] && use_iso=1
+	case $exit_via in debug-exit|acpi) ;; *) die_usage "--exit '$exit_via': accepted: debug-exit, acpi" ;; esac
+	[ "$exit_via" = acpi ] || return 0
+	[ "$accel" != nested ] || die_usage "--exit acpi: not with --accel nested (its bed takes the verdict from isa-debug-exit)"
+	local a
+	for a in "${qemu_extra[@]}"; do
+		[[ $a == *acpi=off* ]] &&
+			die_usage "--exit acpi: the machine has no ACPI ('$a'), so the guest could not power it off"
+	done
+	return 0
 }
 
 # --gdb: a port QEMU can listen on; checked here, since QEMU's own refusal
@@ -246,7 +282,7 @@ build_qemu_args() {
 	[ "$qaccel" = kvm ] && qargs+=(-global kvm-pit.lost_tick_policy=discard)
 	qargs+=(-cpu "$c" -smp "$smp" -m "$mem")
 	qargs+=(-nodefaults -no-reboot -display none -serial stdio)
-	qargs+=(-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4")
+	[ "$exit_via" = acpi ] || qargs+=(-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4")
 	if [ $use_iso = 1 ]; then
 		qargs+=(-cdrom "$image")
 	else
@@ -272,6 +308,7 @@ make_iso_with_cmdline() {
 # ---- verdict -------------------------------------------------------------
 # QEMU's own errors exit 1, the same as isa-debug-exit for a pass, so the
 # guest's "EXIT: STATUS=n" line decides: it must agree with QEMU's status.
+# A grep, not tools/pvlog.py: running the guest needs no python3 (deps.sh run).
 verdict() {
 	local qemu_status=$1 out=$2 line n
 	line=$(grep -a -o 'EXIT: STATUS=[0-9]*' "$out" | tail -n 1)
@@ -281,7 +318,12 @@ verdict() {
 	fi
 	if [ -n "$line" ]; then
 		n=${line#EXIT: STATUS=}
-		if [ "$qemu_status" = $(( (n << 1) | 1 )) ]; then
+		# --exit acpi: QEMU ends with 0 on the guest's power-off (or on its
+		# reset, -no-reboot), so the line alone carries the verdict.
+		if [ "$exit_via" = acpi ] && [ "$qemu_status" = 0 ]; then
+			return "$n"
+		fi
+		if [ "$exit_via" != acpi ] && [ "$qemu_status" = $(( (n << 1) | 1 )) ]; then
 			return "$n"
 		fi
 		echo "run-qemu.sh: guest said $line but QEMU exited $qemu_status" >&2
@@ -418,7 +460,12 @@ main() {
 	"$TOP/tools/deps.sh" "${purposes[@]}" || exit $ST_BAD_INPUT
 	choose_accel
 	echo "run-qemu.sh: accel=$accel ($accel_reason), machine=$machine, smp=$smp" >&2
-	make -s -C "$TOP" all >&2 || die_env "the build failed"
+	local targets=(all)
+	if [ "$boot" = pvh ]; then
+		targets+=(pvh)
+		IMAGE=$PVH_IMAGE
+	fi
+	make -s -C "$TOP" "${targets[@]}" >&2 || die_env "the build failed"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-run.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	if [ "$accel" = nested ]; then

@@ -6,6 +6,10 @@
 ;           GRUB multiboot2 (from the ISO).
 ; Both enter _start in 32-bit protected mode, paging off, EAX = loader magic,
 ; EBX = physical address of the boot information.
+;           PVH (the Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY: QEMU -kernel of
+;           build/pvspin-pvh.elf, Cloud Hypervisor, Firecracker) enters
+;           pvh_start the same way but with only EBX defined (the hvm_start_info);
+;           it puts the start_info magic in EAX and joins _start (docs/boot.md).
 
 %include "layout.inc"      ; generated from lib/layout.h
 
@@ -26,6 +30,10 @@ CPUID_EDX_LM       equ 1 << 29
 
 COM1 equ 0x3F8
 
+; PVH: Xen's public elfnote.h and arch-x86/hvm/start_info.h.
+XEN_ELFNOTE_PHYS32_ENTRY equ 18
+PVH_START_MAGIC          equ 0x336ec578  ; hvm_start_info.magic, also in kernel/multiboot.h
+
 section .multiboot progbits alloc noexec nowrite align=8
 align 4
 mb1_header:
@@ -44,6 +52,16 @@ mb2_header:
         dw 0
         dd 8
 mb2_header_end:
+
+; The PVH entry note: name "Xen", type 18, the 32-bit physical entry address.
+; The descriptor is 8 bytes (the address zero-extended): QEMU reads a 64-bit
+; value from an ELF64 image and a 32-bit one from an ELF32 image.
+section .note.Xen note alloc noexec nowrite align=4
+        dd 4                            ; name size, with its NUL
+        dd 8                            ; descriptor size
+        dd XEN_ELFNOTE_PHYS32_ENTRY
+        db "Xen", 0
+        dq pvh_start
 
 section .data
 global boot_tsc, boot_mb_magic, boot_mb_info
@@ -155,6 +173,14 @@ _start:
 .halt:
         hlt
         jmp .halt
+
+; PVH entry: 32-bit protected mode, paging off, EBX = hvm_start_info. The
+; loader's GDT may be gone (the PVH ABI), so no segment register is loaded
+; until long_mode_entry has ours; nor is the direction flag promised clear.
+pvh_start:
+        cld
+        mov eax, PVH_START_MAGIC
+        jmp _start
 
 no_lm_msg: db "pvspin: this CPU has no long mode (CPUID 0x80000001 EDX.LM=0)", 13, 10, 0
 

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT (acpi.h). */
+/* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT, the DSDT's \_S5
+ * package, and the power-off through them (acpi.h). */
 #include <stddef.h>
+#include "lib/acpi_aml.h"
+#include "lib/fmt.h"
+#include "lib/layout.h"
 #include "lib/string.h"
+#include "lib/x86.h"
 #include "acpi.h"
 #include "apic.h"
 #include "bios_scan.h"
+#include "console.h"
 #include "cpu_list.h"
 #include "multiboot.h"
 
@@ -92,10 +98,31 @@ struct __attribute__((packed)) hpet_table {
 	struct generic_address base;
 };
 
+/* FADT field offsets (ACPI 6.5, table 5.9). */
+#define FADT_DSDT_OFFSET         40
+#define FADT_PM1A_CNT_OFFSET     64
+#define FADT_PM1B_CNT_OFFSET     68
 #define FADT_PM_TMR_BLK_OFFSET   76
+#define FADT_PM1_CNT_LEN_OFFSET  89
 #define FADT_PM_TMR_LEN_OFFSET   91
 #define FADT_FLAGS_OFFSET        112
+#define FADT_X_DSDT_OFFSET       140
+#define FADT_X_PM1A_CNT_OFFSET   172
+#define FADT_X_PM1B_CNT_OFFSET   184
+#define FADT_SLEEP_CTL_OFFSET    244
 #define FADT_FLAG_TMR_VAL_EXT    (1u << 8)
+#define FADT_FLAG_HW_REDUCED     (1u << 20)
+
+/* PM1 control register (ACPI 6.5, 4.8.3.2.1) and the hardware-reduced sleep
+ * control register (4.8.3.7): where SLP_TYP and SLP_EN sit in each. */
+#define PM1_CNT_SLP_TYP_SHIFT    10
+#define PM1_CNT_SLP_EN           (1u << 13)
+#define SLEEP_CTL_SLP_TYP_SHIFT  2
+#define SLEEP_CTL_SLP_EN         (1u << 5)
+#define SLP_TYP_MASK             7u
+
+#define GAS_SPACE_MEMORY         0
+#define GAS_SPACE_IO             1
 
 _Static_assert(sizeof(struct rsdp) == ACPI_RSDP_MAX, "ACPI 2.0 RSDP is 36 bytes");
 _Static_assert(sizeof(struct sdt_header) == 36, "ACPI table header is 36 bytes");
@@ -105,10 +132,21 @@ _Static_assert(sizeof(struct madt_local_x2apic) == 16, "MADT type 9 entry is 16 
 #define RSDP_V1_LENGTH 20
 #define RSDP_SIGNATURE "RSD PTR "
 
+static bool rsdp_valid(const struct rsdp *r)
+{
+	return memcmp(r->signature, RSDP_SIGNATURE, 8) == 0 && checksum8(r, RSDP_V1_LENGTH) == 0;
+}
+
 static const struct rsdp *find_rsdp(void)
 {
 	if (boot_info.has_rsdp)
 		return (const struct rsdp *)boot_info.rsdp;
+	/* PVH: the loader's address, where it holds a valid RSDP; else scan. */
+	if (boot_info.rsdp_paddr && rsdp_valid((const struct rsdp *)(uintptr_t)boot_info.rsdp_paddr)) {
+		acpi.rsdp_addr = boot_info.rsdp_paddr;
+		acpi.rsdp_from_start_info = true;
+		return (const struct rsdp *)(uintptr_t)boot_info.rsdp_paddr;
+	}
 	uintptr_t p = bios_scan(RSDP_SIGNATURE, 8, RSDP_V1_LENGTH);
 	acpi.rsdp_addr = p;
 	return (const struct rsdp *)p;
@@ -182,11 +220,36 @@ static void parse_madt(const struct madt *m)
 		cpu_list.source = "madt";
 }
 
+/* A register from a FADT generic address structure; space 0xff: absent (also
+ * memory outside the identity map, which only covers the low IDMAP_GIB GiB). */
+static struct acpi_reg gas_reg(const uint8_t *b)
+{
+	struct generic_address g;
+	memcpy(&g, b, sizeof(g));
+	if (!g.address || (g.space_id != GAS_SPACE_IO && g.space_id != GAS_SPACE_MEMORY) ||
+	    (g.space_id == GAS_SPACE_MEMORY && g.address >= (uint64_t)IDMAP_GIB << 30))
+		return (struct acpi_reg){ ACPI_REG_ABSENT, 0 };
+	return (struct acpi_reg){ g.space_id, g.address };
+}
+
+/* PM1x_CNT_BLK: the 32-bit port field, else (ACPI 2.0+) its X_ form. */
+static struct acpi_reg pm1_cnt_reg(const uint8_t *b, uint32_t len, size_t off, size_t x_off)
+{
+	uint32_t port;
+	memcpy(&port, b + off, 4);
+	if (port)
+		return (struct acpi_reg){ GAS_SPACE_IO, port };
+	if (len >= x_off + sizeof(struct generic_address))
+		return gas_reg(b + x_off);
+	return (struct acpi_reg){ ACPI_REG_ABSENT, 0 };
+}
+
 static void parse_fadt(const struct sdt_header *f)
 {
 	const uint8_t *b = (const uint8_t *)f;
 	if (f->length < FADT_FLAGS_OFFSET + 4)
 		return;
+	acpi.has_fadt = true;
 	uint32_t port, flags;
 	memcpy(&port, b + FADT_PM_TMR_BLK_OFFSET, 4);
 	memcpy(&flags, b + FADT_FLAGS_OFFSET, 4);
@@ -194,6 +257,91 @@ static void parse_fadt(const struct sdt_header *f)
 		acpi.pm_timer_port = (uint16_t)port;
 		acpi.pm_timer_32bit = flags & FADT_FLAG_TMR_VAL_EXT;
 	}
+	acpi.hw_reduced = flags & FADT_FLAG_HW_REDUCED;
+	acpi.pm1a_cnt = pm1_cnt_reg(b, f->length, FADT_PM1A_CNT_OFFSET, FADT_X_PM1A_CNT_OFFSET);
+	acpi.pm1b_cnt = pm1_cnt_reg(b, f->length, FADT_PM1B_CNT_OFFSET, FADT_X_PM1B_CNT_OFFSET);
+	if (b[FADT_PM1_CNT_LEN_OFFSET] < 2)
+		acpi.pm1a_cnt.space = acpi.pm1b_cnt.space = ACPI_REG_ABSENT;
+	acpi.sleep_ctl = f->length >= FADT_SLEEP_CTL_OFFSET + sizeof(struct generic_address) ?
+			 gas_reg(b + FADT_SLEEP_CTL_OFFSET) : (struct acpi_reg){ ACPI_REG_ABSENT, 0 };
+	uint64_t dsdt = 0;
+	if (f->length >= FADT_X_DSDT_OFFSET + 8)
+		memcpy(&dsdt, b + FADT_X_DSDT_OFFSET, 8);
+	if (!dsdt)
+		memcpy(&dsdt, b + FADT_DSDT_OFFSET, 4);
+	const struct sdt_header *d = valid_table(dsdt);
+	if (d && d->length >= sizeof(*d) && memcmp(d->signature, "DSDT", 4) == 0)
+		acpi.has_s5 = aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d),
+					  &acpi.s5_slp_typa, &acpi.s5_slp_typb);
+}
+
+static inline uint16_t inw_port(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* PM1 control: read, replace SLP_TYP, set SLP_EN; 16 bits wide. */
+static void pm1_cnt_sleep(struct acpi_reg r, uint8_t slp_typ)
+{
+	uint16_t v;
+	volatile uint16_t *m = (volatile uint16_t *)(uintptr_t)r.addr;
+	v = r.space == GAS_SPACE_IO ? inw_port((uint16_t)r.addr) : *m;
+	v = (uint16_t)((v & ~(SLP_TYP_MASK << PM1_CNT_SLP_TYP_SHIFT)) |
+		       (uint32_t)slp_typ << PM1_CNT_SLP_TYP_SHIFT | PM1_CNT_SLP_EN);
+	if (r.space == GAS_SPACE_IO)
+		outw((uint16_t)r.addr, v);
+	else
+		*m = v;
+}
+
+static const char *space_name(uint8_t space)
+{
+	return space == GAS_SPACE_IO ? "io" : "mem";
+}
+
+bool acpi_power_off(void)
+{
+	if (!acpi.has_fadt) {
+		kprintf("# poweroff: no ACPI FADT%s: cannot power off through ACPI\n",
+			acpi.found ? "" : " (no RSDP)");
+		return false;
+	}
+	if (!acpi.has_s5) {
+		kprintf("# poweroff: the DSDT has no \\_S5 package pvspin can read: cannot power off through ACPI\n");
+		return false;
+	}
+	if (acpi.hw_reduced) {
+		if (acpi.sleep_ctl.space == ACPI_REG_ABSENT) {
+			kprintf("# poweroff: hardware-reduced ACPI without a sleep control register: cannot power off\n");
+			return false;
+		}
+		uint8_t v = (uint8_t)((acpi.s5_slp_typa & SLP_TYP_MASK) << SLEEP_CTL_SLP_TYP_SHIFT |
+				      SLEEP_CTL_SLP_EN);
+		kprintf("# poweroff: acpi sleep control register (hardware-reduced) %s 0x%lx <- 0x%x (SLP_TYP=%u from \\_S5, SLP_EN)\n",
+			space_name(acpi.sleep_ctl.space), acpi.sleep_ctl.addr, v, acpi.s5_slp_typa);
+		if (acpi.sleep_ctl.space == GAS_SPACE_IO)
+			outb((uint16_t)acpi.sleep_ctl.addr, v);
+		else
+			*(volatile uint8_t *)(uintptr_t)acpi.sleep_ctl.addr = v;
+		return true;
+	}
+	if (acpi.pm1a_cnt.space == ACPI_REG_ABSENT) {
+		kprintf("# poweroff: the FADT has no PM1a control block: cannot power off through ACPI\n");
+		return false;
+	}
+	bool b = acpi.pm1b_cnt.space != ACPI_REG_ABSENT;
+	char pm1b[64] = "";
+	if (b)
+		snprintf(pm1b, sizeof(pm1b), ", PM1b %s 0x%lx SLP_TYP=%u", space_name(acpi.pm1b_cnt.space),
+			 acpi.pm1b_cnt.addr, acpi.s5_slp_typb);
+	kprintf("# poweroff: acpi PM1a control %s 0x%lx SLP_TYP=%u%s (\\_S5), SLP_EN\n",
+		space_name(acpi.pm1a_cnt.space), acpi.pm1a_cnt.addr, acpi.s5_slp_typa, pm1b);
+	pm1_cnt_sleep(acpi.pm1a_cnt, acpi.s5_slp_typa);
+	if (b)
+		pm1_cnt_sleep(acpi.pm1b_cnt, acpi.s5_slp_typb);
+	return true;
 }
 
 bool acpi_init(void)

@@ -6,10 +6,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define ACPI_REG_ABSENT 0xff
+
+/* A fixed-hardware register: space 0 memory, 1 I/O, ACPI_REG_ABSENT none. */
+struct acpi_reg {
+	uint8_t space;
+	uint64_t addr;
+};
+
 struct acpi_info {
 	bool found;
 	uint8_t revision;
 	uint64_t rsdp_addr;            /* 0 when it came from a Multiboot2 tag */
+	bool rsdp_from_start_info;     /* PVH: the loader's RSDP was valid and used */
 	bool has_madt;
 	uint64_t lapic_addr;
 	uint64_t ioapic_addr;          /* the first I/O APIC; 0: none */
@@ -19,6 +28,11 @@ struct acpi_info {
 	uint64_t hpet_addr;
 	uint16_t pm_timer_port;        /* 0: none */
 	bool pm_timer_32bit;
+	bool has_fadt;
+	bool hw_reduced;               /* FADT HW_REDUCED_ACPI: sleep registers, no PM1 */
+	struct acpi_reg pm1a_cnt, pm1b_cnt, sleep_ctl;
+	bool has_s5;                   /* the DSDT's \_S5 package was read */
+	uint8_t s5_slp_typa, s5_slp_typb;
 };
 
 extern struct acpi_info acpi;
@@ -26,5 +40,11 @@ extern struct acpi_info acpi;
 /* Find the tables and add every enabled CPU of the MADT to the CPU list.
  * Returns false if there is no usable RSDP or MADT. */
 bool acpi_init(void);
+
+/* Enter S5 (soft off): the PM1a/PM1b control blocks with \_S5's SLP_TYP and
+ * SLP_EN, or on hardware-reduced ACPI the sleep control register. Prints a
+ * "# poweroff:" line saying which, or why it cannot (then returns false).
+ * Returns true once the write is done: the caller waits and falls back. */
+bool acpi_power_off(void);
 
 #endif

@@ -1,14 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* exit.c - ending the run: isa-debug-exit and the EXIT line (exit.h). */
+/* exit.c - ending the run: the EXIT line, isa-debug-exit, else ACPI power-off,
+ * keyboard-controller reset, triple fault (exit.h, docs/boot.md). */
 #include <stdint.h>
 #include "lib/x86.h"
+#include "acpi.h"
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
 #include "percpu.h"
 #include "smp.h"
+#include "time.h"
 
 #define ISA_DEBUG_EXIT_PORT 0xf4
+#define KBC_COMMAND_PORT    0x64
+#define KBC_PULSE_RESET     0xfe        /* pulse the CPU reset line */
+/* How long each way out gets before the next is tried; uncalibrated (a crash
+ * before time_init), a TSC count of about that at 2 GHz. */
+#define EXIT_STEP_WAIT_NS   (1000ull * 1000 * 1000)
+#define EXIT_STEP_WAIT_TSC  (2000ull * 1000 * 1000)
 
 #define NOT_EXITING 0u                  /* else: the exiting CPU's id + 1 */
 
@@ -22,6 +31,34 @@ int guest_exiting(void)
 bool guest_exiting_here(void)
 {
 	return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) == cpu_id() + 1;
+}
+
+static void exit_step_wait(void)
+{
+	if (tsc_hz()) {
+		delay_ns(EXIT_STEP_WAIT_NS);
+		return;
+	}
+	uint64_t end = rdtsc() + EXIT_STEP_WAIT_TSC;
+	while ((int64_t)(rdtsc() - end) < 0)
+		cpu_pause();
+}
+
+/* No isa-debug-exit answered: any VMM other than QEMU with that device. */
+static void __attribute__((noreturn)) power_off(void)
+{
+	if (acpi_power_off()) {
+		exit_step_wait();
+		kprintf("# poweroff: still running after the ACPI power-off\n");
+	}
+	kprintf("# poweroff: reset through the keyboard controller (port 0x%x, 0x%x)\n",
+		KBC_COMMAND_PORT, KBC_PULSE_RESET);
+	outb(KBC_COMMAND_PORT, KBC_PULSE_RESET);
+	exit_step_wait();
+	kprintf("# poweroff: still running: triple fault\n");
+	static const struct __attribute__((packed)) { uint16_t limit; uint64_t base; } no_idt = { 0, 0 };
+	__asm__ volatile("lidt %0; int3" : : "m"(no_idt) : "memory");
+	halt_forever();
 }
 
 void guest_exit(enum exit_status status)
@@ -39,5 +76,5 @@ void guest_exit(enum exit_status status)
 				apic_send_nmi(percpu_of(c)->apic_id);
 	kprintf("EXIT: STATUS=%d\n", (int)status);
 	outl(ISA_DEBUG_EXIT_PORT, (uint32_t)status);
-	halt_forever();
+	power_off();
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* exit.h - ending a run: the verdict leaves through isa-debug-exit (port 0xf4, where
- * QEMU exits with status (v << 1) | 1) and, for any other platform, a final
- * "EXIT: STATUS=n" line on the console. */
+/* exit.h - ending a run: the verdict leaves as an "EXIT: STATUS=n" line on the
+ * console and through isa-debug-exit (port 0xf4, where QEMU exits with status
+ * (v << 1) | 1); where no such device answers, the guest then powers off through
+ * ACPI, else resets through the keyboard controller, else triple-faults
+ * (docs/boot.md). */
 #ifndef PVSPIN_EXIT_H
 #define PVSPIN_EXIT_H
 

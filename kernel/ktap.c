@@ -6,9 +6,35 @@
 #include "ktap.h"
 
 #define REASON_MAX 256
+#define PLAN_ENTRIES_MAX 32     /* suites in one run */
 
 static struct ktap_totals totals;
 static const char *current = "boot";
+
+/* What the plan promised, in order: `count` results named `name`. */
+static struct plan_entry {
+	const char *name;
+	unsigned int count;
+} plan_entries[PLAN_ENTRIES_MAX];
+static unsigned int nr_plan_entries;
+
+void ktap_plan_add(const char *name, unsigned int count)
+{
+	if (nr_plan_entries < PLAN_ENTRIES_MAX)
+		plan_entries[nr_plan_entries++] = (struct plan_entry){ name, count };
+}
+
+/* The name the plan gave result n (1-based), or "not_run" past the entries. */
+static const char *planned_name(unsigned int n)
+{
+	unsigned int first = 1;
+	for (unsigned int i = 0; i < nr_plan_entries; i++) {
+		if (n < first + plan_entries[i].count)
+			return plan_entries[i].name;
+		first += plan_entries[i].count;
+	}
+	return "not_run";
+}
 
 void ktap_begin(unsigned int plan)
 {
@@ -61,9 +87,18 @@ void ktap_skip(const char *name, const char *fmt, ...)
 	va_end(ap);
 }
 
-void ktap_abort_current(const char *reason)
+void ktap_abort_current(const char *reason, const char *not_run_why)
 {
-	ktap_fail(current, "%s", reason);
+	if (totals.emitted < totals.planned)
+		ktap_fail(current, "%s", reason);
+	else
+		ktap_diag("%s (after the last planned result)", reason);
+	while (totals.emitted < totals.planned) {
+		totals.failed++;
+		kprintf("not ok %u %s # ERROR not run: %s\n", totals.emitted + 1,
+			planned_name(totals.emitted + 1), not_run_why);
+		totals.emitted++;
+	}
 }
 
 void ktap_result_json(const struct json *j)

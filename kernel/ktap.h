@@ -17,8 +17,13 @@ void ktap_skip(const char *name, const char *reason_fmt, ...) __attribute__((for
 void ktap_result_json(const struct json *j);
 /* The name of the result being produced, for a crash report. */
 void ktap_set_current(const char *name);
-/* Emit "not ok" for the current result after a crash or lockup. */
-void ktap_abort_current(const char *reason);
+/* Name the next `count` planned results (before ktap_begin(), in plan
+ * order), so that a run cut short can still account for each of them. */
+void ktap_plan_add(const char *name, unsigned int count);
+/* After a crash or lockup: "not ok" for the current result with `reason`,
+ * then "not ok N NAME # ERROR not run: <not_run_why>" for every planned
+ * result not yet emitted, so the plan holds to the end. */
+void ktap_abort_current(const char *reason, const char *not_run_why);
 
 struct ktap_totals { unsigned int passed, failed, skipped, emitted, planned; };
 struct ktap_totals ktap_totals(void);

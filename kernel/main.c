@@ -39,8 +39,14 @@ static void discover_cpus(void)
 
 static void print_boot_info(void)
 {
-	kprintf("# boot: multiboot%d loader=\"%s\" cmdline=\"%s\"\n", boot_info.multiboot_version,
-		boot_info.loader_name, boot_info.cmdline);
+	if (boot_info.pvh)
+		kprintf("# boot: pvh start_info v%u loader=\"%s\" rsdp=0x%lx (%s) cmdline=\"%s\"\n",
+			boot_info.pvh_version, boot_info.loader_name, boot_info.rsdp_paddr,
+			acpi.rsdp_from_start_info ? "used" : boot_info.rsdp_paddr ? "invalid, scanned" : "none, scanned",
+			boot_info.cmdline);
+	else
+		kprintf("# boot: multiboot%d loader=\"%s\" cmdline=\"%s\"\n", boot_info.multiboot_version,
+			boot_info.loader_name, boot_info.cmdline);
 	kprintf("# memory: %lu MiB usable in %d regions\n", boot_info.usable_bytes / MIB,
 		boot_info.nr_regions);
 	if (opt.verbose)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* multiboot.h - what the boot loader told us (Multiboot v1 from QEMU -kernel, v2 from GRUB). */
+/* multiboot.h - what the boot loader told us (Multiboot v1 from QEMU -kernel, v2 from GRUB,
+ * or the PVH start_info from any loader of the PVH entry: docs/boot.md). */
 #ifndef PVSPIN_MULTIBOOT_H
 #define PVSPIN_MULTIBOOT_H
 
@@ -8,6 +9,7 @@
 
 #define MULTIBOOT1_LOADER_MAGIC 0x2BADB002
 #define MULTIBOOT2_LOADER_MAGIC 0x36D76289
+#define PVH_START_MAGIC         0x336ec578   /* hvm_start_info.magic; boot/entry.asm passes it in EAX */
 #define BOOT_CMDLINE_MAX 1024
 #define BOOT_MEM_REGIONS_MAX 32
 #define ACPI_RSDP_MAX 36           /* ACPI 2.0+ RSDP size */
@@ -18,7 +20,10 @@ struct mem_region {
 };
 
 struct boot_info {
-	int multiboot_version;     /* 1 or 2; 0 if the magic was unknown */
+	int multiboot_version;     /* 1 or 2; 0 if the magic was unknown or PVH */
+	bool pvh;                  /* entered through the PVH note */
+	uint32_t pvh_version;      /* hvm_start_info.version */
+	uint64_t rsdp_paddr;       /* PVH: the loader's RSDP address; 0: none given */
 	char cmdline[BOOT_CMDLINE_MAX];
 	bool cmdline_truncated;
 	char loader_name[64];

@@ -295,7 +295,7 @@ void smp_wait(unsigned int cpu)
 		if (time_ns() - sent > WAKE_GIVE_UP_NS) {
 			kprintf("# LOCKUP: CPU %u never picked up its work: %lu wake IPIs unanswered\n",
 				cpu, smp.wake_resends);
-			ktap_abort_current("lockup: a CPU did not answer its wake IPI");
+			ktap_abort_current("lockup: a CPU did not answer its wake IPI", "lockup");
 			guest_exit(EXIT_LOCKUP);
 		}
 		smp.wake_resends++;

@@ -112,7 +112,7 @@ static void __attribute__((noreturn)) report_exception(struct trap_frame *f)
 	backtrace_print(f->rip, f->rbp);
 	char reason[128];
 	snprintf(reason, sizeof(reason), "crash: %s on CPU %u at rip 0x%lx", name, cpu_id(), f->rip);
-	ktap_abort_current(reason);
+	ktap_abort_current(reason, "guest crashed");
 	guest_exit(EXIT_GUEST_CRASH);
 }
 

@@ -49,10 +49,11 @@ static uint64_t ago_ms(uint64_t now, uint64_t then)
 	return then && then < now ? (now - then) / NS_PER_MS : 0;
 }
 
-/* wd_hypercall is set for as long as some context of the CPU is inside a
- * hypercall (pv_backend.c gives an interrupted one's number back), so it is
- * named even when an interrupt handler on top of it has halted: under an
- * emulating KVM whose VMCALL never returns, interrupts still arrive. */
+/* A hypercall still in flight is named even when the CPU's state says
+ * otherwise: an interrupt taken inside a hypercall that never returns (the
+ * caller had interrupts on) runs handlers that may wait and halt, and those
+ * overwrite the state. wd_hypercall stays set meanwhile (pv_backend.c gives
+ * an interrupted hypercall's number back when a nested one ends). */
 static const char *hypercall_note(const struct percpu *p, uint32_t st, char *buf, size_t size)
 {
 	uint32_t nr = p->wd_hypercall;
@@ -65,8 +66,8 @@ static const char *hypercall_note(const struct percpu *p, uint32_t st, char *buf
 		name = "KVM_HC_KICK_CPU";
 	else if (nr == KVM_HC_SCHED_YIELD)
 		name = "KVM_HC_SCHED_YIELD";
-	snprintf(buf, size, " (%s%s did not return)", st == CPU_IN_HYPERCALL ? "" : "interrupted: ",
-		 name ? name : "a hypercall");
+	snprintf(buf, size, " (%s did not return%s)", name ? name : "a hypercall",
+		 st == CPU_IN_HYPERCALL ? "" : "; an interrupt taken inside it");
 	return buf;
 }
 
@@ -93,7 +94,7 @@ static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 	for (unsigned int c = 0; c < wd.ncpus; c++) {
 		struct percpu *p = percpu_of(c);
 		uint32_t st = __atomic_load_n(&p->wd_state, __ATOMIC_ACQUIRE);
-		char waiting[64] = "not waiting on a lock", hc[64];
+		char waiting[64] = "not waiting on a lock", hc[96];
 		if (p->wd_waiting_on)
 			snprintf(waiting, sizeof(waiting), "waiting on %s for %lu ms",
 				 p->wd_waiting_on, ago_ms(now, p->wd_wait_since_ns));
@@ -113,7 +114,7 @@ static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 	char reason[96];
 	snprintf(reason, sizeof(reason), "lockup: CPU %u made no progress for %lu ms", stuck,
 		 since(now, wd.changed_ns[stuck]) / NS_PER_MS);
-	ktap_abort_current(reason);
+	ktap_abort_current(reason, "lockup");
 	guest_exit(EXIT_LOCKUP);
 }
 

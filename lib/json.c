@@ -105,6 +105,10 @@ void json_i64(struct json *j, const char *k, int64_t v)
 
 void json_fixed(struct json *j, const char *k, uint64_t v, unsigned int decimals)
 {
+	/* 10^20 does not fit in 64 bits: more decimals would divide by zero
+	 * (found by tests/fuzz). */
+	if (decimals > JSON_FIXED_DECIMALS_MAX)
+		decimals = JSON_FIXED_DECIMALS_MAX;
 	uint64_t scale = 1;
 	for (unsigned int i = 0; i < decimals; i++)
 		scale *= 10;

@@ -23,7 +23,9 @@ void json_str(struct json *j, const char *key, const char *v);
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_i64(struct json *j, const char *key, int64_t v);
 void json_bool(struct json *j, const char *key, bool v);
-/* Fixed point: v / 10^decimals, e.g. json_fixed(j, "x", 1234, 3) -> 1.234 */
+/* Fixed point: v / 10^decimals, e.g. json_fixed(j, "x", 1234, 3) -> 1.234;
+ * decimals above JSON_FIXED_DECIMALS_MAX count as that many. */
+#define JSON_FIXED_DECIMALS_MAX 19
 void json_fixed(struct json *j, const char *key, uint64_t v, unsigned int decimals);
 void json_obj(struct json *j, const char *key);  /* key NULL inside arrays */
 void json_obj_end(struct json *j);

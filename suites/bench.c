@@ -5,7 +5,8 @@
  * shared cache lines, release, think_ns outside. A warm-up runs first and
  * is not counted; the PV counters and steal time cover the measured window
  * only. A critical section that takes over OVERRUN_FACTOR times its hold
- * time had its holder preempted (or interrupted for that long). */
+ * time had its holder preempted (or interrupted for that long). Slow
+ * handoffs and long holds (lock_report.h) reuse the latency's clock reads. */
 #include "hypercall/steal_time.h"
 #include "kernel/console.h"
 #include "kernel/ktap.h"
@@ -53,6 +54,7 @@ enum phase { PHASE_WARMUP, PHASE_MEASURE, PHASE_STOP };
 
 struct bench_cpu {
 	uint64_t acquisitions, overruns, max_ns;
+	struct handoff_counts handoff;
 	uint64_t steal_start_ns, steal_ns;
 	bool measuring;
 	uint64_t lat[LAT_BUCKETS];
@@ -65,6 +67,7 @@ struct shared_line {
 struct bench_row {
 	const char *lock;
 	uint64_t tput_x10, fairness_x10000, p50, p99, p999, max, overruns, halts, kicks, steal_ns;
+	struct handoff_counts handoff;
 };
 
 static struct {
@@ -72,6 +75,7 @@ static struct {
 	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
 	struct shared_line shared[SHARED_LINES];
 	volatile uint32_t owner;
+	uint64_t release_ns;            /* the owner's last clock read before its unlock */
 	uint64_t violations;            /* atomic */
 	uint32_t phase;                 /* atomic: enum phase */
 	uint64_t start_ns, warmup_end_ns, measure_start_ns, measure_end_ns, stop_ns;
@@ -149,8 +153,12 @@ static void critical_section(unsigned int id)
 	b.owner = NO_OWNER;
 }
 
-static void record(struct bench_cpu *me, unsigned int id, uint64_t wait_ns, uint64_t held_ns)
+/* t0: acquire begun, t1: acquired, t2: about to release; released: the
+ * previous owner's t2. */
+static void record(struct bench_cpu *me, unsigned int id, uint64_t t0, uint64_t t1,
+		   uint64_t t2, uint64_t released)
 {
+	uint64_t wait_ns = t1 - t0;
 	if (!me->measuring) {
 		me->measuring = true;
 		me->steal_start_ns = steal_time_ns(id);
@@ -159,8 +167,9 @@ static void record(struct bench_cpu *me, unsigned int id, uint64_t wait_ns, uint
 	me->lat[lat_bucket(wait_ns)]++;
 	if (wait_ns > me->max_ns)
 		me->max_ns = wait_ns;
-	if (held_ns > b.overrun_ns)
+	if (t2 - t1 > b.overrun_ns)
 		me->overruns++;
+	handoff_record(&me->handoff, t0, t1, t2, released);
 }
 
 static void worker(void *arg)
@@ -177,15 +186,18 @@ static void worker(void *arg)
 		uint64_t t0 = time_ns();
 		b.type->lock(&b.lock);
 		uint64_t t1 = time_ns();
+		/* The lock orders the previous owner's store before our load. */
+		uint64_t released = __atomic_load_n(&b.release_ns, __ATOMIC_RELAXED);
 		watchdog_wait_end(outer);
 		critical_section(id);
 		uint64_t t2 = time_ns();
+		__atomic_store_n(&b.release_ns, t2, __ATOMIC_RELAXED);
 		b.type->unlock(&b.lock);
 		watchdog_progress();
 		/* Counted if the lock was taken inside the measured window. */
 		if (__atomic_load_n(&b.phase, __ATOMIC_ACQUIRE) == PHASE_MEASURE &&
 		    t1 >= b.measure_start_ns)
-			record(me, id, t1 - t0, t2 - t1);
+			record(me, id, t0, t1, t2, released);
 		delay_ns(opt.think_ns);
 		if (id == 0)
 			advance_phase();
@@ -233,12 +245,14 @@ static void report(const char *name)
 	static uint64_t hist[LAT_BUCKETS];
 	uint64_t log2[LOG2_BUCKETS] = { 0 }, steal[MAX_CPUS];
 	uint64_t total = 0, overruns = 0, max = 0, steal_sum = 0;
+	struct handoff_counts handoff = { 0 };
 	memset(hist, 0, sizeof(hist));
 	for (unsigned int c = 0; c < b.ncpus; c++) {
 		const struct bench_cpu *p = &b.cpu[c];
 		total += p->acquisitions;
 		overruns += p->overruns;
 		max = p->max_ns > max ? p->max_ns : max;
+		handoff_add(&handoff, &p->handoff);
 		steal[c] = p->steal_ns;
 		steal_sum += p->steal_ns;
 		for (unsigned int i = 0; i < LAT_BUCKETS; i++)
@@ -282,6 +296,7 @@ static void report(const char *name)
 	json_arr_end(&j);
 	json_u64(&j, "overrun_limit_ns", b.overrun_ns);
 	json_u64(&j, "overruns", overruns);
+	json_handoffs(&j, &handoff);
 	json_u64(&j, "violations", b.violations);
 	json_str(&j, "pv_backend", pv_backend_name());
 	json_pv(&j, &pv);
@@ -294,7 +309,7 @@ static void report(const char *name)
 			b.type->name, tput_x10, jain_x10000(), lat_percentile(hist, total, max, P50_PERMILLE),
 			lat_percentile(hist, total, max, P99_PERMILLE),
 			lat_percentile(hist, total, max, P999_PERMILLE), max, overruns, pv.halts,
-			pv.kicks_sent, steal_sum,
+			pv.kicks_sent, steal_sum, handoff,
 		};
 	if (b.violations)
 		ktap_fail(name, "violations=%lu", b.violations);
@@ -319,6 +334,7 @@ static void bench_one(const char *lock_name, void *ctx)
 	b.type = lock_type_find(lock_name);
 	b.type->init(&b.lock);
 	b.owner = NO_OWNER;
+	b.release_ns = 0;               /* no release yet: no handoff */
 	b.violations = 0;
 	b.overrun_ns = OVERRUN_FACTOR * (opt.hold_ns > OVERRUN_MIN_NS ? opt.hold_ns : OVERRUN_MIN_NS);
 	pv_counters_reset(b.ncpus);
@@ -337,16 +353,18 @@ static void bench_one(const char *lock_name, void *ctx)
 /* The same numbers as the JSON, for people; docs/output.md has the columns. */
 static void print_table(void)
 {
-	kprintf("# bench-table: %-12s %5s %4s %13s %8s %10s %10s %10s %10s %8s %8s %8s %9s\n",
+	kprintf("# bench-table: %-12s %5s %4s %13s %8s %10s %10s %10s %10s %8s %8s %8s %9s %9s %9s %10s\n",
 		"lock", "pv", "cpus", "acquire/s", "fairness", "p50_ns", "p99_ns", "p99.9_ns",
-		"max_us", "overruns", "halts", "kicks", "steal_ms");
+		"max_us", "overruns", "halts", "kicks", "steal_ms", "slow_hoff", "long_hold",
+		"max_hoff_us");
 	for (unsigned int i = 0; i < b.nrows; i++) {
 		const struct bench_row *r = &b.rows[i];
-		kprintf("# bench-table: %-12s %5s %4u %11lu.%lu %6lu.%04lu %10lu %10lu %10lu %10lu %8lu %8lu %8lu %9lu\n",
+		kprintf("# bench-table: %-12s %5s %4u %11lu.%lu %6lu.%04lu %10lu %10lu %10lu %10lu %8lu %8lu %8lu %9lu %9lu %9lu %10lu\n",
 			r->lock, pv_backend_name(), b.ncpus, r->tput_x10 / TPUT_SCALE,
 			r->tput_x10 % TPUT_SCALE, r->fairness_x10000 / FAIRNESS_SCALE,
 			r->fairness_x10000 % FAIRNESS_SCALE, r->p50, r->p99, r->p999, r->max / NS_PER_US, r->overruns, r->halts, r->kicks,
-			r->steal_ns / NS_PER_MS);
+			r->steal_ns / NS_PER_MS, r->handoff.slow_handoffs,
+			r->handoff.long_holds, r->handoff.max_handoff_ns / NS_PER_US);
 	}
 }
 

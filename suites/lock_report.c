@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lock_report.c - PV counters, lock events, percentiles and steal time as JSON (lock_report.h). */
+/* lock_report.c - PV counters, lock events, percentiles, steal time and handoffs as JSON (lock_report.h). */
 #include "hypercall/steal_time.h"
 #include "kernel/percpu.h"
 #include "lib/string.h"
@@ -130,4 +130,37 @@ void json_steal(struct json *j, const uint64_t *steal_ns, unsigned int ncpus)
 	}
 	json_arr_end(j);
 	json_u64(j, "steal_ns", sum);
+}
+
+void handoff_record(struct handoff_counts *c, uint64_t t0, uint64_t t1, uint64_t t2,
+		    uint64_t released)
+{
+	if (t2 - t1 > HANDOFF_SLOW_NS)
+		c->long_holds++;
+	if (t0 >= released)             /* not waiting when the lock was released */
+		return;
+	uint64_t gap = t1 > released ? t1 - released : 0;
+	c->handoffs++;
+	if (gap > HANDOFF_SLOW_NS)
+		c->slow_handoffs++;
+	if (gap > c->max_handoff_ns)
+		c->max_handoff_ns = gap;
+}
+
+void handoff_add(struct handoff_counts *sum, const struct handoff_counts *c)
+{
+	sum->handoffs += c->handoffs;
+	sum->slow_handoffs += c->slow_handoffs;
+	sum->long_holds += c->long_holds;
+	if (c->max_handoff_ns > sum->max_handoff_ns)
+		sum->max_handoff_ns = c->max_handoff_ns;
+}
+
+void json_handoffs(struct json *j, const struct handoff_counts *c)
+{
+	json_u64(j, "slow_limit_ns", HANDOFF_SLOW_NS);
+	json_u64(j, "handoffs", c->handoffs);
+	json_u64(j, "slow_handoffs", c->slow_handoffs);
+	json_u64(j, "max_handoff_ns", c->max_handoff_ns);
+	json_u64(j, "long_holds", c->long_holds);
 }

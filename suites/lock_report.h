@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* lock_report.h - what the torture and bench suites report alike: the PV counters of a run
  * (per-CPU halts and kicks, the lock library's events, the kick-to-wake
- * histogram) as JSON, percentiles of log2 histograms, steal time. */
+ * histogram) as JSON, percentiles of log2 histograms, steal time, slow
+ * handoffs and long holds. */
 #ifndef PVSPIN_LOCK_REPORT_H
 #define PVSPIN_LOCK_REPORT_H
 
@@ -40,5 +41,25 @@ void json_pv(struct json *j, const struct pv_snapshot *s);
 void json_events(struct json *j, const struct lock_event_totals *ev);
 /* "steal_ns_per_cpu":[...], "steal_ns": sum; nothing without steal time. */
 void json_steal(struct json *j, const uint64_t *steal_ns, unsigned int ncpus);
+
+/* Why a fair lock collapses: a handoff is one owner's release followed by
+ * the next owner's acquisition, counted only when that owner had begun to
+ * wait before the release (a lock taken after an idle spell is none). A
+ * handoff or a hold (acquired to release) over HANDOFF_SLOW_NS had a vCPU
+ * preempted (or halted and woken late, or long in an interrupt). */
+#define HANDOFF_SLOW_NS 1000000ull
+
+struct handoff_counts {
+	uint64_t handoffs, slow_handoffs, max_handoff_ns, long_holds;
+};
+
+/* One acquisition, guest clock: t0 acquire begun, t1 acquired, t2 about to
+ * release; released: the previous owner's t2 (0: none yet). */
+void handoff_record(struct handoff_counts *c, uint64_t t0, uint64_t t1, uint64_t t2,
+		    uint64_t released);
+/* *sum += *c (the max stays a max). */
+void handoff_add(struct handoff_counts *sum, const struct handoff_counts *c);
+/* "slow_limit_ns", "handoffs", "slow_handoffs", "max_handoff_ns", "long_holds". */
+void json_handoffs(struct json *j, const struct handoff_counts *c);
 
 #endif

@@ -66,9 +66,13 @@ struct suite_time {
 void suite_begin(void)
 {
 	unsigned int plan = 0;
-	for (unsigned int i = 0; i < NR_SUITES; i++)
-		if (selected(suites[i]))
-			plan += suites[i]->nr_results ? suites[i]->nr_results() : 1;
+	for (unsigned int i = 0; i < NR_SUITES; i++) {
+		if (!selected(suites[i]))
+			continue;
+		unsigned int n = suites[i]->nr_results ? suites[i]->nr_results() : 1;
+		ktap_plan_add(suites[i]->name, n);
+		plan += n;
+	}
 	ktap_begin(plan);
 	kprintf("# pvspin: test=%s seed=%lu verbose=%lu\n", opt.test, opt.seed, opt.verbose);
 }

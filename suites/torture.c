@@ -77,6 +77,7 @@ struct torture_cpu {
 	bool irqs_on_in_wait;           /* nest_self: a handler waits, see nest_wait() */
 	uint64_t rng;
 	uint64_t steal_start_ns, steal_ns;
+	struct handoff_counts handoff;  /* of the thread-context lock */
 } __attribute__((aligned(CACHE_LINE)));
 
 static struct {
@@ -88,6 +89,7 @@ static struct {
 	bool nest_self;                 /* handlers nest into ourselves, see nest_wait() */
 	uint32_t irq_running;           /* atomic: handlers may take their locks */
 	volatile uint32_t owner __attribute__((aligned(CACHE_LINE)));
+	uint64_t release_ns;            /* the owner's last clock read before its unlock */
 	volatile uint64_t counter_a, counter_b;
 	uint64_t violations;            /* atomic */
 	uint32_t stop;                  /* atomic */
@@ -259,11 +261,18 @@ static void worker(void *arg)
 	me->steal_start_ns = steal_time_ns(id);
 	watchdog_cpu_start();
 	while (!__atomic_load_n(&t.stop, __ATOMIC_RELAXED)) {
-		struct wd_wait outer = watchdog_wait_begin("lock", time_ns());
+		uint64_t t0 = time_ns();
+		struct wd_wait outer = watchdog_wait_begin("lock", t0);
 		t.type->lock(&t.lock);
+		uint64_t t1 = time_ns();
+		/* The lock orders the previous owner's store before our load. */
+		uint64_t released = __atomic_load_n(&t.release_ns, __ATOMIC_RELAXED);
 		watchdog_wait_end(outer);
 		critical_section(me, id);
+		uint64_t t2 = time_ns();
+		__atomic_store_n(&t.release_ns, t2, __ATOMIC_RELAXED);
 		t.type->unlock(&t.lock);
+		handoff_record(&me->handoff, t0, t1, t2, released);
 		me->acquisitions++;
 		watchdog_progress();
 		delay_ns(random_ns(&me->rng, opt.think_ns));
@@ -382,8 +391,10 @@ static void report(const char *name, uint64_t ns)
 {
 	uint64_t total = 0, min = UINT64_MAX, max = 0, irq = 0, irq_skipped = 0, nest_ipis = 0;
 	uint64_t steal[MAX_CPUS];
+	struct handoff_counts handoff = { 0 };
 	for (unsigned int c = 0; c < t.ncpus; c++) {
 		uint64_t n = t.cpu[c].acquisitions;
+		handoff_add(&handoff, &t.cpu[c].handoff);
 		total += n;
 		min = n < min ? n : min;
 		max = n > max ? n : max;
@@ -417,6 +428,7 @@ static void report(const char *name, uint64_t ns)
 	json_u64(&j, "nest_ipis", nest_ipis);
 	json_u64(&j, "violations", t.violations);
 	json_u64(&j, "lost_updates", lost);
+	json_handoffs(&j, &handoff);
 	json_str(&j, "pv_backend", pv_backend_name());
 	json_pv(&j, &pv);
 	pv_inject_report(&j);
@@ -444,6 +456,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	for (unsigned int k = 0; k < IRQ_LEVELS_MAX; k++)
 		t.type->init(&t.irq[k].lock);
 	t.owner = NO_OWNER;
+	t.release_ns = 0;
 	t.counter_a = t.counter_b = 0;
 	t.violations = 0;
 	t.stop = 0;

@@ -1,7 +1,9 @@
+# SPDX-License-Identifier: MIT
 # Smoke test of the overcommit benchmark runner, tools/bench/matrix.py
 # (sourced by tests/run.sh; the full matrix is `make bench`, docs/bench.md).
 
 BENCH_MATRIX=$TESTS_TOP/tools/bench/matrix.py
+. "$TESTS_TOP/tests/bench_interference.sh"
 
 # bench_bad_args "description" /message regex/ [matrix.py args]: status 2 and
 # the message on stderr, before anything runs.
@@ -36,7 +38,8 @@ for r in jsonl:
     if not 0 < r['fairness'] <= 1:
         bad.append(f"{where}: fairness {r['fairness']}")
     for key in ('accel', 'qemu_version', 'host_cpu_model', 'host_cpus', 'host_cpu_count',
-                'vcpus', 'vms', 'vm', 'rep', 'overcommit', 'pv_backend', 'log'):
+                'vcpus', 'vms', 'vm', 'rep', 'overcommit', 'pv_backend', 'log',
+                'slow_handoffs', 'long_holds', 'max_handoff_ns'):
         if r.get(key) in (None, ''):
             bad.append(f'{where}: no {key}')
     if r.get('overcommit') != r['vcpus'] * r['vms'] / r['host_cpu_count']:
@@ -56,7 +59,144 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# bench_report_bad "description" /message regex/ DIR: matrix.py report DIR
+# exits 2 and says what is wrong.
+bench_report_bad() {
+	case_begin "bench runner: report on $1: status 2, says what is wrong"
+	log=$LOG_DIR/bench-report-bad.log
+	"$BENCH_MATRIX" report "$3" >"$log" 2>"$log.err"
+	status=$?
+	expect_status 2 && expect_grep "$2" && pass
+}
+
+# bench_report DIR: `matrix.py report DIR` on a finished run's directory
+# writes its summary.md, results.csv and runs.csv again, byte for byte; a
+# missing directory, a missing or malformed results.jsonl give status 2.
+bench_report() {
+	local out=$1 kept=$LOG_DIR/bench-report-kept bad=$LOG_DIR/bench-report-bad f differ=
+	case_begin "bench runner: report DIR rebuilds summary.md, results.csv, runs.csv byte for byte"
+	rm -rf "$kept" "$bad"
+	mkdir -p "$kept"
+	cp "$out"/summary.md "$out"/results.csv "$out"/runs.csv "$kept"/ 2>/dev/null
+	rm -f "$out"/summary.md "$out"/results.csv "$out"/runs.csv
+	log=$LOG_DIR/bench-report.log
+	"$BENCH_MATRIX" report --no-plot "$out" >"$log" 2>"$log.err"
+	status=$?
+	if expect_status 0; then
+		for f in summary.md results.csv runs.csv; do
+			cmp -s "$kept/$f" "$out/$f" || differ="$differ $f"
+		done
+		if [ -z "$differ" ]; then
+			pass
+		else
+			fail "rebuilt files differ from the run's:$differ (kept: $kept, rebuilt: $out)"
+		fi
+	fi
+
+	bench_report_bad "a missing directory" "no such directory" "$LOG_DIR/bench-no-such-dir"
+	cp -r "$out" "$bad"
+	echo '{"config": "2@0", "lock": "tic' >>"$bad/results.jsonl"
+	bench_report_bad "a malformed results.jsonl line" "results\.jsonl line 5: not JSON" "$bad"
+	rm -f "$bad/results.jsonl"
+	bench_report_bad "a directory without results.jsonl" "results\.jsonl: no such file" "$bad"
+}
+
+# bench_unit: tests/bench_unit.py (the runner's pure pieces), its cases counted.
+bench_unit() {
+	local out last
+	out=$(python3 "$TESTS_TOP/tests/bench_unit.py" 2>&1)
+	echo "$out" | grep -v -E '^[0-9]+ passed, [0-9]+ failed'
+	last=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	if [ -z "$last" ]; then
+		case_begin "bench runner: unit tests (tests/bench_unit.py)"
+		fail "no result line: $(echo "$out" | tail -n 2 | tr '\n' ' ')"
+	else
+		add_counts "$last"
+	fi
+}
+
+# bench_handoff_check LOG MIN_SLOW [MAX_HANDOFFS]: every bench result of the
+# guest log has the handoff fields, consistent (slow <= handoffs <=
+# acquisitions; a slow handoff iff the largest gap is over the limit), at
+# least MIN_SLOW slow handoffs and at most MAX_HANDOFFS handoffs per lock;
+# the bench-table has the three columns, filled as the JSON.
+bench_handoff_check() {
+	python3 - "$@" <<'PY'
+import json, sys
+log, min_slow = sys.argv[1], int(sys.argv[2])
+max_handoffs = int(sys.argv[3]) if len(sys.argv) > 3 else None
+lines = open(log, errors='replace').read().splitlines()
+results = [json.loads(l[10:]) for l in lines if l.startswith('# result: ')]
+results = [r for r in results if r.get('test') == 'bench']
+table = [l.split()[2:] for l in lines if l.startswith('# bench-table: ')]
+bad = [] if results else ['no bench result']
+for r in results:
+    lock = r.get('lock')
+    keys = ('slow_limit_ns', 'handoffs', 'slow_handoffs', 'max_handoff_ns', 'long_holds')
+    if any(not isinstance(r.get(k), int) or r[k] < 0 for k in keys):
+        bad.append(f'{lock}: handoff fields missing: ' + str({k: r.get(k) for k in keys}))
+        continue
+    print(f"#   {lock}: acquisitions {r['acquisitions']}, handoffs {r['handoffs']}, "
+          f"slow {r['slow_handoffs']}, max {r['max_handoff_ns']} ns, long holds {r['long_holds']}")
+    if not r['slow_handoffs'] <= r['handoffs'] <= r['acquisitions']:
+        bad.append(f'{lock}: not slow <= handoffs <= acquisitions')
+    if r['long_holds'] > r['acquisitions']:
+        bad.append(f'{lock}: more long holds than acquisitions')
+    if (r['slow_handoffs'] > 0) != (r['max_handoff_ns'] > r['slow_limit_ns']):
+        bad.append(f"{lock}: slow_handoffs {r['slow_handoffs']} but max_handoff_ns {r['max_handoff_ns']}")
+    if r['slow_handoffs'] < min_slow:
+        bad.append(f"{lock}: slow_handoffs {r['slow_handoffs']}, expected at least {min_slow}")
+    if max_handoffs is not None and r['handoffs'] > max_handoffs:
+        bad.append(f"{lock}: handoffs {r['handoffs']}, expected at most {max_handoffs}")
+if not table or table[0][-3:] != ['slow_hoff', 'long_hold', 'max_hoff_us']:
+    bad.append(f'bench-table header lacks the handoff columns: {table[:1]}')
+elif len(table) != len(results) + 1 or any(len(row) != len(table[0]) for row in table):
+    bad.append('bench-table rows do not match its header and the results')
+else:
+    for row, r in zip(table[1:], results):
+        if row[-3:] != [str(r['slow_handoffs']), str(r['long_holds']), str(r['max_handoff_ns'] // 1000)]:
+            bad.append(f"bench-table row of {r['lock']} differs from its JSON: {row[-3:]}")
+for b in bad[:5]:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+}
+
+# bench_handoffs LOGNAME "description" MIN_SLOW MAX_HANDOFFS|- run-qemu args -- guest args
+bench_handoffs() {
+	local logname=$1 desc=$2 limits=("$3") out
+	[ "$4" = - ] || limits+=("$4")
+	shift 4
+	case_begin "$desc"
+	run_guest "$logname" "$@"
+	expect_status 0 || return
+	if out=$(bench_handoff_check "$log" "${limits[@]}"); then
+		pass
+		echo "$out"
+	else
+		fail "$(echo "$out" | grep -v '^#' | tr '\n' ';') (log: $log)"
+	fi
+}
+
 test_bench() {
+	bench_unit
+
+	# A ticket waiter's turn comes while it is preempted: 4 vCPUs on one
+	# host CPU had slow handoffs in every run (16 of 16 on a loaded 2-CPU
+	# host), mostly one per acquisition. Short runs of the slow locks on a
+	# loaded host can end with no acquisition at all: 300 ms at least.
+	bench_handoffs bench-handoff-pin0 \
+		"guest bench, ticket, 4 vCPUs on 1 host CPU: preempted waiters counted as slow handoffs (> 1 ms)" 1 - \
+		--smp 4 --pin 0 -- test=bench lock=ticket duration_ms=500 warmup_ms=50
+	bench_handoffs bench-handoff-2 \
+		"guest bench, every lock, 2 vCPUs on 2 host CPUs: handoff fields and table columns present, consistent" 0 - \
+		--smp 2 --pin 0-1 -- test=bench lock=all duration_ms=300 warmup_ms=20
+	# One CPU takes the lock only after its own release: never a handoff,
+	# however long it is preempted between.
+	bench_handoffs bench-handoff-1cpu \
+		"guest bench, ticket and tas on 1 CPU: a lock taken after an idle spell is no handoff (handoffs 0)" 0 0 \
+		--smp 2 --pin 0 -- test=bench lock=ticket,tas cpus=1 duration_ms=300 warmup_ms=20
+
 	local out=$LOG_DIR/bench-smoke why
 	case_begin "bench runner: 2 configs x 2 locks, 1 rep: exit 0, results.jsonl/csv and summary.md check out"
 	rm -rf "$out"
@@ -72,6 +212,8 @@ test_bench() {
 		fi
 	fi
 
+	bench_report "$out"
+
 	bench_bad_args "unknown option" "unknown option '--frobnicate'" --frobnicate
 	bench_bad_args "--vcpus 0" "--vcpus '0': accepted: an integer 1\.\." --vcpus 0
 	bench_bad_args "--host-cpus naming a CPU this host lacks" "CPU 99999 is not available on this host" \
@@ -85,4 +227,6 @@ test_bench() {
 	"$BENCH_MATRIX" --help >"$log" 2>"$log.err"
 	status=$?
 	expect_status 0 && expect_grep '^usage: tools/bench/matrix.py' && expect_grep 'overcommit' && pass
+
+	test_bench_interference
 }

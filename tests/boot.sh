@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Platform boot tests (sourced by tests/run.sh).
 
 smp_boot_case() {   # smp_boot_case MACHINE N [run-qemu options...]
@@ -55,6 +56,13 @@ test_boot() {
 	expect_status 3 && expect_grep '^# CRASH: #PF page fault \(vector 14\) on CPU 3' &&
 		expect_grep '^# rax=' && expect_grep 'cr2=0000100000000000' &&
 		expect_grep '^not ok 1 fault # crash' && pass
+
+	# KTAP's plan is a promise: after a crash every planned result that did
+	# not run still gets its line, so strict parsers see the whole plan.
+	case_begin "crash before the end of the plan: each result not run is 'not ok ... # ERROR not run'"
+	run_guest fault-plan --smp 2 -- test=fault,hang
+	expect_status 3 && expect_ktap --result fault=fail --result hang=error &&
+		expect_grep '^1\.\.2' && expect_grep '^not ok 2 hang # ERROR not run: guest crashed' && pass
 
 	case_begin "bad run-qemu.sh option: status 2 with usage"
 	run_guest bad-runner-option --no-such-option

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by the host-side test scripts: counting, running the guest, checks.
 # A test script sources this, calls `case_begin NAME`, then `pass`, `fail WHY`
 # or `skip WHY`, and ends with `summary` (prints "N passed, N failed").

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Lock torture and PV tests in the guest (sourced by tests/run.sh).
 
 # torture_case LOGNAME "description" [ktap_check options] -- [run-qemu args] -- guest args
@@ -42,19 +43,29 @@ test_locks() {
 	torture_case torture-nesting "qspinlock family with four interrupt levels taking locks, 64 vCPUs" \
 		-- --smp 64 --timeout 300 -- test=torture lock=qspinlock,pvqspinlock duration_ms=300 \
 		watchdog_ms=60000 irq_lock=4 pv_spin_threshold=64
+	# Node 3 needs three interrupt levels to pile up on one CPU: on a loaded
+	# host a 300 ms run sometimes has none, so up to two more runs (other
+	# seeds) may add theirs before the case fails.
 	case_begin "random nesting happened: MCS nodes 2 and 3 used by locks taken in IRQ context"
-	local used
-	used=$(python3 -c 'import json,sys
-r = [json.loads(l[10:]) for l in open(sys.argv[1]) if l.startswith("# result: ")]
+	local logs=("$LOG_DIR/torture-nesting.log") used extra n2 n3 n4 nn
+	for extra in 2 3 ''; do
+		used=$(PYTHONPATH=$TESTS_TOP/tools python3 -c 'import pvlog, sys
+r = [j for f in sys.argv[1:] for run in pvlog.parse(pvlog.read_log(f)) for j in run.json]
 ev = lambda k: sum(x.get("events", {}).get(k, 0) for x in r)
-print(ev("lock_use_node2"), ev("lock_use_node3"), ev("lock_use_node4"), ev("lock_no_node"))' "$LOG_DIR/torture-nesting.log" 2>/dev/null)
-	local n2 n3 n4 nn
-	read -r n2 n3 n4 nn <<<"$used"
+print(ev("lock_use_node2"), ev("lock_use_node3"), ev("lock_use_node4"), ev("lock_no_node"))' "${logs[@]}" 2>/dev/null)
+		read -r n2 n3 n4 nn <<<"$used"
+		{ [ "${n2:-0}" -gt 0 ] && [ "${n3:-0}" -gt 0 ]; } || [ -z "$extra" ] && break
+		run_guest "torture-nesting-seed$extra" --smp 64 --timeout 300 -- test=torture \
+			lock=qspinlock,pvqspinlock duration_ms=300 watchdog_ms=60000 irq_lock=4 \
+			pv_spin_threshold=64 seed="$extra"
+		[ "$status" = 0 ] || break
+		logs+=("$log")
+	done
 	if [ "${n2:-0}" -gt 0 ] && [ "${n3:-0}" -gt 0 ]; then
 		pass
-		echo "#   node2 $n2, node3 $n3, node4 ${n4:-0}, no_node ${nn:-0} (log: $LOG_DIR/torture-nesting.log)"
+		echo "#   node2 $n2, node3 $n3, node4 ${n4:-0}, no_node ${nn:-0} in ${#logs[@]} run(s) (${logs[*]})"
 	else
-		fail "node2 ${n2:-none} node3 ${n3:-none} (log: $LOG_DIR/torture-nesting.log)"
+		fail "node2 ${n2:-none} node3 ${n3:-none} in ${#logs[@]} run(s), last status ${status:-?} (${logs[*]})"
 	fi
 
 	case_begin "test=nesting: one CPU queued on five locks (thread + 4 IRQ levels): nodes 2, 3, 4 and the no-node fallback, each exactly once"
@@ -107,9 +118,9 @@ print(ev("lock_use_node2"), ev("lock_use_node3"), ev("lock_use_node4"), ev("lock
 		# The run ending at all shows no waiter was left asleep; two drops to
 		# one waiter before it wakes count as one recovery.
 		case_begin "ipi drop_kick: dropped kicks were recovered, sleep time measured"
-		python3 - "$log" <<'PY' && pass || fail "no recovery measured (log: $log)"
-import json, sys
-r = [json.loads(l[10:]) for l in open(sys.argv[1]) if l.startswith('# result: ')][0]['inject']
+		PYTHONPATH=$TESTS_TOP/tools python3 - "$log" <<'PY' && pass || fail "no recovery measured (log: $log)"
+import pvlog, sys
+r = pvlog.parse(pvlog.read_log(sys.argv[1]))[0].json[0]['inject']
 print(f"dropped {r['dropped_kicks']}, recovered {r['recovered']}, slept mean {r['slept_mean_ns']} ns, max {r['slept_max_ns']} ns")
 sys.exit(0 if 0 < r['recovered'] <= r['dropped_kicks'] and r['slept_max_ns'] > 0 else 1)
 PY
@@ -153,33 +164,37 @@ PY
 --smp 8 -- test=torture lock=pvqspinlock pv=kvm inject=spurious_wake:200000,kick_delay_us:50 duration_ms=300 pv_spin_threshold=64
 --smp 8 --pin 0 -- test=torture lock=pvqspinlock pv=ipi duration_ms=300 pv_spin_threshold=64
 --smp 4 --timeout 60 -- test=hang watchdog_ms=500
---smp 4 -- test=torture lock=pvqspinlock pv=kvm inject=drop_kick:100000 duration_ms=10000 pv_spin_threshold=64 watchdog_ms=1000
+--smp 4 -- test=torture lock=pvqspinlock pv=kvm inject=drop_kick:100000 duration_ms=2000 pv_spin_threshold=64 irq_lock=0
 BATCH
-		case_begin "under nested KVM: kvm backend at 2, 8, 8 pinned; REALTIME hint; pvswitch; steal time; spurious+late kicks; ipi with SCHED_YIELD; NMI watchdog; a dropped kick is a lockup"
+		case_begin "under nested KVM: kvm backend at 2, 8, 8 pinned; REALTIME hint; pvswitch; steal time; spurious+late kicks; ipi with SCHED_YIELD; NMI watchdog; dropped kicks recovered by the next interrupt"
 		run_guest pv-kvm-nested --accel nested --timeout 120 --batch "$batch"
-		# Runs 8 (hang) and 9 (dropped kick) must end in status 4, the others pass.
-		if expect_status 4 && [ "$(grep -c '^run-qemu.sh: nested run [0-9]* of 9: status' "$log.err")" = 2 ] &&
-		   grep -q '^run-qemu.sh: nested run 8 of 9: status 4' "$log.err" &&
-		   grep -q '^run-qemu.sh: nested run 9 of 9: status 4' "$log.err"; then
+		# Run 8 (hang) must end in status 4, the others pass. Every branch
+		# ends the case: a case that prints nothing is a hole in the count.
+		if ! expect_status 4; then
+			:   # expect_status has failed the case
+		elif [ "$(grep -c '^run-qemu.sh: nested run [0-9]* of 9: status' "$log.err")" != 1 ] ||
+		     ! grep -q '^run-qemu.sh: nested run 8 of 9: status 4' "$log.err"; then
+			fail "expected run 8 (hang) alone to end in status 4 (log: $log; $(grep '^run-qemu.sh: nested run' "$log.err" | tr '\n' ' '))"
+		else
 			local part ok=1
-			python3 - "$log" <<'PY' || ok=0
-import json, re, sys
-runs, texts, cur = [], [], None
-for line in open(sys.argv[1], errors='replace'):
-    if line.startswith('# l1: '):
-        cur = []; runs.append(cur); texts.append('')
-    elif cur is not None:
-        texts[-1] += line
-        if line.startswith('# result: '):
-            cur.append(json.loads(line[10:]))
+			PYTHONPATH=$TESTS_TOP/tools python3 - "$log" <<'PY' || ok=0
+import re, sys
+import pvlog
+parsed = [r for r in pvlog.parse(pvlog.read_log(sys.argv[1])) if r.l1 is not None]
+runs = [r.json for r in parsed]
+lockups = ['\n'.join(r.lockup or []) for r in parsed]
 bad = []
-if len(texts) == 9:
-    if 'seen by the NMI watchdog' not in texts[7] or 'EXIT: STATUS=4' not in texts[7]:
+if len(parsed) == 9:
+    if 'seen by the NMI watchdog' not in lockups[7] or parsed[7].exit_status != 4:
         bad.append('run 8 (hang): no NMI watchdog report')
-    t = texts[8]
-    if 'EXIT: STATUS=4' not in t or '# LOCKUP: inject: a kick to cpu' not in t \
-       or not re.search(r'# LOCKUP: cpu \d+ .*halted .* STUCK, waiting on lock', t):
-        bad.append('run 9 (drop_kick under pv=kvm): no lockup report naming the halted waiter and the dropped kick')
+    # A kvm wait entered with interrupts on halts with sti;hlt (like
+    # Linux's safe_halt), so the next interrupt ends a wait whose kick was
+    # dropped and the waiter re-checks its byte (docs/pv.md).
+    t = [j for j in runs[8] if j.get('test') == 'torture']
+    inj = t[0].get('inject', {}) if t else {}
+    if parsed[8].exit_status != 0 or not t or t[0]['violations'] or t[0]['lost_updates'] \
+       or not inj.get('dropped_kicks') or not inj.get('recovered'):
+        bad.append(f'run 9 (drop_kick under pv=kvm): dropped kicks not recovered: {inj}')
 if len(runs) != 9: bad.append(f'{len(runs)} runs, expected 9')
 for i, r in enumerate(runs[:3]):
     t = [j for j in r if j.get('test') == 'torture']

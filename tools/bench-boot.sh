@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench-boot: boot pvspin (test=smp) under TCG on q35 + qboot at several
 # vCPU counts, REPS times each; print the median (and min-max) whole-process
 # wall time and the guest's bringup_ns, and write build/bench-boot.md.
@@ -10,7 +11,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--reps) reps=$2; shift ;;
 	--smp) counts=$2; shift ;;
-	-h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,6p' "$0"; exit 0 ;;
 	*) echo "bench-boot.sh: unknown option '$1' (accepted: --reps N, --smp LIST)" >&2; exit 2 ;;
 	esac
 	shift

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Compile lock/*.c as guest kernel objects against a stub lock_env.h and
 # check that the relocatable result needs no symbol from outside lock/
 # (no libc, no compiler-emitted memcpy/memset), except the stub's two.

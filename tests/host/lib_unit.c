@@ -3,7 +3,8 @@
  * lib_unit.c - host unit tests of the guest's freestanding lib/: formatted
  * print (lib/fmt.c), JSON writing and string escaping (lib/json.c), and the
  * option parser (lib/cmdline.c) with every error it can report, and the
- * crash report's frame-pointer walk (lib/frame_walk.c) on corrupt chains.
+ * crash report's frame-pointer walk (lib/frame_walk.c) on corrupt chains,
+ * and the \_S5 search in AML (lib/acpi_aml.c) on QEMU's shapes and broken ones.
  *
  * lib/ is linked into this program as it is: its snprintf, vsnprintf and
  * string functions take the place of libc's (built with -fno-builtin, so
@@ -12,9 +13,11 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include "lib/acpi_aml.h"
 #include "lib/cmdline.h"
 #include "lib/fmt.h"
 #include "lib/frame_walk.h"
@@ -189,6 +192,16 @@ static void test_json_values(void)
 	CHECK_STR(j.buf, "{\"max\":18446744073709551615,\"min\":-9223372036854775808,"
 			 "\"neg\":-5,\"t\":true,\"f\":false,\"x\":1.234,\"y\":0.05,\"z\":7,"
 			 "\"a\":[1,2,\"s\"],\"o\":{\"in\":{\"v\":0}},\"e\":[]}");
+}
+
+static void test_json_fixed_decimals_clamped(void)
+{
+	/* tests/fuzz found 20+ decimals dividing by zero (10^20 > 2^64). */
+	static struct json j;
+	json_begin(&j);
+	json_fixed(&j, "x", 5, 200);
+	json_end(&j);
+	check_str(__FILE__, __LINE__, j.buf, "{\"x\":0.0000000000000000005}");
 }
 
 static void test_json_overflow(void)
@@ -460,6 +473,76 @@ static void test_frame_walk(void)
 	CHECK(!frame_walk_corrupt(FRAME_WALK_TOO_DEEP));
 }
 
+/* ---- \_S5 in AML ------------------------------------------------------- */
+
+static int s5_find(const uint8_t *aml, size_t len, uint8_t *a, uint8_t *b)
+{
+	*a = *b = 0xEE;
+	return aml_find_s5(aml, len, a, b);
+}
+
+static void test_aml_s5(void)
+{
+	uint8_t a, b;
+	/* q35/pc: Scope(\) { Name(_S5, Package(4) { Zero, Zero, Zero, Zero }) }. */
+	static const uint8_t q35[] = { 0x10, 0x0f, '\\', 0x08, '_', 'S', '5', '_', 0x12,
+				       0x06, 0x04, 0x00, 0x00, 0x00, 0x00 };
+	CHECK(s5_find(q35, sizeof(q35), &a, &b));
+	CHECK_EQ(a, 0);
+	CHECK_EQ(b, 0);
+	/* microvm: the first value 5 after a BytePrefix; a root-prefixed name. */
+	static const uint8_t microvm[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x07, 0x04,
+					   0x0A, 0x05, 0x00, 0x00, 0x00 };
+	CHECK(s5_find(microvm, sizeof(microvm), &a, &b));
+	CHECK_EQ(a, 5);
+	CHECK_EQ(b, 0);
+	/* OneOp and WordPrefix values; values masked to their 3 bits. */
+	static const uint8_t one_word[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x02,
+					    0x01, 0x0B, 0x0F, 0x00 };
+	CHECK(s5_find(one_word, sizeof(one_word), &a, &b));
+	CHECK_EQ(a, 1);
+	CHECK_EQ(b, 7);
+	/* A two-byte PkgLength. */
+	static const uint8_t long_pkg[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x47, 0x00, 0x02,
+					    0x0A, 0x03, 0x0A, 0x04 };
+	CHECK(s5_find(long_pkg, sizeof(long_pkg), &a, &b));
+	CHECK_EQ(a, 3);
+	CHECK_EQ(b, 4);
+	/* Every truncation of a good package fails, reading nothing beyond (each
+	 * copy on the heap, exactly n bytes, for AddressSanitizer builds). */
+	for (size_t n = 0; n < sizeof(microvm) - 3; n++) {
+		uint8_t *cut = malloc(n ? n : 1);
+		memcpy(cut, microvm, n);
+		CHECK(!s5_find(cut, n, &a, &b));
+		free(cut);
+	}
+	/* A PkgLength shorter than its elements: the second value is outside. */
+	uint8_t short_len[sizeof(microvm)];
+	memcpy(short_len, microvm, sizeof(microvm));
+	short_len[7] = 0x04;
+	CHECK(!s5_find(short_len, sizeof(short_len), &a, &b));
+	/* Not a name (a method call's argument, no NameOp), not a package. */
+	static const uint8_t no_name[] = { 0x70, '_', 'S', '5', '_', 0x12, 0x06, 0x04,
+					   0x00, 0x00, 0x00, 0x00 };
+	CHECK(!s5_find(no_name, sizeof(no_name), &a, &b));
+	static const uint8_t method[] = { 0x14, 0x08, '_', 'S', '5', '_', 0x00, 0xA4, 0x00 };
+	CHECK(!s5_find(method, sizeof(method), &a, &b));
+	/* One element only; an element that is not a constant (a name). */
+	static const uint8_t one_elem[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x03, 0x01, 0x00 };
+	CHECK(!s5_find(one_elem, sizeof(one_elem), &a, &b));
+	static const uint8_t not_const[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x02,
+					     'F', 'O', 'O', '_', 0x00 };
+	CHECK(!s5_find(not_const, sizeof(not_const), &a, &b));
+	/* A bad first match does not hide a good one later. */
+	uint8_t two[sizeof(no_name) + sizeof(microvm)];
+	memcpy(two, no_name, sizeof(no_name));
+	memcpy(two + sizeof(no_name), microvm, sizeof(microvm));
+	CHECK(s5_find(two, sizeof(two), &a, &b));
+	CHECK_EQ(a, 5);
+	/* "_S5_" at the very start has no room for a NameOp before it. */
+	CHECK(!s5_find(microvm + 2, sizeof(microvm) - 2, &a, &b));
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_fmt_integers),
 	TEST_CASE(test_fmt_width_and_padding),
@@ -468,11 +551,13 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_json_escaping),
 	TEST_CASE(test_json_values),
 	TEST_CASE(test_json_overflow),
+	TEST_CASE(test_json_fixed_decimals_clamped),
 	TEST_CASE(test_cmdline_good),
 	TEST_CASE(test_cmdline_errors),
 	TEST_CASE(test_cmdline_bad_tables),
 	TEST_CASE(test_cmdline_lists),
 	TEST_CASE(test_frame_walk),
+	TEST_CASE(test_aml_s5),
 };
 
 int main(int argc, char **argv)

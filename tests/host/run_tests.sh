@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run each test command given as an argument, show its output, and sum the
 # "N passed, N failed" lines.  A command that crashes or prints no summary
 # counts as one failure, and so does one still running after

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/nested/run.sh - tests of tools/nested/nested-run.sh (real KVM inside
-# TCG). Ends with "N passed, N failed"; exit status 1 if any failed.
+# TCG). Ends with "N passed, N failed, N skipped" (tests/lib.sh); exit
+# status 1 if any failed.
 #
 # Environment:
 #   PVSPIN_IMAGE        pvspin image (default build/pvspin.elf); its cases
@@ -12,6 +14,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly TOP
+. "$TOP/tests/lib.sh"
 readonly NESTED_RUN=$TOP/tools/nested/nested-run.sh
 readonly TINY_SRC=$TOP/tests/nested/tiny.asm
 readonly PVSPIN_IMAGE=${PVSPIN_IMAGE:-$TOP/build/pvspin.elf}
@@ -32,19 +35,22 @@ readonly PVSPIN_MANY_CPUS_TIMEOUT_S=240
 readonly DEBUG_EXIT_DEVICE="-device isa-debug-exit,iobase=0xf4,iosize=4"
 readonly L2_COMMON="-M q35 -accel kvm -cpu host -nodefaults -no-reboot -display none -serial stdio $DEBUG_EXIT_DEVICE"
 
-PASSED=0
-FAILED=0
 SCRATCH=""
 
-pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-fail() {
-	FAILED=$((FAILED + 1))
-	echo "not ok - $1"
-	shift
-	local line
-	for line in "$@"; do echo "#   $line"; done
+# check NAME CONDITION [DETAIL...]: one case of tests/lib.sh, passed when
+# the shell CONDITION (evaluated here, so set -e spares it) holds; a failure
+# says the DETAILs. Its time runs from the case_begin at the start of the
+# test that booted L1 (several checks may read one boot).
+check() {
+	local name=$1 cond=$2
+	shift 2
+	case_name=$name
+	if eval "$cond"; then
+		pass
+	else
+		fail "$(IFS='|'; echo "$*")"
+	fi
 }
-skip() { echo "# SKIP $1"; }
 
 cleanup() {
 	[[ -n $SCRATCH ]] || return 0
@@ -74,15 +80,12 @@ job() { printf '%s\t%s\t%s\n' "$1" "$2" "$3"; }
 # usage_case NAME WANT_STATUS PATTERN STREAM ARGS...: run with ARGS; pass if
 # the status is WANT_STATUS and PATTERN is in STREAM (out or err)
 usage_case() {
+	case_begin "${FUNCNAME[0]}"
 	local name=$1 want=$2 pattern=$3 stream=$4 p=$SCRATCH/usage rc
 	shift 4
 	nested "$p" "$@"
 	rc=$(rc_of "$p")
-	if [[ $rc == "$want" ]] && grep -q -- "$pattern" "$p.$stream"; then
-		pass "$name"
-	else
-		fail "$name" "status $rc" "$(tail_of "$p.err")"
-	fi
+	check "$name" '[[ $rc == "$want" ]] && grep -q -- "$pattern" "$p.$stream"' "status $rc" "$(tail_of "$p.err")"
 }
 
 test_usage() {
@@ -102,29 +105,45 @@ test_usage() {
 	usage_case "--help: status 0" 0 '--l1-break-module' out --help
 }
 
+# No apt lists (a fresh container image) and no network, with nothing cached:
+# the bed must end in 125 with one line naming the cause, not die silently
+# under set -e with apt's or stat's own status (issue 12, R7).
+test_no_apt_lists_offline() {
+	case_begin "${FUNCNAME[0]}"
+	local p=$SCRATCH/noapt rc name="no apt lists, offline, empty cache: status 125 naming apt"
+	if [[ $(id -u) != 0 ]] || ! command -v unshare >/dev/null; then
+		skip "needs root and unshare (a private mount and network namespace)"
+		return
+	fi
+	mkdir -p "$SCRATCH/noapt-cache"
+	rc=0
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare -m -n sh -c 'mount -t tmpfs tmpfs /var/lib/apt/lists &&
+		XDG_CACHE_HOME=$1 exec "$2" --quiet --image "$3" "$4"' sh \
+		"$SCRATCH/noapt-cache" "$NESTED_RUN" "$TINY" "$SCRATCH/tiny1.jobs" \
+		>"$p.out" 2>"$p.err" || rc=$?
+	check "$name" '[[ $rc == "$EXIT_BED" ]] && [[ $(grep -c "bed failure:" "$p.err") == 1 ]] && grep -q "bed failure: apt-get update" "$p.err"' \
+		"status $rc" "$(grep -v '^W:' "$p.err" | tail -n 2 | tr '\n' '|')"
+}
+
 test_prepare() {
+	case_begin "${FUNCNAME[0]}"
 	local p=$SCRATCH/prepare rc
 	nested "$p" --prepare
 	rc=$(rc_of "$p")
-	if [[ $rc == 0 ]]; then
-		pass "cache prepared"
-		return 0
-	fi
-	fail "cache prepared" "status $rc" "$(tail_of "$p.err")"
-	return 1
+	check "cache prepared" '[[ $rc == 0 ]]' "status $rc" "$(tail_of "$p.err")"
+	[[ $rc == 0 ]]
 }
 
 # broken_module_case MODULE: L1 without MODULE fails with 125 naming it
 broken_module_case() {
+	case_begin "${FUNCNAME[0]}"
 	local mod=$1 p=$SCRATCH/broken rc name="L1 without $1: status 125, reason names the module"
 	nested "$p" --quiet --l1-break-module "$mod" --status-file "$p.status" \
 		--image "$TINY" "$SCRATCH/tiny1.jobs"
 	rc=$(rc_of "$p")
-	if [[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: insmod ${mod//-/_} failed" "$p.err" && [[ ! -s $p.out ]]; then
-		pass "$name"
-	else
-		fail "$name" "status $rc" "$(tail_of "$p.err")"
-	fi
+	check "$name" '[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: insmod ${mod//-/_} failed" "$p.err" && [[ ! -s $p.out ]]' \
+		"status $rc" "$(tail_of "$p.err")"
 }
 
 test_broken_module() {
@@ -133,36 +152,31 @@ test_broken_module() {
 }
 
 test_panic() {
+	case_begin "${FUNCNAME[0]}"
 	local p=$SCRATCH/panic rc
 	nested "$p" --quiet --l1-break panic --image "$TINY" "$SCRATCH/tiny1.jobs"
 	rc=$(rc_of "$p")
-	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: L1 stopped' "$p.err"; then
-		pass "L1 kernel panic: status 125"
-	else
-		fail "L1 kernel panic: status 125" "status $rc" "$(tail_of "$p.err")"
-	fi
+	check "L1 kernel panic: status 125" '[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 stopped" "$p.err"' \
+		"status $rc" "$(tail_of "$p.err")"
 }
 
 test_l1_timeout() {
+	case_begin "${FUNCNAME[0]}"
 	local p=$SCRATCH/l1timeout rc
 	nested "$p" --quiet --timeout "$TOO_SHORT_L1_TIMEOUT_S" --image "$TINY" "$SCRATCH/tiny1.jobs"
 	rc=$(rc_of "$p")
-	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: L1 boot timed out' "$p.err"; then
-		pass "L1 boot timeout: status 125"
-	else
-		fail "L1 boot timeout: status 125" "status $rc" "$(tail_of "$p.err")"
-	fi
+	check "L1 boot timeout: status 125" '[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 boot timed out" "$p.err"' \
+		"status $rc" "$(tail_of "$p.err")"
 }
 
 test_l1_hang() {
+	case_begin "${FUNCNAME[0]}"
 	local p=$SCRATCH/hang rc
 	nested "$p" --quiet --l1-break hang --timeout "$HANG_L1_TIMEOUT_S" --image "$TINY" "$SCRATCH/tiny1.jobs"
 	rc=$(rc_of "$p")
-	if [[ $rc == "$EXIT_BED" ]] && grep -q 'bed failure: L1 run exceeded the limit of' "$p.err"; then
-		pass "L1 hanging after KVM is ready: status 125 at --timeout"
-	else
-		fail "L1 hanging after KVM is ready: status 125 at --timeout" "status $rc" "$(tail_of "$p.err")"
-	fi
+	check "L1 hanging after KVM is ready: status 125 at --timeout" \
+		'[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 run exceeded the limit of" "$p.err"' \
+		"status $rc" "$(tail_of "$p.err")"
 }
 
 # expected_tiny_output: what tiny prints under KVM, without the "# l1:" line
@@ -172,6 +186,7 @@ expected_tiny_output() {
 }
 
 test_tiny_batch() {
+	case_begin "${FUNCNAME[0]}"
 	local p=$SCRATCH/batch rc name="batch of 3 L2 runs in one L1 boot"
 	{
 		job - "$JOB_TIMEOUT_S" "$L2_COMMON -m 64 -smp 1 -kernel @IMAGE@"
@@ -180,33 +195,26 @@ test_tiny_batch() {
 	} >"$SCRATCH/batch.jobs"
 	nested "$p" --status-file "$p.status" --env-file "$p.env" --image "$TINY" "$SCRATCH/batch.jobs"
 	rc=$(rc_of "$p")
-	if [[ $rc != 0 ]]; then
-		fail "$name" "status $rc" "$(tail_of "$p.err")"
-		return 0
-	fi
-	pass "$name: status 0"
+	check "$name: status 0" '[[ $rc == 0 ]]' "status $rc" "$(tail_of "$p.err")"
+	[[ $rc == 0 ]] || return 0
 
 	local want_status
 	want_status=$(printf '%s\n' "$DEBUG_EXIT_OK" "$TINY_EXIT_STATUS" "$STATUS_TIMEOUT")
-	if [[ $(cat "$p.status") == "$want_status" ]]; then
-		pass "status file: 1, 7, 124 (timeout)"
-	else
-		fail "status file: 1, 7, 124 (timeout)" "got: $(tr '\n' ' ' <"$p.status")"
-	fi
+	check "status file: 1, 7, 124 (timeout)" '[[ $(cat "$p.status") == "$want_status" ]]' \
+		"got: $(tr '\n' ' ' <"$p.status")"
 
 	local env l1_lines
 	env=$(cat "$p.env")
 	l1_lines=$(grep -c '^# l1: ' "$p.out" || true)
-	if [[ $l1_lines == 3 ]] && grep -qxF "# l1: $env" "$p.out"; then
-		pass "one '# l1:' line per run, same JSON as --env-file"
-	else
-		fail "one '# l1:' line per run, same JSON as --env-file" "l1 lines: $l1_lines"
-	fi
+	check "one '# l1:' line per run, same JSON as --env-file" \
+		'[[ $l1_lines == 3 ]] && grep -qxF "# l1: $env" "$p.out"' "l1 lines: $l1_lines"
+	local key missing=()
 	for key in '"kernel":' '"package":"linux-image-' '"halt_poll_ns":' '"npt":' '"avic":' \
 		'"cpu_vendor":"AuthenticAMD"' '"svm_flags":\[[^]]*"svm"' '"cpus":' '"mem_kb":'; do
-		grep -q "$key" <<<"$env" || { fail "L1 JSON has $key" "$env"; return 0; }
+		grep -q "$key" <<<"$env" || missing+=("$key")
 	done
-	pass "L1 JSON has kernel, package, kvm parameters, CPU and SVM flags"
+	check "L1 JSON has kernel, package, kvm parameters, CPU and SVM flags" '[[ ${#missing[@]} == 0 ]]' \
+		"lacks ${missing[*]-}" "$env"
 
 	# byte-exact: stdout == for each run "# l1:" line + tiny's output
 	local feat
@@ -217,36 +225,49 @@ test_tiny_batch() {
 			expected_tiny_output "${feat:-unknown}"
 		done
 	} >"$p.expected"
-	if cmp -s "$p.expected" "$p.out"; then
-		pass "stdout byte-exact: only the L2 serial output and '# l1:' lines"
-	else
-		fail "stdout byte-exact: only the L2 serial output and '# l1:' lines" \
-			"$(cmp "$p.expected" "$p.out" 2>&1 || true)"
-	fi
+	check "stdout byte-exact: only the L2 serial output and '# l1:' lines" 'cmp -s "$p.expected" "$p.out"' \
+		"$(cmp "$p.expected" "$p.out" 2>&1 || true)"
 	# PV_UNHALT (bit 7) of CPUID 0x40000001: KVM's PV features reach L2
-	if [[ -n $feat ]] && ((0x$feat & (1 << 7))); then
-		pass "L2 sees KVM with PV_UNHALT (feat=$feat)"
-	else
-		fail "L2 sees KVM with PV_UNHALT" "feat=$feat"
-	fi
+	check "L2 sees KVM with PV_UNHALT (feat=${feat:-none})" '[[ -n $feat ]] && ((0x$feat & (1 << 7)))' "feat=$feat"
+}
+
+# smp_run_problems OUTFILE RUN_INDEX CPUS: what is wrong with the smp result
+# of one run of the batch, read with tools/pvlog.py; nothing when all is well.
+smp_run_problems() {
+	PYTHONPATH=$TOP/tools python3 - "$@" <<'PY'
+import sys
+import pvlog
+runs = pvlog.parse(pvlog.read_log(sys.argv[1]))
+idx, cpus = int(sys.argv[2]), int(sys.argv[3])
+if len(runs) < idx:
+    sys.exit(print(f'the output holds {len(runs)} runs'))
+run = runs[idx - 1]
+bad = list(run.problems)
+smp = [r.status for r in run.results if r.description == 'smp']
+if smp != ['ok']:
+    bad.append(f'smp results: {smp}')
+online = [j.get('cpus_online') for j in run.json if j.get('test') == 'smp']
+if online != [cpus]:
+    bad.append(f'cpus_online: {online}')
+if run.exit_status != 0:
+    bad.append(f'EXIT: STATUS={run.exit_status}')
+print('; '.join(bad), end='')
+PY
 }
 
 # check_pvspin_smp OUTFILE RUN_INDEX CPUS STATUS: KTAP of one run of the batch
 check_pvspin_smp() {
-	local out=$1 idx=$2 cpus=$3 status=$4 part name="pvspin test=smp at $3 vCPUs under nested KVM"
-	part=$(awk -v n="$idx" '/^# l1: /{k++} k==n' "$out")
-	if [[ $status == "$DEBUG_EXIT_OK" ]] &&
-		grep -qE '^ok [0-9]+ smp' <<<"$part" &&
-		grep -qE "^# result: \{\"test\":\"smp\".*\"cpus_online\":${cpus}[,}]" <<<"$part"; then
-		pass "$name"
-	else
-		fail "$name" "status $status" "$(grep -E '^(not )?ok|^# result|^# l1' <<<"$part" | cut -c1-160 | tr '\n' '|')"
-	fi
+	local out=$1 idx=$2 cpus=$3 status=$4 problems
+	problems=$(smp_run_problems "$out" "$idx" "$cpus" 2>&1) || true
+	check "pvspin test=smp at $cpus vCPUs under nested KVM" '[[ $status == "$DEBUG_EXIT_OK" && -z $problems ]]' \
+		"status $status" "$problems"
 }
 
 test_pvspin() {
+	case_begin "${FUNCNAME[0]}"
 	if [[ ! -f $PVSPIN_IMAGE ]]; then
-		skip "pvspin under nested KVM: no image $PVSPIN_IMAGE (run make)"
+		case_begin "pvspin under nested KVM"
+		skip "no image $PVSPIN_IMAGE (run make)"
 		return 0
 	fi
 	local p=$SCRATCH/pvspin rc n i=0
@@ -262,7 +283,7 @@ test_pvspin() {
 	nested "$p" --status-file "$p.status" --image "$PVSPIN_IMAGE" "$SCRATCH/pvspin.jobs"
 	rc=$(rc_of "$p")
 	if [[ $rc != 0 ]]; then
-		fail "pvspin batch under nested KVM" "status $rc" "$(tail_of "$p.err")"
+		check "pvspin batch under nested KVM" false "status $rc" "$(tail_of "$p.err")"
 		return 0
 	fi
 	local -a statuses
@@ -278,7 +299,12 @@ test_pvspin() {
 }
 
 main() {
-	command -v nasm >/dev/null || { echo "# nasm missing (apt-get install nasm)"; echo "0 passed, 1 failed"; exit 1; }
+	case_begin main
+	if ! command -v nasm >/dev/null; then
+		check "nasm builds tests/nested/tiny.asm" false "nasm missing (apt-get install nasm)"
+		summary
+		exit 1
+	fi
 	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-nested-test.XXXXXX")
 	trap cleanup EXIT
 	TINY=$SCRATCH/tiny.elf
@@ -287,6 +313,7 @@ main() {
 	job - "$JOB_TIMEOUT_S" "$L2_COMMON -m 64 -kernel @IMAGE@" >"$SCRATCH/tiny1.jobs"
 
 	test_usage
+	test_no_apt_lists_offline
 	if test_prepare; then
 		test_l1_timeout
 		test_broken_module
@@ -295,10 +322,10 @@ main() {
 		test_tiny_batch
 		test_pvspin
 	else
-		skip "L1 cases: the cache could not be prepared"
+		case_begin "L1 cases"
+		skip "the cache could not be prepared"
 	fi
-	echo "$PASSED passed, $FAILED failed"
-	((FAILED == 0))
+	summary
 }
 
 main "$@"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench.sh - timings of the nested KVM bed (tools/nested/nested-run.sh):
 # L1 boot, L2 boot at 1, 4 and 16 vCPUs, and the cost of one more L2 run in a
 # batch. Median, min and max of --reps repetitions.

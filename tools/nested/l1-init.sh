@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: MIT
 # l1-init.sh - /init of the L1 host that tools/nested/nested-run.sh boots under
 # TCG. POSIX sh for busybox. It loads KVM, then runs the L2 jobs of
 # /job/jobs one after another with qemu-system-x86_64 -accel kvm.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # nested-run.sh - run pvspin guests (L2) under a real KVM that itself runs
 # inside QEMU's TCG (L1: a Debian kernel with kvm-amd on TCG's "-cpu max",
 # an AMD CPU with SVM and NPT). See docs/nested.md.

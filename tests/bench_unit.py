@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# bench_unit.py: unit tests of the bench runner's pure pieces (tools/bench/pvbench).
+"""Host-only unit tests of tools/bench/pvbench: no VM is booted.
+
+Run by tests/bench.sh; prints 'ok bench unit: NAME' or 'FAIL bench unit:
+NAME: WHY' per test and ends with 'N passed, N failed'. Status 0 when all
+passed, else 1.
+"""
+import json
+import re
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "bench"))
+
+from pvbench.cli import Options  # noqa: E402
+from pvbench.common import UsageError  # noqa: E402
+from pvbench.config import (LOCKS, Config, format_cpuset, parse_configs,  # noqa: E402
+                            parse_cpuset, parse_locks)
+from pvbench.logs import guest_verdict, parse_log  # noqa: E402
+from pvbench.runs import Run  # noqa: E402
+from pvbench.stats import Cell, build_cells, fmt_ns, fmt_rate, fmt_times  # noqa: E402
+from pvbench.store import Bench, StoreError, load, save  # noqa: E402
+from pvbench.summary import goal_keep, goal_latency, goal_speedup  # noqa: E402
+
+ENV = {"qemu_version": "QEMU 7.2", "host_cpu_model": "a CPU", "host_cpus_online": 2,
+       "host_kernel": "6.1", "guest_revision": "abc1234", "slice_ns": 3000000,
+       "slice_source": "--slice-ms"}
+
+
+def options(out, configs, locks=("pvqspinlock", "qspinlock", "ticket")):
+    return Options(locks=list(locks), configs=configs, reps=1, duration_ms=100, warmup_ms=20,
+                   hold_ns=200, think_ns=500, pv="auto", guest=[], accel="tcg", l1_smp=2,
+                   pin_vcpus=False, seed=1, stall_mechanism="auto", timeout=60, slice_ns=3000000, slice_source="--slice-ms",
+                   run_qemu=Path("/bin/true"), out=out, default_out=False, plot=False,
+                   quiet=True)
+
+
+def record(config, lock, status="ok", tput=1000.0, p99=500):
+    return {"config": config, "lock": lock, "status": status, "reason": "",
+            "throughput_per_s": tput, "fairness": 0.9, "latency_p50_ns": 100,
+            "latency_p99_ns": p99, "latency_p999_ns": 900, "result": {"test": "bench"}}
+
+
+class Configs(unittest.TestCase):
+    def test_cpuset_round_trip(self):
+        """a cpuset reads and prints back the same; bad ones are refused"""
+        self.assertEqual(parse_cpuset("0-1,4,6-7"), (0, 1, 4, 6, 7))
+        self.assertEqual(format_cpuset((0, 1, 4, 6, 7)), "0-1,4,6-7")
+        for bad in ("3-1", "a", "0-", ""):
+            with self.assertRaises(UsageError):
+                parse_cpuset(bad)
+
+    def test_configs(self):
+        """--configs items, commas inside cpusets, labels and overcommit"""
+        configs = parse_configs("2@0-1,4@0,2x2;8@0-1")
+        self.assertEqual(configs, [Config(2, (0, 1)), Config(4, (0, 2), 2), Config(8, (0, 1))])
+        self.assertEqual([c.label for c in configs], ["2@0-1", "4@0,2x2", "8@0-1"])
+        self.assertEqual(configs[1].slug, "4@0+2x2")
+        self.assertEqual([c.overcommit for c in configs], [1.0, 4.0, 4.0])
+        with self.assertRaises(UsageError):
+            parse_configs("2@0-1,x")
+
+    def test_locks(self):
+        """--locks: all expands in order, repeats are dropped, unknown ones refused"""
+        self.assertEqual(parse_locks("ticket,all,tas"), ["ticket"] + [l for l in LOCKS if l != "ticket"])
+        with self.assertRaises(UsageError):
+            parse_locks("tas,frob")
+
+
+class Formats(unittest.TestCase):
+    def test_numbers(self):
+        """times, rates and ratios as the summary prints them"""
+        self.assertEqual([fmt_ns(v) for v in (None, 512, 1500, 2.56e6, 4e9)],
+                         ["-", "512 ns", "1.5 us", "2.56 ms", "4 s"])
+        self.assertEqual([fmt_rate(v) for v in (None, 12.345, 123456.7)], ["-", "12.3", "123,457"])
+        self.assertEqual([fmt_times(v) for v in (None, 1.234, 2362.4)], ["-", "1.23x", "2,362x"])
+
+
+class Logs(unittest.TestCase):
+    LOG = "\n".join([
+        '# l1: {"kernel": "6.1.0", "cpus": 4}',
+        "KTAP version 1",
+        "1..6",
+        '# result: {"test": "bench", "lock": "tas", "throughput_per_s": 5}',
+        "ok 1 bench:tas",
+        "not ok 2 bench:ticket # no progress",
+        "ok 3 bench:ttas # SKIP not built",
+        "not ok 4 bench:qspinlock",
+        '# result: {"test": "bench", "lock": "mcs"}',
+        '# result: {"test": "bench", "lock": "pvqspin',
+        "EXIT: STATUS=4",
+        "KTAP version 1",
+        "1..0",
+        "EXIT: STATUS=1",
+        ""])
+
+    def test_parse_log(self):
+        """verdicts paired with results, the first not ok, L1, the last exit status"""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "run.log"
+            path.write_text(self.LOG)
+            info = parse_log(path)
+            self.assertEqual(info.l1, {"kernel": "6.1.0", "cpus": 4})
+            self.assertEqual(info.first_not_ok, "bench:ticket # no progress")
+            self.assertTrue(info.outcomes["tas"].ok)
+            self.assertEqual(info.outcomes["tas"].result["throughput_per_s"], 5)
+            self.assertEqual((info.outcomes["ticket"].ok, info.outcomes["ticket"].reason),
+                             (False, "no progress"))
+            self.assertEqual((info.outcomes["ttas"].ok, info.outcomes["ttas"].reason),
+                             (False, "SKIP not built"))
+            self.assertEqual(info.outcomes["qspinlock"].reason, "no result line before the verdict")
+            self.assertEqual((info.outcomes["mcs"].ok, info.outcomes["mcs"].reason),
+                             (False, "no KTAP verdict after the result"))
+            self.assertNotIn("pvqspinlock", info.outcomes)
+            self.assertEqual(guest_verdict(path), 1)
+            self.assertIsNone(guest_verdict(Path(tmp) / "missing.log"))
+
+
+class Statistics(unittest.TestCase):
+    def test_cells(self):
+        """medians over the ok records only; every record counted"""
+        records = [record("2@0-1", "tas", tput=t) for t in (1.0, 5.0, 3.0)]
+        records.append(record("2@0-1", "tas", status="not ok", tput=1000.0))
+        cell = build_cells(records)[("2@0-1", "tas")]
+        self.assertEqual((cell.total, cell.ok, cell.median("tput")), (4, 3, 3.0))
+        self.assertIsNone(Cell().median("p99"))
+
+    def test_goals(self):
+        """the goals (a), (b), (c) pass and miss on their thresholds"""
+        one, four = Config(2, (0, 1)), Config(8, (0, 1))
+        opts = options(Path("/nonexistent"), [one, four])
+        cells = build_cells([record("2@0-1", "pvqspinlock", tput=1000.0),
+                             record("8@0-1", "pvqspinlock", tput=600.0, p99=2000000),
+                             record("8@0-1", "qspinlock", tput=100.0),
+                             record("8@0-1", "ticket", tput=200.0, p99=9000000)])
+        self.assertTrue(goal_keep(opts, cells, four).startswith("- PASS (a) at 8@0-1"))
+        self.assertTrue(goal_speedup(cells, four).startswith("- MISS (b) at 8@0-1"))
+        self.assertTrue(goal_latency(opts, cells, four).startswith("- PASS (c) at 8@0-1"))
+        cells[("8@0-1", "pvqspinlock")].tput = [400.0]
+        self.assertTrue(goal_keep(opts, cells, four).startswith("- MISS (a)"))
+
+
+class Store(unittest.TestCase):
+    def stored(self, tmp):
+        out = Path(tmp)
+        config = Config(2, (0, 1))
+        runs = [Run(config, 1, 1, out / "logs/a.log", out / "logs/a.err", 0, 1.5, "tcg"),
+                Run(config, 2, 1, out / "logs/b.log", out / "logs/b.err", 4, 2.25, "tcg",
+                    "not ok 1 bench:tas"),
+                Run(config, 3, 1, out / "logs/c.log", out / "logs/c.err")]
+        records = [record("2@0-1", "tas"), record("2@0-1", "tas", status="missing", tput=None)]
+        bench = Bench(options(out, [config], ["tas"]), ENV, ["matrix.py", "--reps", "3"],
+                      "2026-01-01T00:00:00+00:00", None, runs, records)
+        save(bench)
+        return bench
+
+    def test_round_trip(self):
+        """what save() writes, load() reads back the same"""
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = self.stored(tmp)
+            loaded = load(Path(tmp), plot=False, quiet=True)
+            self.assertEqual(loaded, saved)
+
+    def test_bad_records(self):
+        """a line that is not JSON, or an ok record without its numbers, is refused with its line"""
+        with tempfile.TemporaryDirectory() as tmp:
+            self.stored(tmp)
+            results = Path(tmp) / "results.jsonl"
+            good = results.read_text()
+            for bad, why in (('{"config": "2@0-1", "lo\n', "line 3: not JSON"),
+                             (json.dumps(record("2@0-1", "tas", p99=None)) + "\n",
+                              "line 3: an ok record without a number in latency_p99_ns"),
+                             (json.dumps(record("9@0", "tas")) + "\n", "line 3: config '9@0'")):
+                results.write_text(good + bad)
+                with self.assertRaisesRegex(StoreError, why):
+                    load(Path(tmp))
+            (Path(tmp) / "matrix.json").write_text("{}")
+            with self.assertRaisesRegex(StoreError, "not a matrix.json"):
+                load(Path(tmp))
+
+
+class Interference(unittest.TestCase):
+    def test_specs(self):
+        """mode texts round-trip; the option forms give the same specs"""
+        from pvbench.interference import parse_mode, parse_quota, parse_stall, parse_hog
+        for text in ("quota=25/10", "stall=5/10:rr", "stall=2.5/10:random", "hog=0-1:50%/10:fifo",
+                     "hog=0:30%/20"):
+            self.assertEqual(parse_mode(text, machine_cpus={0, 1}).text, text)
+        self.assertEqual(parse_quota("25").text, "quota=25/10")
+        self.assertEqual(parse_stall("5/10").text, "stall=5/10:rr")
+        self.assertEqual(parse_hog("0,1:50/10", machine_cpus={0, 1}).cpus, (0, 1))
+        self.assertEqual(parse_mode("none"), parse_mode(""))
+
+    def test_bad_specs(self):
+        """every malformed or impossible pattern is a UsageError naming the option"""
+        from pvbench.interference import parse_mode, parse_quota, parse_stall, parse_hog, parse_sweep
+        for call, why in ((lambda: parse_quota("0"), "--quota '0': PCT"),
+                          (lambda: parse_quota("100"), "--quota '100': PCT"),
+                          (lambda: parse_quota("25/2000"), "PERIOD_MS"),
+                          (lambda: parse_quota("5"), "minimum quota"),
+                          (lambda: parse_stall("10/10"), "below EVERY_MS"),
+                          (lambda: parse_stall("5/10:often"), "order 'often'"),
+                          (lambda: parse_hog("2:50/10", machine_cpus={0, 1}), "CPU 2 is not"),
+                          (lambda: parse_hog("0:50/10:rt", machine_cpus={0}), "policy 'rt'"),
+                          (lambda: parse_mode("spin=1"), "accepted: quota="),
+                          (lambda: parse_sweep("0,x", 10), "--stall-sweep 'x'")):
+            with self.assertRaisesRegex(UsageError, why):
+                call()
+
+    def test_quota_fits_cpuset(self):
+        """--quota takes at most one vCPU thread per CPU of the cpuset"""
+        from pvbench.interference import check_spec, parse_quota
+        check_spec(parse_quota("25"), Config(2, (0, 1)))
+        with self.assertRaisesRegex(UsageError, "4 vCPU threads for 2 CPUs"):
+            check_spec(parse_quota("25"), Config(2, (0, 1), 2))
+
+    def test_config_labels(self):
+        """a --configs item's ~MODE is part of its label; slugs are file names"""
+        c = parse_configs("2@0-1~stall=5/10:rr,8@0-1")
+        self.assertEqual([x.label for x in c], ["2@0-1~stall=5/10:rr", "8@0-1"])
+        self.assertEqual(c[0].base_label, "2@0-1")
+        self.assertNotIn("/", c[0].slug)
+
+    def test_window_arithmetic(self):
+        """counters interpolated at the window's ends; stalls cut to the window"""
+        from pvbench.hostrun import delta, overlap
+        samples = [(0, [(0, None, None, None)]), (100, [(50, None, None, None)]),
+                   (200, [(150, None, None, None)])]
+        self.assertEqual(delta(samples, 50, 150, 0, 0), 75)
+        self.assertIsNone(delta(samples, 50, 150, 0, 1))
+        self.assertEqual(overlap([(0, 10), (40, 60), (90, 120)], 50, 100), 20)
+
+    def test_scheduler_class(self):
+        """EEVDF from Linux 6.6, CFS before, from the kernel version"""
+        from pvbench.env import scheduler_class
+        self.assertTrue(scheduler_class("6.6.0").startswith("EEVDF"))
+        self.assertTrue(scheduler_class("6.18.44-fc").startswith("EEVDF"))
+        self.assertTrue(scheduler_class("6.1.0-13-amd64").startswith("CFS"))
+        self.assertTrue(scheduler_class("weird").startswith("unknown"))
+
+
+class Layers(unittest.TestCase):
+    def test_import_order(self):
+        """each pvbench module imports only those listed above it (no cycles)"""
+        package = Path(__file__).resolve().parents[1] / "tools" / "bench" / "pvbench"
+        doc = (package / "__init__.py").read_text()
+        order = re.findall(r"^  ([a-z]+) ", doc, re.M)
+        self.assertEqual(sorted(order), sorted(p.stem for p in package.glob("*.py")
+                                               if p.stem != "__init__"))
+        for i, name in enumerate(order):
+            text = (package / f"{name}.py").read_text()
+            used = re.findall(r"^from \.(\w*) import (\w+)", text, re.M)
+            used = [module or imported for module, imported in used]
+            later = [m for m in used if m not in order[:i]]
+            self.assertEqual(later, [], f"{name} imports {later}")
+
+
+class Printed(unittest.TestResult):
+    """One line per test, as tests/lib.sh prints its cases."""
+
+    def name(self, test):
+        return f"bench unit: {test.shortDescription() or test.id()}"
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        print(f"ok {self.name(test)}")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        print(f"FAIL {self.name(test)}: {str(err[1]).splitlines()[0]}")
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        print(f"FAIL {self.name(test)}: {type(err[1]).__name__}: {err[1]}")
+
+
+def main():
+    result = Printed()
+    unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]).run(result)
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+# pvbench: the overcommit benchmark runner behind tools/bench/matrix.py.
+"""The overcommit benchmark runner (tools/bench/matrix.py is its entry point).
+
+Modules, each importing only those above it (tests/bench_unit.py checks):
+  common   paths, exit statuses, messages
+  config   configurations (VCPUS@CPUSET[xVMS][~MODE]) and list parsing
+  interference  the interference modes (--quota, --stall, --hog) parsed and checked
+  cgroups  the cgroups of --quota and --stall, and their cleanup
+  cli      the command line: parse_args() -> Options, or exit status 2
+  env      the host described (CPU, SMT, kernel, scheduler, slice, cgroups, QEMU, pinning)
+  logs     what the runner needs from a serial log, read by tools/pvlog.py
+  qmp      a minimal QMP client: a paused VM's vCPU threads
+  hog      one --hog co-runner process (run as a script)
+  hostrun  interference applied and vCPU threads measured, per step
+  results  per-lock records from the logs, failure reasons, the CSV files
+  runs     booting the VMs step by step (tcg, kvm, auto)
+  nested   every run in one L1 boot (--accel nested)
+  store    matrix.json and results.jsonl: what the reports are built from
+  stats    per (config, lock) cells, medians, number formats
+  summary  summary.md
+  plots    the gnuplot data, scripts and images
+  report   every report from the run directory (also `matrix.py report DIR`)
+  main     a run: options, runs, store, report
+"""

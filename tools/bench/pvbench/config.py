@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: MIT
+# config.py: benchmark configurations (VCPUS@CPUSET[xVMS]) and list parsing.
+"""Configurations and the parsers of the list options.
+
+A Config is VCPUS vCPUs per VM and VMS VMs at once on the host CPUs CPUS;
+its label (2@0-1, 4@0x2) names it everywhere (results, logs, summary).
+Every parser returns values or raises UsageError naming what is accepted.
+"""
+import re
+from dataclasses import dataclass
+
+from .common import UsageError
+
+LOCKS = ("tas", "ttas", "ticket", "mcs", "qspinlock", "pvqspinlock")
+MAX_VCPUS = 288                 # QEMU 7.2's q35 limit
+MAX_VMS = 64
+
+CPUSET_RE = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+CONFIG_RE = re.compile(r"^(\d+)@([0-9,-]+?)(?:x(\d+))?(?:~(\S+))?$")
+SLUG_BAD_RE = re.compile(r"[^A-Za-z0-9@.+=~_-]")
+
+
+def parse_cpuset(text):
+    """'0-1,4' -> (0, 1, 4)."""
+    if not CPUSET_RE.match(text):
+        raise UsageError(f"'{text}' is not a CPU list; accepted: CPU numbers "
+                         "and ranges such as 0, 0-1, 0,2-3")
+    cpus = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        low, high = int(low), int(high or low)
+        if high < low:
+            raise UsageError(f"'{text}': the range {part} runs backwards")
+        cpus.update(range(low, high + 1))
+    return tuple(sorted(cpus))
+
+
+def format_cpuset(cpus):
+    """(0, 1, 4) -> '0-1,4'."""
+    parts, start = [], None
+    for i, cpu in enumerate(cpus):
+        if start is None:
+            start = cpu
+        if i + 1 == len(cpus) or cpus[i + 1] != cpu + 1:
+            parts.append(str(start) if start == cpu else f"{start}-{cpu}")
+            start = None
+    return ",".join(parts)
+
+
+@dataclass(frozen=True)
+class Config:
+    """VCPUS vCPUs per VM, VMS VMs at once, all on the host CPUs CPUS, under
+    INTERFERENCE (an interference.Spec text, '' for none)."""
+    vcpus: int
+    cpus: tuple
+    vms: int = 1
+    interference: str = ""
+
+    @property
+    def cpuset(self):
+        return format_cpuset(self.cpus)
+
+    @property
+    def base_label(self):
+        """The label without the interference."""
+        return f"{self.vcpus}@{self.cpuset}" + (f"x{self.vms}" if self.vms > 1 else "")
+
+    @property
+    def label(self):
+        return self.base_label + (f"~{self.interference}" if self.interference else "")
+
+    @property
+    def slug(self):
+        return SLUG_BAD_RE.sub("_", self.label.replace(",", "+"))
+
+    @property
+    def overcommit(self):
+        return self.vcpus * self.vms / len(self.cpus)
+
+
+def fmt_ratio(ratio):
+    return f"{ratio:.3g}x"
+
+
+def int_in(text, low, high, what):
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise UsageError(f"{what} '{text}': accepted: an integer {low}..{high}")
+    return value
+
+
+def parse_list(text, what):
+    items = [i for i in re.split(r"[,\s]+", text) if i]
+    if not items:
+        raise UsageError(f"{what}: an empty list")
+    return items
+
+
+def parse_int_list(text, low, high, what):
+    return [int_in(i, low, high, what) for i in parse_list(text, what)]
+
+
+def parse_locks(text):
+    locks = []
+    for name in parse_list(text, "--locks"):
+        if name == "all":
+            locks.extend(LOCKS)
+        elif name in LOCKS:
+            locks.append(name)
+        else:
+            raise UsageError(f"--locks: unknown lock '{name}'; accepted: "
+                             f"{', '.join(LOCKS)}, all")
+    return list(dict.fromkeys(locks))
+
+
+def parse_host_cpus(text):
+    sets = [s for s in re.split(r"[/;\s]+", text) if s]
+    if not sets:
+        raise UsageError("--host-cpus: an empty list")
+    try:
+        return [parse_cpuset(s) for s in sets]
+    except UsageError as e:
+        raise UsageError(f"--host-cpus: {e} (cpusets are separated by / or ;)") from None
+
+
+def parse_configs(text):
+    """'2@0-1,8@0-1,4@0,2x2' -> [Config]. A comma only separates items when
+    the next item starts with VCPUS@, so cpusets may hold commas."""
+    configs = []
+    for item in (i.strip() for i in re.split(r",(?=\s*\d+@)|;", text)):
+        m = CONFIG_RE.match(item)
+        if not m:
+            raise UsageError(f"--configs: bad item '{item}'; accepted: VCPUS@CPUSET "
+                             "or VCPUS@CPUSETxVMS, either followed by ~MODE (an interference), "
+                             "e.g. 2@0-1,8@0-1,4@0x2,2@0-1~stall=5/10:rr")
+        vcpus = int_in(m.group(1), 1, MAX_VCPUS, f"--configs '{item}': vCPUs")
+        try:
+            cpus = parse_cpuset(m.group(2))
+        except UsageError as e:
+            raise UsageError(f"--configs '{item}': {e}") from None
+        vms = int_in(m.group(3) or "1", 1, MAX_VMS, f"--configs '{item}': VMs")
+        configs.append(Config(vcpus, cpus, vms, m.group(4) or ""))
+    return configs
+
+
+def cross_product(vcpus, cpusets, vms_list):
+    """Every vCPU count x cpuset x VM count; without --vcpus, 1x, 2x and 4x
+    overcommit of each cpuset."""
+    configs = []
+    for cpus in cpusets:
+        counts = vcpus or [len(cpus) * k for k in (1, 2, 4)]
+        for n in counts:
+            for vms in vms_list:
+                configs.append(Config(n, cpus, vms))
+    return configs

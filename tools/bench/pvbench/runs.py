@@ -1,0 +1,229 @@
+# SPDX-License-Identifier: MIT
+# runs.py: booting the VMs of the matrix through run-qemu.sh, step by step.
+"""The VM runs: planning them and running them directly (tcg, kvm, auto).
+
+plan_runs() lists every VM run (repetitions interleaved); run_direct() boots
+each step's VMs together and sets every Run's status, seconds and accel
+(status None: not started). --accel nested is in nested.py.
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import PROG, REPO, ST_BAD_INPUT, ST_NO_QEMU, ST_PASS, ST_TIMEOUT, meaning, read_text, warn
+from .config import Config, fmt_ratio
+from .cgroups import REGISTRY
+from .hostrun import Session
+from .qmp import QmpError, close_all, connect_all, vcpu_threads
+from .results import ACCEL_LINE_RE, failure_reason
+
+ACCEL_MISMATCH = "accelerator mismatch"
+WAIT_GRACE_S = 30               # after run-qemu.sh's own timeout, kill it
+STOP_GRACE_S = 5
+
+
+@dataclass
+class Run:
+    """One VM boot: a config, a repetition, a VM index (1-based)."""
+    config: Config
+    rep: int
+    vm: int
+    log: Path
+    err: Path
+    status: int = None          # None: not started
+    seconds: float = 0.0
+    accel: str = ""
+    reason: str = ""            # why it failed (results.explain_failures)
+    host: dict = None           # lock -> the host's measurements (hostrun.Session.measure)
+
+    @property
+    def name(self):
+        return self.log.stem
+
+
+def plan_runs(opts, logs):
+    """Repetitions interleaved: every config once, then every config again."""
+    runs = []
+    for rep in range(1, opts.reps + 1):
+        for config in opts.configs:
+            for vm in range(1, config.vms + 1):
+                name = f"{config.slug}-rep{rep}-vm{vm}"
+                runs.append(Run(config, rep, vm, logs / f"{name}.log", logs / f"{name}.err"))
+    return runs
+
+
+def guest_cmdline(opts, rep):
+    return ["test=bench", f"lock={','.join(opts.locks)}",
+            f"duration_ms={opts.duration_ms}", f"warmup_ms={opts.warmup_ms}",
+            f"hold_ns={opts.hold_ns}", f"think_ns={opts.think_ns}",
+            f"pv={opts.pv}", f"seed={rep}", *opts.guest]
+
+
+def run_qemu_options(opts, run):
+    return ["--smp", str(run.config.vcpus), "--pin", run.config.cpuset,
+            "--timeout", str(opts.timeout)]
+
+
+def launch(argv, run):
+    with open(run.log, "wb") as out, open(run.err, "wb") as err:
+        return subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                cwd=REPO, start_new_session=True)
+
+
+def stop(proc):
+    """End run-qemu.sh and its QEMU (they have their own process group)."""
+    if proc.poll() is not None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(STOP_GRACE_S)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def note(run, message):
+    """Add the runner's own message to a run's stderr log."""
+    with open(run.err, "a") as f:
+        f.write(f"{PROG}: {message}\n")
+
+
+def wait_run(run, proc, timeout):
+    try:
+        return proc.wait(timeout + WAIT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        note(run, f"run-qemu.sh did not end {WAIT_GRACE_S} s after its --timeout; killed")
+        return ST_TIMEOUT
+
+
+def vm_argv(opts, run, qmp_socket):
+    """run-qemu.sh's command line for one VM: QEMU starts paused, QMP on QMP_SOCKET."""
+    argv = [str(opts.run_qemu), "--accel", opts.accel, *run_qemu_options(opts, run),
+            "--qemu", "-qmp", "--qemu", f"unix:{qmp_socket},server=on,wait=off", "--qemu", "-S"]
+    return argv + ["--", *guest_cmdline(opts, run.rep)]
+
+
+def accel_mismatch(opts, run):
+    """Why RUN's actual accelerator (run-qemu.sh's accel= line) is refused,
+    or '' (also when run-qemu.sh ended before saying: its status tells why)."""
+    actual = run_accel(run.err, "")
+    if opts.accel == "auto" or actual in ("", opts.accel):
+        return ""
+    return f"{ACCEL_MISMATCH}: requested --accel {opts.accel}, but run-qemu.sh ran {actual}"
+
+
+def start_group(opts, session, runs, procs, sockets, support):
+    """Connect to the paused VMs, check the accelerator, pin, apply the
+    interference, start them together. False when the step cannot run."""
+    try:
+        clients = connect_all(procs, sockets)
+    except (QmpError, OSError, ValueError) as e:
+        for run in runs:
+            note(run, f"QMP: {e}")
+        return False
+    try:
+        for run in runs:
+            why = accel_mismatch(opts, run)
+            if why:
+                note(run, why)
+                return False
+        for run, qmp in zip(runs, clients):
+            session.add_vm(run, vcpu_threads(qmp), support.get("stall_mechanism", ""))
+        session.start_paused()
+        for qmp in clients:
+            qmp.command("cont")
+        session.start_running()
+        return True
+    except (QmpError, OSError, ValueError) as e:
+        for run in runs:
+            note(run, f"setting up the vCPU threads failed: {e}")
+        return False
+    finally:
+        close_all(clients)
+
+
+def run_group(opts, runs, support):
+    """The VMs of one config and rep, at the same time."""
+    procs = []
+    session = Session(runs[0].config, opts.seed, opts.pin_vcpus)
+    with tempfile.TemporaryDirectory(prefix="pvspin-bench.") as qmp_dir:
+        sockets = [os.path.join(qmp_dir, f"vm{r.vm}.qmp") for r in runs]
+        try:
+            t0 = time.monotonic()
+            for run, sock in zip(runs, sockets):
+                procs.append(launch(vm_argv(opts, run, sock), run))
+            if not start_group(opts, session, runs, procs, sockets, support):
+                session.stop()
+                for proc in procs:
+                    stop(proc)
+            for run, proc in zip(runs, procs):
+                status = wait_run(run, proc, opts.timeout)
+                run.status = ST_NO_QEMU if status < 0 else status     # < 0: killed by a signal
+                run.seconds = time.monotonic() - t0
+                run.accel = run_accel(run.err, opts.accel)
+                if accel_mismatch(opts, run):
+                    run.status = ST_BAD_INPUT
+        finally:
+            session.stop()          # thaw and ungroup before QEMU is killed
+            for proc in procs:
+                stop(proc)
+            REGISTRY.cleanup()
+        for run in runs:
+            run.host = session.measure(run)
+
+
+def run_accel(err_path, requested):
+    """The accelerator run-qemu.sh chose (it says so on stderr)."""
+    for line in read_text(err_path).splitlines():
+        m = ACCEL_LINE_RE.match(line)
+        if m:
+            return m.group(1)
+    return requested
+
+
+class Progress:
+    def __init__(self, total, quiet):
+        self.total, self.done, self.quiet = total, 0, quiet
+        self.t0 = time.monotonic()
+
+    def step(self, what, seconds, outcome):
+        self.done += 1
+        if self.quiet:
+            return
+        left = (time.monotonic() - self.t0) / self.done * (self.total - self.done)
+        print(f"[{self.done}/{self.total}] {what}: {outcome} in {seconds:.1f} s, "
+              f"about {left:.0f} s left", file=sys.stderr, flush=True)
+
+
+def outcome_text(runs):
+    bad = [r for r in runs if r.status != ST_PASS]
+    if not bad:
+        return "done"
+    return "FAILED " + ", ".join(
+        f"vm{r.vm} status {r.status} ({meaning(r.status)})" for r in bad)
+
+
+def run_direct(opts, runs, support):
+    groups = {}
+    for run in runs:
+        groups.setdefault((run.rep, run.config), []).append(run)
+    progress = Progress(len(groups), opts.quiet)
+    for (rep, config), group in groups.items():
+        run_group(opts, group, support)
+        progress.step(f"{config.label} ({fmt_ratio(config.overcommit)}) rep {rep}",
+                      max(r.seconds for r in group), outcome_text(group))
+        bad_input = next((r for r in group if r.status == ST_BAD_INPUT), None)
+        if bad_input:
+            left = sum(1 for r in runs if r.status is None)
+            warn(f"run {bad_input.name} was rejected as bad input: {failure_reason(bad_input)}; "
+                 f"every run would fail the same way, {left} runs not started")
+            return
