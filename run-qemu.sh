@@ -11,6 +11,10 @@ readonly TCG_MAX_VCPUS=255   # QEMU 7.2 TCG has no x2APIC
 readonly KVM_MAX_VCPUS=288   # QEMU 7.2 q35 limit
 readonly DEBUG_EXIT_PORT=0xf4
 readonly GDB_DEFAULT_PORT=1234
+# --hyperv: QEMU's Hyper-V enlightenments for pv=hyperv (docs/pv.md). hv-ipi
+# needs hv-vpindex (QEMU refuses it alone); hv-spinlocks is the spin count
+# the guest reads from CPUID 0x40000004 EBX (QEMU's default: never notify).
+readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE=$TOP/build/pvspin.elf
@@ -32,6 +36,8 @@ options:
   --machine M         q35|pc|microvm (default q35)
   --firmware F        qboot|seabios for q35/pc (default qboot; --iso uses seabios)
   --cpu MODEL         QEMU -cpu (default: max under TCG, host under KVM)
+  --hyperv            offer Hyper-V's enlightenments too (-cpu ...,hv-relaxed,
+                      hv-vpindex,hv-ipi,hv-spinlocks=0x1fff): KVM or nested only
   --boot B            multiboot|pvh|iso (default multiboot): how the guest is
                       loaded (docs/boot.md): multiboot = build/pvspin.elf by
                       QEMU -kernel (Multiboot v1); pvh = build/pvspin-pvh.elf by
@@ -80,7 +86,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
 boot= iso_flag=0 exit_via=debug-exit
-log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0
+log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0 hyperv=0
 qemu_extra=() guest_args=()
 
 parse_args() {
@@ -95,6 +101,7 @@ parse_args() {
 		--iso) iso_flag=1 ;;
 		--boot) boot=${2-}; shift ;;
 		--exit) exit_via=${2-}; shift ;;
+		--hyperv) hyperv=1 ;;
 		--pin) pin=${2-}; shift ;;
 		--timeout) timeout=${2-}; timeout_given=1; shift ;;
 		--gdb)
@@ -139,6 +146,7 @@ validate_args() {
 		[ -z "$batch$l1_kernel$l1_smp$l1_mem" ] || die_usage "--batch and --l1-* go with --accel nested"
 	fi
 	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
+	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel tcg"
 	[ -z "$gdb_port" ] || validate_gdb_port
 }
 
@@ -191,6 +199,12 @@ gdb_hint() {
 	echo "  gdb -ex 'set architecture i386:x86-64' -ex 'symbol-file $elf' -ex 'target remote localhost:$gdb_port' -ex 'hbreak kmain' -ex 'continue'" >&2
 }
 
+# QEMU's hv-* flags are implemented by KVM; under TCG QEMU 7.2 refuses some
+# ("kernel doesn't allow setting HyperV VP_INDEX"), so say why up front.
+die_hyperv_tcg() {
+	die_usage "--hyperv with $1: Hyper-V's enlightenments are KVM's (QEMU's hv-* flags); TCG does not offer them (use --accel kvm or --accel nested)"
+}
+
 # ---- accelerator ---------------------------------------------------------
 hardware_kvm_module() {
 	local m
@@ -226,6 +240,7 @@ choose_accel() {
 	tcg) accel_reason="forced" ;;
 	nested) accel_reason="real KVM in an L1 host booted under TCG" ;;
 	esac
+	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel auto chose TCG: $accel_reason"
 	if [ "$accel" = tcg ] && [ "$smp" -gt $TCG_MAX_VCPUS ]; then
 		die_usage "--smp $smp: too many vCPUs for TCG; QEMU 7.2's TCG has no x2APIC, so it stops at $TCG_MAX_VCPUS (use --accel kvm or nested)"
 	fi
@@ -259,6 +274,7 @@ build_qemu_args() {
 		     fi ;;
 		esac
 	fi
+	[ "$hyperv" = 1 ] && c=$c,$HYPERV_CPU_FLAGS
 	[ "$qaccel" = tcg ] && qargs+=(-accel tcg,thread=multi) || qargs+=(-accel kvm)
 	# The guest's NMI watchdog is the PIT routed as an NMI. KVM's in-kernel
 	# PIT by default holds back the next tick until the last one is

@@ -2,6 +2,7 @@
 /* hypervisor.c - what CPUID says of the CPU and the hypervisor (hypervisor.h). */
 #include "lib/string.h"
 #include "lib/x86.h"
+#include "hyperv.h"
 #include "hypervisor.h"
 
 struct hypervisor_info hv;
@@ -50,6 +51,9 @@ void hypervisor_detect(void)
 	copy_regs(hv.signature, r.ebx, r.ecx, r.edx);
 	hv.base = CPUID_HV_BASE;
 	hv.max_leaf = r.eax;
+	/* Hyper-V's leaves are always at the first base; with both offered
+	 * (QEMU's hv-* flags under KVM) KVM's move to a later one. */
+	hyperv_detect(hv.signature, r.eax);
 	for (uint32_t base = CPUID_HV_BASE; base < CPUID_HV_LAST; base += CPUID_HV_STEP) {
 		r = cpuid(base, 0);
 		char sig[13];

@@ -46,7 +46,11 @@ struct percpu {
 	const char *wd_waiting_on;      /* lock this CPU is acquiring, or NULL */
 	uint64_t wd_wait_since_ns;
 	uint64_t sched_yields;          /* KVM_HC_SCHED_YIELD calls */
-	uint64_t hypercalls;            /* every KVM hypercall made */
+	uint64_t hypercalls;            /* every hypercall made (KVM or Hyper-V) */
+	uint64_t hv_send_ipi;           /* HvCallSendSyntheticClusterIpi calls */
+	uint64_t hv_long_spin_wait;     /* HvCallNotifyLongSpinWait calls */
+	uint64_t hv_hypercall_errors;   /* Hyper-V hypercalls whose status was not 0 */
+	uint32_t hv_last_error;         /* call code << 16 | status of the last one */
 	uint64_t nmi_waits;             /* PV waits that returned at once: in an NMI */
 	uint64_t irqoff_waits;          /* ipi waits that returned at once: IF was 0 */
 

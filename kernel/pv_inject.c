@@ -147,7 +147,7 @@ static void inject_kick(unsigned int cpu)
 	}
 }
 
-static struct pv_lock_ops inject_ops = { .wait = inject_wait, .kick = inject_kick };
+static struct pv_lock_ops inject_ops;
 
 void pv_inject_reset(void)
 {
@@ -169,7 +169,11 @@ void pv_inject_install(void)
 		kprintf("# inject: pv is off, nothing halts or kicks: no effect\n");
 		return;
 	}
-	inject_ops.name = inner->name;
+	/* A copy of the backend's ops (its name, its spin hint) with our
+	 * wait and kick. */
+	inject_ops = *inner;
+	inject_ops.wait = inject_wait;
+	inject_ops.kick = inject_kick;
 	pv_lock_set_ops(&inject_ops);
 	kprintf("# inject: spurious_wake %lu ppm, kick_delay %lu us, drop_kick %lu ppm around the %s backend\n",
 		pv_inject.spurious_wake_ppm, pv_inject.kick_delay_us, pv_inject.drop_kick_ppm,

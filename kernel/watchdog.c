@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* watchdog.c - the lockup watchdog: LAPIC timer ticks and the NMI backstop (watchdog.h). */
+#include "hypercall/hyperv.h"
 #include "hypercall/kvm_hypercall.h"
 #include "kernel/drivers/ioapic.h"
 #include "kernel/drivers/pit.h"
@@ -51,22 +52,36 @@ static uint64_t ago_ms(uint64_t now, uint64_t then)
 /* A hypercall still in flight is named even when the CPU's state says
  * otherwise: an interrupt taken inside a hypercall that never returns (the
  * caller had interrupts on) runs handlers that may wait and halt, and those
- * overwrite the state. */
-static const char *hypercall_note(const struct percpu *p, uint32_t st)
+ * overwrite the state. wd_hypercall stays set meanwhile (pv_backend.c gives
+ * an interrupted hypercall's number back when a nested one ends). */
+static const char *hypercall_note(const struct percpu *p, uint32_t st, char *buf, size_t size)
 {
-	bool inside = st == CPU_IN_HYPERCALL;
-	switch (p->wd_hypercall) {
-	case 0:
+	uint32_t nr = p->wd_hypercall;
+	if (!nr)
 		return "";
-	case KVM_HC_KICK_CPU:
-		return inside ? " (KVM_HC_KICK_CPU did not return)"
-			      : " (KVM_HC_KICK_CPU did not return; an interrupt taken inside it)";
-	case KVM_HC_SCHED_YIELD:
-		return inside ? " (KVM_HC_SCHED_YIELD did not return)"
-			      : " (KVM_HC_SCHED_YIELD did not return; an interrupt taken inside it)";
-	default:
-		return inside ? " (a hypercall did not return)"
-			      : " (a hypercall did not return; an interrupt taken inside it)";
+	const char *name = 0;
+	if (nr & WD_HYPERCALL_HYPERV)
+		name = hyperv_call_name((uint16_t)(nr & ~WD_HYPERCALL_HYPERV));
+	else if (nr == KVM_HC_KICK_CPU)
+		name = "KVM_HC_KICK_CPU";
+	else if (nr == KVM_HC_SCHED_YIELD)
+		name = "KVM_HC_SCHED_YIELD";
+	snprintf(buf, size, " (%s did not return%s)", name ? name : "a hypercall",
+		 st == CPU_IN_HYPERCALL ? "" : "; an interrupt taken inside it");
+	return buf;
+}
+
+/* Hyper-V hypercalls that returned a failure status: the count and the
+ * last one, per CPU. */
+static void report_hv_errors(void)
+{
+	for (unsigned int c = 0; c < wd.ncpus; c++) {
+		const struct percpu *p = percpu_of(c);
+		if (!p->hv_hypercall_errors)
+			continue;
+		const char *name = hyperv_call_name((uint16_t)(p->hv_last_error >> 16));
+		kprintf("# LOCKUP: cpu %u: %lu Hyper-V hypercall(s) failed, the last %s with status 0x%04x\n",
+			c, p->hv_hypercall_errors, name ? name : "?", p->hv_last_error & HV_STATUS_MASK);
 	}
 }
 
@@ -79,20 +94,21 @@ static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 	for (unsigned int c = 0; c < wd.ncpus; c++) {
 		struct percpu *p = percpu_of(c);
 		uint32_t st = __atomic_load_n(&p->wd_state, __ATOMIC_ACQUIRE);
-		char waiting[64] = "not waiting on a lock";
+		char waiting[64] = "not waiting on a lock", hc[96];
 		if (p->wd_waiting_on)
 			snprintf(waiting, sizeof(waiting), "waiting on %s for %lu ms",
 				 p->wd_waiting_on, ago_ms(now, p->wd_wait_since_ns));
 		kprintf("# LOCKUP: cpu %u apic %u %s for %lu ms%s%s, %s, progress %lu, halts %lu, "
 			"kicks sent %lu (last to cpu %u, %lu ms ago), received %lu (last %lu ms ago)\n",
 			c, p->apic_id, state_names[st], ago_ms(now, p->wd_state_since_ns),
-			hypercall_note(p, st),
+			hypercall_note(p, st, hc, sizeof(hc)),
 			since(now, wd.changed_ns[c]) > wd.timeout_ns ? " STUCK" : "", waiting,
 			p->wd_progress, p->halts, p->kicks_sent, p->last_kick_target,
 			ago_ms(now, p->last_kick_sent_ns),
 			p->kicks_received,
 			ago_ms(now, p->last_kick_received_ns));
 	}
+	report_hv_errors();
 	if (wd.describe)
 		wd.describe();
 	char reason[96];

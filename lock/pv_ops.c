@@ -73,6 +73,26 @@ void pv_lock_wait(uint8_t *ptr, uint8_t val)
 	}
 }
 
+void pv_spin_hint_init(struct pv_spin_hint *h)
+{
+	const struct pv_lock_ops *ops = pv_lock_get_ops();
+
+	h->every = ops->spin_hint && ops->spin_hint_loops ? ops->spin_hint_loops : UINT32_MAX;
+	h->left = h->every;
+	h->spins = 0;
+}
+
+void pv_spin_hint_fire(struct pv_spin_hint *h)
+{
+	const struct pv_lock_ops *ops = pv_lock_get_ops();
+
+	h->spins += h->every;
+	h->left = h->every;
+	/* The ops may have been switched since init: check again. */
+	if (ops->spin_hint)
+		ops->spin_hint(h->spins);
+}
+
 void pv_lock_kick(unsigned int cpu)
 {
 	uint64_t start = lock_now_ns();

@@ -14,6 +14,12 @@
  *   kick(cpu):      make `cpu` return from wait.  A kick that arrives
  *                   before the wait must not be lost: the next wait of
  *                   that CPU returns at once (a harmless spurious wakeup).
+ *   spin_hint(spins): optional (NULL: none).  A waiter that is still
+ *                   spinning calls it once every spin_hint_loops iterations
+ *                   of a PV spin loop (0: never), with the iterations spun
+ *                   so far in this acquisition.  A hint to the hypervisor
+ *                   ("I am spinning on a lock, run someone else"); it must
+ *                   not wait for anything.  The native locks never call it.
  */
 #ifndef LOCK_PV_OPS_H
 #define LOCK_PV_OPS_H
@@ -24,6 +30,8 @@ struct pv_lock_ops {
 	const char *name;
 	void (*wait)(uint8_t *ptr, uint8_t val);
 	void (*kick)(unsigned int cpu);
+	void (*spin_hint)(uint64_t spins);
+	uint32_t spin_hint_loops;
 };
 
 /* The default ops: wait = return (spin), kick = nothing. */
@@ -62,5 +70,27 @@ uint32_t pv_lock_spin_threshold(void);
  */
 void pv_lock_wait(uint8_t *ptr, uint8_t val);
 void pv_lock_kick(unsigned int cpu);
+
+/*
+ * Library-internal: the spin-hint countdown of one acquisition's PV spin
+ * loops.  pv_spin_hint_init() reads the installed ops once; each spin
+ * iteration costs one decrement and one predictable branch, and without a
+ * spin_hint op the countdown starts at UINT32_MAX (about four billion
+ * iterations, then a no-op call).
+ */
+struct pv_spin_hint {
+	uint32_t left;
+	uint32_t every;
+	uint64_t spins;
+};
+
+void pv_spin_hint_init(struct pv_spin_hint *h);
+void pv_spin_hint_fire(struct pv_spin_hint *h);
+
+static inline void pv_spin_hint_tick(struct pv_spin_hint *h)
+{
+	if (lock_unlikely(--h->left == 0))
+		pv_spin_hint_fire(h);
+}
 
 #endif /* LOCK_PV_OPS_H */

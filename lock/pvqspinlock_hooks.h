@@ -106,6 +106,9 @@ static inline bool pv_wait_early(struct lock_qnode *prev, uint32_t loop)
 
 static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *prev)
 {
+	struct pv_spin_hint hint;
+
+	pv_spin_hint_init(&hint);
 	for (;;) {
 		bool early = false;
 
@@ -117,6 +120,7 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 				early = true;
 				break;
 			}
+			pv_spin_hint_tick(&hint);
 			lock_cpu_relax();
 		}
 
@@ -183,6 +187,9 @@ static inline uint32_t q_pv_wait_head_or_lock(struct qspinlock *lock,
 	/* q_pv_kick_node() may already have hashed us. */
 	bool hashed = __atomic_load_n(&node->state, __ATOMIC_RELAXED) ==
 		      PV_VCPU_HASHED;
+	struct pv_spin_hint hint;
+
+	pv_spin_hint_init(&hint);
 
 	for (uint32_t waits = 0;; waits++) {
 		/* Relaxed: read by successors' pv_wait_early() as a hint. */
@@ -194,6 +201,7 @@ static inline uint32_t q_pv_wait_head_or_lock(struct qspinlock *lock,
 		for (uint32_t loop = pv_lock_spin_threshold(); loop; loop--) {
 			if (q_trylock_clear_pending(lock))
 				goto gotlock;
+			pv_spin_hint_tick(&hint);
 			lock_cpu_relax();
 		}
 		q_clear_pending(lock);

@@ -155,7 +155,7 @@ static void nest_into_a_waiter(struct torture_cpu *me, unsigned int level)
 	}
 }
 
-/* nest_self (pvqspinlock, ipi backend): a handler keeps interrupts off,
+/* nest_self (pvqspinlock, ipi or hyperv backend: a kick is an interrupt): a handler keeps interrupts off,
  * sends the next level's IPI to its own CPU (it stays pending) and turns
  * interrupts on only around its PV waits, through this wrapper of the
  * installed ops: the next level then nests exactly while this one is
@@ -465,12 +465,14 @@ static void torture_one(const char *lock_name, void *ctx)
 	 * against their own thread context on the same CPU. */
 	t.queued = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
 	t.irq_levels = t.queued ? (unsigned int)opt.irq_lock : 0;
-	t.nest_self = !strcmp(lock_name, "pvqspinlock") && !strcmp(pv_backend_name(), "ipi");
+	t.nest_self = !strcmp(lock_name, "pvqspinlock") && pv_backend_kick_is_interrupt();
 	if (t.nest_self) {
-		/* No CPU is waiting between runs: the ops may change. */
+		/* No CPU is waiting between runs: the ops may change. The
+		 * copy keeps the backend's name and spin hint. */
 		nest_inner = pv_lock_get_ops();
-		nest_ops = (struct pv_lock_ops){ .name = nest_inner->name, .wait = nest_wait,
-						 .kick = nest_kick };
+		nest_ops = *nest_inner;
+		nest_ops.wait = nest_wait;
+		nest_ops.kick = nest_kick;
 		pv_lock_set_ops(&nest_ops);
 	}
 	pv_counters_reset(t.ncpus);

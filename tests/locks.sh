@@ -236,6 +236,7 @@ PY
 			--expect pvwait.nmi.nmi_waits=1 --expect pvwait.irqs_off.irqoff_waits=0 && pass
 	fi
 
+	test_hyperv
 	case_begin "pv=kvm on a KVM whose hypercalls never return: watchdog report, status 4"
 	if ! kvm_opens; then
 		skip "no usable /dev/kvm"
@@ -245,4 +246,74 @@ PY
 		run_guest pv-kvm-emulated --accel kvm --smp 2 --timeout 200 -- test=torture lock=pvqspinlock pv=kvm duration_ms=2000 pv_spin_threshold=16 watchdog_ms=1000
 		expect_status 4 && expect_grep 'KVM_HC_KICK_CPU did not return' && expect_grep '^# LOCKUP: lock pvqspinlock' && pass
 	fi
+}
+
+# The hyperv backend (docs/pv.md "Hyper-V"): bad input under TCG, then one L1
+# boot under nested KVM for every real-Hyper-V case.
+test_hyperv() {
+	case_begin "pv=hyperv without Hyper-V (TCG): status 2, names what CPUID said"
+	run_guest pv-hyperv-tcg --smp 2 -- test=torture lock=pvqspinlock pv=hyperv
+	expect_status 2 && expect_grep "^not ok 1 cmdline # bad option 'pv=hyperv': CPUID 0x40000000 signature \"TCGTCGTCGTCG\" .*not Hyper-V" && pass
+
+	case_begin "run-qemu.sh --hyperv --accel tcg: status 2 with the reason"
+	run_guest hyperv-tcg --hyperv --accel tcg --smp 2
+	expect_status 2 && expect_grep "^run-qemu.sh: --hyperv with --accel tcg: .*TCG does not offer them" && pass
+
+	case_begin "under nested KVM with --hyperv: pv=hyperv torture (both hypercalls, no errors), with spurious+late kicks, pvwait; pv=auto: kvm with both offered, hyperv without KVM's leaves, kvm without --hyperv"
+	if [ -n "${PVSPIN_SKIP_NESTED-}" ]; then
+		skip "PVSPIN_SKIP_NESTED is set"
+		return
+	fi
+	# pv_spin_threshold=16384 > hv-spinlocks=0x1fff: a waiter spins past
+	# the recommended count (HvCallNotifyLongSpinWait) before it halts.
+	local batch=$LOG_DIR/pv-hyperv.batch
+	cat > "$batch" <<'BATCH'
+--hyperv --smp 8 -- test=torture lock=pvqspinlock pv=hyperv duration_ms=300 pv_spin_threshold=16384
+--hyperv --smp 8 -- test=torture lock=pvqspinlock pv=hyperv inject=spurious_wake:200000,kick_delay_us:50 duration_ms=300 pv_spin_threshold=16384
+--hyperv --smp 2 -- test=pvwait pv=hyperv
+--hyperv --smp 2 -- test=pvswitch
+--hyperv --cpu host,kvm=off --smp 2 -- test=pvswitch
+--smp 2 -- test=pvswitch
+BATCH
+	run_guest pv-hyperv-nested --accel nested --timeout 120 --batch "$batch"
+	expect_status 0 || return
+	python3 - "$log" <<'PY' && pass || fail "hyperv results wrong (log: $log)"
+import json, sys
+runs, texts = [], []
+for line in open(sys.argv[1], errors='replace'):
+    if line.startswith('# l1: '):
+        runs.append([]); texts.append('')
+    elif runs:
+        texts[-1] += line
+        if line.startswith('# result: '):
+            runs[-1].append(json.loads(line[10:]))
+bad = []
+def first(i, test):
+    r = [j for j in runs[i] if j.get('test') == test] if i < len(runs) else []
+    return r[0] if r else {}
+if len(runs) != 6:
+    bad.append(f'{len(runs)} runs, expected 6')
+for i in (0, 1):
+    t = first(i, 'torture'); pv = t.get('pv', {})
+    if t.get('pv_backend') != 'hyperv' or t.get('violations') != 0 or t.get('lost_updates') != 0 \
+       or not pv.get('halts') or not pv.get('hv_send_ipi') or not pv.get('hv_long_spin_wait') \
+       or pv.get('hv_hypercall_errors') != 0:
+        bad.append(f'run {i + 1}: backend {t.get("pv_backend")}, violations {t.get("violations")}, pv {pv}')
+inj = first(1, 'torture').get('inject', {})
+if not inj.get('spurious_wakes') or not inj.get('delayed_kicks'):
+    bad.append(f'run 2: nothing injected: {inj}')
+w = first(2, 'pvwait')
+if w.get('pv_backend') != 'hyperv' or w.get('nmi', {}).get('nmi_waits') != 1 \
+   or w.get('irqs_off', {}).get('irqoff_waits') != 1 or not w.get('halted_ipi', {}).get('answered'):
+    bad.append(f'run 3 (pvwait): {w}')
+for i, want, offer in ((3, 'kvm', 'Hyper-V at 0x40000000, KVM at 0x40000100 with PV_UNHALT'),
+                       (4, 'hyperv', 'offered: Hyper-V at 0x40000000)'),
+                       (5, 'kvm', 'offered: KVM at 0x40000000 with PV_UNHALT')):
+    s = first(i, 'pvswitch')
+    text = texts[i] if i < len(texts) else ''
+    if s.get('pv_backend') != want or offer not in text:
+        bad.append(f'run {i + 1} (pv=auto): backend {s.get("pv_backend")}, wanted {want} with "{offer}"')
+for b in bad: print(b[:400], file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
 }

@@ -552,7 +552,7 @@ static void record_kick(unsigned int cpu)
 	nkicks++;
 }
 
-static const struct pv_lock_ops record_ops = { "record", record_wait, record_kick };
+static const struct pv_lock_ops record_ops = { .name = "record", .wait = record_wait, .kick = record_kick };
 
 static void test_pv_unlock_slowpath(void)
 {
@@ -731,6 +731,84 @@ static void test_pv_ops_switch(void)
 	pv_lock_set_ops(NULL);
 }
 
+/* ---- PV spin hint (lock/pv_ops.h) -------------------------------------------- */
+
+#define UNIT_HINT_LOOPS 16u
+#define UNIT_HINT_MAX   8u
+
+static uint64_t hint_calls, hint_spins[UNIT_HINT_MAX];
+
+static void record_hint(uint64_t spins)
+{
+	/* Relaxed: read after pthread_join(), which orders it. */
+	uint64_t n = __atomic_fetch_add(&hint_calls, 1, __ATOMIC_RELAXED);
+	if (n < UNIT_HINT_MAX)
+		hint_spins[n] = spins;
+}
+
+static int b_hashed(void *l)
+{
+	return pv_hash_lookup(l) == &lock_qnodes[CPU_B][0];
+}
+
+/* The countdown calls the op every spin_hint_loops ticks with the spins so
+ * far; without the op nothing is called; a spinning queue head calls it. */
+static void test_pv_spin_hint(void)
+{
+	struct pv_lock_ops hint_ops = record_ops;
+	struct pv_spin_hint h;
+
+	hint_ops.spin_hint = record_hint;
+	hint_ops.spin_hint_loops = 3;
+	hint_calls = 0;
+	pv_lock_set_ops(&hint_ops);
+	pv_spin_hint_init(&h);
+	for (unsigned int i = 0; i < 7; i++)
+		pv_spin_hint_tick(&h);
+	CHECK_EQ(hint_calls, 2);
+	CHECK_EQ(hint_spins[0], 3);
+	CHECK_EQ(hint_spins[1], 6);
+
+	/* No op (or a period of 0): the countdown starts at UINT32_MAX. */
+	hint_ops.spin_hint_loops = 0;
+	pv_spin_hint_init(&h);
+	CHECK_EQ(h.left, UINT32_MAX);
+	pv_lock_set_ops(&record_ops);
+	pv_spin_hint_init(&h);
+	CHECK_EQ(h.left, UINT32_MAX);
+	for (unsigned int i = 0; i < 1000; i++)
+		pv_spin_hint_tick(&h);
+	CHECK_EQ(hint_calls, 2);
+
+	/* A real queue head: B spins pv_spin_threshold before it halts. */
+	struct qspinlock l;
+	unsigned int seq = 0;
+	struct locker b = { &l, pvqspin_lock, pvqspin_unlock, CPU_B, &seq, 0 };
+	pthread_t tb;
+
+	host_cpu_bind(CPU_MAIN);
+	host_pv_stats_reset();
+	hint_ops = host_pv_ops_futex;
+	hint_ops.spin_hint = record_hint;
+	hint_ops.spin_hint_loops = UNIT_HINT_LOOPS;
+	hint_calls = 0;
+	pv_lock_set_ops(&hint_ops);
+	pv_lock_set_spin_threshold(UNIT_HINT_LOOPS * 4);
+	pvqspin_init(&l);
+	pvqspin_lock(&l);
+	pthread_create(&tb, NULL, locker_thread, &b);
+	CHECK(wait_until(b_hashed, &l));
+	pvqspin_unlock(&l);
+	pthread_join(tb, NULL);
+	CHECK_EQ(b.order, 1);
+	CHECK(hint_calls >= 4);
+	CHECK_EQ(hint_spins[0], UNIT_HINT_LOOPS);
+	CHECK_EQ(host_pv_timeouts(), 0);
+
+	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
+	pv_lock_set_ops(NULL);
+}
+
 /* ---- PV ops contract (host futex implementation) ---------------------------- */
 
 static void test_host_ops_contract(void)
@@ -822,6 +900,7 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_pv_head_halts),
 	TEST_CASE(test_pv_wait_node_and_kick_node),
 	TEST_CASE(test_pv_ops_switch),
+	TEST_CASE(test_pv_spin_hint),
 	TEST_CASE(test_host_ops_contract),
 	TEST_CASE(test_spin_threshold),
 	TEST_CASE(test_events),
