@@ -207,9 +207,13 @@ if len(runs) >= 3:
         bad.append(f'pinned run: no steal time reported: {t}')
 if len(runs) == 9:
     t = [j for j in runs[5] if j.get('test') == 'torture']
+    # 20% of waits wake spuriously: with 10 or more waits, none is a bug
+    # (on a loaded host a run may have only a handful of waits).
+    inj = t[0]['inject'] if t else {}
+    waits = (t[0]['pv']['halts'] + inj.get('spurious_wakes', 0)) if t else 0
     if not t or t[0]['violations'] or t[0]['lost_updates'] or t[0]['pv_backend'] != 'kvm' \
-       or not t[0]['inject']['spurious_wakes'] or not t[0]['inject']['delayed_kicks']:
-        bad.append(f'kvm + spurious/late kicks: {t}')
+       or (waits >= 10 and not inj['spurious_wakes']) or not inj['delayed_kicks']:
+        bad.append(f'kvm + spurious/late kicks: {waits} waits, inject {inj}')
     t = [j for j in runs[6] if j.get('test') == 'torture']
     if not t or t[0]['violations'] or t[0]['pv_backend'] != 'ipi' or not t[0]['pv']['sched_yields']:
         bad.append(f'ipi pinned, KVM_HC_SCHED_YIELD to preempted wakees: {t}')
