@@ -123,6 +123,11 @@ struct __attribute__((packed)) hpet_table {
 #define SLEEP_CTL_SLP_EN         (1u << 5)
 #define SLP_TYP_MASK             7u
 
+/* The register windows the drivers touch: HPET's 1 KiB block, the I/O
+ * APIC's select and window registers. */
+#define HPET_MMIO_BYTES          1024
+#define IOAPIC_MMIO_BYTES        0x20
+
 #define GAS_SPACE_MEMORY         0
 #define GAS_SPACE_IO             1
 
@@ -313,6 +318,11 @@ static void parse_madt(const struct madt *m, uint64_t addr)
 				cpu_list_add(x->x2apic_id, boot_id);
 		} else if (e->type == MADT_IO_APIC && !acpi.ioapic_addr) {
 			const struct madt_io_apic *io = (const void *)e;
+			if (!phys_map(io->address, IOAPIC_MMIO_BYTES)) {
+				reject("MADT entry", addr + off - e->length,
+				       "I/O APIC registers at 0x%x are not in mapped memory; entry ignored", io->address);
+				continue;
+			}
 			acpi.ioapic_addr = io->address;
 			acpi.ioapic_gsi_base = io->gsi_base;
 		} else if (e->type == MADT_INT_SRC_OVERRIDE) {
@@ -474,6 +484,10 @@ bool acpi_init(void)
 		const struct hpet_table *h = (const void *)t;
 		if (t->length < sizeof(*h)) {
 			reject("HPET", addr, "length %u is shorter than the HPET table", t->length);
+		} else if (h->base.space_id != GAS_SPACE_MEMORY ||
+			   !phys_map(h->base.address, HPET_MMIO_BYTES)) {
+			reject("HPET", addr, "its registers (space %u, 0x%lx) are not in mapped memory",
+			       h->base.space_id, h->base.address);
 		} else {
 			acpi.has_hpet = true;
 			acpi.hpet_addr = h->base.address;
