@@ -30,7 +30,9 @@ struct mb1_mmap_entry {
 _Static_assert(offsetof(struct mb1_info, mmap_length) == 44, "Multiboot v1 layout");
 _Static_assert(offsetof(struct mb1_info, boot_loader_name) == 64, "Multiboot v1 layout");
 
-/* Multiboot2 tags (Multiboot2 spec 1.0, section 3.6). */
+/* Multiboot2 tags (Multiboot2 spec 1.0, section 3.6). Packed, like every
+ * structure here: a malformed entry size or address may leave them at any
+ * alignment (found by the fuzzer: an mmap entry size of 28). */
 #define MB2_TAG_END         0
 #define MB2_TAG_CMDLINE     1
 #define MB2_TAG_LOADER_NAME 2
@@ -39,8 +41,8 @@ _Static_assert(offsetof(struct mb1_info, boot_loader_name) == 64, "Multiboot v1 
 #define MB2_TAG_ACPI_NEW    15
 #define MB2_TAG_ALIGN       8
 
-struct mb2_tag { uint32_t type, size; };
-struct mb2_mmap_entry { uint64_t base, len; uint32_t type, reserved; };
+struct mb2_tag { uint32_t type, size; } __attribute__((packed));
+struct mb2_mmap_entry { uint64_t base, len; uint32_t type, reserved; } __attribute__((packed));
 
 /* PVH start_info (Xen public arch-x86/hvm/start_info.h); version 1 adds the
  * memory map. Addresses are physical, 0 meaning absent. */
@@ -49,8 +51,8 @@ struct pvh_start_info {
 	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr;
 	uint64_t memmap_paddr;     /* version >= 1 */
 	uint32_t memmap_entries, reserved;
-};
-struct pvh_memmap_entry { uint64_t addr, size; uint32_t type, reserved; };
+} __attribute__((packed));
+struct pvh_memmap_entry { uint64_t addr, size; uint32_t type, reserved; } __attribute__((packed));
 
 _Static_assert(offsetof(struct pvh_start_info, rsdp_paddr) == 32, "start_info layout");
 _Static_assert(sizeof(struct pvh_start_info) == 56, "start_info layout");
@@ -110,6 +112,15 @@ static void add_region(uint64_t base, uint64_t len, uint32_t type)
 	boot_info.regions[boot_info.nr_regions++] = (struct mem_region){ base, len, type };
 }
 
+/* A 32-bit field at any alignment; false if unreadable. */
+static bool phys_u32(uint64_t addr, uint32_t *v)
+{
+	const void *p = phys_map(addr, sizeof(*v));
+	if (p)
+		memcpy(v, p, sizeof(*v));
+	return p != NULL;
+}
+
 static void parse_mb1(uint64_t addr)
 {
 	const struct mb1_info *mi = phys_map(addr, sizeof(*mi));
@@ -127,12 +138,13 @@ static void parse_mb1(uint64_t addr)
 	if (mi->flags & MB1_INFO_MMAP) {
 		uint64_t p = mi->mmap_addr, end = p + mi->mmap_length;
 		while (p < end) {
-			const uint32_t *size = phys_map(p, sizeof(*size));
-			const struct mb1_mmap_entry *e = size && *size >= sizeof(*e) - sizeof(*size) ?
+			uint32_t size = 0;
+			bool readable = phys_u32(p, &size);
+			const struct mb1_mmap_entry *e = readable && size >= sizeof(*e) - sizeof(size) ?
 				phys_map(p, sizeof(*e)) : NULL;
 			if (!e) {
 				reject(p, "memory map entry unreadable or too short; rest of the map ignored; size",
-				       size ? *size : 0);
+				       size);
 				break;
 			}
 			add_region(e->base, e->len, e->type);
@@ -143,14 +155,14 @@ static void parse_mb1(uint64_t addr)
 
 static void parse_mb2(uint64_t info)
 {
-	const uint32_t *total = phys_map(info, sizeof(*total));
-	const uint8_t *b = total && *total >= MB2_TAG_ALIGN ? phys_map(info, *total) : NULL;
+	uint32_t total = 0;
+	const uint8_t *b = phys_u32(info, &total) && total >= MB2_TAG_ALIGN ? phys_map(info, total) : NULL;
 	if (!b) {
-		reject(info, "the information structure is unreadable, total size", total ? *total : 0);
+		reject(info, "the information structure is unreadable, total size", total);
 		return;
 	}
 	boot_info.multiboot_version = 2;
-	size_t end = *total;
+	size_t end = total;
 	for (size_t off = MB2_TAG_ALIGN; off + sizeof(struct mb2_tag) <= end; ) {
 		const struct mb2_tag *t = (const void *)(b + off);
 		const uint8_t *body = (const uint8_t *)(t + 1);

@@ -13,6 +13,7 @@
 #include "tests/fuzz/physmem.h"
 
 #define CHUNK_HEADER 6               /* u32 address, u16 length */
+#define ALIGN_KEPT   16              /* malloc's alignment */
 
 struct chunk { uint64_t addr; size_t len; const uint8_t *bytes; };
 
@@ -73,13 +74,15 @@ const void *phys_map(uint64_t addr, uint64_t len)
 			if (!maps)
 				abort();
 		}
-		/* Exactly len bytes (malloc(0) may be NULL: one byte, never read). */
-		uint8_t *p = malloc(len ? len : 1);
+		/* Ending exactly after len bytes, and as misaligned as addr is
+		 * (to 16), so UBSan sees what alignment the parser assumes. */
+		size_t skew = addr % ALIGN_KEPT;
+		uint8_t *p = malloc(skew + len + !len);
 		if (!p)
 			abort();
-		memcpy(p, c->bytes + (addr - c->addr), len);
+		memcpy(p + skew, c->bytes + (addr - c->addr), len);
 		maps[nr_maps++] = p;
-		return p;
+		return p + skew;
 	}
 	return NULL;
 }

@@ -3,7 +3,7 @@
 # seeds.py - write the fuzz seed corpora from real QEMU boots: boots the guest under
 # each firmware, saves its memory through QEMU's monitor (pmemsave), and cuts the
 # tables out into tests/fuzz/corpus/{acpi,aml,mptable,multiboot}/ (physmem.h layout).
-#   tests/fuzz/seeds.py            (needs build/pvspin.elf, build/pvspin-pvh.elf, the ISO)
+#   tests/fuzz/seeds.py [BOOT...]  (default all; needs the guest's ELF, PVH ELF and ISO)
 import os, socket, struct, subprocess, sys, tempfile, time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -114,10 +114,10 @@ def multiboot_seeds(mem, name, write):
                 return
         # Multiboot2 (GRUB): a cmdline tag (type 1) holding it; the info starts 8 bytes before
         # the first tag, at an 8-aligned total_size/reserved(0) pair that covers the tag.
-        if u32(mem, where - 8) == 1:
-            for a in range((where - 8) & ~7, max(0, where - 8 - 4096), -8):
+        if u32(mem, start - 8) == 1:
+            for a in range((start - 8) & ~7, max(0, start - 8 - 4096), -8):
                 total = u32(mem, a)
-                if u32(mem, a + 4) == 0 and a + total > where and 16 < total < 0x10000:
+                if u32(mem, a + 4) == 0 and a + total > start and 16 < total < 0x10000:
                     write("multiboot", name + "-mb2", chunks(mem, [(a, total)], MB2 << 1))
                     return
         where = mem.find(CMDLINE, where + 1)
@@ -143,7 +143,10 @@ def main():
         written += 1
         print("%s/%s: %d bytes" % (target, name, len(data)))
 
+    only = sys.argv[1:] or list(BOOTS)
     for name, opts in BOOTS.items():
+        if name not in only:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "mem")
             dump(name, opts, out)
