@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* acpi.c - the ACPI table walk: RSDP, RSDT/XSDT, MADT, HPET, FADT, the DSDT's \_S5
  * package, and the power-off through them (acpi.h). */
+#include <stdarg.h>
 #include <stddef.h>
 #include "lib/acpi_aml.h"
 #include "lib/fmt.h"
@@ -13,6 +14,7 @@
 #include "console.h"
 #include "cpu_list.h"
 #include "multiboot.h"
+#include "phys.h"
 
 struct acpi_info acpi;
 
@@ -121,6 +123,11 @@ struct __attribute__((packed)) hpet_table {
 #define SLEEP_CTL_SLP_EN         (1u << 5)
 #define SLP_TYP_MASK             7u
 
+/* The register windows the drivers touch: HPET's 1 KiB block, the I/O
+ * APIC's select and window registers. */
+#define HPET_MMIO_BYTES          1024
+#define IOAPIC_MMIO_BYTES        0x20
+
 #define GAS_SPACE_MEMORY         0
 #define GAS_SPACE_IO             1
 
@@ -132,69 +139,175 @@ _Static_assert(sizeof(struct madt_local_x2apic) == 16, "MADT type 9 entry is 16 
 #define RSDP_V1_LENGTH 20
 #define RSDP_SIGNATURE "RSD PTR "
 
+/* Bounds on what a malformed table can make the walk read: no QEMU or real
+ * firmware table comes near them (QEMU's DSDT is ~8 KiB). */
+#define ACPI_TABLE_LEN_MAX   (4u << 20)
+#define ACPI_ROOT_ENTRIES_MAX 256
+
+/* One "# acpi: ..." line per rejected table or entry (docs/output.md): what
+ * it was, where, and why it is ignored. */
+static void reject(const char *what, uint64_t addr, const char *why, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reject(const char *what, uint64_t addr, const char *why, ...)
+{
+	char text[96];
+	va_list ap;
+	va_start(ap, why);
+	vsnprintf(text, sizeof(text), why, ap);
+	va_end(ap);
+	kprintf("# acpi: %s at 0x%lx rejected: %s\n", what, addr, text);
+}
+
+/* The RSDP said ACPI 2.0 but its 2.0 part is unreadable: use the RSDT. */
+static bool rsdp_v1_only;
+
+/* The signature of a table as text: a malformed one may hold any bytes. */
+static void sig_text(char out[5], const char sig[4])
+{
+	for (int i = 0; i < 4; i++)
+		out[i] = sig[i] >= ' ' && sig[i] <= '~' ? sig[i] : '?';
+	out[4] = '\0';
+}
+
 static bool rsdp_valid(const struct rsdp *r)
 {
 	return memcmp(r->signature, RSDP_SIGNATURE, 8) == 0 && checksum8(r, RSDP_V1_LENGTH) == 0;
 }
 
+/* The RSDP: a Multiboot2 tag's copy, the PVH loader's address, or a BIOS scan.
+ * Maps ACPI_RSDP_MAX bytes (the 2.0 form) where it can, else the 1.0 form. */
 static const struct rsdp *find_rsdp(void)
 {
+	rsdp_v1_only = false;
 	if (boot_info.has_rsdp)
 		return (const struct rsdp *)boot_info.rsdp;
 	/* PVH: the loader's address, where it holds a valid RSDP; else scan. */
-	if (boot_info.rsdp_paddr && rsdp_valid((const struct rsdp *)(uintptr_t)boot_info.rsdp_paddr)) {
+	const struct rsdp *r = phys_map(boot_info.rsdp_paddr, RSDP_V1_LENGTH);
+	if (r && rsdp_valid(r)) {
 		acpi.rsdp_addr = boot_info.rsdp_paddr;
 		acpi.rsdp_from_start_info = true;
-		return (const struct rsdp *)(uintptr_t)boot_info.rsdp_paddr;
+	} else {
+		acpi.rsdp_addr = bios_scan(RSDP_SIGNATURE, 8, RSDP_V1_LENGTH);
+		r = phys_map(acpi.rsdp_addr, RSDP_V1_LENGTH);
 	}
-	uintptr_t p = bios_scan(RSDP_SIGNATURE, 8, RSDP_V1_LENGTH);
-	acpi.rsdp_addr = p;
-	return (const struct rsdp *)p;
+	if (r && r->revision >= 2) {
+		const struct rsdp *full = phys_map(acpi.rsdp_addr, ACPI_RSDP_MAX);
+		if (full)
+			return full;
+		reject("ACPI 2.0 RSDP", acpi.rsdp_addr, "its XSDT address is unreadable; using the RSDT");
+		rsdp_v1_only = true;
+	}
+	return r;
 }
 
-static const struct sdt_header *valid_table(uint64_t addr)
+/*
+ * A table at `addr`, mapped whole and checked: its header, a length between
+ * the header's and ACPI_TABLE_LEN_MAX, all of it readable, then (only for the
+ * signature `want`, or any if NULL) its checksum. NULL if absent or rejected;
+ * each rejection is one "# acpi:" line. *sig_seen says whether the header
+ * was readable and carried `want`.
+ */
+static const struct sdt_header *map_table(uint64_t addr, const char *want, bool *sig_seen)
 {
-	const struct sdt_header *h = (const void *)(uintptr_t)addr;
-	if (!addr || checksum8(h, h->length) != 0)
+	char sig[5] = "????";
+	*sig_seen = false;
+	const struct sdt_header *h = phys_map(addr, sizeof(*h));
+	if (!h) {
+		reject("table", addr, "its header is outside memory");
 		return NULL;
+	}
+	if (want && memcmp(h->signature, want, 4) != 0)
+		return NULL;
+	*sig_seen = true;
+	sig_text(sig, h->signature);
+	uint32_t len = h->length;
+	if (len < sizeof(*h) || len > ACPI_TABLE_LEN_MAX) {
+		reject(sig, addr, "length %u is not in [%u, %u]", len, (unsigned)sizeof(*h), ACPI_TABLE_LEN_MAX);
+		return NULL;
+	}
+	h = phys_map(addr, len);
+	if (!h) {
+		reject(sig, addr, "its %u bytes run outside memory", len);
+		return NULL;
+	}
+	if (checksum8(h, len) != 0) {
+		reject(sig, addr, "bad checksum");
+		return NULL;
+	}
 	return h;
 }
 
-static const struct sdt_header *find_table(const struct rsdp *r, const char sig[4])
+/* The RSDT or XSDT, mapped and checked; *ptr_size: 4 or 8. */
+static const struct sdt_header *map_root(const struct rsdp *r, size_t *ptr_size)
 {
-	const struct sdt_header *root;
-	size_t ptr_size;
-	if (r->revision >= 2 && r->xsdt_addr) {
-		root = valid_table(r->xsdt_addr);
-		ptr_size = 8;
-	} else {
-		root = valid_table(r->rsdt_addr);
-		ptr_size = 4;
+	bool seen;
+	if (r->revision >= 2 && !rsdp_v1_only && r->xsdt_addr) {
+		const struct sdt_header *x = map_table(r->xsdt_addr, NULL, &seen);
+		*ptr_size = 8;
+		if (x)
+			return x;
+		reject("XSDT", r->xsdt_addr, "unusable; trying the RSDT at 0x%x", r->rsdt_addr);
 	}
-	if (!root)
-		return NULL;
+	*ptr_size = 4;
+	return map_table(r->rsdt_addr, NULL, &seen);
+}
+
+/* The first valid table with signature `sig` the root lists, or NULL. */
+static const struct sdt_header *find_table(const struct sdt_header *root, size_t ptr_size,
+					   const char sig[4], uint64_t *addr)
+{
 	size_t n = (root->length - sizeof(*root)) / ptr_size;
+	if (n > ACPI_ROOT_ENTRIES_MAX)
+		n = ACPI_ROOT_ENTRIES_MAX;
 	const uint8_t *ptrs = (const uint8_t *)(root + 1);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t a = 0;
+		bool seen;
 		memcpy(&a, ptrs + i * ptr_size, ptr_size);
-		const struct sdt_header *t = valid_table(a);
-		if (t && memcmp(t->signature, sig, 4) == 0)
+		const struct sdt_header *t = map_table(a, sig, &seen);
+		if (t) {
+			*addr = a;
 			return t;
+		}
 	}
 	return NULL;
 }
 
-static void parse_madt(const struct madt *m)
+/* The fixed size of the MADT entries pvspin reads; 0 for the others. */
+static size_t madt_entry_size(uint8_t type)
+{
+	switch (type) {
+	case MADT_LOCAL_APIC: return sizeof(struct madt_local_apic);
+	case MADT_IO_APIC: return sizeof(struct madt_io_apic);
+	case MADT_INT_SRC_OVERRIDE: return sizeof(struct madt_int_src_override);
+	case MADT_LAPIC_ADDR_OVERRIDE: return sizeof(struct madt_lapic_override);
+	case MADT_LOCAL_X2APIC: return sizeof(struct madt_local_x2apic);
+	default: return 0;
+	}
+}
+
+static void parse_madt(const struct madt *m, uint64_t addr)
 {
 	uint32_t boot_id = cpu_apic_id_from_cpuid();
+	if (m->h.length < sizeof(*m)) {
+		reject("APIC", addr, "length %u is shorter than the MADT header", m->h.length);
+		return;
+	}
+	acpi.has_madt = true;
 	acpi.lapic_addr = m->lapic_addr;
 	acpi.pit_gsi = ISA_IRQ_PIT;     /* identity unless overridden */
-	const uint8_t *p = (const uint8_t *)(m + 1), *end = (const uint8_t *)m + m->h.length;
-	while (p + sizeof(struct madt_entry) <= end) {
-		const struct madt_entry *e = (const void *)p;
-		if (e->length < sizeof(*e))
+	const uint8_t *base = (const uint8_t *)m;
+	for (size_t off = sizeof(*m); off + sizeof(struct madt_entry) <= m->h.length; ) {
+		const struct madt_entry *e = (const void *)(base + off);
+		if (e->length < sizeof(*e) || e->length > m->h.length - off) {
+			reject("MADT entry", addr + off, "length %u does not fit the table; the rest of the MADT is ignored", e->length);
 			break;
+		}
+		off += e->length;
+		if (e->length < madt_entry_size(e->type)) {
+			reject("MADT entry", addr + off - e->length, "type %u needs %u bytes, has %u; entry ignored", e->type, (unsigned)madt_entry_size(e->type), e->length);
+			continue;
+		}
 		if (e->type == MADT_LOCAL_APIC) {
 			const struct madt_local_apic *l = (const void *)e;
 			if (l->flags & MADT_CPU_ENABLED)
@@ -205,6 +318,11 @@ static void parse_madt(const struct madt *m)
 				cpu_list_add(x->x2apic_id, boot_id);
 		} else if (e->type == MADT_IO_APIC && !acpi.ioapic_addr) {
 			const struct madt_io_apic *io = (const void *)e;
+			if (!phys_map(io->address, IOAPIC_MMIO_BYTES)) {
+				reject("MADT entry", addr + off - e->length,
+				       "I/O APIC registers at 0x%x are not in mapped memory; entry ignored", io->address);
+				continue;
+			}
 			acpi.ioapic_addr = io->address;
 			acpi.ioapic_gsi_base = io->gsi_base;
 		} else if (e->type == MADT_INT_SRC_OVERRIDE) {
@@ -214,7 +332,6 @@ static void parse_madt(const struct madt *m)
 		} else if (e->type == MADT_LAPIC_ADDR_OVERRIDE) {
 			acpi.lapic_addr = ((const struct madt_lapic_override *)e)->addr;
 		}
-		p += e->length;
 	}
 	if (cpu_list.nr)
 		cpu_list.source = "madt";
@@ -269,8 +386,11 @@ static void parse_fadt(const struct sdt_header *f)
 		memcpy(&dsdt, b + FADT_X_DSDT_OFFSET, 8);
 	if (!dsdt)
 		memcpy(&dsdt, b + FADT_DSDT_OFFSET, 4);
-	const struct sdt_header *d = valid_table(dsdt);
-	if (d && d->length >= sizeof(*d) && memcmp(d->signature, "DSDT", 4) == 0)
+	bool seen;
+	const struct sdt_header *d = dsdt ? map_table(dsdt, "DSDT", &seen) : NULL;
+	if (dsdt && !seen && phys_map(dsdt, sizeof(*d)))
+		reject("DSDT", dsdt, "no readable DSDT signature there");
+	if (d)
 		acpi.has_s5 = aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d),
 					  &acpi.s5_slp_typa, &acpi.s5_slp_typb);
 }
@@ -351,18 +471,29 @@ bool acpi_init(void)
 		return false;
 	acpi.found = true;
 	acpi.revision = r->revision;
-	const struct sdt_header *t = find_table(r, "APIC");
-	if (t) {
-		acpi.has_madt = true;
-		parse_madt((const struct madt *)t);
-	}
-	t = find_table(r, "HPET");
+	size_t ptr_size;
+	uint64_t addr;
+	const struct sdt_header *root = map_root(r, &ptr_size);
+	if (!root)
+		return false;
+	const struct sdt_header *t = find_table(root, ptr_size, "APIC", &addr);
+	if (t)
+		parse_madt((const struct madt *)t, addr);
+	t = find_table(root, ptr_size, "HPET", &addr);
 	if (t) {
 		const struct hpet_table *h = (const void *)t;
-		acpi.has_hpet = true;
-		acpi.hpet_addr = h->base.address;
+		if (t->length < sizeof(*h)) {
+			reject("HPET", addr, "length %u is shorter than the HPET table", t->length);
+		} else if (h->base.space_id != GAS_SPACE_MEMORY ||
+			   !phys_map(h->base.address, HPET_MMIO_BYTES)) {
+			reject("HPET", addr, "its registers (space %u, 0x%lx) are not in mapped memory",
+			       h->base.space_id, h->base.address);
+		} else {
+			acpi.has_hpet = true;
+			acpi.hpet_addr = h->base.address;
+		}
 	}
-	t = find_table(r, "FACP");
+	t = find_table(root, ptr_size, "FACP", &addr);
 	if (t)
 		parse_fadt(t);
 	return acpi.has_madt && cpu_list.nr > 0;

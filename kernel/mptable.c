@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* mptable.c - the Intel MP table walk, the fallback CPU source (mptable.h). */
+#include <stddef.h>
 #include <stdint.h>
 #include "lib/string.h"
 #include "apic.h"
 #include "bios_scan.h"
 #include "cpu_list.h"
+#include "console.h"
 #include "mptable.h"
+#include "phys.h"
 
 struct __attribute__((packed)) mp_floating {
 	char signature[4];             /* "_MP_" */
@@ -41,25 +44,56 @@ _Static_assert(sizeof(struct mp_floating) == MP_FLOATING_SIZE, "MP floating poin
 _Static_assert(sizeof(struct mp_processor) == MP_PROCESSOR_SIZE, "MP processor entry is 20 bytes");
 _Static_assert(sizeof(struct mp_config) == 44, "MP config header is 44 bytes");
 
+/* One "# mptable: ..." line per rejected table or entry (docs/output.md). */
+static void reject(uint64_t addr, const char *why, unsigned int val)
+{
+	kprintf("# mptable: 0x%lx rejected: %s %u\n", addr, why, val);
+}
+
 bool mptable_init(void)
 {
-	const struct mp_floating *f = (const void *)bios_scan("_MP_", 4, MP_FLOATING_SIZE);
+	uintptr_t fp = bios_scan("_MP_", 4, MP_FLOATING_SIZE);
+	const struct mp_floating *f = phys_map(fp, MP_FLOATING_SIZE);
 	if (!f || !f->config_addr)
 		return false;
-	const struct mp_config *c = (const void *)(uintptr_t)f->config_addr;
-	if (memcmp(c->signature, "PCMP", 4) != 0 || checksum8(c, c->length) != 0)
+	uint64_t addr = f->config_addr;
+	const struct mp_config *c = phys_map(addr, sizeof(*c));
+	if (!c) {
+		reject(addr, "configuration table outside memory, header bytes", (unsigned)sizeof(*c));
 		return false;
+	}
+	if (memcmp(c->signature, "PCMP", 4) != 0) {
+		reject(addr, "no PCMP signature; configuration table of length", c->length);
+		return false;
+	}
+	uint16_t len = c->length;
+	if (len < sizeof(*c)) {
+		reject(addr, "configuration table shorter than its header, length", len);
+		return false;
+	}
+	c = phys_map(addr, len);
+	if (!c) {
+		reject(addr, "configuration table runs outside memory, length", len);
+		return false;
+	}
+	if (checksum8(c, len) != 0) {
+		reject(addr, "configuration table checksum bad, length", len);
+		return false;
+	}
 	uint32_t boot_id = cpu_apic_id_from_cpuid();
-	const uint8_t *p = (const uint8_t *)(c + 1), *end = (const uint8_t *)c + c->length;
-	while (p < end) {
-		if (*p == MP_ENTRY_PROCESSOR) {
-			const struct mp_processor *e = (const void *)p;
+	const uint8_t *base = (const uint8_t *)c;
+	for (size_t off = sizeof(*c); off < len; ) {
+		size_t size = base[off] == MP_ENTRY_PROCESSOR ? MP_PROCESSOR_SIZE : MP_OTHER_ENTRY_SIZE;
+		if (size > len - off) {
+			reject(addr + off, "entry runs past the table's end; rest ignored; entry type", base[off]);
+			break;
+		}
+		if (base[off] == MP_ENTRY_PROCESSOR) {
+			const struct mp_processor *e = (const void *)(base + off);
 			if (e->flags & MP_CPU_ENABLED)
 				cpu_list_add(e->apic_id, boot_id);
-			p += MP_PROCESSOR_SIZE;
-		} else {
-			p += MP_OTHER_ENTRY_SIZE;
 		}
+		off += size;
 	}
 	if (cpu_list.nr)
 		cpu_list.source = "mptable";

@@ -37,6 +37,12 @@ struct boot_info {
 #define MEM_TYPE_USABLE 1
 
 extern struct boot_info boot_info;
+/* Fill boot_info from the loader's structure (magic says which): every
+ * read goes through phys_map (phys.h); what is malformed is skipped with a
+ * "# multiboot:" line. multiboot_parse adds, for PVH, the loader's name
+ * (QEMU's fw_cfg probe, port I/O); boot_info_parse alone is what the fuzz
+ * harness runs on the host. */
+void boot_info_parse(uint32_t magic, uint32_t info_addr);
 void multiboot_parse(uint32_t magic, uint32_t info_addr);
 
 #endif

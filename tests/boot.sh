@@ -26,6 +26,16 @@ test_boot() {
 	run_guest boot-mptable --machine pc --firmware seabios --smp 2 --qemu -machine --qemu acpi=off -- test=smp
 	expect_status 0 && expect_ktap --result smp=ok --expect smp.cpu_source=mptable && pass
 
+	# A malformed firmware table is rejected with a line, not trusted: an
+	# HPET table of 40 bytes (QEMU's -acpitable, HPET device off) made the
+	# guest read its base address past the table and crash with #GP.
+	case_begin "malformed ACPI HPET table rejected (q35, -acpitable)"
+	printf '\0\0\0\0' >"$LOG_DIR/hpet-short.bin"
+	run_guest boot-hpet-short --smp 2 --qemu -machine --qemu hpet=off \
+		--qemu -acpitable --qemu "sig=HPET,data=$LOG_DIR/hpet-short.bin" -- test=smp
+	expect_status 0 && expect_ktap --result smp=ok &&
+		expect_grep '^# acpi: HPET at 0x[0-9a-f]+ rejected: length 40 is shorter than the HPET table' && pass
+
 	case_begin "boot GRUB ISO (multiboot2)"
 	run_guest boot-iso --iso --smp 4 -- test=smp
 	expect_status 0 && expect_ktap --result smp=ok --expect smp.cpus_online=4 &&
