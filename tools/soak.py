@@ -158,6 +158,7 @@ def quote(args):
 
 class Totals:
     def __init__(self):
+        self.iterations = 0
         self.runs = 0
         self.acquisitions = 0
         self.violations = 0
@@ -169,7 +170,9 @@ class Totals:
         self.by_lock = {}
 
     def add(self, rec):
-        self.runs += 1
+        boots = rec.get('runs', 1)      # a nested batch: its L2 runs
+        self.iterations += 1
+        self.runs += boots
         self.acquisitions += rec['acquisitions']
         self.violations += rec['violations']
         self.lost_updates += rec['lost_updates']
@@ -181,7 +184,7 @@ class Totals:
         elif rec['status'] != ST_PASS and not rec['violations'] and not rec['lost_updates']:
             self.other_failures += 1
         c = self.by_class.setdefault(rec['class'], [0, 0, 0, 0, 0])
-        c[0] += 1
+        c[0] += boots
         c[1] += rec['acquisitions']
         c[2] += rec['violations']
         c[3] += rec['lost_updates']
@@ -192,7 +195,8 @@ class Totals:
     def text(self, wall_s, title):
         out = [f'## {title}', '',
                f'- wall time: {int(wall_s) // 3600}:{int(wall_s) % 3600 // 60:02d}:{int(wall_s) % 60:02d}',
-               f'- runs: {self.runs}',
+               f'- runs: {self.runs} (guest boots, in {self.iterations} iterations: '
+               'a nested batch is one iteration)',
                f'- tortured acquisitions: {self.acquisitions}',
                f'- violations: {self.violations}',
                f'- lost updates: {self.lost_updates}',
