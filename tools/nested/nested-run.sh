@@ -778,7 +778,7 @@ collect_results() {
 	if ((L1_STATUS == STATUS_TIMEOUT || L1_STATUS == STATUS_KILLED)); then
 		l1_log_dump
 		if ((ready)); then
-			die_bed "L1 run exceeded the limit of $TIMEOUT_USED s after ${#statuses[@]} of $njobs runs"
+			die_bed "L1 run exceeded the limit of $TIMEOUT_USED s after ${#statuses[@]} of $njobs runs ($(l1_end))"
 		fi
 		die_bed "L1 boot timed out: KVM not ready within $TIMEOUT_USED s"
 	fi
