@@ -151,3 +151,11 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz:
 	tools/deps.sh test && tests/fuzz/run.sh --seconds $(FUZZ_SECONDS)
+
+# Soak (tools/soak.py, README "Soak"): torture in rotating configurations
+# until the time is up or the first failure; not part of make test or CI.
+# make soak HOURS=2 | MINUTES=5 [SEED=N] [SOAK_NESTED=0]
+HOURS ?= 1
+.PHONY: soak
+soak: all
+	tools/deps.sh run && tools/soak.py $(if $(MINUTES),--minutes $(MINUTES),--hours $(HOURS)) --seed $(or $(SEED),1)

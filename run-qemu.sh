@@ -61,6 +61,10 @@ nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
   --l1-smp N          L1 vCPUs (default 2)       --l1-mem MB   L1 memory
   --batch FILE        run every line of FILE (each: [run-qemu options] [-- guest
                       options]) in one L1 boot; stdout carries all runs in order
+  --diag-dir DIR      where the diagnostics of runs that failed go (default
+                      build/nested-diag): run-N.qemu.log (L2 QEMU's -d
+                      guest_errors,cpu_reset log), run-N.l1-dmesg, and on a
+                      bed failure L1's console, dmesg and QEMU log
 
 everything after -- is the guest command line (key=value options, e.g.
 test=smp,fault seed=7 verbose=1).
@@ -86,7 +90,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
 boot= iso_flag=0 exit_via=debug-exit
-log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0 hyperv=0
+log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0 hyperv=0 diag_dir=
 qemu_extra=() guest_args=()
 
 parse_args() {
@@ -113,6 +117,7 @@ parse_args() {
 		--l1-kernel) l1_kernel=${2-}; shift ;;
 		--l1-smp) l1_smp=${2-}; shift ;;
 		--l1-mem) l1_mem=${2-}; shift ;;
+		--diag-dir) diag_dir=${2-}; shift ;;
 		-h|--help) usage; exit 0 ;;
 		--) shift; guest_args=("$@"); return ;;
 		*) die_usage "unknown option '$1'" ;;
@@ -143,7 +148,7 @@ validate_args() {
 		die_usage "--smp $smp: more than $TCG_MAX_VCPUS vCPUs needs --machine q35 (x2APIC)"
 	fi
 	if [ "$accel" != nested ]; then
-		[ -z "$batch$l1_kernel$l1_smp$l1_mem" ] || die_usage "--batch and --l1-* go with --accel nested"
+		[ -z "$batch$l1_kernel$l1_smp$l1_mem$diag_dir" ] || die_usage "--batch, --diag-dir and --l1-* go with --accel nested"
 	fi
 	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
 	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel tcg"
@@ -401,6 +406,15 @@ nested_job_line() {
 	printf '%s\t%s\t%s\n' "${pin:--}" "$timeout" "${quoted[*]}" | sed "s|'@IMAGE@'|@IMAGE@|g"
 }
 
+# nested_diag_note I: name the diagnostics nested-run.sh kept for run I
+nested_diag_note() {
+	local d=${diag_dir:-$TOP/build/nested-diag} f
+	for f in "$d/run-$1.qemu.log" "$d/run-$1.l1-dmesg"; do
+		[ -s "$f" ] && echo "run-qemu.sh:   kept $f ($(wc -l <"$f") lines)" >&2
+	done
+	return 0
+}
+
 run_nested() {
 	local tmp=$1 jobs=$tmp/jobs total_timeout=0
 	: > "$jobs"
@@ -421,6 +435,7 @@ run_nested() {
 	[ -n "$l1_kernel" ] && nargs+=(--l1-kernel "$l1_kernel")
 	[ -n "$l1_smp" ] && nargs+=(--l1-smp "$l1_smp")
 	[ -n "$l1_mem" ] && nargs+=(--l1-mem "$l1_mem")
+	nargs+=(--diag-dir "${diag_dir:-$TOP/build/nested-diag}")
 	if [ $dry_run = 1 ]; then
 		cat "$jobs"
 		exit 0
@@ -442,7 +457,8 @@ run_nested() {
 		touch "$tmp/run.$i.log"
 		verdict "$st" "$tmp/run.$i.log"
 		v=$?
-		[ "$v" != 0 ] && echo "run-qemu.sh: nested run $i of $n: status $v" >&2
+		[ "$v" != 0 ] && echo "run-qemu.sh: nested run $i of $n: status $v" >&2 &&
+			nested_diag_note "$i"
 		[ "$worst" = $ST_PASS ] && worst=$v
 	done < "$tmp/status"
 	[ "$i" = "$n" ] || { echo "run-qemu.sh: nested bed reported $i of $n runs" >&2; return $ST_NO_QEMU; }

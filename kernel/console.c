@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* console.c - the line-atomic console on COM1: kprintf and friends (console.h). */
+#include <stdbool.h>
 #include <stdint.h>
 #include "kernel/drivers/serial.h"
 #include "lib/fmt.h"
@@ -13,6 +14,9 @@
 /* A plain test-and-set lock with an owner: the console must not depend on the
  * lock library it is used to report on. */
 static uint32_t console_owner = NO_OWNER;
+/* The serial line has bytes after its last newline: a CPU stopped inside
+ * flush_line leaves it so, and the next report must start on a new line. */
+static bool serial_mid_line;
 
 static void console_lock(void)
 {
@@ -37,6 +41,17 @@ void console_force_unlock(void)
 	__atomic_store_n(&console_owner, NO_OWNER, __ATOMIC_RELEASE);
 }
 
+void console_take_over(void)
+{
+	console_force_unlock();
+	/* An NMI may have stopped this CPU's own console_write mid-line. */
+	this_cpu()->line_len = 0;
+	if (__atomic_load_n(&serial_mid_line, __ATOMIC_RELAXED)) {
+		static const char cut[] = " [cut]\n";
+		console_write(cut, sizeof(cut) - 1);
+	}
+}
+
 void console_init(void)
 {
 	serial_init();
@@ -49,6 +64,7 @@ static void flush_line(struct percpu *p)
 		if (p->line[i] == '\n')
 			serial_putc('\r');
 		serial_putc(p->line[i]);
+		__atomic_store_n(&serial_mid_line, p->line[i] != '\n', __ATOMIC_RELAXED);
 	}
 	console_unlock();
 	p->line_len = 0;

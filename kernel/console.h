@@ -15,5 +15,8 @@ void console_write(const char *s, unsigned long n);
 /* For the crash and lockup paths: take the console even if a CPU that will
  * never release it (this one, interrupted, or a stuck one) holds it. */
 void console_force_unlock(void);
+/* console_force_unlock, and drop this CPU's unsent partial line; a line cut
+ * short on the serial port (its CPU stopped mid-line) is ended with " [cut]". */
+void console_take_over(void);
 
 #endif

@@ -20,8 +20,13 @@
 #define EXIT_STEP_WAIT_TSC  (2000ull * 1000 * 1000)
 
 #define NOT_EXITING 0u                  /* else: the exiting CPU's id + 1 */
+/* How long the exiting CPU waits for the others to take its NMI and park;
+ * one that never does (stuck in a hypercall) is left running after that. */
+#define STOP_WAIT_NS        (2000ull * 1000 * 1000)
+#define STOP_WAIT_TSC       (4000ull * 1000 * 1000)
 
 static uint32_t exiting = NOT_EXITING;
+static uint32_t parked;                 /* CPUs stopped by the exiting one */
 
 int guest_exiting(void)
 {
@@ -33,15 +38,31 @@ bool guest_exiting_here(void)
 	return __atomic_load_n(&exiting, __ATOMIC_ACQUIRE) == cpu_id() + 1;
 }
 
+/* A deadline about `ns` from now in TSC ticks; `uncalibrated_tsc` when the
+ * TSC is not calibrated yet (a crash before time_init). */
+static uint64_t deadline_tsc(uint64_t ns, uint64_t uncalibrated_tsc)
+{
+	uint64_t hz = tsc_hz();
+	uint64_t ticks = hz ? ns / 1000 * (hz / 1000000) : uncalibrated_tsc;
+	return rdtsc() + ticks;
+}
+
+static bool before(uint64_t deadline)
+{
+	return (int64_t)(rdtsc() - deadline) < 0;
+}
+
 static void exit_step_wait(void)
 {
-	if (tsc_hz()) {
-		delay_ns(EXIT_STEP_WAIT_NS);
-		return;
-	}
-	uint64_t end = rdtsc() + EXIT_STEP_WAIT_TSC;
-	while ((int64_t)(rdtsc() - end) < 0)
+	uint64_t end = deadline_tsc(EXIT_STEP_WAIT_NS, EXIT_STEP_WAIT_TSC);
+	while (before(end))
 		cpu_pause();
+}
+
+void guest_exit_park(void)
+{
+	__atomic_fetch_add(&parked, 1, __ATOMIC_RELEASE);
+	halt_forever();
 }
 
 /* No isa-debug-exit answered: any VMM other than QEMU with that device. */
@@ -61,19 +82,35 @@ static void __attribute__((noreturn)) power_off(void)
 	halt_forever();
 }
 
-void guest_exit(enum exit_status status)
+void guest_exit_begin(void)
 {
 	cli();
+	if (guest_exiting_here())
+		return;
 	/* ACQ_REL: exactly one CPU wins; the others see exiting != 0. */
 	if (__atomic_exchange_n(&exiting, cpu_id() + 1, __ATOMIC_ACQ_REL) != NOT_EXITING)
 		halt_forever();
 	/* Stop only the CPUs we brought up: a CPU the firmware left parked
 	 * (e.g. one missing from its tables) would run the firmware's NMI
 	 * handler, which may be gone, and a triple fault resets the machine. */
+	uint32_t others = 0;
 	if (apic_ready())
 		for (unsigned int c = 0; c < MAX_CPUS; c++)
-			if (c != cpu_id() && percpu_of(c)->online)
+			if (c != cpu_id() && percpu_of(c)->online) {
 				apic_send_nmi(percpu_of(c)->apic_id);
+				others++;
+			}
+	/* ACQUIRE: what a parked CPU wrote (its console bytes) is done. */
+	uint64_t end = deadline_tsc(STOP_WAIT_NS, STOP_WAIT_TSC);
+	while (__atomic_load_n(&parked, __ATOMIC_ACQUIRE) < others && before(end))
+		cpu_pause();
+	/* A CPU may have parked holding the console lock, or mid-line. */
+	console_take_over();
+}
+
+void guest_exit(enum exit_status status)
+{
+	guest_exit_begin();
 	kprintf("EXIT: STATUS=%d\n", (int)status);
 	outl(ISA_DEBUG_EXIT_PORT, (uint32_t)status);
 	power_off();

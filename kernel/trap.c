@@ -126,7 +126,7 @@ void trap_dispatch(struct trap_frame *f)
 			/* Stopped by the exiting CPU; on that CPU itself (a
 			 * watchdog NMI mid-exit) return, so the verdict leaves. */
 			if (!guest_exiting_here())
-				halt_forever();
+				guest_exit_park();
 		} else if (!(nmi_handler && nmi_handler(f))) {
 			report_exception(f);
 		}

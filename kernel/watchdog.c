@@ -85,9 +85,12 @@ static void report_hv_errors(void)
 	}
 }
 
+/* The report comes out whole and the verdict follows it: every other CPU is
+ * stopped first (its NMI parks it), so none can print into the report, hold
+ * the console lock or cut the report short with its own exit. */
 static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 {
-	console_force_unlock();
+	guest_exit_begin();
 	kprintf("# LOCKUP: CPU %u made no progress for %lu ms (watchdog_ms=%lu), seen by %s on CPU %u\n",
 		stuck, since(now, wd.changed_ns[stuck]) / NS_PER_MS, wd.timeout_ns / NS_PER_MS,
 		seen_by, cpu_id());

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* hang.c - the hang suite: every CPU halts with interrupts off, as pv=kvm waiters whose kicks
  * were all lost would. No tick can run anywhere; the watchdog's NMI must
- * still report the lockup and end the run with EXIT_LOCKUP. */
+ * still report the lockup and end the run with EXIT_LOCKUP. With verbose=2 every CPU but
+ * the first prints without pause instead (interrupts off too): the report must still come
+ * out whole, in order, followed by its verdict (kernel/exit.c stops them first). */
+#include "kernel/console.h"
 #include "kernel/ktap.h"
 #include "kernel/options.h"
 #include "kernel/smp.h"
@@ -12,6 +15,8 @@
 
 #define NS_PER_MS 1000000ul
 
+#define NOISY_VERBOSE 2
+
 static void halt_with_irqs_off(void *arg)
 {
 	(void)arg;
@@ -19,6 +24,10 @@ static void halt_with_irqs_off(void *arg)
 	cli();
 	struct wd_wait w = watchdog_wait_begin("nothing (test=hang)", time_ns());
 	(void)w;
+	if (opt.verbose >= NOISY_VERBOSE && cpu_id() != 0)
+		for (uint64_t n = 0;; n++)
+			kprintf("# hang: cpu %u noise line %lu, printed while the others hang\n",
+				cpu_id(), n);
 	cpu_wd_set_state(CPU_HALTED, time_ns());
 	for (;;)
 		hlt();

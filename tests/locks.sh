@@ -1,6 +1,28 @@
 # SPDX-License-Identifier: MIT
 # Lock torture and PV tests in the guest (sourced by tests/run.sh).
 
+# check_whole_report NCPUS: $log holds the lockup header, then exactly one
+# "# LOCKUP: cpu N" line per CPU in order with no other line among them, and
+# ends with the not-ok line and EXIT: STATUS=4.
+check_whole_report() {
+	local why
+	why=$(tr -d '\r' <"$log" | awk -v n="$1" '
+		/^# LOCKUP: CPU [0-9]+ made no progress/ { if (hdr) bad = "two reports"; hdr = NR; next }
+		hdr && !done {
+			if ($0 ~ "^# LOCKUP: cpu " (next_cpu + 0) " ") { next_cpu++; if (next_cpu == n) done = 1; next }
+			if (!bad) bad = "line " NR " inside the report: " substr($0, 1, 60)
+		}
+		{ last2 = last1; last1 = $0 }
+		END {
+			if (!hdr) bad = "no lockup report"
+			else if (!done && !bad) bad = "report stops after cpu " next_cpu - 1
+			if (!bad && last2 !~ /^not ok 1 hang # lockup/) bad = "no not-ok line before EXIT"
+			if (!bad && last1 != "EXIT: STATUS=4") bad = "last line is not EXIT: STATUS=4"
+			print bad
+		}')
+	[ -z "$why" ] || { fail "$why (log: $log)"; return 1; }
+}
+
 # torture_case LOGNAME "description" [ktap_check options] -- [run-qemu args] -- guest args
 # Passes when the run exits 0 with no violation and no lost update, plus
 # whatever extra ktap_check expectations come before the first --.
@@ -134,6 +156,16 @@ PY
 	run_guest hang --smp 4 --timeout 60 -- test=hang watchdog_ms=500
 	expect_status 4 && expect_grep '^# LOCKUP: CPU [0-9]+ made no progress .* seen by the NMI watchdog' &&
 		expect_grep '^not ok 1 hang # lockup' && pass
+
+	# The lockup report while every other CPU prints without pause: the
+	# exiting CPU stops them first, so the report comes out whole (one line
+	# per CPU, nothing in between) and its verdict follows. Before that fix a
+	# CPU stopped holding the console lock cut the report after one line.
+	for n in 64 255; do
+		case_begin "test=hang verbose=2 at $n vCPUs: the whole report, then not ok and EXIT: STATUS=4"
+		run_guest hang-noisy-$n --smp "$n" --timeout 120 -- test=hang watchdog_ms=500 verbose=2
+		expect_status 4 && check_whole_report "$n" && pass
+	done
 
 	case_begin "pvswitch: a pvqspinlock held across the switch to the ipi backend"
 	run_guest pvswitch-ipi --smp 2 -- test=pvswitch pv=ipi

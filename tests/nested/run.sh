@@ -154,10 +154,16 @@ test_broken_module() {
 test_panic() {
 	case_begin "${FUNCNAME[0]}"
 	local p=$SCRATCH/panic rc
-	nested "$p" --quiet --l1-break panic --image "$TINY" "$SCRATCH/tiny1.jobs"
+	nested "$p" --quiet --l1-break panic --diag-dir "$p.diag" --image "$TINY" "$SCRATCH/tiny1.jobs"
 	rc=$(rc_of "$p")
 	check "L1 kernel panic: status 125" '[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 stopped" "$p.err"' \
 		"status $rc" "$(tail_of "$p.err")"
+	# What ended L1 is named on the failure line; its logs are kept.
+	check "L1 kernel panic: the failure names QEMU's status and the panic" \
+		'grep -q "bed failure: L1 stopped.*L1 QEMU exited 0.*L1 kernel: .*Kernel panic" "$p.err"' "$(tail_of "$p.err" 1)"
+	check "L1 kernel panic: console and L1 QEMU log in --diag-dir" \
+		'grep -q "Kernel panic" "$p.diag/l1-console.log" && grep -q "CPU Reset" "$p.diag/l1-qemu.log"' \
+		"$(ls "$p.diag" 2>&1 | tr '\n' ' ')"
 }
 
 test_l1_timeout() {
@@ -193,7 +199,8 @@ test_tiny_batch() {
 		job 0 "$JOB_TIMEOUT_S" "$L2_COMMON -m 64 -smp 4 -kernel @IMAGE@ -append 'exit=$TINY_EXIT_VALUE'"
 		job - "$TINY_HANG_TIMEOUT_S" "$L2_COMMON -m 64 -kernel @IMAGE@ -append hang"
 	} >"$SCRATCH/batch.jobs"
-	nested "$p" --status-file "$p.status" --env-file "$p.env" --image "$TINY" "$SCRATCH/batch.jobs"
+	nested "$p" --status-file "$p.status" --env-file "$p.env" --diag-dir "$p.diag" \
+		--image "$TINY" "$SCRATCH/batch.jobs"
 	rc=$(rc_of "$p")
 	check "$name: status 0" '[[ $rc == 0 ]]' "status $rc" "$(tail_of "$p.err")"
 	[[ $rc == 0 ]] || return 0
@@ -227,6 +234,13 @@ test_tiny_batch() {
 	} >"$p.expected"
 	check "stdout byte-exact: only the L2 serial output and '# l1:' lines" 'cmp -s "$p.expected" "$p.out"' \
 		"$(cmp "$p.expected" "$p.out" 2>&1 || true)"
+	# Runs 2 (exit=3) and 3 (timeout) did not pass: their L2 QEMU log
+	# (-d guest_errors,cpu_reset: a register dump per vCPU reset) and L1's
+	# dmesg came back; run 1 passed and left nothing.
+	check "--diag-dir: L2 QEMU log and L1 dmesg of the runs that failed, none of the pass" \
+		'grep -q "CPU Reset" "$p.diag/run-2.qemu.log" && grep -q "CPU Reset" "$p.diag/run-3.qemu.log" &&
+		 grep -q "kvm" "$p.diag/run-2.l1-dmesg" && [[ ! -e $p.diag/run-1.qemu.log ]]' \
+		"$(ls "$p.diag" 2>&1 | tr '\n' ' ')"
 	# PV_UNHALT (bit 7) of CPUID 0x40000001: KVM's PV features reach L2
 	check "L2 sees KVM with PV_UNHALT (feat=${feat:-none})" '[[ -n $feat ]] && ((0x$feat & (1 << 7)))' "feat=$feat"
 }

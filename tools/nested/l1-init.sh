@@ -16,6 +16,12 @@
 #            start I                  run I begins
 #            status I CODE ELAPSED_CS run I ended with CODE (124: timed out)
 #            log TEXT                 diagnostics for the host's stderr
+#            diag I KIND TEXT         one line of diagnostics of run I (0: of
+#                                     L1 itself), KIND qemu (the tail of L2
+#                                     QEMU's -d guest_errors,cpu_reset log) or
+#                                     dmesg (the tail of L1's kernel log); sent
+#                                     for a run that did not pass and before
+#                                     a bed failure
 #            fail REASON              the bed failed; nothing more follows
 #            done                     every run finished
 #
@@ -44,6 +50,13 @@ SVM_FLAGS="svm npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid deco
 KVM_MODULES_SHOWN="kvm kvm_amd"
 
 WRITE_TRIES=5
+PASS_STATUS=1              # isa-debug-exit for the guest's verdict 0
+DIAG_LINES=300             # tail of each diagnostic sent to the host
+L2_QEMU_DEBUG=guest_errors,cpu_reset
+# Console log level once KVM is up: KVM's and the kernel's warnings (up to
+# KERN_INFO) reach ttyS0, which the host keeps as console.log; the boot
+# itself stays at loglevel=3 (printing to a UART under TCG is slow).
+CONSOLE_LOGLEVEL=7
 
 # put FD LINE: write LINE to FD, retried if a signal interrupts the write
 put() {
@@ -76,7 +89,18 @@ finish() {
 	exit 0
 }
 
-fail() { finish "fail $*"; }
+# send_diag I KIND: stdin's last DIAG_LINES lines as "diag I KIND" lines
+send_diag() {
+	[ "$CTL_OPEN" = 1 ] || return 0
+	tail -n "$DIAG_LINES" | while IFS= read -r _line || [ -n "$_line" ]; do
+		put 4 "diag $1 $2 $_line"
+	done
+}
+
+fail() {
+	dmesg 2>/dev/null | send_diag 0 dmesg
+	finish "fail $*"
+}
 
 uptime_cs() {
 	read -r up _ </proc/uptime
@@ -260,7 +284,8 @@ run_job() {
 	else
 		set -- taskset -c "$pin"
 	fi
-	eval "set -- \"\$@\" \"\$QEMU\" -L \"\$FIRMWARE_DIR\" $args"
+	dlog=/tmp/l2-qemu.$i.log
+	eval "set -- \"\$@\" \"\$QEMU\" -L \"\$FIRMWARE_DIR\" -d \"\$L2_QEMU_DEBUG\" -D \"\$dlog\" $args"
 	t0=$(uptime_cs)
 	"$@" </dev/null >&3 2>"$errf" &
 	qpid=$!
@@ -277,6 +302,11 @@ run_job() {
 	while IFS= read -r line; do
 		ctl "log run $i: $line"
 	done <"$errf"
+	if [ "$st" != "$PASS_STATUS" ]; then
+		[ -f "$dlog" ] && send_diag "$i" qemu <"$dlog"
+		dmesg 2>/dev/null | send_diag "$i" dmesg
+	fi
+	rm -f "$dlog"
 	ctl "status $i $st $((t1 - t0))"
 }
 
@@ -295,6 +325,7 @@ worker() {
 	open_channels
 	ctl "log L1 kernel $(uname -r) up, host channels open after $(uptime_cs) cs"
 	load_kvm
+	echo "$CONSOLE_LOGLEVEL" >/proc/sys/kernel/printk
 	ctl "ready $(uptime_cs)"
 	# shellcheck disable=SC2034 # read by build_env_json through eval
 	KERNEL_RELEASE=$(uname -r)

@@ -83,12 +83,17 @@ Options:
   --quiet               no progress on stderr (errors still)
   --prepare             only fill the cache (JOBFILE and --image not needed)
   --keep-work           keep the work directory (logs of L1) and print it
+  --diag-dir DIR        keep diagnostics in DIR: per L2 run that did not pass
+                        (raw status other than 1) run-I.qemu.log (the tail of
+                        its QEMU's -d guest_errors,cpu_reset log) and
+                        run-I.l1-dmesg (L1's kernel log then); on a bed
+                        failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect 125)
   --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads
   -h, --help            this text
 
 Output: stdout carries, per run, one '# l1: {json}' line then the L2 serial
-output, byte-exact. Exit: 0 bed worked (statuses recorded), $EXIT_BED bed
+output, byte-exact; diagnostics never go there (stderr, --diag-dir). Exit: 0 bed worked (statuses recorded), $EXIT_BED bed
 failure (reason on stderr), $EXIT_USAGE bad usage.
 Cache: \${XDG_CACHE_HOME:-\$HOME/.cache}/pvspin/nested
 Environment: PVSPIN_NESTED_BREAK_MODULE, PVSPIN_NESTED_BREAK (same as the
@@ -134,6 +139,7 @@ STATUS_FILE=""
 ENV_FILE=""
 PREPARE_ONLY=0
 KEEP_WORK=0
+DIAG_DIR=""
 MODULE_PARAMS=()
 BREAK_MODULES=${PVSPIN_NESTED_BREAK_MODULE:-}
 BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
@@ -166,6 +172,7 @@ parse_args() {
 		--quiet) QUIET=1; shift ;;
 		--prepare) PREPARE_ONLY=1; shift ;;
 		--keep-work) KEEP_WORK=1; shift ;;
+		--diag-dir) need_arg "$1" $#; DIAG_DIR=$2; shift 2 ;;
 		--l1-break-module) need_arg "$1" $#; BREAK_MODULES="$BREAK_MODULES $2"; shift 2 ;;
 		--l1-break) need_arg "$1" $#; BREAK_MODE=$2; shift 2 ;;
 		-h | --help) usage; exit "$EXIT_OK" ;;
@@ -591,7 +598,7 @@ follow_ctl() {
 				log "run $i: status $code after $(cs_to_s "$cs") s"
 				;;
 			"log "*) log "L1: ${line#log }" ;;
-			"fail "*) ;;
+			"fail "* | "diag "*) ;;
 			esac
 		done
 }
@@ -637,6 +644,7 @@ run_l1() {
 		-append "$L1_KERNEL_CMDLINE"
 		-nodefaults -no-reboot -display none -monitor none
 		-chardev "file,id=l1con,path=$WORK/console.log" -serial chardev:l1con
+		-d guest_errors,cpu_reset -D "$WORK/l1-qemu.log"
 		-device virtio-serial-pci,id=vser
 		-chardev "file,id=l2out,path=$WORK/out.fifo"
 		-device "virtserialport,bus=vser.0,chardev=l2out,name=$OUT_PORT_NAME"
@@ -662,6 +670,75 @@ console_tail() {
 	local n=${1:-5}
 	[[ -s $WORK/console.log ]] || return 0
 	tr -d '\r' <"$WORK/console.log" | tail -n "$n" | sed 's/^/  L1 console: /' >&2
+}
+
+# Lines of L1's console that say why its kernel died (the first of each kind).
+readonly L1_DEATH_RE='Kernel panic|BUG:|Oops|general protection fault|double fault|watchdog: BUG|rcu: INFO|Call Trace|RIP:'
+readonly L1_LOG_TAIL=60                # console lines shown on a bed failure
+readonly L1_QEMU_LOG_TAIL=30           # lines of L1 QEMU's own -d log shown
+
+# l1_end: what ended L1, one phrase (QEMU status, signal, panic text)
+l1_end() {
+	local what panic
+	case $L1_STATUS in
+	0) what="L1 QEMU exited 0: L1 powered off, or reset (a triple fault or panic=-1 reboot under -no-reboot)" ;;
+	1) what="L1 QEMU exited 1 (QEMU itself failed; its stderr above)" ;;
+	"$STATUS_TIMEOUT") what="L1 QEMU killed at the limit (SIGTERM)" ;;
+	"$STATUS_KILLED") what="L1 QEMU killed at the limit (SIGKILL)" ;;
+	*)
+		if ((L1_STATUS > 128)); then
+			what="L1 QEMU killed by signal $((L1_STATUS - 128)) (SIG$(kill -l $((L1_STATUS - 128)) 2>/dev/null || echo '?'))"
+		else
+			what="L1 QEMU exited $L1_STATUS"
+		fi ;;
+	esac
+	if [[ -s $WORK/console.log ]]; then
+		panic=$(tr -d '\r' <"$WORK/console.log" | grep -m 1 -E "$L1_DEATH_RE" || true)
+		[[ -n $panic ]] && what="$what; L1 kernel: ${panic:0:160}"
+	fi
+	if [[ -s $WORK/l1-qemu.log ]] && grep -q 'Triple fault' "$WORK/l1-qemu.log"; then
+		what="$what; L1 QEMU logged a triple fault"
+	fi
+	printf '%s\n' "$what"
+}
+
+# l1_log_dump: on a bed failure, L1's kernel log (console, dmesg sent over the
+# control channel) and L1 QEMU's own log on stderr; all of it in --diag-dir
+l1_log_dump() {
+	console_tail "$L1_LOG_TAIL"
+	if [[ -s $WORK/diag/run-0.l1-dmesg ]]; then
+		tail -n "$L1_LOG_TAIL" "$WORK/diag/run-0.l1-dmesg" | sed 's/^/  L1 dmesg: /' >&2
+	fi
+	if [[ -s $WORK/l1-qemu.log ]]; then
+		tail -n "$L1_QEMU_LOG_TAIL" "$WORK/l1-qemu.log" | sed 's/^/  L1 qemu -d: /' >&2
+	fi
+	[[ -n $DIAG_DIR ]] || return 0
+	[[ ! -f $WORK/console.log ]] || tr -d '\r' <"$WORK/console.log" >"$DIAG_DIR/l1-console.log"
+	[[ ! -f $WORK/l1-qemu.log ]] || cp "$WORK/l1-qemu.log" "$DIAG_DIR/l1-qemu.log"
+	[[ ! -f $WORK/diag/run-0.l1-dmesg ]] || cp "$WORK/diag/run-0.l1-dmesg" "$DIAG_DIR/l1-dmesg"
+	log "L1 logs kept in $DIAG_DIR"
+}
+
+# split_diag: the "diag I KIND TEXT" control lines into WORK/diag/run-I.KIND
+# files; those of runs (I > 0) are copied to --diag-dir
+split_diag() {
+	mkdir -p "$WORK/diag"
+	control_lines | awk -v dir="$WORK/diag" '
+		/^diag [0-9]+ (qemu|dmesg) / {
+			split($0, f, " ")
+			kind = f[3] == "qemu" ? "qemu.log" : "l1-dmesg"
+			text = $0
+			sub(/^diag [0-9]+ [a-z]+ /, "", text)
+			sub(/\r$/, "", text)
+			print text > (dir "/run-" f[2] "." kind)
+		}'
+	[[ -n $DIAG_DIR ]] || return 0
+	local f
+	for f in "$WORK"/diag/run-*; do
+		[[ -e $f && ${f##*/} != run-0.* ]] || continue
+		cp "$f" "$DIAG_DIR/"
+		log "kept ${f##*/} in $DIAG_DIR"
+	done
 }
 
 # control_lines: early control lines from the console, then the control log
@@ -693,27 +770,37 @@ collect_results() {
 		: >"$STATUS_FILE"
 		((${#statuses[@]})) && printf '%s\n' "${statuses[@]}" >"$STATUS_FILE"
 	fi
+	split_diag
 	if [[ -n $reason ]]; then
-		console_tail
+		l1_log_dump
 		die_bed "$reason"
 	fi
 	if ((L1_STATUS == STATUS_TIMEOUT || L1_STATUS == STATUS_KILLED)); then
-		console_tail
+		l1_log_dump
 		if ((ready)); then
-			die_bed "L1 run exceeded the limit of $TIMEOUT_USED s after ${#statuses[@]} of $njobs runs"
+			die_bed "L1 run exceeded the limit of $TIMEOUT_USED s after ${#statuses[@]} of $njobs runs ($(l1_end))"
 		fi
 		die_bed "L1 boot timed out: KVM not ready within $TIMEOUT_USED s"
 	fi
 	if ((!done)); then
-		console_tail 15
+		l1_log_dump
 		[[ -s $WORK/qemu.err ]] && sed 's/^/  L1 qemu: /' "$WORK/qemu.err" >&2
 		if ((!ready)); then
-			die_bed "L1 stopped before KVM was ready (L1 qemu status $L1_STATUS; kernel panic or crash?)"
+			die_bed "L1 stopped before KVM was ready ($(l1_end))"
 		fi
-		die_bed "L1 stopped after ${#statuses[@]} of $njobs runs (L1 qemu status $L1_STATUS; kernel panic or crash?)"
+		die_bed "L1 stopped after ${#statuses[@]} of $njobs runs ($(l1_end))"
 	fi
 	((${#statuses[@]} == njobs)) ||
 		die_bed "L1 reported ${#statuses[@]} statuses for $njobs runs"
+}
+
+# prepare_diag_dir: create --diag-dir; remove what an earlier call left
+# there (only the files this script writes)
+prepare_diag_dir() {
+	[[ -n $DIAG_DIR ]] || return 0
+	mkdir -p "$DIAG_DIR" || die_bed "cannot create --diag-dir $DIAG_DIR"
+	rm -f "$DIAG_DIR"/run-*.qemu.log "$DIAG_DIR"/run-*.l1-dmesg "$DIAG_DIR"/l1-console.log \
+		"$DIAG_DIR"/l1-qemu.log "$DIAG_DIR"/l1-dmesg
 }
 
 TIMEOUT_USED=0
@@ -730,6 +817,7 @@ main() {
 	TIMEOUT_USED=${TOTAL_TIMEOUT:-$((JOB_TIMEOUT_SUM + L1_BOOT_ALLOWANCE_S + PER_RUN_ALLOWANCE_S * ${#JOB_LINES[@]}))}
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-nested.XXXXXX")
 	trap cleanup EXIT
+	prepare_diag_dir
 	write_job_cpio
 	run_l1 "$TIMEOUT_USED"
 	collect_results "${#JOB_LINES[@]}"
