@@ -264,8 +264,18 @@ class Session:
         watch = next((w for w in self.watches if w.run is run), None)
         if watch is None:
             return {}
-        return {lock: self.window(watch, t_end - duration, t_end)
-                for lock, (t_end, duration) in watch.ends.items()}
+        # A result line first seen after the vCPU threads ended (the log
+        # reached the runner only as QEMU exited) ended at the latest when
+        # they did: an end past the last sample with data would put the
+        # whole window where nothing was measured (host_cpu_ns 0).
+        alive = [t for t, row in watch.samples if any(c[0] is not None for c in row)]
+        last = alive[-1] if alive else None
+        out = {}
+        for lock, (t_end, duration) in watch.ends.items():
+            if last is not None and t_end > last:
+                t_end = last
+            out[lock] = self.window(watch, t_end - duration, t_end)
+        return out
 
     def window(self, w, t0, t1):
         span = t1 - t0
