@@ -38,7 +38,7 @@ MECH_FREEZER_V2 = ("cgroup v2 freezer (cgroup.freeze, one threaded group per vCP
                    "in a domain group holding the QEMU process)")
 MECH_CUT = (f"cgroup v1 CPU bandwidth: a stalled thread is moved into a group capped at "
             f"{BANDWIDTH_CUT_QUOTA_US} us per {BANDWIDTH_CUT_PERIOD_US} us (cpu.cfs_quota_us; at "
-            "most that much of each period leaks; no usable freezer)")
+            "most that much leaks into each stall; no usable freezer)")
 MECH_QUOTA = "cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us, one group per vCPU thread"
 
 
@@ -293,7 +293,14 @@ class ThreadGroup:
                 write(self.freezer / "cgroup.freeze", "0")
             REGISTRY.frozen.discard(self.freezer)
         else:
+            # A thread throttled in the jail may stay throttled after it
+            # moves out until the jail's next period, up to 1 s (seen on
+            # Linux 6.18: a 30 ms warm-up took 2 s). Lifting the jail's
+            # limit first unthrottles it; the limit comes back at once, so
+            # at most the minimum quota (1 ms) leaks into each stall.
+            write(self.jail / "cpu.cfs_quota_us", "-1")
             write(self.cpu / "tasks", str(self.tid))
+            write(self.jail / "cpu.cfs_quota_us", str(BANDWIDTH_CUT_QUOTA_US))
 
     def cpu_stat(self):
         return read_stat(self.cpu / "cpu.stat") if self.cpu is not None else {}
