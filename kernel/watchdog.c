@@ -157,7 +157,7 @@ static void tick(struct trap_frame *f)
 static int nmi_tick(struct trap_frame *f)
 {
 	(void)f;
-	if (!wd.nmi_routed)
+	if (!__atomic_load_n(&wd.nmi_routed, __ATOMIC_ACQUIRE))
 		return 0;               /* not ours: the trap code reports it */
 	wd.nmis++;
 	if (__atomic_load_n(&wd.armed, __ATOMIC_ACQUIRE))
@@ -171,7 +171,14 @@ static void nmi_source_start(void)
 	if (!tried) {
 		tried = true;
 		trap_set_nmi_handler(nmi_tick);
-		wd.nmi_routed = ioapic_route_nmi(acpi.pit_gsi, percpu_of(WATCHDOG_NMI_CPU)->apic_id);
+		/* Claimed before the route exists: the PIT may still be ticking
+		 * from the clock's calibration, and its first NMI can arrive the
+		 * moment the I/O APIC entry is written, before the call returns
+		 * (a crash report "NMI on CPU 0" in watchdog_arm, seen under
+		 * --quota). RELEASE pairs with nmi_tick()'s ACQUIRE. */
+		__atomic_store_n(&wd.nmi_routed, true, __ATOMIC_RELEASE);
+		bool routed = ioapic_route_nmi(acpi.pit_gsi, percpu_of(WATCHDOG_NMI_CPU)->apic_id);
+		__atomic_store_n(&wd.nmi_routed, routed, __ATOMIC_RELEASE);
 		if (!wd.nmi_routed)
 			kprintf("# watchdog: no I/O APIC input for the PIT, no NMI watchdog\n");
 	} else if (wd.nmi_routed) {
