@@ -51,10 +51,11 @@ expect_status() {
 	fi
 }
 
-# expect_ktap [ktap_check.py options]: fails the case unless the log checks out.
+# expect_ktap [ktap_check.py options]: fails the case unless the log checks
+# out, in the narrower form pvspin prints (--pvspin: docs/output.md).
 expect_ktap() {
 	local out
-	if ! out=$("$KTAP_CHECK" "$log" "$@" 2>&1); then
+	if ! out=$("$KTAP_CHECK" "$log" --pvspin "$@" 2>&1); then
 		fail "$(echo "$out" | head -n 3 | tr '\n' ' ') (log: $log)"
 		return 1
 	fi
