@@ -61,8 +61,10 @@ nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
   --l1-smp N          L1 vCPUs (default 2)       --l1-mem MB   L1 memory
   --batch FILE        run every line of FILE (each: [run-qemu options] [-- guest
                       options]) in one L1 boot; stdout carries all runs in order
-  --diag-dir DIR      where the diagnostics of runs that failed go (default
-                      build/nested-diag): run-N.qemu.log (L2 QEMU's -d
+  --diag-dir DIR      where the diagnostics of runs that failed go (default: a
+                      new build/nested-diag/<UTC time>-<pid> per call, the
+                      newest linked as build/nested-diag/latest, removed
+                      again when empty): run-N.qemu.log (L2 QEMU's -d
                       guest_errors,cpu_reset log), run-N.l1-dmesg, and on a
                       bed failure L1's console, dmesg and QEMU log
 
@@ -408,10 +410,20 @@ nested_job_line() {
 
 # nested_diag_note I: name the diagnostics nested-run.sh kept for run I
 nested_diag_note() {
-	local d=${diag_dir:-$TOP/build/nested-diag} f
+	local d=$diag_dir f
 	for f in "$d/run-$1.qemu.log" "$d/run-$1.l1-dmesg"; do
 		[ -s "$f" ] && echo "run-qemu.sh:   kept $f ($(wc -l <"$f") lines)" >&2
 	done
+	return 0
+}
+
+# nested_diag_settle: the default diagnostics directory goes if the bed left
+# nothing in it, else build/nested-diag/latest points at it
+default_diag=0
+nested_diag_settle() {
+	[ "$default_diag" = 1 ] || return 0
+	rmdir "$diag_dir" 2>/dev/null && return 0
+	[ -d "$diag_dir" ] && ln -sfn "$(basename "$diag_dir")" "$TOP/build/nested-diag/latest"
 	return 0
 }
 
@@ -435,7 +447,13 @@ run_nested() {
 	[ -n "$l1_kernel" ] && nargs+=(--l1-kernel "$l1_kernel")
 	[ -n "$l1_smp" ] && nargs+=(--l1-smp "$l1_smp")
 	[ -n "$l1_mem" ] && nargs+=(--l1-mem "$l1_mem")
-	nargs+=(--diag-dir "${diag_dir:-$TOP/build/nested-diag}")
+	# Each call keeps its own diagnostics: a second call (tests/boot.sh's
+	# retry, a soak's next batch) must not wipe the first one's evidence.
+	if [ -z "$diag_dir" ]; then
+		diag_dir=$TOP/build/nested-diag/$(date -u +%Y%m%dT%H%M%SZ)-$$
+		default_diag=1
+	fi
+	nargs+=(--diag-dir "$diag_dir")
 	if [ $dry_run = 1 ]; then
 		cat "$jobs"
 		exit 0
@@ -447,6 +465,7 @@ run_nested() {
 		     /^# result: \{/ && l1 != "" { sub(/^# result: \{/, "# result: {\"env\":{\"accel\":\"nested\",\"l1\":" l1 "},") }
 		     { print; fflush() }' | tee "$tmp/serial.log" ${log:+"$log"}
 	local bed=${PIPESTATUS[0]}
+	nested_diag_settle
 	[ "$bed" = 0 ] || return "$bed"
 	# Split the stream at the "# l1:" line that starts each run and judge
 	# every run as a direct one; the verdict is the first run that failed.

@@ -109,7 +109,7 @@ test_boot() {
 	if [ -n "${PVSPIN_SKIP_NESTED-}" ]; then
 		skip "PVSPIN_SKIP_NESTED is set"
 	else
-		run_guest nested-288 --accel nested --smp 288 --timeout 300 -- test=smp
+		run_guest nested-288 --accel nested --diag-dir "$LOG_DIR/nested-288.diag" --smp 288 --timeout 300 -- test=smp
 		# Now and then L2 stops during AP bring-up with no verdict and no
 		# crash report (QEMU status 0 under -no-reboot: a reset or triple
 		# fault), the unexplained death of issue 12's R8. One more boot
@@ -118,9 +118,9 @@ test_boot() {
 		if [ "$status" = 3 ] && ! grep -aq '^# CRASH' "$log"; then
 			local first=$LOG_DIR/nested-288-first
 			mv "$log" "$first.log"; mv "$log.err" "$first.log.err"
-			[ -d "$TESTS_TOP/build/nested-diag" ] && cp -r "$TESTS_TOP/build/nested-diag" "$first.diag"
+			mv "$LOG_DIR/nested-288.diag" "$first.diag" 2>/dev/null
 			echo "# nested-288: L2 stopped without a verdict; booting once more (first run: $first.log, $first.diag)"
-			run_guest nested-288 --accel nested --smp 288 --timeout 300 -- test=smp
+			run_guest nested-288 --accel nested --diag-dir "$LOG_DIR/nested-288.diag" --smp 288 --timeout 300 -- test=smp
 		fi
 		expect_status 0 && expect_ktap --expect smp.apic_mode=x2apic --expect smp.cpus_online=288 && pass
 	fi

@@ -6,15 +6,18 @@ configurations until the time is up or something goes wrong.
 
 usage: tools/soak.py [--hours H | --minutes M] [--seed S] [--nested-every N]
                      [--no-nested] [--out DIR] [--report-every SEC]
-                     [--locks LIST] [--max-runs N] [--plan N]
+                     [--locks LIST] [--max-runs N] [--max-duration-ms MS] [--plan N]
 
 Each iteration is one ./run-qemu.sh boot under TCG with a configuration drawn
 from a PRNG seeded by (SEED, iteration): the seed, 1-3 locks, 2..255 vCPUs
 (sometimes squeezed onto one host CPU), irq_lock=0..4, pv=ipi|off, an
 injected fault (none, spurious_wake, kick_delay_us; drop_kick only under
 pv=ipi with irq_lock=0, where the ipi backend recovers lost kicks) and the
-torture duration. Every Nth iteration is instead one nested-KVM batch: several
-pv=kvm torture runs in one L1 boot (run-qemu.sh --accel nested --batch).
+torture duration (long for small guests, short for big ones), the hold and
+think times. Every Nth iteration is instead one nested-KVM batch in the shape
+of issue 12's R8, in one L1 boot with 4 vCPUs (run-qemu.sh --accel nested
+--batch): R8's bench line twice (every lock at 32 vCPUs pinned to L1's CPUs),
+a pv=kvm torture at 32 or 64 vCPUs pinned the same way and a small one.
 
 It stops at the first run that does not pass (violation, lost update,
 lockup, crash, timeout, bad input, bed failure) and keeps that run's log and
@@ -53,7 +56,13 @@ QUEUED_LOCKS = ('qspinlock', 'pvqspinlock')
 SMP_CHOICES = ((2, 6), (3, 3), (4, 6), (6, 2), (8, 5), (12, 2), (16, 4), (24, 2),
                (32, 3), (48, 1), (64, 2), (96, 1), (128, 1), (192, 1), (255, 1))
 IRQ_LEVELS_MAX = 4
-DURATIONS_MS = (100, 200, 300, 500)
+# Torture durations by vCPU count: small guests run long (that is where the
+# acquisitions are: ~370,000/s at 2 vCPUs, a few thousand at 192), big ones
+# short (their boot and bring-up cost 5-20 s).
+DURATIONS_MS = ((4, (2000, 5000, 10000, 20000)), (16, (1000, 2000, 5000)),
+                (64, (300, 500, 1000)), (255, (100, 200, 300, 500)))
+HOLD_NS = (0, 50, 200)               # time in the critical section (torture default 200)
+THINK_NS = (0, 100, 500, 2000)       # time between acquisitions (default 500)
 PIN_ONE_CPU_CHANCE = 0.2             # squeeze every vCPU onto host CPU 0
 PIN_ONE_CPU_MAX_SMP = 32             # beyond this, pinning starves the watchdog's
                                      # own vCPUs under a loaded host
@@ -61,13 +70,23 @@ INJECT_KINDS = ('none', 'spurious_wake', 'kick_delay_us', 'drop_kick')
 SPURIOUS_PPM = (100, 1000, 10000)
 KICK_DELAY_US = (10, 100, 1000)
 DROP_KICK_PPM = (100, 1000, 10000)
-# Nested batch: pv=kvm torture in one L1 boot (L1 has 2 CPUs by default).
-NESTED_RUNS = 4
+# Nested batch: issue 12's R8 shape, scaled to this 2-core machine. L1 gets
+# NESTED_L1_SMP vCPUs; its L2 runs are R8's bench line (every lock at 32
+# vCPUs pinned to L1's CPUs), pv=kvm torture at 32 or 64 vCPUs pinned the
+# same way, and smaller unpinned pv=kvm tortures.
+NESTED_L1_SMP = 4
+NESTED_L1_MEM_MB = 4096
+NESTED_PIN = f'0-{NESTED_L1_SMP - 1}'
+NESTED_R8_RUNS = 2                   # R8's bench line, a new seed each
+NESTED_SMALL_RUNS = 1
 NESTED_SMP = (2, 4, 8, 16)
+NESTED_BIG_SMP = (32, 64)
 NESTED_INJECT_KINDS = ('none', 'spurious_wake', 'kick_delay_us')  # no drop_kick:
                                      # pv=kvm has no recovery, a drop is a real lockup
-NESTED_TIMEOUT_S = 240
-DEFAULT_NESTED_EVERY = 10
+NESTED_DURATIONS_MS = (200, 500, 1000)
+NESTED_TIMEOUT_S = 300
+DEFAULT_MAX_DURATION_MS = 20000
+DEFAULT_NESTED_EVERY = 8            # a batch takes ~45 s, a TCG run ~15 s
 # Timeouts of a TCG run: boot and bring-up grow with the vCPUs, and so does
 # the wall time of a torture of a given duration (measured: 255 vCPUs, three
 # locks x 300 ms took 16 s on a loaded 2-core host).
@@ -106,7 +125,7 @@ def tcg_timeout(smp, nlocks, duration_ms):
     return int(TIMEOUT_BASE_S + smp * TIMEOUT_PER_CPU_S + work)
 
 
-def tcg_config(rng, lock_set):
+def tcg_config(rng, lock_set, cap_ms):
     """One TCG run: run-qemu.sh options, guest options and its class."""
     smp = weighted(rng, SMP_CHOICES)
     locks = rng.sample(lock_set, rng.randint(1, min(3, len(lock_set))))
@@ -115,11 +134,13 @@ def tcg_config(rng, lock_set):
     irq = rng.randint(0, IRQ_LEVELS_MAX)
     kinds = INJECT_KINDS if (pv == 'ipi' and irq == 0) else INJECT_KINDS[:-1]
     kind = rng.choice(kinds) if pv == 'ipi' else 'none'
-    duration = rng.choice(DURATIONS_MS)
+    duration = min(cap_ms, rng.choice(next(d for n, d in DURATIONS_MS if smp <= n)))
+    hold, think = rng.choice(HOLD_NS), rng.choice(THINK_NS)
     seed = rng.randrange(1, 2**32)
     pin = '0' if smp <= PIN_ONE_CPU_MAX_SMP and rng.random() < PIN_ONE_CPU_CHANCE else ''
     guest = ['test=torture', f'lock={",".join(locks)}', f'seed={seed}', f'irq_lock={irq}',
-             f'pv={pv}', f'inject={inject_option(rng, kind)}', f'duration_ms={duration}']
+             f'pv={pv}', f'inject={inject_option(rng, kind)}', f'duration_ms={duration}',
+             f'hold_ns={hold}', f'think_ns={think}']
     opts = ['--accel', 'tcg', '--smp', str(smp),
             '--timeout', str(tcg_timeout(smp, len(locks), duration))]
     if pin:
@@ -128,27 +149,32 @@ def tcg_config(rng, lock_set):
             'class': f'tcg pv={pv} inject={kind}{" pinned" if pin else ""}'}
 
 
-def nested_batch(rng):
-    """A nested batch: the lines of a --batch file (pv=kvm torture)."""
-    lines = []
-    for _ in range(NESTED_RUNS):
-        smp = rng.choice(NESTED_SMP)
+def nested_batch(rng, cap_ms):
+    """A nested batch in R8's shape: the lines of a --batch file."""
+    def torture(smp, pin):
         kind = rng.choice(NESTED_INJECT_KINDS)
-        seed = rng.randrange(1, 2**32)
-        irq = rng.randint(0, IRQ_LEVELS_MAX)
-        lines.append(f'--smp {smp} --timeout {NESTED_TIMEOUT_S} -- test=torture '
-                     f'lock=qspinlock,pvqspinlock seed={seed} irq_lock={irq} pv=kvm '
-                     f'inject={inject_option(rng, kind)} duration_ms={rng.choice(DURATIONS_MS)}')
+        duration = min(cap_ms, rng.choice(NESTED_DURATIONS_MS))
+        return (f'--smp {smp}{" --pin " + pin if pin else ""} --timeout {NESTED_TIMEOUT_S} -- '
+                f'test=torture lock=qspinlock,pvqspinlock seed={rng.randrange(1, 2**32)} '
+                f'irq_lock={rng.randint(0, IRQ_LEVELS_MAX)} pv=kvm '
+                f'inject={inject_option(rng, kind)} duration_ms={duration}')
+    lines = [f'--smp 32 --pin {NESTED_PIN} --timeout {NESTED_TIMEOUT_S} -- test=bench '
+             f'lock=tas,ticket,qspinlock,pvqspinlock duration_ms={min(cap_ms, 1000)} '
+             f'warmup_ms={min(cap_ms, 200)} seed={rng.randrange(1, 2**32)}'
+             for _ in range(NESTED_R8_RUNS)]
+    lines.append(torture(rng.choice(NESTED_BIG_SMP), NESTED_PIN))
+    lines += [torture(rng.choice(NESTED_SMP), '') for _ in range(NESTED_SMALL_RUNS)]
     return lines
 
 
-def plan(seed, nested_every, i, lock_set=LOCKS):
+def plan(seed, nested_every, i, lock_set=LOCKS, cap_ms=DEFAULT_MAX_DURATION_MS):
     """The configuration of iteration i: ('tcg', config) or ('nested', batch
-    lines); a function of (seed, i) alone, so any iteration can be redone."""
+    lines); a function of (seed, i, cap_ms) alone, so any iteration can be
+    redone."""
     rng = random.Random(f'{seed}:{i}')
     if nested_every and i % nested_every == nested_every - 1:
-        return ('nested', nested_batch(rng))
-    return ('tcg', tcg_config(rng, lock_set))
+        return ('nested', nested_batch(rng, cap_ms))
+    return ('tcg', tcg_config(rng, lock_set, cap_ms))
 
 
 def quote(args):
@@ -338,7 +364,8 @@ class Soak:
         with open(batch, 'w', encoding='utf-8') as f:
             f.write('\n'.join(lines) + '\n')
         diag = os.path.join(self.dir, 'failures', f'iter{i:05d}-l2-diag')
-        cmd = ['./run-qemu.sh', '--accel', 'nested', '--diag-dir', diag, '--batch', batch]
+        cmd = ['./run-qemu.sh', '--accel', 'nested', '--l1-smp', str(NESTED_L1_SMP),
+               '--l1-mem', str(NESTED_L1_MEM_MB), '--diag-dir', diag, '--batch', batch]
         log_path = os.path.join(self.dir, f'.run{i}.log')
         t = time.monotonic()
         status = self.execute(cmd, log_path, NESTED_TIMEOUT_S * (len(lines) + 1))
@@ -355,8 +382,8 @@ class Soak:
         if status == ST_TIMEOUT and not lockup:
             lockup = 'unexplained'
         kept = os.path.join(self.dir, 'failures', f'iter{i:05d}.batch')
-        repro = f'./run-qemu.sh --accel nested --diag-dir {diag} --batch {kept}'
-        rec = {'iteration': i, 'class': 'nested-kvm pv=kvm', 'command': repro, 'status': status,
+        repro = quote(cmd[:-1] + [kept])
+        rec = {'iteration': i, 'class': 'nested-kvm R8 batch', 'command': repro, 'status': status,
                'batch': lines, 'runs': len(runs), 'acquisitions': acq, 'violations': viol,
                'lost_updates': lost, 'per_lock': per_lock, 'lockup': lockup,
                'wall_s': round(time.monotonic() - t, 2)}
@@ -374,7 +401,8 @@ class Soak:
         i = 0
         ok = True
         while self.wall() < self.args.limit_s and (not self.args.max_runs or i < self.args.max_runs):
-            kind, cfg = plan(self.args.seed, self.args.nested_every, i, self.args.locks)
+            kind, cfg = plan(self.args.seed, self.args.nested_every, i, self.args.locks,
+                             self.args.max_duration_ms)
             if kind == 'tcg':
                 self.log(f'iteration {i}: {quote(cfg["opts"] + ["--"] + cfg["guest"])}')
                 ok = self.one_tcg(i, cfg)
@@ -408,6 +436,9 @@ def parse_args(argv):
     p.add_argument('--locks', default=','.join(LOCKS),
                    help='locks the TCG runs draw from (default: every correct lock; '
                         '"broken" must stop the soak at once: a test of the soak)')
+    p.add_argument('--max-duration-ms', type=int, default=DEFAULT_MAX_DURATION_MS, metavar='MS',
+                   help=f'cap every torture duration (default {DEFAULT_MAX_DURATION_MS}; '
+                        'tests use a short one)')
     p.add_argument('--max-runs', type=int, default=0, help='stop after N iterations (0: no limit)')
     p.add_argument('--plan', type=int, default=0, metavar='N',
                    help='print the first N configurations and exit (nothing runs)')
@@ -424,8 +455,8 @@ def parse_args(argv):
     if bad or not a.locks:
         p.error(f'--locks: unknown lock {",".join(bad) or "(none)"}; accepted: {",".join(LOCKS)},broken')
     a.limit_s = a.hours * 3600 if a.hours is not None else a.minutes * 60
-    if a.limit_s <= 0 or a.nested_every < 0 or a.max_runs < 0 or a.seed < 0:
-        p.error('durations, --nested-every, --max-runs and --seed must not be negative (and the time > 0)')
+    if a.limit_s <= 0 or a.nested_every < 0 or a.max_runs < 0 or a.seed < 0 or a.max_duration_ms < 1:
+        p.error('durations, --nested-every, --max-runs and --seed must not be negative (the time and --max-duration-ms > 0)')
     if a.no_nested or env.get('SOAK_NESTED') == '0':
         a.nested_every = 0
     if a.report_every is None:
@@ -440,7 +471,7 @@ def main(argv):
         return EXIT_USAGE if e.code else EXIT_OK
     if args.plan:
         for i in range(args.plan):
-            kind, cfg = plan(args.seed, args.nested_every, i, args.locks)
+            kind, cfg = plan(args.seed, args.nested_every, i, args.locks, args.max_duration_ms)
             if kind == 'tcg':
                 print(f'{i}\ttcg\t{quote(["./run-qemu.sh"] + cfg["opts"] + ["--"] + cfg["guest"])}')
             else:
