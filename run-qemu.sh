@@ -357,7 +357,10 @@ run_direct() {
 	local out=$tmp/serial.log status
 	[ -n "$gdb_port" ] && gdb_hint
 	# Serial output streams to stdout as it comes; a copy decides the verdict.
-	timeout -k 5 "$timeout" "${cmd[@]}" </dev/null 2>"$tmp/qemu.err" | tee "$out" ${log:+"$log"}
+	# --foreground keeps QEMU in our process group: a Ctrl-C, or a caller
+	# that signals our group (tools/soak.py), stops it too. Without it,
+	# timeout makes a group of its own and QEMU ran on to its timeout.
+	timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null 2>"$tmp/qemu.err" | tee "$out" ${log:+"$log"}
 	status=${PIPESTATUS[0]}
 	if [ -s "$tmp/qemu.err" ]; then
 		grep -v 'warning: Number of hotpluggable cpus\|Number of SMP cpus requested' "$tmp/qemu.err" >&2 || true

@@ -86,19 +86,26 @@ else
 	fail "status $st, acquisitions ${acq:-none}; $(tail -n 2 "$out.stderr" | tr '\n' ' ')"
 fi
 
-case_begin "SIGINT: the run in progress is stopped, totals printed, status 130"
+case_begin "SIGINT: the run in progress and its QEMU are stopped, totals printed, status 130"
 out=$SCRATCH/int
-python3 "$SOAK" --minutes 5 --no-nested --max-duration-ms 300 --seed 4 --out "$out" >"$out.stdout" 2>"$out.stderr" &
+before=" $(pgrep -d ' ' -f 'qemu-system-x86_64 -M') "
+python3 "$SOAK" --minutes 5 --no-nested --max-duration-ms 30000 --seed 4 --out "$out" >"$out.stdout" 2>"$out.stderr" &
 pid=$!
 sleep "$INT_AFTER_S"
 kill -INT "$pid"
 wait "$pid"
 st=$?
+sleep 1
+left=()
+for q in $(pgrep -f 'qemu-system-x86_64 -M'); do
+	[[ $before == *" $q "* ]] || left+=("$q")
+done
 if [ "$st" = $EXIT_INTERRUPTED ] && grep -q '^Stopped: interrupted' "$out/summary.md" &&
-	grep -q '^- runs: ' "$out.stdout" && [ -z "$(find "$out" -name '.*')" ]; then
+	grep -q '^- runs: ' "$out.stdout" && [ -z "$(find "$out" -name '.*')" ] && [ ${#left[@]} = 0 ]; then
 	pass
 else
-	fail "status $st; $(tail -n 2 "$out.stderr" | tr '\n' ' ')"
+	fail "status $st; QEMU left running: ${left[*]:-none}; $(tail -n 2 "$out.stderr" | tr '\n' ' ')"
+	kill "${left[@]}" 2>/dev/null
 fi
 
 summary
