@@ -377,6 +377,7 @@ run_direct() {
 # dump. A return address points after its call: look up the byte before it.
 symbolize() {
 	local out=$1 elf=$TOP/build/pvspin64.elf
+	symbolize_stops "$out" "$elf"
 	grep -aq '^# backtrace: #' "$out" || return 0
 	if ! command -v addr2line >/dev/null || [ ! -r "$elf" ]; then
 		echo "run-qemu.sh: cannot symbolize the backtrace (needs addr2line and $elf)" >&2
@@ -398,6 +399,26 @@ symbolize() {
 			first=0
 		done < <(addr2line -f -i -e "$elf" "$look")
 	done < <(sed -n 's/^# backtrace: \(#[0-9]*\) \(0x[0-9a-f]*\).*/\1 \2/p' "$out" | tr -d '\r')
+}
+
+# A lockup report says where the exit stop found each CPU ("# LOCKUP: cpu N
+# stopped at: RIP from RET..."). Group the CPUs by that place and name it:
+# its function and line, and the functions of the first return addresses.
+symbolize_stops() {
+	local out=$1 elf=$2 count rip rets r fn where line
+	grep -aq '^# LOCKUP: cpu [0-9]* stopped at: 0x' "$out" || return 0
+	command -v addr2line >/dev/null && [ -r "$elf" ] || return 0
+	echo "run-qemu.sh: where the watchdog's stop found the CPUs ($elf):" >&2
+	while read -r count rip rets; do
+		read -r fn where < <(addr2line -f -e "$elf" "$rip" | paste -sd' ')
+		line="  $count CPU(s) at $rip in $fn (${where#"$TOP/"})"
+		for r in $rets; do
+			fn=$(addr2line -f -e "$elf" "$(printf '0x%x' $((r - 1)))" | head -n 1)
+			line+=" < $fn"
+		done
+		echo "$line" >&2
+	done < <(sed -n 's/^# LOCKUP: cpu [0-9]* stopped at: \(0x[0-9a-f]*\)\( from\)\{0,1\}\(.*\)/\1\3/p' "$out" |
+		tr -d '\r' | sort | uniq -c | sort -rn)
 }
 
 # ---- nested --------------------------------------------------------------

@@ -21,14 +21,41 @@ static void emit(unsigned int depth, uint64_t ret, void *ctx)
 	kprintf("# backtrace: #%u 0x%016lx\n", depth, ret);
 }
 
-void backtrace_print(uint64_t rip, uint64_t rbp)
+static struct frame_walk_bounds stack_bounds(unsigned int max_depth)
 {
-	const struct frame_walk_bounds b = {
+	return (struct frame_walk_bounds){
 		.lo = (uint64_t)(uintptr_t)__bss_start,
 		.hi = smp_memory_end() ? smp_memory_end() : (uint64_t)(uintptr_t)__bss_end,
 		.max_span = AP_STACK_SIZE,
-		.max_depth = BACKTRACE_MAX_DEPTH,
+		.max_depth = max_depth,
 	};
+}
+
+struct collect {
+	uint64_t *ret;
+	unsigned int n, max;
+};
+
+static void collect_one(unsigned int depth, uint64_t ret, void *ctx)
+{
+	(void)depth;
+	struct collect *c = ctx;
+	if (c->n < c->max)
+		c->ret[c->n++] = ret;
+}
+
+unsigned int backtrace_collect(uint64_t rbp, uint64_t *ret, unsigned int max)
+{
+	const struct frame_walk_bounds b = stack_bounds(max);
+	struct collect c = { ret, 0, max };
+	uint64_t bad = 0;
+	frame_walk(&b, rbp, collect_one, &c, &bad);
+	return c.n;
+}
+
+void backtrace_print(uint64_t rip, uint64_t rbp)
+{
+	const struct frame_walk_bounds b = stack_bounds(BACKTRACE_MAX_DEPTH);
 	uint64_t bad = 0;
 	kprintf("# backtrace: #0 0x%016lx\n", rip);
 	enum frame_walk_end end = frame_walk(&b, rbp, emit, 0, &bad);

@@ -17,4 +17,8 @@
  */
 void backtrace_print(uint64_t rip, uint64_t rbp);
 
+/* Up to max return addresses of the chain at rbp, into ret; their number.
+ * The same walk and checks as backtrace_print(), silently. */
+unsigned int backtrace_collect(uint64_t rbp, uint64_t *ret, unsigned int max);
+
 #endif

@@ -54,6 +54,12 @@ struct percpu {
 	uint64_t nmi_waits;             /* PV waits that returned at once: in an NMI */
 	uint64_t irqoff_waits;          /* ipi waits that returned at once: IF was 0 */
 
+	/* Where the exit stop's NMI found this CPU (kernel/trap.c), for the
+	 * lockup report: written before the CPU counts itself parked. */
+	uint64_t stop_rip, stop_rbp;
+	uint32_t stop_irq_depth;        /* irq_depth before that NMI */
+	uint32_t stopped;
+
 	/* Console: a line is built here and sent whole under the console lock. */
 	uint32_t line_len;
 	char line[CONSOLE_LINE_MAX];
@@ -75,6 +81,13 @@ extern struct percpu percpu_bsp;
 extern struct percpu *percpu_aps;       /* CPUs 1..percpu_nr-1 */
 extern unsigned int percpu_nr;          /* areas that exist: 1 until percpu_place() */
 extern struct percpu percpu_absent;     /* all zero: "not online", for CPUs beyond */
+
+/* A CPU's interrupt depth as its own code saw it: a CPU parked by the exit
+ * stop is inside that NMI as well, which says nothing about it. */
+static inline uint32_t percpu_irq_depth(const struct percpu *p)
+{
+	return p->stopped ? p->stop_irq_depth : p->irq_depth;
+}
 
 static inline struct percpu *this_cpu(void)
 {

@@ -125,8 +125,13 @@ void trap_dispatch(struct trap_frame *f)
 		if (guest_exiting()) {
 			/* Stopped by the exiting CPU; on that CPU itself (a
 			 * watchdog NMI mid-exit) return, so the verdict leaves. */
-			if (!guest_exiting_here())
-				guest_exit_park();
+			if (!guest_exiting_here()) {
+				p->stop_rip = f->rip;
+				p->stop_rbp = f->rbp;
+				p->stop_irq_depth = p->irq_depth - 1;
+				p->stopped = 1;
+				guest_exit_park();      /* RELEASE: the above first */
+			}
 		} else if (!(nmi_handler && nmi_handler(f))) {
 			report_exception(f);
 		}

@@ -8,6 +8,7 @@
 #include "lib/x86.h"
 #include "acpi.h"
 #include "apic.h"
+#include "backtrace.h"
 #include "console.h"
 #include "exit.h"
 #include "ktap.h"
@@ -15,6 +16,9 @@
 #include "time.h"
 #include "trap.h"
 #include "watchdog.h"
+
+/* Return addresses printed for each stopped CPU. */
+#define WD_STOP_CALLERS 4
 
 #define NS_PER_MS 1000000ul
 #define NMI_WATCHDOG_HZ 50              /* PIT period 20 ms */
@@ -85,6 +89,33 @@ static void report_hv_errors(void)
 	}
 }
 
+/* Where each CPU was when the stop's NMI reached it: its RIP and the first
+ * return addresses of its frame chain (run-qemu.sh names the functions).
+ * Whatever a CPU's state fields say, this is where it really was. */
+static void report_stopped_at(void)
+{
+	for (unsigned int c = 0; c < wd.ncpus; c++) {
+		const struct percpu *p = percpu_of(c);
+		if (c == cpu_id()) {
+			kprintf("# LOCKUP: cpu %u stopped at: reporting\n", c);
+			continue;
+		}
+		/* ACQUIRE: pairs with the parked count's RELEASE (kernel/exit.c). */
+		if (!__atomic_load_n(&p->stopped, __ATOMIC_ACQUIRE)) {
+			kprintf("# LOCKUP: cpu %u stopped at: did not answer the stop NMI\n", c);
+			continue;
+		}
+		uint64_t ret[WD_STOP_CALLERS];
+		unsigned int n = backtrace_collect(p->stop_rbp, ret, WD_STOP_CALLERS);
+		char callers[WD_STOP_CALLERS * 20 + 1] = "";
+		size_t len = 0;
+		for (unsigned int i = 0; i < n; i++)
+			len += (size_t)snprintf(callers + len, sizeof(callers) - len, " 0x%016lx", ret[i]);
+		kprintf("# LOCKUP: cpu %u stopped at: 0x%016lx%s%s\n", c, p->stop_rip,
+			n ? " from" : "", callers);
+	}
+}
+
 /* The report comes out whole and the verdict follows it: every other CPU is
  * stopped first (its NMI parks it), so none can print into the report, hold
  * the console lock or cut the report short with its own exit. */
@@ -111,6 +142,7 @@ static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 			p->kicks_received,
 			ago_ms(now, p->last_kick_received_ns));
 	}
+	report_stopped_at();
 	report_hv_errors();
 	if (wd.describe)
 		wd.describe();

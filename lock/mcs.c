@@ -15,9 +15,7 @@
  * before returning, so the node is free again when we resume.
  */
 #include "lock.h"
-
-/* Nodes per CPU: MCS locks one CPU may hold or wait for at the same time. */
-#define MCS_LOCK_NODES 8
+#include "mcs.h"
 
 struct mcs_node {
 	struct mcs_node *next; /* successor, written by the successor */
@@ -148,6 +146,38 @@ static void mcs_unlock(void *l)
 static bool mcs_is_locked(void *l)
 {
 	return __atomic_load_n(&((struct mcs_lock *)l)->tail, __ATOMIC_RELAXED) != NULL;
+}
+
+static struct mcs_node_ref node_ref(const struct mcs_node *n)
+{
+	struct mcs_node_ref r = { false, 0, 0 };
+	const struct mcs_node *first = &mcs_nodes[0][0];
+	if (n < first || n >= first + LOCK_NR_CPUS * MCS_LOCK_NODES)
+		return r;
+	size_t k = (size_t)(n - first);
+	r.valid = true;
+	r.cpu = (unsigned int)(k / MCS_LOCK_NODES);
+	r.idx = (unsigned int)(k % MCS_LOCK_NODES);
+	return r;
+}
+
+void mcs_node_view(unsigned int cpu, unsigned int idx, struct mcs_node_view *v)
+{
+	const struct mcs_node *n = &mcs_nodes[cpu][idx];
+	/* Relaxed: a report's snapshot, taken while the other CPUs stand still. */
+	v->busy = __atomic_load_n(&n->busy, __ATOMIC_RELAXED) != 0;
+	v->locked = __atomic_load_n(&n->locked, __ATOMIC_RELAXED);
+	v->next = node_ref(__atomic_load_n(&n->next, __ATOMIC_RELAXED));
+}
+
+struct mcs_node_ref mcs_tail_ref(const void *l)
+{
+	return node_ref(__atomic_load_n(&((const struct mcs_lock *)l)->tail, __ATOMIC_RELAXED));
+}
+
+struct mcs_node_ref mcs_holder_ref(const void *l)
+{
+	return node_ref(__atomic_load_n(&((const struct mcs_lock *)l)->holder, __ATOMIC_RELAXED));
 }
 
 const struct lock_type lock_type_mcs = {

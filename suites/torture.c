@@ -26,6 +26,7 @@
 #include "lib/x86.h"
 #include "lock/lock.h"
 #include "lock/lock_events.h"
+#include "lock/mcs.h"
 #include "lock/pv_ops.h"
 #include "lock/qnode.h"
 #include "lock_report.h"
@@ -331,6 +332,31 @@ static void describe_queues(void)
 	}
 }
 
+static void describe_ref(const char *what, struct mcs_node_ref r, const char *end)
+{
+	if (r.valid)
+		kprintf("%scpu %u node %u%s", what, r.cpu, r.idx, end);
+	else
+		kprintf("%snone%s", what, end);
+}
+
+/* The MCS queue: its tail and holder, and every node in use. */
+static void describe_mcs(void)
+{
+	kprintf("# LOCKUP: mcs ");
+	describe_ref("tail ", mcs_tail_ref(&t.lock), ", ");
+	describe_ref("holder ", mcs_holder_ref(&t.lock), "\n");
+	for (unsigned int c = 0; c < t.ncpus; c++)
+		for (unsigned int i = 0; i < MCS_LOCK_NODES; i++) {
+			struct mcs_node_view v;
+			mcs_node_view(c, i, &v);
+			if (!v.busy)
+				continue;
+			kprintf("# LOCKUP: mcs node cpu %u node %u: handoff %u, ", c, i, v.locked);
+			describe_ref("next ", v.next, "\n");
+		}
+}
+
 static void describe_lock(void)
 {
 	describe_one("lock", &t.lock);
@@ -339,11 +365,13 @@ static void describe_lock(void)
 		describe_one(level_lock_name[k], &t.irq[k - 1].lock);
 	if (t.queued)
 		describe_queues();
+	if (t.type == &lock_type_mcs)
+		describe_mcs();
 	pv_inject_describe();
 	for (unsigned int c = 0; c < t.ncpus; c++)
-		if (percpu_of(c)->irq_depth)
+		if (percpu_irq_depth(percpu_of(c)))
 			kprintf("# LOCKUP: cpu %u is in an interrupt handler (depth %u)\n", c,
-				percpu_of(c)->irq_depth);
+				percpu_irq_depth(percpu_of(c)));
 }
 
 static void add_pv_row(uint64_t acquisitions, const struct pv_snapshot *pv)

@@ -12,10 +12,12 @@ check_whole_report() {
 			if ($0 ~ "^# LOCKUP: cpu " (next_cpu + 0) " ") { next_cpu++; if (next_cpu == n) done = 1; next }
 			if (!bad) bad = "line " NR " inside the report: " substr($0, 1, 60)
 		}
+		/^# LOCKUP: cpu [0-9]+ stopped at: / { stops++ }
 		{ last2 = last1; last1 = $0 }
 		END {
 			if (!hdr) bad = "no lockup report"
 			else if (!done && !bad) bad = "report stops after cpu " next_cpu - 1
+			if (!bad && stops != n) bad = stops + 0 " \"stopped at\" lines for " n " CPUs"
 			if (!bad && last2 !~ /^not ok 1 hang # lockup/) bad = "no not-ok line before EXIT"
 			if (!bad && last1 != "EXIT: STATUS=4") bad = "last line is not EXIT: STATUS=4"
 			print bad
@@ -152,10 +154,14 @@ PY
 	run_guest inject-bad --smp 2 -- test=torture inject=bogus:1
 	expect_status 2 && expect_grep "bad option 'inject=bogus:1'.*spurious_wake:PPM" && pass
 
-	case_begin "test=hang: every CPU halted with interrupts off, the NMI watchdog reports, status 4"
+	case_begin "test=hang: every CPU halted with interrupts off, the NMI watchdog reports where each CPU was, status 4"
 	run_guest hang --smp 4 --timeout 60 -- test=hang watchdog_ms=500
 	expect_status 4 && expect_grep '^# LOCKUP: CPU [0-9]+ made no progress .* seen by the NMI watchdog' &&
-		expect_grep '^not ok 1 hang # lockup' && pass
+		expect_grep '^not ok 1 hang # lockup' && check_whole_report 4 &&
+		expect_grep '^# LOCKUP: cpu [0-9] stopped at: reporting' &&
+		expect_grep '^# LOCKUP: cpu [0-9] stopped at: 0x[0-9a-f]{16} from 0x[0-9a-f]{16}' &&
+		if grep -Eq '^  3 CPU\(s\) at 0x[0-9a-f]+ in hlt .* < [a-z_]+' "$log.err"; then pass
+		else fail "run-qemu.sh did not name where the 3 stopped CPUs were: $(grep -A2 'where the watchdog' "$log.err" | tr '\n' ' ')"; fi
 
 	# The lockup report while every other CPU prints without pause: the
 	# exiting CPU stops them first, so the report comes out whole (one line
