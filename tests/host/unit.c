@@ -16,6 +16,7 @@
 #include "host_pv_ops.h"
 #include "lock.h"
 #include "lock_events.h"
+#include "mcs.h"
 #include "pv_hash.h"
 #include "pvqspinlock.h"
 #include "pvqspinlock_hooks.h"
@@ -158,6 +159,65 @@ static void test_basic_all(void)
 	for (const struct lock_type *const *t = lock_types; *t; t++)
 		basic_semantics(*t);
 	basic_semantics(&lock_type_broken);
+}
+
+/* ---- MCS: the lockup report's view of the queue --------------------------- */
+
+struct mcs_waiter {
+	void *lock;
+	volatile int queued, acquired;
+};
+
+static void *mcs_waiter_thread(void *arg)
+{
+	struct mcs_waiter *w = arg;
+	host_cpu_bind(CPU_B);
+	w->queued = 1;
+	lock_type_mcs.lock(w->lock);
+	w->acquired = 1;
+	lock_type_mcs.unlock(w->lock);
+	return NULL;
+}
+
+static bool ref_is(struct mcs_node_ref r, unsigned int cpu, unsigned int idx)
+{
+	return r.valid && r.cpu == cpu && r.idx == idx;
+}
+
+static void test_mcs_view(void)
+{
+	lock_storage_t a, b;
+	struct mcs_node_view v;
+	host_cpu_bind(CPU_MAIN);
+	lock_type_mcs.init(&a);
+	lock_type_mcs.init(&b);
+	CHECK(!mcs_tail_ref(&a).valid && !mcs_holder_ref(&a).valid);
+	lock_type_mcs.lock(&a);
+	lock_type_mcs.lock(&b);                 /* nested: the CPU's second node */
+	CHECK(ref_is(mcs_tail_ref(&a), CPU_MAIN, 0) && ref_is(mcs_holder_ref(&a), CPU_MAIN, 0));
+	CHECK(ref_is(mcs_tail_ref(&b), CPU_MAIN, 1) && ref_is(mcs_holder_ref(&b), CPU_MAIN, 1));
+	lock_type_mcs.unlock(&b);
+	mcs_node_view(CPU_MAIN, 1, &v);
+	CHECK(!v.busy);
+
+	/* A waiter queues behind us: it is the tail and our successor. */
+	struct mcs_waiter w = { .lock = &a };
+	pthread_t t;
+	pthread_create(&t, NULL, mcs_waiter_thread, &w);
+	uint64_t end = lock_now_ns() + 10 * HOST_NS_PER_SEC;
+	while (!ref_is(mcs_tail_ref(&a), CPU_B, 0) && lock_now_ns() < end)
+		lock_cpu_relax();
+	CHECK(ref_is(mcs_tail_ref(&a), CPU_B, 0));
+	while (!(mcs_node_view(CPU_MAIN, 0, &v), v.next.valid) && lock_now_ns() < end)
+		lock_cpu_relax();
+	CHECK(v.busy && v.locked == 0 && ref_is(v.next, CPU_B, 0));
+	mcs_node_view(CPU_B, 0, &v);
+	CHECK(v.busy && v.locked == 0 && !v.next.valid && !w.acquired);
+	lock_type_mcs.unlock(&a);
+	pthread_join(t, NULL);
+	CHECK(w.acquired && !mcs_tail_ref(&a).valid);
+	mcs_node_view(CPU_MAIN, 0, &v);
+	CHECK(!v.busy);
 }
 
 /* ---- trylock only on a zero word ---------------------------------------- */
@@ -888,6 +948,7 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_xchg_tail_keeps_low_bits),
 	TEST_CASE(test_registry),
 	TEST_CASE(test_basic_all),
+	TEST_CASE(test_mcs_view),
 	TEST_CASE(test_trylock_zero_word),
 	TEST_CASE(test_pending_path),
 	TEST_CASE(test_nesting_nodes),
