@@ -50,6 +50,13 @@ options:
   --pin CPULIST       run QEMU on these host CPUs (taskset), for overcommit
   --timeout SEC       kill QEMU after SEC seconds, exit 124 (default 120)
   --log FILE          also write the serial output to FILE
+  --reset-log FILE    let a guest reset restart the machine (no -no-reboot) and
+                      log QEMU's -d guest_errors,cpu_reset to FILE: a triple
+                      fault then leaves every CPU's state from just before it
+                      there, and the restarted guest ends the run with its
+                      plan kept, "not ok ... # ERROR not run: machine reset"
+                      and status 3 (docs/debugging.md); the nested bed does
+                      this for every L2 run
   --qemu ARG          extra QEMU argument, repeatable (--qemu -cpu --qemu max)
   --gdb [PORT]        start paused with QEMU's gdbstub on PORT (default 1234)
                       and print the gdb command that attaches (docs/debugging.md);
@@ -92,7 +99,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
 boot= iso_flag=0 exit_via=debug-exit
-log= dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0 hyperv=0 diag_dir=
+log= reset_log= qaccel_for_bed=0 dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0 hyperv=0 diag_dir=
 qemu_extra=() guest_args=()
 
 parse_args() {
@@ -113,6 +120,7 @@ parse_args() {
 		--gdb)
 			if [[ ${2-} =~ ^[0-9]+$ ]]; then gdb_port=$2; shift; else gdb_port=$GDB_DEFAULT_PORT; fi ;;
 		--log) log=${2-}; shift ;;
+		--reset-log) reset_log=${2-}; [ -n "$reset_log" ] || die_usage "--reset-log needs a file"; shift ;;
 		--qemu) [ $# -ge 2 ] || die_usage "--qemu needs an argument"; qemu_extra+=("$2"); shift ;;
 		--dry-run) dry_run=1 ;;
 		--batch) batch=${2-}; shift ;;
@@ -151,6 +159,8 @@ validate_args() {
 	fi
 	if [ "$accel" != nested ]; then
 		[ -z "$batch$l1_kernel$l1_smp$l1_mem$diag_dir" ] || die_usage "--batch, --diag-dir and --l1-* go with --accel nested"
+	else
+		[ -z "$reset_log" ] || die_usage "--reset-log: under --accel nested every L2 run's reset log comes back through --diag-dir"
 	fi
 	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
 	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel tcg"
@@ -288,7 +298,16 @@ build_qemu_args() {
 	# acknowledged with an EOI, which an NMI never gets: discard instead.
 	[ "$qaccel" = kvm ] && qargs+=(-global kvm-pit.lost_tick_policy=discard)
 	qargs+=(-cpu "$c" -smp "$smp" -m "$mem")
-	qargs+=(-nodefaults -no-reboot -display none -serial stdio)
+	# A reset ends QEMU (-no-reboot), unless it is to be logged: then the
+	# restarted guest ends the run itself (kernel/reset_guard.h). L2 runs
+	# of the nested bed are always logged (the bed adds -d and -D).
+	qargs+=(-nodefaults)
+	if [ -n "$reset_log" ]; then
+		qargs+=(-d guest_errors,cpu_reset -D "$reset_log")
+	elif [ "$qaccel_for_bed" != 1 ]; then
+		qargs+=(-no-reboot)
+	fi
+	qargs+=(-display none -serial stdio)
 	[ "$exit_via" = acpi ] || qargs+=(-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4")
 	if [ $use_iso = 1 ]; then
 		qargs+=(-cdrom "$image")
@@ -368,6 +387,7 @@ run_direct() {
 	verdict "$status" "$out"
 	status=$?
 	symbolize "$out"
+	[ -n "$reset_log" ] && grep -aq '^# RESET:' "$out" && symbolize_reset_log "$reset_log"
 	return $status
 }
 
@@ -421,9 +441,39 @@ symbolize_stops() {
 		tr -d '\r' | sort | uniq -c | sort -rn)
 }
 
+# QEMU's -d cpu_reset log ends, after a machine reset, with one dump per CPU
+# of its state just before the reset. Group the last dump of each CPU by
+# RIP and name the function; a CPU whose IDT limit is 0 or whose CR2 is set
+# is pointed out (a triple fault's usual marks).
+symbolize_reset_log() {
+	local file=$1 elf=$TOP/build/pvspin64.elf count rip cpus fn where
+	grep -aq '^CPU Reset (CPU [0-9]*)' "$file" 2>/dev/null || return 0
+	echo "run-qemu.sh: the CPUs just before the machine reset (the last dumps in $file):" >&2
+	awk '/^CPU Reset \(CPU [0-9]+\)/ { cpu = $4 + 0; next }
+	     cpu != "" && /^RIP=/ { rip[cpu] = substr($1, 5) }
+	     cpu != "" && /^IDT=/ { idt[cpu] = $3 }
+	     cpu != "" && /^CR0=/ { for (i = 1; i <= NF; i++) if ($i ~ /^CR2=/) cr2[cpu] = substr($i, 5) }
+	     END { for (c in rip) {
+			note = ""
+			if (idt[c] == "00000000") note = note " IDT-limit-0"
+			if (cr2[c] != "" && cr2[c] !~ /^0+$/) note = note " CR2=" cr2[c]
+			print "0x" rip[c], c note } }' "$file" |
+		sort -k1,1 -k2n | awk '{ k = $1; $1 = ""; l[k] = l[k] (l[k] ? "," : "") substr($0, 2); n[k]++ }
+			END { for (k in l) print n[k], k, l[k] }' | sort -rn |
+		while read -r count rip cpus; do
+			fn=; where=
+			if command -v addr2line >/dev/null && [ -r "$elf" ]; then
+				read -r fn where < <(addr2line -f -e "$elf" "$rip" | paste -sd' ')
+			fi
+			[ "$fn" = "??" ] && fn="(not pvspin: firmware or real mode)" where=
+			echo "  $count CPU(s) at $rip${fn:+ in $fn}${where:+ (${where#"$TOP/"})}: cpu $cpus" >&2
+		done
+}
+
 # ---- nested --------------------------------------------------------------
 # One job line for tools/nested/nested-run.sh: PIN<TAB>TIMEOUT<TAB>QEMU args.
 nested_job_line() {
+	qaccel_for_bed=1
 	build_qemu_args @IMAGE@ kvm
 	local a quoted=()
 	for a in "${qargs[@]}"; do
@@ -438,6 +488,7 @@ nested_diag_note() {
 	for f in "$d/run-$1.qemu.log" "$d/run-$1.l1-dmesg"; do
 		[ -s "$f" ] && echo "run-qemu.sh:   kept $f ($(wc -l <"$f") lines)" >&2
 	done
+	grep -aq '^# RESET:' "$2" && symbolize_reset_log "$d/run-$1.qemu.log"
 	return 0
 }
 
@@ -501,7 +552,7 @@ run_nested() {
 		verdict "$st" "$tmp/run.$i.log"
 		v=$?
 		[ "$v" != 0 ] && echo "run-qemu.sh: nested run $i of $n: status $v" >&2 &&
-			nested_diag_note "$i"
+			nested_diag_note "$i" "$tmp/run.$i.log"
 		[ "$worst" = $ST_PASS ] && worst=$v
 	done < "$tmp/status"
 	[ "$i" = "$n" ] || { echo "run-qemu.sh: nested bed reported $i of $n runs" >&2; return $ST_NO_QEMU; }

@@ -8,6 +8,7 @@
 #include "console.h"
 #include "exit.h"
 #include "percpu.h"
+#include "reset_guard.h"
 #include "smp.h"
 #include "time.h"
 
@@ -90,6 +91,8 @@ void guest_exit_begin(void)
 	/* ACQ_REL: exactly one CPU wins; the others see exiting != 0. */
 	if (__atomic_exchange_n(&exiting, cpu_id() + 1, __ATOMIC_ACQ_REL) != NOT_EXITING)
 		halt_forever();
+	/* Our own way out, not a reset: the next boot is a new run. */
+	reset_guard_clear();
 	/* Stop only the CPUs we brought up: a CPU the firmware left parked
 	 * (e.g. one missing from its tables) would run the firmware's NMI
 	 * handler, which may be gone, and a triple fault resets the machine. */

@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include "lib/fmt.h"
 #include "console.h"
+#include "exit.h"
 #include "ktap.h"
+#include "reset_guard.h"
 
 #define REASON_MAX 256
 #define PLAN_ENTRIES_MAX 32     /* suites in one run */
@@ -36,10 +38,28 @@ static const char *planned_name(unsigned int n)
 	return "not_run";
 }
 
+/* This boot is the firmware's restart of a run the machine reset under
+ * (reset_guard.h): finish that run's KTAP document and stop. */
+static void __attribute__((noreturn)) end_after_reset(struct reset_seen seen)
+{
+	if (!seen.plan_printed)
+		kprintf("KTAP version 1\n1..%u\n", totals.planned);
+	totals.emitted = seen.emitted < totals.planned ? seen.emitted : totals.planned;
+	kprintf("# RESET: the machine reset while pvspin ran (a triple fault, or a reset through port 0xcf9 or 0x64) after %u of %u results; this is the firmware's restart\n",
+		totals.emitted, totals.planned);
+	current = planned_name(totals.emitted + 1);
+	ktap_abort_current("crash: the machine reset", "machine reset");
+	guest_exit(EXIT_GUEST_CRASH);
+}
+
 void ktap_begin(unsigned int plan)
 {
 	totals.planned = plan;
+	struct reset_seen seen = reset_guard_check();
+	if (seen.seen)
+		end_after_reset(seen);
 	kprintf("KTAP version 1\n1..%u\n", plan);
+	reset_guard_plan_printed();
 }
 
 void ktap_diag(const char *fmt, ...)
@@ -58,6 +78,7 @@ void ktap_ok(const char *name)
 {
 	totals.passed++;
 	kprintf("ok %u %s\n", ++totals.emitted, name);
+	reset_guard_emitted(totals.emitted);
 }
 
 /* "STATUS N NAME # PREFIXREASON" with the reason formatted from fmt. */
@@ -67,6 +88,7 @@ static void emit(const char *status, const char *name, const char *prefix,
 	char reason[REASON_MAX];
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	kprintf("%s %u %s # %s%s\n", status, ++totals.emitted, name, prefix, reason);
+	reset_guard_emitted(totals.emitted);
 }
 
 void ktap_fail(const char *name, const char *fmt, ...)

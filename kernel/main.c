@@ -20,6 +20,7 @@
 #include "percpu.h"
 #include "pv_backend.h"
 #include "pv_inject.h"
+#include "reset_guard.h"
 #include "smp.h"
 #include "time.h"
 #include "trap.h"
@@ -104,6 +105,7 @@ void kmain(void)
 	boot_phase_end("entry");
 	percpu_install(0, cpu_apic_id_from_cpuid());
 	console_init();
+	reset_guard_booting();
 	pic_disable();
 	idt_init();
 	gdt_load(percpu_of(0));

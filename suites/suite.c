@@ -19,6 +19,7 @@ static const struct suite *const suites[] = {
 	&suite_bench,
 	&suite_fault,
 	&suite_hang,
+	&suite_reset,
 };
 #define NR_SUITES (sizeof(suites) / sizeof(suites[0]))
 

@@ -52,6 +52,7 @@ extern const struct suite suite_nesting;
 extern const struct suite suite_bench;
 extern const struct suite suite_fault;
 extern const struct suite suite_hang;
+extern const struct suite suite_reset;
 extern const struct suite suite_torture;
 extern const struct suite suite_pvswitch;
 extern const struct suite suite_pvwait;

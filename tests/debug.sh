@@ -23,6 +23,27 @@ test_debug() {
 		expect_grep '^  #0 0x[0-9a-f]{16} in touch_unmapped \([a-z_/]*fault\.c:[0-9]+\)$' &&
 		expect_grep '^# backtrace: end ' && pass
 
+	# A machine reset (test=reset: a triple fault on the last CPU). With
+	# -no-reboot (the default) QEMU just stops; with --reset-log the
+	# restarted guest ends the run with its plan kept, and QEMU's log holds
+	# each CPU's state from just before the reset.
+	case_begin "triple fault, default: QEMU stops, status 3, 'stopped without a verdict'"
+	run_guest debug-reset-noreboot --smp 2 --timeout 60 -- test=smp,reset
+	expect_status 3 && expect_grep 'the guest stopped without a verdict' && pass
+
+	case_begin "triple fault with --reset-log: plan kept (not ok 2 reset), status 3, each CPU's state logged and named"
+	run_guest debug-reset --smp 4 --timeout 60 --reset-log "$LOG_DIR/debug-reset.qemu.log" -- test=smp,reset
+	expect_status 3 && expect_ktap --result smp=ok --result reset=fail &&
+		expect_grep '^# RESET: the machine reset while pvspin ran .* after 1 of 2 results' &&
+		expect_grep '^not ok 2 reset # crash: the machine reset.?$' &&
+		expect_grep '^  1 CPU\(s\) at 0x[0-9a-f]{16} in triple_fault \([a-z_/]*reset\.c:[0-9]+\): cpu 3 IDT-limit-0$' &&
+		if [ "$(grep -c '^CPU Reset' "$LOG_DIR/debug-reset.qemu.log")" -ge 8 ]; then pass
+		else fail "the reset log lacks a dump of each CPU before the reset"; fi
+
+	case_begin "--reset-log with --accel nested: status 2 (the bed returns L2's reset logs itself)"
+	run_guest debug-reset-nested --accel nested --reset-log /dev/null -- test=smp
+	expect_status 2 && expect_grep 'reset-log' && pass
+
 	local port
 	port=$(free_port)
 	case_begin "--gdb: gdb attaches, breaks in kmain, reads rip, detaches; the run then passes"

@@ -34,6 +34,8 @@ API:
   Run.crash       the "# CRASH:" line and the register and backtrace lines
                   after it, or None
   Run.lockup      the "# LOCKUP:" lines, or None
+  Run.reset       the "# RESET:" line (the machine reset under the run and
+                  the restarted guest ended it), or None
   Run.tables      {"bench-table"|"pv-table"|"summary": [text after the prefix]}
   Run.l1          the "# l1:" JSON of a nested run, or None
   Run.options     the text of "# pvspin: ..." (test=... seed=...), or None
@@ -111,6 +113,7 @@ class Run:
     exit_status: int = None
     crash: list = None
     lockup: list = None
+    reset: str = None
     tables: dict = field(default_factory=dict)
     l1: dict = None
     options: str = None
@@ -214,6 +217,8 @@ def _pvspin_line(run, doc, text, state):
     state['crash'] = False
     if text.startswith('# LOCKUP:'):
         run.lockup = (run.lockup or []) + [text]
+    elif text.startswith('# RESET:'):
+        run.reset = text
     elif text.startswith(OPTIONS_PREFIX) and run.options is None:
         run.options = text[len(OPTIONS_PREFIX):]
     else:
@@ -368,7 +373,7 @@ def run_title(run):
 
 def run_report(run):
     """The crash or lockup report, the problems and the exit status, as text."""
-    lines = (run.crash or []) + (run.lockup or [])
+    lines = (run.crash or []) + (run.lockup or []) + ([run.reset] if run.reset else [])
     lines += [f'problem: {p}' for p in run.problems]
     lines.append(f'EXIT: STATUS={run.exit_status}' if run.exit_status is not None
                  else 'no EXIT line: the run did not finish')
@@ -457,7 +462,7 @@ def summary(runs):
             out.append(f'  {r.status:<5} {r.number:>3} {r.description}{"  # " + note if note else ""}')
         for n in run.missing:
             out.append(f'  {"error":<5} {n:>3} (missing: the run ended before it)')
-        for line in (run.crash or [])[:1] + (run.lockup or [])[:1]:
+        for line in (run.crash or [])[:1] + (run.lockup or [])[:1] + ([run.reset] if run.reset else []):
             out.append(f'  {line}')
         for p in run.problems:
             out.append(f'  problem: {p}')

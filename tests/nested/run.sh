@@ -25,6 +25,7 @@ readonly STATUS_TIMEOUT=124
 readonly DEBUG_EXIT_OK=1                 # isa-debug-exit status for value 0: (0 << 1) | 1
 readonly TINY_EXIT_VALUE=3               # tiny's exit=3: status (3 << 1) | 1 = 7
 readonly TINY_EXIT_STATUS=$(((TINY_EXIT_VALUE << 1) | 1))
+readonly RESET_EXIT_STATUS=7            # pvspin's EXIT status 3: (3 << 1) | 1
 readonly TINY_HANG_TIMEOUT_S=4           # a hanging run's own timeout
 readonly JOB_TIMEOUT_S=60
 readonly TOO_SHORT_L1_TIMEOUT_S=3        # less than any L1 boot takes
@@ -269,6 +270,28 @@ print('; '.join(bad), end='')
 PY
 }
 
+# reset_run_problems OUTFILE RUN_INDEX: what is wrong with a test=smp,reset run
+reset_run_problems() {
+	PYTHONPATH=$TOP/tools python3 - "$@" <<'PY'
+import sys
+import pvlog
+runs = pvlog.parse(pvlog.read_log(sys.argv[1]))
+idx = int(sys.argv[2])
+if len(runs) < idx:
+    sys.exit(print(f'the output holds {len(runs)} runs'))
+run = runs[idx - 1]
+bad = list(run.problems)
+got = [(r.description, r.status) for r in run.results]
+if got != [('smp', 'ok'), ('reset', 'fail')]:
+    bad.append(f'results {got}')
+if not run.reset:
+    bad.append('no "# RESET:" line')
+if run.exit_status != 3:
+    bad.append(f'EXIT: STATUS={run.exit_status}')
+print('; '.join(bad), end='')
+PY
+}
+
 # check_pvspin_smp OUTFILE RUN_INDEX CPUS STATUS: KTAP of one run of the batch
 check_pvspin_smp() {
 	local out=$1 idx=$2 cpus=$3 status=$4 problems
@@ -290,11 +313,17 @@ test_pvspin() {
 		job - "$JOB_TIMEOUT_S" "$L2_COMMON -bios qboot.rom -m 128 -smp $n -kernel @IMAGE@ -append 'test=smp'" \
 			>>"$SCRATCH/pvspin.jobs"
 	done
+	# A triple fault on an AP, with resets allowed (as run-qemu.sh sends
+	# every L2 run): the restarted guest ends the run, and QEMU's reset
+	# log, with the faulting CPU's IDT of limit 0, comes back.
+	job - "$JOB_TIMEOUT_S" "${L2_COMMON/ -no-reboot/} -bios qboot.rom -m 128 -smp 2 -kernel @IMAGE@ -append 'test=smp,reset'" \
+		>>"$SCRATCH/pvspin.jobs"
+	local reset_run=$((${#PVSPIN_CPU_COUNTS[@]} + 1))
 	if [[ ${NESTED_TEST_288:-0} == 1 ]]; then
 		job - "$PVSPIN_MANY_CPUS_TIMEOUT_S" "$L2_COMMON -bios qboot.rom -m 256 -smp $PVSPIN_MANY_CPUS -kernel @IMAGE@ -append 'test=smp'" \
 			>>"$SCRATCH/pvspin.jobs"
 	fi
-	nested "$p" --status-file "$p.status" --image "$PVSPIN_IMAGE" "$SCRATCH/pvspin.jobs"
+	nested "$p" --status-file "$p.status" --diag-dir "$p.diag" --image "$PVSPIN_IMAGE" "$SCRATCH/pvspin.jobs"
 	rc=$(rc_of "$p")
 	if [[ $rc != 0 ]]; then
 		check "pvspin batch under nested KVM" false "status $rc" "$(tail_of "$p.err")"
@@ -306,6 +335,15 @@ test_pvspin() {
 		check_pvspin_smp "$p.out" $((i + 1)) "$n" "${statuses[i]:-none}"
 		i=$((i + 1))
 	done
+	local reset_problems
+	reset_problems=$(reset_run_problems "$p.out" "$reset_run" 2>&1) || true
+	check "a triple fault in L2: the restarted guest keeps the plan (not ok ... machine reset), status 3" \
+		'[[ ${statuses[i]:-none} == "$RESET_EXIT_STATUS" && -z $reset_problems ]]' \
+		"status ${statuses[i]:-none}" "$reset_problems"
+	check "a triple fault in L2: QEMU's reset log comes back with the faulting CPU (IDT limit 0)" \
+		'grep -q "CPU Reset" "$p.diag/run-$reset_run.qemu.log" && grep -Eq "^IDT= +[0-9a-f]+ 00000000" "$p.diag/run-$reset_run.qemu.log"' \
+		"$(ls "$p.diag" 2>&1 | tr '\n' ' ')"
+	i=$((i + 1))
 	if [[ ${NESTED_TEST_288:-0} == 1 ]]; then
 		check_pvspin_smp "$p.out" $((i + 1)) "$PVSPIN_MANY_CPUS" "${statuses[i]:-none}"
 	fi

@@ -52,6 +52,11 @@ KVM_MODULES_SHOWN="kvm kvm_amd"
 WRITE_TRIES=5
 PASS_STATUS=1              # isa-debug-exit for the guest's verdict 0
 DIAG_LINES=300             # tail of each diagnostic sent to the host
+# L2 QEMU's log: a reset dumps every CPU (the last dump is the state the
+# CPUs were in just before it), ~18 lines a CPU without the FPU, SSE and
+# debug registers: room for 288 CPUs.
+QEMU_DIAG_LINES=6000
+QEMU_DIAG_DROP='^(FPR[0-9]|XMM[0-9]|DR[0-7]|FCW|CCS)'
 L2_QEMU_DEBUG=guest_errors,cpu_reset
 # Console log level once KVM is up: KVM's and the kernel's warnings (up to
 # KERN_INFO) reach ttyS0, which the host keeps as console.log; the boot
@@ -89,10 +94,11 @@ finish() {
 	exit 0
 }
 
-# send_diag I KIND: stdin's last DIAG_LINES lines as "diag I KIND" lines
+# send_diag I KIND [LINES]: stdin's last LINES (default DIAG_LINES) lines as
+# "diag I KIND" lines
 send_diag() {
 	[ "$CTL_OPEN" = 1 ] || return 0
-	tail -n "$DIAG_LINES" | while IFS= read -r _line || [ -n "$_line" ]; do
+	tail -n "${3:-$DIAG_LINES}" | while IFS= read -r _line || [ -n "$_line" ]; do
 		put 4 "diag $1 $2 $_line"
 	done
 }
@@ -303,7 +309,7 @@ run_job() {
 		ctl "log run $i: $line"
 	done <"$errf"
 	if [ "$st" != "$PASS_STATUS" ]; then
-		[ -f "$dlog" ] && send_diag "$i" qemu <"$dlog"
+		[ -f "$dlog" ] && grep -Ev "$QEMU_DIAG_DROP" "$dlog" | send_diag "$i" qemu "$QEMU_DIAG_LINES"
 		dmesg 2>/dev/null | send_diag "$i" dmesg
 	fi
 	rm -f "$dlog"
