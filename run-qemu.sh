@@ -449,12 +449,14 @@ symbolize_reset_log() {
 	local file=$1 elf=$TOP/build/pvspin64.elf count rip cpus fn where
 	grep -aq '^CPU Reset (CPU [0-9]*)' "$file" 2>/dev/null || return 0
 	echo "run-qemu.sh: the CPUs just before the machine reset (the last dumps in $file):" >&2
-	awk '/^CPU Reset \(CPU [0-9]+\)/ { cpu = $4 + 0; next }
+	awk '/^CPU Reset \(CPU [0-9]+\)/ { cpu = $4 + 0; real[cpu] = 0; cr2[cpu] = ""; next }
 	     cpu != "" && /^RIP=/ { rip[cpu] = substr($1, 5) }
+	     cpu != "" && /^EIP=/ { rip[cpu] = substr($1, 5); real[cpu] = ($1 == "EIP=0000fff0") }
 	     cpu != "" && /^IDT=/ { idt[cpu] = $3 }
 	     cpu != "" && /^CR0=/ { for (i = 1; i <= NF; i++) if ($i ~ /^CR2=/) cr2[cpu] = substr($i, 5) }
 	     END { for (c in rip) {
 			note = ""
+			if (real[c]) note = note " in-the-reset-state"
 			if (idt[c] == "00000000") note = note " IDT-limit-0"
 			if (cr2[c] != "" && cr2[c] !~ /^0+$/) note = note " CR2=" cr2[c]
 			print "0x" rip[c], c note } }' "$file" |
@@ -466,6 +468,7 @@ symbolize_reset_log() {
 				read -r fn where < <(addr2line -f -e "$elf" "$rip" | paste -sd' ')
 			fi
 			[ "$fn" = "??" ] && fn="(not pvspin: firmware or real mode)" where=
+			[[ $cpus == *in-the-reset-state* ]] && fn="the reset vector: a CPU never started, or under KVM on AMD the CPU that shut down (a triple fault: KVM re-initialises it before QEMU reads it)" where=
 			echo "  $count CPU(s) at $rip${fn:+ in $fn}${where:+ (${where#"$TOP/"})}: cpu $cpus" >&2
 		done
 }
