@@ -18,15 +18,9 @@ static void touch_unmapped(void *arg)
 
 static void fault_run(void)
 {
-	unsigned int last = smp.online - 1;
 	ktap_diag("fault: writing to 0x%lx on CPU %u; a #PF report must follow",
-		  UNMAPPED_ADDRESS, last);
-	if (last == 0) {
-		touch_unmapped(0);
-	} else {
-		smp_call(last, touch_unmapped, 0);
-		smp_wait(last);
-	}
+		  UNMAPPED_ADDRESS, smp.online - 1);
+	suite_on_last_cpu(touch_unmapped);
 	ktap_fail("fault", "the write to an unmapped address did not fault");
 }
 

@@ -22,14 +22,8 @@ static void triple_fault(void *arg)
 
 static void reset_run(void)
 {
-	unsigned int last = smp.online - 1;
-	ktap_diag("reset: triple fault on CPU %u; the machine resets", last);
-	if (last == 0) {
-		triple_fault(0);
-	} else {
-		smp_call(last, triple_fault, 0);
-		smp_wait(last);
-	}
+	ktap_diag("reset: triple fault on CPU %u; the machine resets", smp.online - 1);
+	suite_on_last_cpu(triple_fault);
 	ktap_fail("reset", "the triple fault did not reset the machine");
 }
 

@@ -47,6 +47,17 @@ static bool selected(const struct suite *s)
 	return (s->groups & SUITE_IN_DEFAULT) && cmdline_list_has(opt.test, SELECT_DEFAULT);
 }
 
+void suite_on_last_cpu(void (*fn)(void *arg))
+{
+	unsigned int last = smp.online - 1;
+	if (last == 0) {
+		fn(0);
+		return;
+	}
+	smp_call(last, fn, 0);
+	smp_wait(last);
+}
+
 bool suite_lock_cpus(const char *suite, unsigned int *ncpus)
 {
 	*ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;

@@ -45,6 +45,9 @@ const char *suite_selector_name(unsigned int i);
  * taking part (cpus=, 0: every online CPU). If that many are not online, a
  * "not ok" for every lock and false. */
 bool suite_lock_cpus(const char *suite, unsigned int *ncpus);
+/* Run fn on the last online CPU and wait for it (on CPU 0 itself when it is
+ * the only one): the deliberate failures (fault, reset) happen on an AP. */
+void suite_on_last_cpu(void (*fn)(void *arg));
 
 /* Each suite, defined in its own file. */
 extern const struct suite suite_smp;
