@@ -184,6 +184,9 @@ test_l1_hang() {
 	check "L1 hanging after KVM is ready: status 125 at --timeout" \
 		'[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 run exceeded the limit of" "$p.err"' \
 		"status $rc" "$(tail_of "$p.err")"
+	check "L1 hanging: where each L1 CPU was before the limit (monitor registers)" \
+		'grep -Eq "^  L1 CPU#0 RIP=[0-9a-f]{16} CPL=[0-3] HLT=[01]: " "$p.err"' \
+		"$(grep -A2 "L1 CPUs" "$p.err" | tr '\n' ' ')"
 }
 
 # expected_tiny_output: what tiny prints under KVM, without the "# l1:" line

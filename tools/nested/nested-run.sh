@@ -27,6 +27,8 @@ readonly DEFAULT_L1_MEM_MB=2048
 readonly L1_BOOT_ALLOWANCE_S=120       # TCG boot of L1, module load, shutdown
 readonly PER_RUN_ALLOWANCE_S=15        # L2 QEMU start and exit, beyond its own timeout
 readonly KILL_GRACE_S=5                # SIGTERM to SIGKILL for the L1 QEMU
+readonly L1_DUMP_BEFORE_S=8            # L1's CPU registers are read this long before the limit
+readonly L1_DUMP_READ_S=4              # how long the monitor's answer may take
 readonly CACHE_FORMAT=3                # bump when the base initramfs layout changes
 # L1 modules, each group loaded with its dependencies, in this order.
 readonly CHANNEL_MODULES=(virtio_pci virtio_console)   # the host channels
@@ -642,7 +644,8 @@ run_l1() {
 		-smp "$L1_SMP" -m "$L1_MEM_MB"
 		-kernel "$L1_BOOT_KERNEL" -initrd "$WORK/initrd"
 		-append "$L1_KERNEL_CMDLINE"
-		-nodefaults -no-reboot -display none -monitor none
+		-nodefaults -no-reboot -display none
+		-monitor "unix:$WORK/mon.sock,server=on,wait=off"
 		-chardev "file,id=l1con,path=$WORK/console.log" -serial chardev:l1con
 		-d guest_errors,cpu_reset -D "$WORK/l1-qemu.log"
 		-device virtio-serial-pci,id=vser
@@ -659,11 +662,58 @@ run_l1() {
 	trap 'on_signal TERM' TERM
 	follow_ctl "$qpid" "$t0" &
 	fpid=$!
+	dump_l1_cpus_at "$qpid" $((timeout_s - L1_DUMP_BEFORE_S)) &
+	local dpid=$!
 	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
+	kill "$dpid" 2>/dev/null || true
+	wait "$dpid" 2>/dev/null || true
 	L1_PID=""
 	stop_out_copier
 	wait "$fpid" 2>/dev/null || true
 	log "L1 exited after $(elapsed_s "$t0") s"
+}
+
+# dump_l1_cpus_at PID SEC: if L1 still runs SEC seconds from now (it is about
+# to hit the limit: hung, or too slow), ask its monitor for every CPU's
+# registers into WORK/l1-cpus.txt. A vCPU that runs L2 shows L2's registers
+# (TCG keeps the current mode's state): an L2 address there means L1's CPU
+# never got back from L2.
+dump_l1_cpus_at() {
+	local pid=$1 s=$2
+	((s > 0)) || return 0
+	sleep "$s"
+	kill -0 "$pid" 2>/dev/null || return 0
+	command -v python3 >/dev/null || return 0
+	python3 - "$WORK/mon.sock" "$L1_DUMP_READ_S" >"$WORK/l1-cpus.txt" 2>/dev/null <<'PY' || true
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(float(sys.argv[2]))
+s.connect(sys.argv[1])
+s.sendall(b'info registers -a\n')
+out, end = b'', time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        break
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode('latin-1').replace('\r', ''))
+PY
+}
+
+# l1_cpus_summary: one line per L1 CPU from WORK/l1-cpus.txt: RIP, CPL,
+# HLT, and whether RIP is in L1's kernel (Debian ships its symbols only in
+# the -dbg package: addr2line on linux-image-*-dbg's vmlinux names it)
+l1_cpus_summary() {
+	[[ -s $WORK/l1-cpus.txt ]] || return 0
+	echo "  L1 CPUs ${L1_DUMP_BEFORE_S} s before the limit (monitor 'info registers -a', kept as l1-cpus.txt):" >&2
+	awk '/^CPU#[0-9]+/ { cpu = $1 }
+	     /^RIP=/ { rip = substr($1, 5); cpl = hlt = "?"
+		for (i = 2; i <= NF; i++) { if ($i ~ /^CPL=/) cpl = $i; if ($i ~ /^HLT=/) hlt = $i }
+		where = rip ~ /^ffffffff/ ? "in L1'"'"'s kernel" : "not L1'"'"'s kernel: L2 code (L1 never got back from L2), or L1 user space"
+		print "  L1 " cpu " RIP=" rip " " cpl " " hlt ": " where }' "$WORK/l1-cpus.txt" >&2
 }
 
 console_tail() {
@@ -712,7 +762,9 @@ l1_log_dump() {
 	if [[ -s $WORK/l1-qemu.log ]]; then
 		tail -n "$L1_QEMU_LOG_TAIL" "$WORK/l1-qemu.log" | sed 's/^/  L1 qemu -d: /' >&2
 	fi
+	l1_cpus_summary
 	[[ -n $DIAG_DIR ]] || return 0
+	[[ ! -s $WORK/l1-cpus.txt ]] || cp "$WORK/l1-cpus.txt" "$DIAG_DIR/l1-cpus.txt"
 	[[ ! -f $WORK/console.log ]] || tr -d '\r' <"$WORK/console.log" >"$DIAG_DIR/l1-console.log"
 	[[ ! -f $WORK/l1-qemu.log ]] || cp "$WORK/l1-qemu.log" "$DIAG_DIR/l1-qemu.log"
 	[[ ! -f $WORK/diag/run-0.l1-dmesg ]] || cp "$WORK/diag/run-0.l1-dmesg" "$DIAG_DIR/l1-dmesg"
