@@ -28,6 +28,8 @@ readonly TINY_EXIT_STATUS=$(((TINY_EXIT_VALUE << 1) | 1))
 readonly RESET_EXIT_STATUS=7            # pvspin's EXIT status 3: (3 << 1) | 1
 readonly TINY_HANG_TIMEOUT_S=4           # a hanging run's own timeout
 readonly JOB_TIMEOUT_S=60
+readonly PIPE_L1_LIMIT_S=600              # an L1 limit far beyond the run
+readonly PIPE_CLOSE_WITHIN_S=120         # the run itself takes ~10-20 s
 readonly TOO_SHORT_L1_TIMEOUT_S=3        # less than any L1 boot takes
 readonly HANG_L1_TIMEOUT_S=20            # enough to boot L1, then it hangs
 readonly PVSPIN_CPU_COUNTS=(1 4 16)
@@ -187,6 +189,19 @@ test_l1_hang() {
 	check "L1 hanging: where each L1 CPU was before the limit (monitor registers)" \
 		'grep -Eq "^  L1 CPU#0 RIP=[0-9a-f]{16} CPL=[0-3] HLT=[01]: " "$p.err"' \
 		"$(grep -A2 "L1 CPUs" "$p.err" | tr '\n' ' ')"
+}
+
+# The bed's output through a pipe, as run-qemu.sh reads it: the pipe must
+# close when the bed is done. A background child that kept the bed's stdout
+# (the L1 register dump's timer, which sleeps until just before the limit)
+# held run-qemu.sh for the whole limit after every nested call.
+test_pipe_closes() {
+	case_begin "${FUNCNAME[0]}"
+	local p=$SCRATCH/pipe rc=0
+	timeout "$PIPE_CLOSE_WITHIN_S" bash -c '"$1" --quiet --timeout "$2" --image "$3" "$4" | cat >"$5"' _ \
+		"$NESTED_RUN" "$PIPE_L1_LIMIT_S" "$TINY" "$SCRATCH/tiny1.jobs" "$p.out" 2>"$p.err" || rc=$?
+	check "the bed's output pipe closes when it is done (not at the L1 limit)" '[[ $rc == 0 ]]' \
+		"status $rc (124: the pipe stayed open $PIPE_CLOSE_WITHIN_S s of a $PIPE_L1_LIMIT_S s limit)" "$(tail_of "$p.err")"
 }
 
 # expected_tiny_output: what tiny prints under KVM, without the "# l1:" line
@@ -380,6 +395,7 @@ main() {
 		test_broken_module
 		test_panic
 		test_l1_hang
+		test_pipe_closes
 		test_tiny_batch
 		test_pvspin
 	else

@@ -662,7 +662,9 @@ run_l1() {
 	trap 'on_signal TERM' TERM
 	follow_ctl "$qpid" "$t0" &
 	fpid=$!
-	dump_l1_cpus_at "$qpid" $((timeout_s - L1_DUMP_BEFORE_S)) &
+	# Its output goes nowhere: a child holding our stdout would keep the
+	# caller's pipe open after we are done (run-qemu.sh waited for it).
+	dump_l1_cpus_at "$qpid" $((timeout_s - L1_DUMP_BEFORE_S)) </dev/null >/dev/null 2>&1 &
 	local dpid=$!
 	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
 	kill "$dpid" 2>/dev/null || true
@@ -681,7 +683,11 @@ run_l1() {
 dump_l1_cpus_at() {
 	local pid=$1 s=$2
 	((s > 0)) || return 0
-	sleep "$s"
+	# The sleep dies with us: killed early, we leave no child behind.
+	sleep "$s" &
+	local spid=$!
+	trap 'kill "$spid" 2>/dev/null; exit 0' TERM
+	wait "$spid" || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
 	command -v python3 >/dev/null || return 0
 	python3 - "$WORK/mon.sock" "$L1_DUMP_READ_S" >"$WORK/l1-cpus.txt" 2>/dev/null <<'PY' || true
