@@ -61,10 +61,18 @@ static void flush_line(struct percpu *p)
 {
 	console_lock();
 	for (uint32_t i = 0; i < p->line_len; i++) {
+		/* The flag errs towards "mid-line": set before a character goes
+		 * out, cleared only after a newline has. A CPU stopped between
+		 * the two then costs a lone " [cut]" line at worst; the other
+		 * order glued the lockup report's first line to a "#" already
+		 * sent ("## LOCKUP: ...", seen in .ci/run at 64 vCPUs). */
+		if (p->line[i] != '\n')
+			__atomic_store_n(&serial_mid_line, true, __ATOMIC_RELAXED);
 		if (p->line[i] == '\n')
 			serial_putc('\r');
 		serial_putc(p->line[i]);
-		__atomic_store_n(&serial_mid_line, p->line[i] != '\n', __ATOMIC_RELAXED);
+		if (p->line[i] == '\n')
+			__atomic_store_n(&serial_mid_line, false, __ATOMIC_RELAXED);
 	}
 	console_unlock();
 	p->line_len = 0;
