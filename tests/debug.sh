@@ -13,7 +13,6 @@ test_debug() {
 	expect_status 3 && expect_grep '^# backtrace: #0 0x[0-9a-f]{16}\s*$' &&
 		expect_grep '^# backtrace: end \(outermost frame\)' &&
 		expect_grep '^  #0 0x[0-9a-f]{16} in touch_unmapped \([a-z_/]*fault\.c:[0-9]+\)$' &&
-		expect_grep 'inlined into fault_run \([a-z_/]*fault\.c:[0-9]+\)$' &&
 		expect_grep '^  #[0-9] 0x[0-9a-f]{16} in suite_run \([a-z_/]*suite\.c:[0-9]+\)$' &&
 		expect_grep '^  #[0-9] 0x[0-9a-f]{16} in kmain \(kernel/main\.c:[0-9]+\)$' && pass
 
