@@ -421,6 +421,13 @@ symbolize() {
 	done < <(sed -n 's/^# backtrace: \(#[0-9]*\) \(0x[0-9a-f]*\).*/\1 \2/p' "$out" | tr -d '\r')
 }
 
+# addr_where ELF ADDR: sets fn and where to ADDR's function and file:line
+# (addr2line; "??" when ADDR is not in ELF), the path relative to TOP
+addr_where() {
+	read -r fn where < <(addr2line -f -e "$1" "$2" | paste -sd' ')
+	where=${where#"$TOP/"}
+}
+
 # A lockup report says where the exit stop found each CPU ("# LOCKUP: cpu N
 # stopped at: RIP from RET..."). Group the CPUs by that place and name it:
 # its function and line, and the functions of the first return addresses.
@@ -430,10 +437,10 @@ symbolize_stops() {
 	command -v addr2line >/dev/null && [ -r "$elf" ] || return 0
 	echo "run-qemu.sh: where the watchdog's stop found the CPUs ($elf):" >&2
 	while read -r count rip rets; do
-		read -r fn where < <(addr2line -f -e "$elf" "$rip" | paste -sd' ')
-		line="  $count CPU(s) at $rip in $fn (${where#"$TOP/"})"
+		addr_where "$elf" "$rip"
+		line="  $count CPU(s) at $rip in $fn ($where)"
 		for r in $rets; do
-			fn=$(addr2line -f -e "$elf" "$(printf '0x%x' $((r - 1)))" | head -n 1)
+			addr_where "$elf" "$(printf '0x%x' $((r - 1)))"
 			line+=" < $fn"
 		done
 		echo "$line" >&2
@@ -465,11 +472,11 @@ symbolize_reset_log() {
 		while read -r count rip cpus; do
 			fn=; where=
 			if command -v addr2line >/dev/null && [ -r "$elf" ]; then
-				read -r fn where < <(addr2line -f -e "$elf" "$rip" | paste -sd' ')
+				addr_where "$elf" "$rip"
 			fi
 			[ "$fn" = "??" ] && fn="(not pvspin: firmware or real mode)" where=
 			[[ $cpus == *in-the-reset-state* ]] && fn="the reset vector: a CPU never started, or under KVM on AMD the CPU that shut down (a triple fault: KVM re-initialises it before QEMU reads it)" where=
-			echo "  $count CPU(s) at $rip${fn:+ in $fn}${where:+ (${where#"$TOP/"})}: cpu $cpus" >&2
+			echo "  $count CPU(s) at $rip${fn:+ in $fn}${where:+ ($where)}: cpu $cpus" >&2
 		done
 }
 
