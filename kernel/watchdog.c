@@ -21,6 +21,13 @@
 #define WD_STOP_CALLERS 4
 
 #define NS_PER_MS 1000000ul
+/* A CPU without progress while the others go on is starved, not stuck,
+ * until the others have made this many steps of progress per CPU since its
+ * own last one. A FIFO lock's waiter gets its turn within one step per
+ * CPU, however slowly an overcommitted host runs the queue; a waiter whose
+ * wakeup was lost while lock stealing keeps the others going is passed by
+ * more than that. */
+#define WD_STARVED_STEPS_PER_CPU 4u
 #define NMI_WATCHDOG_HZ 50              /* PIT period 20 ms */
 #define WATCHDOG_NMI_CPU 0
 _Static_assert(PIT_HZ / NMI_WATCHDOG_HZ <= PIT_RELOAD_MAX, "PIT reload is 16 bits");
@@ -35,6 +42,10 @@ static struct {
 	uint32_t reporting;
 	uint64_t seen[MAX_CPUS];        /* progress at the last change */
 	uint64_t changed_ns[MAX_CPUS];
+	uint64_t total_at_change[MAX_CPUS]; /* everyone's progress at that change */
+	uint64_t progress[MAX_CPUS];    /* read once per check */
+	uint64_t total;                 /* everyone's progress at the last check */
+	uint64_t total_changed_ns;      /* when any CPU last made progress */
 	bool nmi_routed;                /* the PIT reaches CPU 0 as an NMI */
 	uint64_t nmis;
 } wd;
@@ -122,9 +133,17 @@ static void report_stopped_at(void)
 static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 {
 	guest_exit_begin();
-	kprintf("# LOCKUP: CPU %u made no progress for %lu ms (watchdog_ms=%lu), seen by %s on CPU %u\n",
+	char why[96];
+	uint64_t passed = wd.total - wd.total_at_change[stuck];
+	if (since(now, wd.total_changed_ns) > wd.timeout_ns)
+		snprintf(why, sizeof(why), "and no CPU made any for %lu ms",
+			 since(now, wd.total_changed_ns) / NS_PER_MS);
+	else
+		snprintf(why, sizeof(why), "while the others made %lu steps (starved: over %u per CPU)",
+			 passed, WD_STARVED_STEPS_PER_CPU);
+	kprintf("# LOCKUP: CPU %u made no progress for %lu ms (watchdog_ms=%lu) %s, seen by %s on CPU %u\n",
 		stuck, since(now, wd.changed_ns[stuck]) / NS_PER_MS, wd.timeout_ns / NS_PER_MS,
-		seen_by, cpu_id());
+		why, seen_by, cpu_id());
 	for (unsigned int c = 0; c < wd.ncpus; c++) {
 		struct percpu *p = percpu_of(c);
 		uint32_t st = __atomic_load_n(&p->wd_state, __ATOMIC_ACQUIRE);
@@ -153,6 +172,19 @@ static void report(unsigned int stuck, uint64_t now, const char *seen_by)
 	guest_exit(EXIT_LOCKUP);
 }
 
+/* A CPU is locked up when it made no progress for the timeout and either
+ * no CPU made any in that time (a deadlock, a lost wakeup, a hang) or the
+ * others passed it by more than WD_STARVED_STEPS_PER_CPU steps each. A waiter
+ * far back in a fair queue on an overcommitted host is neither: the queue
+ * moves, one host time slice per turn, and its turn comes. */
+static bool locked_up(unsigned int c, uint64_t now)
+{
+	if (since(now, wd.changed_ns[c]) <= wd.timeout_ns)
+		return false;
+	return since(now, wd.total_changed_ns) > wd.timeout_ns ||
+	       wd.total - wd.total_at_change[c] > (uint64_t)WD_STARVED_STEPS_PER_CPU * wd.ncpus;
+}
+
 static void check(const char *seen_by)
 {
 	uint32_t expected = 0;
@@ -160,14 +192,23 @@ static void check(const char *seen_by)
 	if (!__atomic_compare_exchange_n(&wd.checking, &expected, 1, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
-	uint64_t now = time_ns();
+	uint64_t now = time_ns(), total = 0;
 	for (unsigned int c = 0; c < wd.ncpus; c++) {
-		uint64_t prog = __atomic_load_n(&percpu_of(c)->wd_progress, __ATOMIC_RELAXED);
+		wd.progress[c] = __atomic_load_n(&percpu_of(c)->wd_progress, __ATOMIC_RELAXED);
+		total += wd.progress[c];
+	}
+	if (total != wd.total) {
+		wd.total = total;
+		wd.total_changed_ns = now;
+	}
+	for (unsigned int c = 0; c < wd.ncpus; c++) {
 		/* A CPU that has finished its work (or not begun) is not stuck. */
-		if (!__atomic_load_n(&percpu_of(c)->wd_active, __ATOMIC_RELAXED) || prog != wd.seen[c]) {
-			wd.seen[c] = prog;
+		if (!__atomic_load_n(&percpu_of(c)->wd_active, __ATOMIC_RELAXED) ||
+		    wd.progress[c] != wd.seen[c]) {
+			wd.seen[c] = wd.progress[c];
 			wd.changed_ns[c] = now;
-		} else if (since(now, wd.changed_ns[c]) > wd.timeout_ns &&
+			wd.total_at_change[c] = total;
+		} else if (locked_up(c, now) &&
 			   !__atomic_exchange_n(&wd.reporting, 1, __ATOMIC_ACQ_REL)) {
 			report(c, now, seen_by);
 		}
@@ -227,10 +268,14 @@ void watchdog_arm(unsigned int ncpus, uint64_t timeout_ns, void (*describe)(void
 	wd.ncpus = ncpus;
 	wd.timeout_ns = timeout_ns;
 	wd.describe = describe;
+	wd.total = 0;
+	for (unsigned int c = 0; c < ncpus; c++)
+		wd.total += wd.seen[c] = percpu_of(c)->wd_progress;
 	for (unsigned int c = 0; c < ncpus; c++) {
-		wd.seen[c] = percpu_of(c)->wd_progress;
 		wd.changed_ns[c] = now;
+		wd.total_at_change[c] = wd.total;
 	}
+	wd.total_changed_ns = now;
 	trap_set_handler(VEC_TIMER, tick);
 	/* RELEASE: the arrays are set before any tick can see armed. */
 	__atomic_store_n(&wd.armed, 1, __ATOMIC_RELEASE);

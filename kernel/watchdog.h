@@ -5,7 +5,8 @@
  * gets through even when every CPU is halted with interrupts off (pv=kvm
  * waiters whose kick was lost). A
  * CPU whose progress counter has not moved for the timeout (a waiter that is
- * never woken, a hypercall that never returns) ends the run: the report
+ * never woken, a hypercall that never returns) ends the run if no CPU made
+ * progress meanwhile or the others passed it by (watchdog.c): the report
  * prints each CPU's state, the last kicks sent and received, what the
  * running test adds (the lock word and queue), then EXIT_LOCKUP.
  * The check runs on CPUs other than the stuck one, or in the NMI, so a

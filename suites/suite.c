@@ -20,6 +20,7 @@ static const struct suite *const suites[] = {
 	&suite_fault,
 	&suite_hang,
 	&suite_reset,
+	&suite_starve,
 };
 #define NR_SUITES (sizeof(suites) / sizeof(suites[0]))
 

@@ -55,6 +55,7 @@ extern const struct suite suite_nesting;
 extern const struct suite suite_bench;
 extern const struct suite suite_fault;
 extern const struct suite suite_hang;
+extern const struct suite suite_starve;
 extern const struct suite suite_reset;
 extern const struct suite suite_torture;
 extern const struct suite suite_pvswitch;

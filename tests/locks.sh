@@ -18,7 +18,7 @@ check_whole_report() {
 			if (!hdr) bad = "no lockup report"
 			else if (!done && !bad) bad = "report stops after cpu " next_cpu - 1
 			if (!bad && stops != n) bad = stops + 0 " \"stopped at\" lines for " n " CPUs"
-			if (!bad && last2 !~ /^not ok 1 hang # lockup/) bad = "no not-ok line before EXIT"
+			if (!bad && last2 !~ /^not ok 1 (hang|starve) # lockup/) bad = "no not-ok line before EXIT"
 			if (!bad && last1 != "EXIT: STATUS=4") bad = "last line is not EXIT: STATUS=4"
 			print bad
 		}')
@@ -162,6 +162,20 @@ PY
 		expect_grep '^# LOCKUP: cpu [0-9] stopped at: 0x[0-9a-f]{16} from 0x[0-9a-f]{16}' &&
 		if grep -Eq '^  3 CPU\(s\) at 0x[0-9a-f]+ in hlt .* < [a-z_]+' "$log.err"; then pass
 		else fail "run-qemu.sh did not name where the 3 stopped CPUs were: $(grep -A2 'where the watchdog' "$log.err" | tr '\n' ' ')"; fi
+
+	case_begin "test=starve: one CPU halts while the others go on: reported as starved, status 4"
+	run_guest starve --smp 4 --timeout 60 -- test=starve watchdog_ms=500
+	expect_status 4 &&
+		expect_grep '^# LOCKUP: CPU 3 made no progress for [0-9]+ ms \(watchdog_ms=500\) while the others made [0-9]+ steps \(starved: over 4 per CPU\)' &&
+		expect_grep '^not ok 1 starve # lockup' && check_whole_report 4 && pass
+
+	# A waiter behind 7 holds of 50 ms waits 350 ms, longer than the
+	# watchdog's 200 ms, but the queue moves: no lockup. Before the watchdog
+	# weighed the others' progress this ended in status 4.
+	case_begin "a slow fair queue is no lockup: 8 vCPUs, 50 ms holds, watchdog_ms=200, status 0"
+	run_guest slow-queue --smp 8 --timeout 120 -- test=torture lock=ticket,mcs,qspinlock,pvqspinlock \
+		hold_ns=50000000 think_ns=0 duration_ms=1500 irq_lock=0 watchdog_ms=200
+	expect_status 0 && expect_ktap --expect torture.violations=0 && pass
 
 	# The lockup report while every other CPU prints without pause: the
 	# exiting CPU stops them first, so the report comes out whole (one line
