@@ -44,9 +44,21 @@ run_guest() {
 }
 
 # expect_status N: fails the case (and returns 1) unless $status is N.
+# What the guest said about its end, for a failure message: the crash,
+# reset or lockup headline, the lock and the stuck CPUs, the not-ok lines.
+# CI keeps only the runner's output, so this is all a CI failure shows.
+verdict_lines() {
+	local lines
+	[ -f "$log" ] || return 0
+	lines=$( { grep -aE '^# (CRASH|RESET)|^# LOCKUP: (CPU |lock|irq_lock|inject|mcs tail)' "$log" | head -n 6
+		grep -aE '^# LOCKUP: cpu [0-9]+ .* STUCK' "$log" | head -n 3
+		grep -a '^not ok' "$log" | head -n 3; } | cut -c1-240)
+	[ -n "$lines" ] && printf '\n    %s' "${lines//$'\n'/$'\n    '}"
+}
+
 expect_status() {
 	if [ "$status" != "$1" ]; then
-		fail "exit status $status, expected $1 (log: $log; $(tail -n 2 "$log.err" | tr '\n' ' '))"
+		fail "exit status $status, expected $1 (log: $log; $(tail -n 2 "$log.err" | tr '\n' ' '))$(verdict_lines)"
 		return 1
 	fi
 }
