@@ -149,6 +149,17 @@ broken_module_case() {
 		"status $rc" "$(tail_of "$p.err")"
 }
 
+# L1's kvm-anchor (tools/nested/kvm-anchor.c) is built per call; a build
+# that fails is a bed failure naming it, before L1 boots.
+test_anchor_build_fails() {
+	case_begin "${FUNCNAME[0]}"
+	local p=$SCRATCH/anchor rc name="kvm-anchor cannot be built: status 125, reason names it"
+	CC=false nested "$p" --quiet --image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	check "$name" '[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: cannot build L1.s kvm-anchor" "$p.err" && [[ ! -s $p.out ]]' \
+		"status $rc" "$(tail_of "$p.err")"
+}
+
 test_broken_module() {
 	broken_module_case kvm-amd         # after the host channels are up
 	broken_module_case virtio_console  # before: reported over the console
@@ -236,10 +247,10 @@ test_tiny_batch() {
 		'[[ $l1_lines == 3 ]] && grep -qxF "# l1: $env" "$p.out"' "l1 lines: $l1_lines"
 	local key missing=()
 	for key in '"kernel":' '"package":"linux-image-' '"halt_poll_ns":' '"npt":' '"avic":' \
-		'"cpu_vendor":"AuthenticAMD"' '"svm_flags":\[[^]]*"svm"' '"cpus":' '"mem_kb":'; do
+		'"cpu_vendor":"AuthenticAMD"' '"svm_flags":\[[^]]*"svm"' '"cpus":' '"mem_kb":' '"kvm_anchor":true'; do
 		grep -q "$key" <<<"$env" || missing+=("$key")
 	done
-	check "L1 JSON has kernel, package, kvm parameters, CPU and SVM flags" '[[ ${#missing[@]} == 0 ]]' \
+	check "L1 JSON has kernel, package, kvm parameters, CPU and SVM flags, kvm-anchor held" '[[ ${#missing[@]} == 0 ]]' \
 		"lacks ${missing[*]-}" "$env"
 
 	# byte-exact: stdout == for each run "# l1:" line + tiny's output
@@ -392,6 +403,7 @@ main() {
 	test_no_apt_lists_offline
 	if test_prepare; then
 		test_l1_timeout
+		test_anchor_build_fails
 		test_broken_module
 		test_panic
 		test_l1_hang

@@ -192,6 +192,28 @@ load_kvm() {
 	[ -c /dev/kvm ] || fail "no /dev/kvm in L1 after loading the KVM modules"
 }
 
+# start_anchor: before any L2 boot, a never-run vCPU with its APIC disabled
+# holds KVM's APIC static keys above zero, so L1's kernel text is not patched
+# under the running L2 guests (kvm-anchor.c says why). It lives as long as L1.
+start_anchor() {
+	ANCHOR_HELD=false
+	if [ "${ANCHOR:-1}" != 1 ]; then
+		ctl "log kvm-anchor off (--l1-no-anchor): KVM's APIC static keys move at every L2 boot"
+		return 0
+	fi
+	/job/kvm-anchor >/tmp/kvm-anchor.out 2>&1 &
+	anchor_pid=$!
+	i=0
+	while ! grep -q '^kvm-anchor: ready' /tmp/kvm-anchor.out 2>/dev/null; do
+		kill -0 "$anchor_pid" 2>/dev/null ||
+			fail "$(cat /tmp/kvm-anchor.out 2>/dev/null | tr '\n' ' ')(kvm-anchor exited before it was ready)"
+		i=$((i + 1))
+		[ "$i" -le 300 ] || fail "kvm-anchor not ready after 30 s"
+		sleep 0.1
+	done
+	ANCHOR_HELD=true
+}
+
 apply_break_mode() {
 	case "$BREAK_MODE" in
 	"") ;;
@@ -265,7 +287,7 @@ build_env_json() {
 		ENV_JSON="$ENV_JSON\"${pair%%:*}\":$J,"
 	done
 	json_str "$L0_DESC"
-	ENV_JSON="$ENV_JSON\"svm_flags\":[$svm],\"cpus\":$CPU_COUNT,\"mem_kb\":${mem_kb:-0},\"modules\":$MODULES_JSON,\"l0\":$J}"
+	ENV_JSON="$ENV_JSON\"svm_flags\":[$svm],\"cpus\":$CPU_COUNT,\"mem_kb\":${mem_kb:-0},\"modules\":$MODULES_JSON,\"kvm_anchor\":${ANCHOR_HELD:-false},\"l0\":$J}"
 }
 
 # watchdog PID SECONDS FLAG: SIGKILL PID after SECONDS and create FLAG;
@@ -331,6 +353,7 @@ worker() {
 	open_channels
 	ctl "log L1 kernel $(uname -r) up, host channels open after $(uptime_cs) cs"
 	load_kvm
+	start_anchor
 	echo "$CONSOLE_LOGLEVEL" >/proc/sys/kernel/printk
 	ctl "ready $(uptime_cs)"
 	# shellcheck disable=SC2034 # read by build_env_json through eval

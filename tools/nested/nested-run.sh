@@ -14,6 +14,7 @@ readonly PROG=${0##*/}
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 readonly L1_INIT_SRC=$SCRIPT_DIR/l1-init.sh
+readonly ANCHOR_SRC=$SCRIPT_DIR/kvm-anchor.c
 
 readonly EXIT_OK=0
 readonly EXIT_USAGE=2
@@ -92,14 +93,17 @@ Options:
                         failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect 125)
   --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads
+  --l1-no-anchor        experiment hook: no kvm-anchor in L1, so KVM's APIC
+                        static keys are patched at every L2 boot (kvm-anchor.c)
   -h, --help            this text
 
 Output: stdout carries, per run, one '# l1: {json}' line then the L2 serial
 output, byte-exact; diagnostics never go there (stderr, --diag-dir). Exit: 0 bed worked (statuses recorded), $EXIT_BED bed
 failure (reason on stderr), $EXIT_USAGE bad usage.
 Cache: \${XDG_CACHE_HOME:-\$HOME/.cache}/pvspin/nested
-Environment: PVSPIN_NESTED_BREAK_MODULE, PVSPIN_NESTED_BREAK (same as the
-test hooks), PVSPIN_NESTED_QEMU (host QEMU binary).
+Environment: PVSPIN_NESTED_BREAK_MODULE, PVSPIN_NESTED_BREAK,
+PVSPIN_NESTED_NO_ANCHOR=1 (same as the hooks), PVSPIN_NESTED_QEMU (host QEMU
+binary), CC (compiler for kvm-anchor, default gcc).
 EOF
 }
 
@@ -145,6 +149,8 @@ DIAG_DIR=""
 MODULE_PARAMS=()
 BREAK_MODULES=${PVSPIN_NESTED_BREAK_MODULE:-}
 BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
+ANCHOR=1
+[[ ${PVSPIN_NESTED_NO_ANCHOR:-} == 1 ]] && ANCHOR=0
 
 is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
@@ -177,6 +183,7 @@ parse_args() {
 		--diag-dir) need_arg "$1" $#; DIAG_DIR=$2; shift 2 ;;
 		--l1-break-module) need_arg "$1" $#; BREAK_MODULES="$BREAK_MODULES $2"; shift 2 ;;
 		--l1-break) need_arg "$1" $#; BREAK_MODE=$2; shift 2 ;;
+		--l1-no-anchor) ANCHOR=0; shift ;;
 		-h | --help) usage; exit "$EXIT_OK" ;;
 		--) shift; break ;;
 		-*) die_usage "unknown option: $1" ;;
@@ -548,12 +555,22 @@ cleanup() {
 
 shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
+# build_anchor DEST: the freestanding kvm-anchor for L1 (no C library there)
+build_anchor() {
+	local err
+	err=$(${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib -static \
+		-fno-pie -no-pie -fno-stack-protector -mgeneral-regs-only \
+		-o "$1" "$ANCHOR_SRC" 2>&1) ||
+		die_bed "cannot build L1's kvm-anchor from $ANCHOR_SRC: $(echo "$err" | head -n 3 | tr '\n' ' ')"
+}
+
 write_job_cpio() {
 	local jobroot=$WORK/jobroot line
 	mkdir -p "$jobroot/job"
 	cp "$L1_INIT_SRC" "$jobroot/init"
 	chmod 755 "$jobroot/init"
 	cp "$IMAGE" "$jobroot/job/image"
+	((ANCHOR)) && build_anchor "$jobroot/job/kvm-anchor"
 	: >"$jobroot/job/jobs"
 	for line in "${JOB_LINES[@]}"; do
 		printf '%s\n' "$line" >>"$jobroot/job/jobs"
@@ -564,6 +581,7 @@ write_job_cpio() {
 		echo "L0_DESC=$(shell_quote "qemu $QEMU_VERSION tcg -cpu max")"
 		echo "BREAK_MODULES=$(shell_quote "$BREAK_MODULES")"
 		echo "BREAK_MODE=$(shell_quote "$BREAK_MODE")"
+		echo "ANCHOR=$ANCHOR"
 		echo "MODULE_PARAMS=$(shell_quote "${MODULE_PARAMS[*]}")"
 		echo "FIRMWARE_DIR=$(shell_quote "$L1_FIRMWARE_DIR")"
 		echo "OUT_PORT_NAME=$(shell_quote "$OUT_PORT_NAME")"
