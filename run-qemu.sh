@@ -495,10 +495,13 @@ nested_job_line() {
 # nested_diag_note I: name the diagnostics nested-run.sh kept for run I
 nested_diag_note() {
 	local d=$diag_dir f
-	for f in "$d/run-$1.qemu.log" "$d/run-$1.l1-dmesg"; do
+	for f in "$d/run-$1.qemu.log" "$d/run-$1.l1-dmesg" "$d/run-$1.l1-trace"; do
 		[ -s "$f" ] && echo "run-qemu.sh:   kept $f ($(wc -l <"$f") lines)" >&2
 	done
 	grep -aq '^# RESET:' "$2" && symbolize_reset_log "$d/run-$1.qemu.log"
+	# Which vCPU shut down, as L1's KVM saw it (tools/nested/l1-init.sh).
+	[ -s "$d/run-$1.l1-trace" ] && grep -a 'svm_shutdown\|kvm_inj_exception' "$d/run-$1.l1-trace" |
+		tail -n 8 | sed 's/^ */  L1 KVM: /' >&2
 	return 0
 }
 

@@ -378,6 +378,10 @@ test_pvspin() {
 	check "a triple fault in L2: QEMU's reset log comes back with each vCPU's state of the moment" \
 		'[[ $last =~ ^RIP=[0-9a-f]{16}\ (EIP=0000fff0|RIP=[0-9a-f]{16}\ 00000000$) ]]' \
 		"last dumps (CPU 0 ip, CPU 1 ip, CPU 1 IDT limit): ${last:-none}; $(ls "$p.diag" 2>&1 | tr '\n' ' ')"
+	# L1's KVM saw the shutdown: its kprobe names the vCPU thread.
+	check "a triple fault in L2: L1's trace names the vCPU that shut down (CPU 1/KVM)" \
+		'grep -q "CPU 1/KVM.*svm_shutdown" "$p.diag/run-$reset_run.l1-trace"' \
+		"$(head -n 3 "$p.diag/run-$reset_run.l1-trace" 2>&1 | tr '\n' ' ')"
 	i=$((i + 1))
 	if [[ ${NESTED_TEST_288:-0} == 1 ]]; then
 		check_pvspin_smp "$p.out" $((i + 1)) "$PVSPIN_MANY_CPUS" "${statuses[i]:-none}"

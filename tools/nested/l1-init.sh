@@ -192,6 +192,39 @@ load_kvm() {
 	[ -c /dev/kvm ] || fail "no /dev/kvm in L1 after loading the KVM modules"
 }
 
+# start_kvm_trace: what L1's KVM saw of an L2 vCPU that shut down, at no
+# cost to the hot exits. A kprobe on svm.c's shutdown_interception fires only
+# when a vCPU really shut down (a triple fault the CPU raised), never when KVM
+# decided on one itself (KVM_REQ_TRIPLE_FAULT); kvm_inj_exception lists the
+# exceptions KVM injected (rare in pvspin). Each trace line names the QEMU
+# thread, "CPU N/KVM": the vCPU. Without tracefs or the probe, runs go on.
+TRACE_DIR=/sys/kernel/tracing
+start_kvm_trace() {
+	KVM_TRACE=""
+	mkdir -p "$TRACE_DIR"
+	if ! mount -t tracefs nodev "$TRACE_DIR" 2>/dev/null && [ ! -e "$TRACE_DIR/trace" ]; then
+		ctl "log no tracefs in L1: L2 shutdowns are not traced"
+		return 0
+	fi
+	echo 0 >"$TRACE_DIR/tracing_on"
+	if echo 'p:pvspin/svm_shutdown shutdown_interception' >>"$TRACE_DIR/kprobe_events" 2>/dev/null; then
+		echo 1 >"$TRACE_DIR/events/pvspin/svm_shutdown/enable"
+		KVM_TRACE="svm_shutdown"
+	fi
+	if echo 1 >"$TRACE_DIR/events/kvm/kvm_inj_exception/enable" 2>/dev/null; then
+		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_inj_exception"
+	fi
+	echo 1 >"$TRACE_DIR/tracing_on"
+	ctl "log L1 traces L2 vCPU shutdowns: ${KVM_TRACE:-nothing (no probe could be set)}"
+}
+
+# kvm_trace_lines: this run's trace lines (the buffer is cleared at each
+# start), for a run that did not pass
+kvm_trace_lines() {
+	[ -n "$KVM_TRACE" ] || return 0
+	grep -v '^#' "$TRACE_DIR/trace" 2>/dev/null
+}
+
 # start_anchor: before any L2 boot, a never-run vCPU with its APIC disabled
 # holds KVM's APIC static keys above zero, so L1's kernel text is not patched
 # under the running L2 guests (kvm-anchor.c says why). It lives as long as L1.
@@ -313,7 +346,10 @@ run_job() {
 		set -- taskset -c "$pin"
 	fi
 	dlog=/tmp/l2-qemu.$i.log
-	eval "set -- \"\$@\" \"\$QEMU\" -L \"\$FIRMWARE_DIR\" -d \"\$L2_QEMU_DEBUG\" -D \"\$dlog\" $args"
+	# debug-threads: vCPU threads are named "CPU N/KVM", which L1's trace
+	# lines show (start_kvm_trace).
+	eval "set -- \"\$@\" \"\$QEMU\" -L \"\$FIRMWARE_DIR\" -name pvspin,debug-threads=on -d \"\$L2_QEMU_DEBUG\" -D \"\$dlog\" $args"
+	[ -z "$KVM_TRACE" ] || echo >"$TRACE_DIR/trace" # this run's lines only
 	t0=$(uptime_cs)
 	"$@" </dev/null >&3 2>"$errf" &
 	qpid=$!
@@ -333,6 +369,7 @@ run_job() {
 	if [ "$st" != "$PASS_STATUS" ]; then
 		[ -f "$dlog" ] && grep -Ev "$QEMU_DIAG_DROP" "$dlog" | send_diag "$i" qemu "$QEMU_DIAG_LINES"
 		dmesg 2>/dev/null | send_diag "$i" dmesg
+		kvm_trace_lines | send_diag "$i" trace
 	fi
 	rm -f "$dlog"
 	ctl "status $i $st $((t1 - t0))"
@@ -353,6 +390,7 @@ worker() {
 	open_channels
 	ctl "log L1 kernel $(uname -r) up, host channels open after $(uptime_cs) cs"
 	load_kvm
+	start_kvm_trace
 	start_anchor
 	echo "$CONSOLE_LOGLEVEL" >/proc/sys/kernel/printk
 	ctl "ready $(uptime_cs)"

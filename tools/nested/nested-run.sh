@@ -89,7 +89,9 @@ Options:
   --diag-dir DIR        keep diagnostics in DIR: per L2 run that did not pass
                         (raw status other than 1) run-I.qemu.log (the tail of
                         its QEMU's -d guest_errors,cpu_reset log) and
-                        run-I.l1-dmesg (L1's kernel log then); on a bed
+                        run-I.l1-dmesg (L1's kernel log then),
+                        run-I.l1-trace (L1 KVM's trace of vCPU shutdowns
+                        and injected exceptions); on a bed
                         failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect 125)
   --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads
@@ -800,9 +802,9 @@ l1_log_dump() {
 split_diag() {
 	mkdir -p "$WORK/diag"
 	control_lines | awk -v dir="$WORK/diag" '
-		/^diag [0-9]+ (qemu|dmesg) / {
+		/^diag [0-9]+ (qemu|dmesg|trace) / {
 			split($0, f, " ")
-			kind = f[3] == "qemu" ? "qemu.log" : "l1-dmesg"
+			kind = f[3] == "qemu" ? "qemu.log" : f[3] == "trace" ? "l1-trace" : "l1-dmesg"
 			text = $0
 			sub(/^diag [0-9]+ [a-z]+ /, "", text)
 			sub(/\r$/, "", text)
@@ -875,7 +877,7 @@ collect_results() {
 prepare_diag_dir() {
 	[[ -n $DIAG_DIR ]] || return 0
 	mkdir -p "$DIAG_DIR" || die_bed "cannot create --diag-dir $DIAG_DIR"
-	rm -f "$DIAG_DIR"/run-*.qemu.log "$DIAG_DIR"/run-*.l1-dmesg "$DIAG_DIR"/l1-console.log \
+	rm -f "$DIAG_DIR"/run-*.qemu.log "$DIAG_DIR"/run-*.l1-dmesg "$DIAG_DIR"/run-*.l1-trace "$DIAG_DIR"/l1-console.log \
 		"$DIAG_DIR"/l1-qemu.log "$DIAG_DIR"/l1-dmesg
 }
 
