@@ -500,7 +500,7 @@ nested_diag_note() {
 	done
 	grep -aq '^# RESET:' "$2" && symbolize_reset_log "$d/run-$1.qemu.log"
 	# Which vCPU shut down, as L1's KVM saw it (tools/nested/l1-init.sh).
-	[ -s "$d/run-$1.l1-trace" ] && grep -a 'svm_shutdown\|kvm_inj_exception' "$d/run-$1.l1-trace" |
+	[ -s "$d/run-$1.l1-trace" ] && grep -a 'svm_shutdown\|kvm_inj_exception\|emulated_pf' "$d/run-$1.l1-trace" |
 		tail -n 8 | sed 's/^ */  L1 KVM: /' >&2
 	return 0
 }

@@ -196,7 +196,8 @@ load_kvm() {
 # cost to the hot exits. A kprobe on svm.c's shutdown_interception fires only
 # when a vCPU really shut down (a triple fault the CPU raised), never when KVM
 # decided on one itself (KVM_REQ_TRIPLE_FAULT); kvm_inj_exception lists the
-# exceptions KVM injected (rare in pvspin). Each trace line names the QEMU
+# exceptions KVM injected (rare in pvspin), emulated_pf the address of each
+# page fault KVM's emulator raised. Each trace line names the QEMU
 # thread, "CPU N/KVM": the vCPU. Without tracefs or the probe, runs go on.
 TRACE_DIR=/sys/kernel/tracing
 start_kvm_trace() {
@@ -214,15 +215,34 @@ start_kvm_trace() {
 	if echo 1 >"$TRACE_DIR/events/kvm/kvm_inj_exception/enable" 2>/dev/null; then
 		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_inj_exception"
 	fi
+	# A page fault KVM's instruction emulator raised (it could not fetch or
+	# access guest memory): the guest address, from struct x86_exception
+	# (error_code at +2, address at +8, unchanged since Linux 4.x).
+	if echo 'p:pvspin/emulated_pf kvm_inject_emulated_page_fault error_code=+2(%si):x16 address=+8(%si):x64' \
+		>>"$TRACE_DIR/kprobe_events" 2>/dev/null; then
+		echo 1 >"$TRACE_DIR/events/pvspin/emulated_pf/enable"
+		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}emulated_pf"
+	fi
 	echo 1 >"$TRACE_DIR/tracing_on"
 	ctl "log L1 traces L2 vCPU shutdowns: ${KVM_TRACE:-nothing (no probe could be set)}"
 }
 
 # kvm_trace_lines: this run's trace lines (the buffer is cleared at each
-# start), for a run that did not pass
+# start), for a run that did not pass: the first and the last ones, as a
+# loop of injected faults can fill the buffer
+TRACE_HEAD_LINES=150
 kvm_trace_lines() {
 	[ -n "$KVM_TRACE" ] || return 0
-	grep -v '^#' "$TRACE_DIR/trace" 2>/dev/null
+	grep -v '^#' "$TRACE_DIR/trace" 2>/dev/null >/tmp/kvm-trace
+	n=$(wc -l </tmp/kvm-trace)
+	if [ "$n" -le $((DIAG_LINES)) ]; then
+		cat /tmp/kvm-trace
+	else
+		head -n "$TRACE_HEAD_LINES" /tmp/kvm-trace
+		echo "... $((n - DIAG_LINES)) lines left out ..."
+		tail -n $((DIAG_LINES - TRACE_HEAD_LINES - 1)) /tmp/kvm-trace
+	fi
+	rm -f /tmp/kvm-trace
 }
 
 # start_anchor: before any L2 boot, a never-run vCPU with its APIC disabled
