@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* kvm-anchor.c - runs in L1 before any L2 guest: one never-run KVM vCPU whose local APIC stays
- * disabled, so KVM's APIC static keys never return to zero and L1's kernel text is not patched
- * while L2 guests run.
+/* kvm-anchor.c - runs in L1 before any L2 guest: one KVM VM with one never-run vCPU whose local
+ * APIC stays disabled, so the static keys KVM moves per VM and per APIC never return to zero and
+ * L1's kernel text is not rewritten while L2 guests run.
  *
- * Why (docs/nested.md "Issue 12's R8"): KVM counts vCPUs whose APIC is software-
- * or hardware-disabled in two deferred static keys (apic_sw_disabled,
- * apic_hw_disabled; arch/x86/kvm/lapic.c). Every L2 boot moves them from 0 and
- * back to 0 about a second after its vCPUs enable their APICs, and each move
- * rewrites a jump site in __apic_accept_irq() with text_poke_bp() (int3 first)
- * while L1's CPUs run through that site to inject L2's timer interrupts. Under
- * L0's multi-threaded TCG (QEMU 7.2) an L1 CPU was seen executing the int3
- * long after memory held the new instruction again: Linux's int3 handler finds
- * no breakpoint there, backs up and retries, forever, on all of L1's CPUs (soft
- * lockups at __apic_accept_irq+0x72, L2 silent). Holding both counts at one or
- * more from before the first L2 boot keeps that site as it is.
+ * Why (docs/nested.md "Issue 12's R8"): each move of a static key between 0
+ * and 1 rewrites its jump sites with text_poke_bp() (an int3 first, the rest,
+ * then the first byte) while L1's CPUs run through them. Every L2 guest moves
+ * - preempt_notifier_key (kernel/sched/core.c), raised by each KVM VM
+ *   (kvm_create_vm) and dropped when it goes: its site is in
+ *   finish_task_switch(), run at every context switch on every CPU;
+ * - apic_sw_disabled and apic_hw_disabled (arch/x86/kvm/lapic.c), raised
+ *   while any vCPU's APIC is software- or hardware-disabled and dropped, a
+ *   second later, once none is: their sites are in __apic_accept_irq(), run
+ *   to inject every L2 timer interrupt.
+ * Under L0's multi-threaded TCG (QEMU 7.2) all of L1's CPUs were seen looping
+ * at such a site (__apic_accept_irq+0x72, finish_task_switch+0x9f), executing
+ * an int3 long after memory held the new instruction again: Linux's int3
+ * handler finds no breakpoint there, backs up and retries, forever. A VM of
+ * our own holds the first key; its vCPU, created software-disabled and then
+ * hardware-disabled through IA32_APIC_BASE, holds the other two.
  *
  * Freestanding (raw system calls, no libc): L1's initrd has no C library.
  * Prints "kvm-anchor: ready" once it holds the keys, then sleeps until killed;

@@ -245,9 +245,10 @@ kvm_trace_lines() {
 	rm -f /tmp/kvm-trace
 }
 
-# start_anchor: before any L2 boot, a never-run vCPU with its APIC disabled
-# holds KVM's APIC static keys above zero, so L1's kernel text is not patched
-# under the running L2 guests (kvm-anchor.c says why). It lives as long as L1.
+# start_anchor: before any L2 boot, a VM of our own with a never-run vCPU
+# whose APIC is disabled holds the static keys KVM moves per VM and per APIC
+# above zero, so L1's kernel text is not patched under the running L2 guests
+# (kvm-anchor.c says why). It lives as long as L1.
 start_anchor() {
 	ANCHOR_HELD=false
 	if [ "${ANCHOR:-1}" != 1 ]; then
