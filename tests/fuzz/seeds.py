@@ -41,6 +41,8 @@ def dump(name, opts, out):
     finally:
         p.kill()
         p.wait()
+        if os.path.exists(sock):     # QEMU leaves its monitor socket behind
+            os.unlink(sock)
 
 
 def chunks(mem, pieces, flags=0):
