@@ -156,11 +156,11 @@ static bool wait_first_arrival(uint64_t ns)
 	return true;
 }
 
-static void send_to_offline(void (*send)(uint32_t apic_id, uint8_t page))
+static void sipi_offline(void)
 {
 	for (unsigned int i = 1; i < smp.expected; i++)
 		if (!__atomic_load_n(&percpu_of(i)->online, __ATOMIC_ACQUIRE))
-			send(cpu_list.apic_id[i], TRAMPOLINE_BASE >> 12);
+			apic_send_sipi(cpu_list.apic_id[i], TRAMPOLINE_BASE >> 12);
 }
 
 /* INIT, wait, SIPI to every AP that is not online. The SIPIs go to exactly
@@ -308,7 +308,7 @@ void smp_boot_aps(void)
 		/* The trampoline, its parameters and the park code are in memory
 		 * before any AP can run them. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		send_to_offline(apic_send_sipi);
+		sipi_offline();
 		smp.sipi_rounds = 1;
 		if (!wait_first_arrival(ROUND1_WAIT_NS))
 			init_sipi_offline(INIT_DEASSERT_WAIT_NS);

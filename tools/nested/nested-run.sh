@@ -95,8 +95,9 @@ Options:
                         failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect 125)
   --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads
-  --l1-no-anchor        experiment hook: no kvm-anchor in L1, so KVM's APIC
-                        static keys are patched at every L2 boot (kvm-anchor.c)
+  --l1-no-anchor        experiment hook: no kvm-anchor in L1, so the static
+                        keys KVM moves per guest are patched at every L2 boot
+                        (kvm-anchor.c)
   -h, --help            this text
 
 Output: stdout carries, per run, one '# l1: {json}' line then the L2 serial
