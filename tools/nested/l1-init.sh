@@ -48,6 +48,8 @@ TIMEOUT_STATUS=124
 KILLED_STATUS=137          # 128 + SIGKILL
 SVM_FLAGS="svm npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid decodeassists pausefilter pfthreshold avic v_vmsave_vmload vgif x2avic v_spec_ctrl vnmi x2apic hypervisor"
 KVM_MODULES_SHOWN="kvm kvm_amd"
+SVM_EXIT_SHUTDOWN=127       # AMD APM vol. 2, appendix C: SHUTDOWN, 0x7f
+KVM_EMUL_INSN_F_CS_L=8      # Linux arch/x86/kvm/trace.h: 64-bit code
 
 WRITE_TRIES=5
 PASS_STATUS=1              # isa-debug-exit for the guest's verdict 0
@@ -192,8 +194,9 @@ load_kvm() {
 	[ -c /dev/kvm ] || fail "no /dev/kvm in L1 after loading the KVM modules"
 }
 
-# start_kvm_trace: what L1's KVM saw of an L2 vCPU that shut down, at no
-# cost to the hot exits. A kprobe on svm.c's shutdown_interception fires only
+# start_kvm_trace: what L1's KVM saw of an L2 vCPU that shut down or was
+# sent a fault, at little cost to the hot exits (kvm_exit's filter drops all
+# but shutdowns, and the emulator's all but the trampoline's). A kprobe on svm.c's shutdown_interception fires only
 # when a vCPU really shut down (a triple fault the CPU raised), never when KVM
 # decided on one itself (KVM_REQ_TRIPLE_FAULT); kvm_inj_exception lists the
 # exceptions KVM injected (rare in pvspin), emulated_pf the address of each
@@ -223,26 +226,102 @@ start_kvm_trace() {
 		echo 1 >"$TRACE_DIR/events/pvspin/emulated_pf/enable"
 		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}emulated_pf"
 	fi
+	# The exit that ended a vCPU (SVM_EXIT_SHUTDOWN): the RIP it shut down at.
+	if echo "exit_reason == $SVM_EXIT_SHUTDOWN" >"$TRACE_DIR/events/kvm/kvm_exit/filter" 2>/dev/null &&
+		echo 1 >"$TRACE_DIR/events/kvm/kvm_exit/enable" 2>/dev/null; then
+		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_exit(shutdown)"
+	fi
+	# The instructions KVM's emulator decoded outside 64-bit mode (the AP
+	# trampoline: ~7 an AP), at an address no pvspin code has (above 4 GiB),
+	# or failed: CS base, RIP, bytes and mode, the context of a fault above.
+	# With nrips=0 every intercepted instruction is decoded to be skipped,
+	# so 64-bit code is left out: its IPIs alone would flood the buffer.
+	if echo "flags < $KVM_EMUL_INSN_F_CS_L || rip > 0xffffffff || failed != 0" \
+		>"$TRACE_DIR/events/kvm/kvm_emulate_insn/filter" 2>/dev/null &&
+		echo 1 >"$TRACE_DIR/events/kvm/kvm_emulate_insn/enable" 2>/dev/null; then
+		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_emulate_insn(not 64-bit)"
+	fi
 	echo 1 >"$TRACE_DIR/tracing_on"
 	ctl "log L1 traces L2 vCPU shutdowns: ${KVM_TRACE:-nothing (no probe could be set)}"
+}
+
+# trace_events: the trace's events of note (shutdowns, injected exceptions,
+# emulator page faults, emulations that failed or ran above 4 GiB), each
+# after the last TRACE_CONTEXT emulations of the same vCPU thread before it
+TRACE_CONTEXT=4
+trace_events() {
+	awk -v ctx="$TRACE_CONTEXT" '
+	{
+		key = $0
+		sub(/ +\[[0-9]+\] .*/, "", key)
+		sub(/^ +/, "", key)
+	}
+	/ kvm_emulate_insn: / && !/ failed$/ && !/ kvm_emulate_insn: [0-9a-f]+:[0-9a-f]{9,}:/ {
+		n[key]++
+		ring[key, n[key] % ctx] = $0
+		next
+	}
+	{
+		for (i = n[key] - ctx + 1; i <= n[key]; i++)
+			if (i > 0 && i > shown[key])
+				print ring[key, i % ctx]
+		shown[key] = n[key]
+		print
+	}'
+}
+
+# kernel_symbols: for each L1 kernel address in the text on stdin, the
+# symbol it falls in (from /proc/kallsyms), e.g. a guest RIP that is L1's
+kernel_symbols() {
+	grep -oE 'ffffffff[0-9a-f]{8}' | sort -u >/tmp/kaddrs
+	[ -s /tmp/kaddrs ] || return 0
+	awk '
+	function hex(s,   i, v) {
+		v = 0
+		for (i = 1; i <= length(s); i++)
+			v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return v
+	}
+	FNR == NR { want[$1] = 1; next }
+	$2 ~ /^[tT]$/ {
+		for (a in want)
+			if ($1 <= a && (!(a in best) || $1 > best[a])) {
+				best[a] = $1
+				name[a] = $3
+				mod[a] = $4 == "" ? "" : " " $4
+			}
+	}
+	END {
+		for (a in want)
+			if (a in best)
+				printf "L1 address %s is %s+0x%x%s\n", a, name[a],
+					hex(substr(a, 9)) - hex(substr(best[a], 9)), mod[a]
+			else
+				printf "L1 address %s: no L1 kernel symbol\n", a
+	}' /tmp/kaddrs /proc/kallsyms
+	rm -f /tmp/kaddrs
 }
 
 # kvm_trace_lines: this run's trace lines (the buffer is cleared at each
 # start), for a run that did not pass: the first and the last ones, as a
 # loop of injected faults can fill the buffer
 TRACE_HEAD_LINES=150
+TRACE_SYMBOLS_MAX=16
 kvm_trace_lines() {
 	[ -n "$KVM_TRACE" ] || return 0
-	grep -v '^#' "$TRACE_DIR/trace" 2>/dev/null >/tmp/kvm-trace
+	grep -v '^#' "$TRACE_DIR/trace" 2>/dev/null | trace_events >/tmp/kvm-trace
+	kernel_symbols </tmp/kvm-trace | head -n "$TRACE_SYMBOLS_MAX" >/tmp/kvm-syms
 	n=$(wc -l </tmp/kvm-trace)
-	if [ "$n" -le $((DIAG_LINES)) ]; then
+	room=$((DIAG_LINES - TRACE_SYMBOLS_MAX))
+	if [ "$n" -le "$room" ]; then
 		cat /tmp/kvm-trace
 	else
 		head -n "$TRACE_HEAD_LINES" /tmp/kvm-trace
-		echo "... $((n - DIAG_LINES)) lines left out ..."
-		tail -n $((DIAG_LINES - TRACE_HEAD_LINES - 1)) /tmp/kvm-trace
+		echo "... $((n - room + 1)) lines left out ..."
+		tail -n $((room - TRACE_HEAD_LINES - 1)) /tmp/kvm-trace
 	fi
-	rm -f /tmp/kvm-trace
+	cat /tmp/kvm-syms
+	rm -f /tmp/kvm-trace /tmp/kvm-syms
 }
 
 # start_anchor: before any L2 boot, a VM of our own with a never-run vCPU

@@ -106,7 +106,8 @@ failure (reason on stderr), $EXIT_USAGE bad usage.
 Cache: \${XDG_CACHE_HOME:-\$HOME/.cache}/pvspin/nested
 Environment: PVSPIN_NESTED_BREAK_MODULE, PVSPIN_NESTED_BREAK,
 PVSPIN_NESTED_NO_ANCHOR=1 (same as the hooks), PVSPIN_NESTED_QEMU (host QEMU
-binary), CC (compiler for kvm-anchor, default gcc).
+binary), PVSPIN_NESTED_L0_ACCEL (experiments: L0's -accel for L1, default
+tcg), CC (compiler for kvm-anchor, default gcc).
 EOF
 }
 
@@ -154,6 +155,8 @@ BREAK_MODULES=${PVSPIN_NESTED_BREAK_MODULE:-}
 BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
 ANCHOR=1
 [[ ${PVSPIN_NESTED_NO_ANCHOR:-} == 1 ]] && ANCHOR=0
+# L0's accelerator for L1: multi-threaded TCG, one host thread per L1 CPU
+L0_ACCEL=${PVSPIN_NESTED_L0_ACCEL:-tcg}
 
 is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
@@ -581,7 +584,7 @@ write_job_cpio() {
 	{
 		echo "L1_PACKAGE=$(shell_quote "$L1_KERNEL_PKG")"
 		echo "L1_PACKAGE_VERSION=$(shell_quote "$KERNEL_VERSION")"
-		echo "L0_DESC=$(shell_quote "qemu $QEMU_VERSION tcg -cpu max")"
+		echo "L0_DESC=$(shell_quote "qemu $QEMU_VERSION $L0_ACCEL -cpu max")"
 		echo "BREAK_MODULES=$(shell_quote "$BREAK_MODULES")"
 		echo "BREAK_MODE=$(shell_quote "$BREAK_MODE")"
 		echo "ANCHOR=$ANCHOR"
@@ -661,7 +664,7 @@ run_l1() {
 	start_out_copier
 	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 	local -a cmd=(
-		"$HOST_QEMU" -M q35 -accel tcg -cpu max
+		"$HOST_QEMU" -M q35 -accel "$L0_ACCEL" -cpu max
 		-smp "$L1_SMP" -m "$L1_MEM_MB"
 		-kernel "$L1_BOOT_KERNEL" -initrd "$WORK/initrd"
 		-append "$L1_KERNEL_CMDLINE"
