@@ -23,6 +23,7 @@ struct guest_options {
 	uint64_t hold_ns;
 	uint64_t think_ns;
 	uint64_t irq_lock;              /* 1: the timer tick also takes a lock */
+	uint64_t smp_stall;             /* test hook: this CPU stops in the smp suite */
 };
 
 extern struct guest_options opt;

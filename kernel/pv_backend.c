@@ -347,7 +347,7 @@ static bool ipi_can_yield(void)
 
 static void hyperv_install(void)
 {
-	smp_run_on_first(MAX_CPUS, hv_read_vp_index, 0);
+	smp_run_on_first(MAX_CPUS, hv_read_vp_index, 0, SMP_NO_LIMIT);
 	hv_ipi_hypercall = hyperv_recommends(HV_REC_CLUSTER_IPI);
 	if (hyperv.spin_retries != HV_SPIN_RETRIES_NEVER) {
 		hyperv_ops.spin_hint = hyperv_spin_hint;

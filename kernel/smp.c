@@ -332,14 +332,25 @@ void smp_call(unsigned int cpu, smp_fn fn, void *arg)
 	apic_send_ipi(percpu_of(cpu)->apic_id, VEC_WAKE);
 }
 
-void smp_wait(unsigned int cpu)
+void smp_wait(unsigned int cpu, uint64_t limit_ns)
 {
 	struct work_slot *w = &work[cpu];
-	uint64_t sent = time_ns(), resend = sent + WAKE_RESEND_NS;
+	uint64_t sent = time_ns(), resend = sent + WAKE_RESEND_NS, took = 0;
 	/* ACQUIRE: pairs with the AP's release of NULL after fn returned. */
 	while (__atomic_load_n(&w->fn, __ATOMIC_ACQUIRE)) {
 		cpu_pause();
-		if (__atomic_load_n(&w->started, __ATOMIC_RELAXED) || time_ns() < resend)
+		if (__atomic_load_n(&w->started, __ATOMIC_RELAXED)) {
+			if (!took)
+				took = time_ns();
+			if (limit_ns != SMP_NO_LIMIT && time_ns() - took > limit_ns) {
+				kprintf("# LOCKUP: CPU %u took its work and has not finished it in %lu ms (the limit for it)\n",
+					cpu, limit_ns / 1000000);
+				ktap_abort_current("lockup: a CPU did not finish its work", "lockup");
+				guest_exit(EXIT_LOCKUP);
+			}
+			continue;
+		}
+		if (time_ns() < resend)
 			continue;
 		if (time_ns() - sent > WAKE_GIVE_UP_NS) {
 			kprintf("# LOCKUP: CPU %u never picked up its work: %lu wake IPIs unanswered\n",
@@ -354,7 +365,7 @@ void smp_wait(unsigned int cpu)
 }
 
 /* CPUs that never came online are left out (the smp suite reports them). */
-void smp_run_on_first(unsigned int n, smp_fn fn, void *arg)
+void smp_run_on_first(unsigned int n, smp_fn fn, void *arg, uint64_t limit_ns)
 {
 	for (unsigned int c = 1; c < n; c++)
 		if (percpu_of(c)->online)
@@ -362,5 +373,5 @@ void smp_run_on_first(unsigned int n, smp_fn fn, void *arg)
 	fn(arg);
 	for (unsigned int c = 1; c < n; c++)
 		if (percpu_of(c)->online)
-			smp_wait(c);
+			smp_wait(c, limit_ns);
 }

@@ -31,9 +31,13 @@ unsigned int smp_parked_at_zero(void);
 typedef void (*smp_fn)(void *arg);
 /* Run fn(arg) on `cpu` (an AP) and return at once. */
 void smp_call(unsigned int cpu, smp_fn fn, void *arg);
-/* Wait until `cpu` has finished what smp_call gave it. */
-void smp_wait(unsigned int cpu);
-/* Run fn(arg) on CPUs 0..n-1 (the caller, CPU 0, included) and wait for all. */
-void smp_run_on_first(unsigned int n, smp_fn fn, void *arg);
+/* Wait until `cpu` has finished what smp_call gave it. Work still running
+ * limit_ns after the AP took it ends the run as a lockup, for work known to
+ * be short; SMP_NO_LIMIT leaves the judging to the work's own watchdog. */
+#define SMP_NO_LIMIT 0
+void smp_wait(unsigned int cpu, uint64_t limit_ns);
+/* Run fn(arg) on CPUs 0..n-1 (the caller, CPU 0, included) and wait for all,
+ * each within limit_ns as smp_wait. */
+void smp_run_on_first(unsigned int n, smp_fn fn, void *arg, uint64_t limit_ns);
 
 #endif

@@ -345,7 +345,7 @@ static void bench_one(const char *lock_name, void *ctx)
 	__atomic_store_n(&b.phase, PHASE_WARMUP, __ATOMIC_RELEASE);
 	watchdog_arm(b.ncpus, watchdog_timeout_ns(opt.watchdog_ms, b.ncpus), 0);
 	watchdog_set_tick_hook(tick);
-	smp_run_on_first(b.ncpus, worker, 0);
+	smp_run_on_first(b.ncpus, worker, 0, SMP_NO_LIMIT);
 	watchdog_disarm();
 	report(name);
 }

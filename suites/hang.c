@@ -66,7 +66,7 @@ static void go_on_or_starve(void *arg)
 static void expect_lockup(const char *name, smp_fn fn)
 {
 	watchdog_arm(smp.online, watchdog_timeout_ns(opt.watchdog_ms, smp.online), 0);
-	smp_run_on_first(smp.online, fn, 0);
+	smp_run_on_first(smp.online, fn, 0, SMP_NO_LIMIT);
 	ktap_fail(name, "the CPUs came back from work that never ends");
 }
 

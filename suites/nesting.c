@@ -162,10 +162,10 @@ static const char *run_steps(void)
 	__atomic_store_n(&n.release, 1, __ATOMIC_RELEASE);
 	if (!wait_for(nester_done, 0))
 		return "the nested acquisitions did not unwind";
-	smp_wait(NESTER_CPU);
-	smp_wait(HOLDER_CPU);
+	smp_wait(NESTER_CPU, SMP_NO_LIMIT);
+	smp_wait(HOLDER_CPU, SMP_NO_LIMIT);
 	for (unsigned int k = 0; k < LEVELS; k++)
-		smp_wait(FIRST_PENDER + k);
+		smp_wait(FIRST_PENDER + k, SMP_NO_LIMIT);
 	return 0;
 }
 

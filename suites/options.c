@@ -92,6 +92,10 @@ static const struct opt_def options_table[] = {
 		.key = "irq_lock", .kind = OPT_U64, .dest = &opt.irq_lock, .min = 0, .max = IRQ_LEVELS_MAX,
 		.def = "1", .help = "interrupt levels that take a lock of the queued type under test: 1 = the timer tick; 2-4 add IPIs sent to CPUs waiting one level below (nesting to the no-node fallback)",
 	},
+	{
+		.key = "smp_stall", .kind = OPT_U64, .dest = &opt.smp_stall, .min = 0, .max = MAX_CPUS - 1,
+		.def = "0", .help = "test hook: this CPU (not 0) stops with interrupts off in the smp suite's work, as a vCPU its hypervisor no longer runs, so the suite must end as a lockup; 0 = none",
+	},
 };
 
 #define OPTIONS_COUNT (sizeof(options_table) / sizeof(options_table[0]))

@@ -110,7 +110,7 @@ static void check_irqs_off(struct json *j, struct verdict *v)
 	bool if_kept = !irqs_enabled();
 	__atomic_store_n(&w.back, 1, __ATOMIC_RELEASE);
 	sti();
-	smp_wait(PVWAIT_WAKER);
+	smp_wait(PVWAIT_WAKER, SMP_NO_LIMIT);
 	uint64_t after = probes() - before;
 	json_obj(j, "irqs_off");
 	json_u64(j, "probes_in_wait", inside);
@@ -156,7 +156,7 @@ static void check_nmi(struct json *j, struct verdict *v)
 	__atomic_store_n(&w.nmi_armed, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&w.back, 1, __ATOMIC_RELEASE);
 	sti();
-	smp_wait(PVWAIT_WAKER);
+	smp_wait(PVWAIT_WAKER, SMP_NO_LIMIT);
 	trap_set_nmi_handler(chained_nmi);
 	uint64_t after = probes() - before;
 	json_obj(j, "nmi");
@@ -199,7 +199,7 @@ static void check_halted_ipi(struct json *j, struct verdict *v)
 	/* Like a lock: a wait may end early, so wait again while WAITING. */
 	while (__atomic_load_n(&w.byte, __ATOMIC_ACQUIRE) == WAITING)
 		wait_once();
-	smp_wait(PVWAIT_WAKER);
+	smp_wait(PVWAIT_WAKER, SMP_NO_LIMIT);
 	json_obj(j, "halted_ipi");
 	json_bool(j, "saw_halted", w.saw_halted);
 	json_bool(j, "answered", w.answered);

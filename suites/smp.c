@@ -5,9 +5,11 @@
 #include "kernel/apic.h"
 #include "kernel/cpu_list.h"
 #include "kernel/ktap.h"
+#include "kernel/options.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
+#include "kernel/watchdog.h"
 #include "lib/json.h"
 #include "lib/x86.h"
 #include "suite.h"
@@ -26,6 +28,8 @@ static struct cpu_report reports[MAX_CPUS];
 static void report_self(void *arg)
 {
 	(void)arg;
+	if (opt.smp_stall && cpu_id() == opt.smp_stall)
+		halt_forever();
 	struct percpu *p = this_cpu();
 	struct cpu_report *r = &reports[p->cpu];
 	r->apic_id = apic_read_id();
@@ -36,6 +40,15 @@ static void report_self(void *arg)
 
 static void nothing(void *arg) { (void)arg; }
 
+/* The suite's work is a few stores. A CPU that has not finished it within
+ * the watchdog's timeout is stuck (seen under nested KVM: a vCPU its KVM
+ * could no longer run), and the run ends as a lockup that names it instead
+ * of hanging until the host's timeout. */
+static uint64_t work_limit_ns(void)
+{
+	return watchdog_timeout_ns(opt.watchdog_ms, smp.online);
+}
+
 /* Median time to hand a no-op to CPU 1 and see it finish. */
 static uint64_t ping_ns(void)
 {
@@ -43,7 +56,7 @@ static uint64_t ping_ns(void)
 	for (int i = 0; i < PING_ROUNDS; i++) {
 		uint64_t t0 = rdtsc_ordered();
 		smp_call(1, nothing, 0);
-		smp_wait(1);
+		smp_wait(1, work_limit_ns());
 		t[i] = tsc_to_ns(rdtsc_ordered() - t0);
 	}
 	for (int i = 1; i < PING_ROUNDS; i++)
@@ -77,7 +90,7 @@ static const char *check_reports(unsigned int n, unsigned int *bad_cpu)
 static void smp_run(void)
 {
 	unsigned int n = smp.online;
-	smp_run_on_first(n, report_self, 0);
+	smp_run_on_first(n, report_self, 0, work_limit_ns());
 	unsigned int bad_cpu = 0;
 	const char *err = check_reports(n, &bad_cpu);
 	uint64_t ping = n > 1 ? ping_ns() : 0;

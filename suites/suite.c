@@ -56,7 +56,7 @@ void suite_on_last_cpu(void (*fn)(void *arg))
 		return;
 	}
 	smp_call(last, fn, 0);
-	smp_wait(last);
+	smp_wait(last, SMP_NO_LIMIT);
 }
 
 bool suite_lock_cpus(const char *suite, unsigned int *ncpus)

@@ -510,7 +510,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	watchdog_set_tick_hook(t.irq_levels ? irq_lock_tick : 0);
 	uint64_t t0 = time_ns();
 	t.deadline_ns = t0 + opt.duration_ms * NS_PER_MS;
-	smp_run_on_first(t.ncpus, worker, 0);
+	smp_run_on_first(t.ncpus, worker, 0, SMP_NO_LIMIT);
 	uint64_t ns = time_ns() - t0;
 	watchdog_disarm();
 	irq_levels_quiesce();

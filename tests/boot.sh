@@ -74,6 +74,14 @@ test_boot() {
 	expect_status 3 && expect_ktap --result fault=fail --result hang=error &&
 		expect_grep '^1\.\.2' && expect_grep '^not ok 2 hang # ERROR not run: guest crashed' && pass
 
+	# A CPU that takes the smp suite's work and never finishes it (a vCPU its
+	# hypervisor no longer runs) ends the run within the watchdog's timeout,
+	# named, not at the host's --timeout without a word.
+	case_begin "a CPU stuck in the smp suite's work: status 4 naming it, before --timeout"
+	run_guest smp-stall --smp 4 --timeout 30 -- test=smp smp_stall=2 watchdog_ms=200
+	expect_status 4 && expect_grep '^# LOCKUP: CPU 2 took its work and has not finished it in 200 ms' &&
+		expect_ktap --result smp=fail && pass
+
 	case_begin "bad run-qemu.sh option: status 2 with usage"
 	run_guest bad-runner-option --no-such-option
 	expect_status 2 && expect_grep "unknown option '--no-such-option'" && pass
