@@ -1,7 +1,7 @@
 ; SPDX-License-Identifier: MIT
 ; trampoline.asm - AP trampoline. kernel/smp.c copies [trampoline_start, trampoline_end) to
 ; TRAMPOLINE_BASE (below 1 MiB, page aligned) and fills the parameter block at
-; its start. A SIPI with vector TRAMPOLINE_BASE >> 12 starts each AP here in
+; its start; the two counters the APs write are on the next page. A SIPI with vector TRAMPOLINE_BASE >> 12 starts each AP here in
 ; real mode with CS = TRAMPOLINE_BASE >> 4, IP = 0.
 ;
 ; Each AP: real mode -> protected mode -> long mode with the BSP's page tables,
@@ -21,8 +21,11 @@ trampoline_start:
         jmp short tramp_code            ; 2 bytes, then the parameter block
         times TRAMP_PARAMS_START - ($ - trampoline_start) db 0
         times TRAMP_PARAMS_SIZE - TRAMP_PARAMS_START db 0
-%if TRAMP_OFF_CR3 < TRAMP_PARAMS_START || TRAMP_OFF_ARRIVED + 4 > TRAMP_PARAMS_SIZE
+%if TRAMP_OFF_CR3 < TRAMP_PARAMS_START || TRAMP_OFF_STACKS + 8 > TRAMP_PARAMS_SIZE
 %error "trampoline parameters overlap its first jump or run past the block"
+%endif
+%if TRAMP_OFF_COUNTER < TRAMP_DATA_OFFSET || TRAMP_OFF_ARRIVED + 4 > TRAMP_DATA_OFFSET + TRAMP_DATA_SIZE
+%error "the APs' counters must be on the page after the code"
 %endif
 
 bits 16
@@ -76,5 +79,8 @@ tramp_gdt_ptr:
         dw tramp_gdt_end - tramp_gdt - 1
         dd T(tramp_gdt)
 trampoline_end:
+; The code must end before the counters' page (TRAMP_DATA_OFFSET): a
+; negative count is an assembly error.
+        times -((trampoline_end - trampoline_start) > TRAMP_DATA_OFFSET) db 0
 
 section .note.GNU-stack noalloc noexec nowrite progbits

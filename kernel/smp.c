@@ -136,7 +136,7 @@ static void copy_trampoline(void)
 	*(uint32_t *)(base + TRAMP_OFF_CR3) = (uint32_t)read_cr3();
 	*(uint64_t *)(base + TRAMP_OFF_ENTRY) = (uint64_t)(uintptr_t)ap_entry64;
 	*(uint64_t *)(base + TRAMP_OFF_STACKS) = (uint64_t)ap_stacks;
-	*(uint32_t *)(base + TRAMP_OFF_COUNTER) = 0;
+	memset(base + TRAMP_DATA_OFFSET, 0, TRAMP_DATA_SIZE);
 }
 
 static uint32_t tramp_read(unsigned int offset)

@@ -22,14 +22,21 @@
 #define PTE_PCD  (1 << 4)
 #define PTE_PS   (1 << 7)
 
-/* Trampoline parameter block, filled by the BSP at TRAMPOLINE_BASE + offset.
- * Offsets 0-7 hold the jump over the block (boot/trampoline.asm checks). */
+/* Trampoline parameter block, filled by the BSP at TRAMPOLINE_BASE + offset
+ * and only read by the APs. Offsets 0-7 hold the jump over the block
+ * (boot/trampoline.asm checks). */
 #define TRAMP_PARAMS_START  0x08
 #define TRAMP_OFF_CR3       0x08      /* u32: page table root for the AP */
 #define TRAMP_OFF_ENTRY     0x10      /* u64: 64-bit C entry */
 #define TRAMP_OFF_STACKS    0x18      /* u64: base of the AP stack array */
-#define TRAMP_OFF_COUNTER   0x20      /* u32: APs in long mode, one stack slot each */
-#define TRAMP_OFF_ARRIVED   0x24      /* u32: APs that executed the first instruction */
-#define TRAMP_PARAMS_SIZE   0x28
+#define TRAMP_PARAMS_SIZE   0x20
+/* The counters the APs write live on the page after the trampoline's code
+ * (which must fit in one page): a store to a page other CPUs run code from
+ * makes an emulator such as QEMU's TCG invalidate and translate that code
+ * again, and costs hardware a self-modifying-code pipeline flush. */
+#define TRAMP_DATA_OFFSET   PAGE_SIZE
+#define TRAMP_OFF_COUNTER   (TRAMP_DATA_OFFSET + 0x00) /* u32: APs in long mode, one stack slot each */
+#define TRAMP_OFF_ARRIVED   (TRAMP_DATA_OFFSET + 0x04) /* u32: APs that executed the first instruction */
+#define TRAMP_DATA_SIZE     0x08
 
 #endif
