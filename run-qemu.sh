@@ -499,9 +499,13 @@ nested_diag_note() {
 		[ -s "$f" ] && echo "run-qemu.sh:   kept $f ($(wc -l <"$f") lines)" >&2
 	done
 	grep -aq '^# RESET:' "$2" && symbolize_reset_log "$d/run-$1.qemu.log"
-	# Which vCPU shut down, as L1's KVM saw it (tools/nested/l1-init.sh).
-	[ -s "$d/run-$1.l1-trace" ] && grep -a 'svm_shutdown\|kvm_inj_exception\|emulated_pf' "$d/run-$1.l1-trace" |
-		tail -n 8 | sed 's/^ */  L1 KVM: /' >&2
+	# Which vCPU shut down or was sent a fault, as L1's KVM saw it, and
+	# which L1 code any L1 address in that is (tools/nested/l1-init.sh).
+	if [ -s "$d/run-$1.l1-trace" ]; then
+		grep -a 'svm_shutdown\|kvm_exit\|kvm_inj_exception\|emulated_pf\|failed$' "$d/run-$1.l1-trace" |
+			tail -n 8 | sed 's/^ */  L1 KVM: /' >&2
+		grep -a '^L1 address ' "$d/run-$1.l1-trace" | sed 's/^/  /' >&2
+	fi
 	return 0
 }
 
