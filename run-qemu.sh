@@ -503,7 +503,10 @@ nested_diag_note() {
 	# which L1 code any L1 address in that is (tools/nested/l1-init.sh).
 	if [ -s "$d/run-$1.l1-trace" ]; then
 		grep -a 'svm_shutdown\|kvm_exit\|kvm_inj_exception\|emulated_pf\|failed$' "$d/run-$1.l1-trace" |
-			tail -n 8 | sed 's/^ */  L1 KVM: /' >&2
+			awk 'NR <= 4 { print; next } { last[NR % 4] = $0 } END {
+				if (NR > 8) print "  ..."
+				for (i = (NR > 8 ? NR - 3 : 5); i <= NR; i++) print last[i % 4] }' |
+			sed 's/^ */  L1 KVM: /' >&2
 		grep -a '^L1 address ' "$d/run-$1.l1-trace" | sed 's/^/  /' >&2
 	fi
 	return 0

@@ -226,10 +226,13 @@ start_kvm_trace() {
 		echo 1 >"$TRACE_DIR/events/pvspin/emulated_pf/enable"
 		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}emulated_pf"
 	fi
-	# The exit that ended a vCPU (SVM_EXIT_SHUTDOWN): the RIP it shut down at.
-	if echo "exit_reason == $SVM_EXIT_SHUTDOWN" >"$TRACE_DIR/events/kvm/kvm_exit/filter" 2>/dev/null &&
+	# The exit that ended a vCPU (SVM_EXIT_SHUTDOWN): the RIP it shut down
+	# at; and every exit with a RIP no pvspin code has (above 4 GiB): the
+	# first of them says at which exit L0 left the vCPU with such a RIP.
+	if echo "exit_reason == $SVM_EXIT_SHUTDOWN || guest_rip > 0xffffffff" \
+		>"$TRACE_DIR/events/kvm/kvm_exit/filter" 2>/dev/null &&
 		echo 1 >"$TRACE_DIR/events/kvm/kvm_exit/enable" 2>/dev/null; then
-		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_exit(shutdown)"
+		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_exit(shutdown or RIP above 4 GiB)"
 	fi
 	# The instructions KVM's emulator decoded outside 64-bit mode (the AP
 	# trampoline: ~7 an AP), at an address no pvspin code has (above 4 GiB),
@@ -241,6 +244,9 @@ start_kvm_trace() {
 		echo 1 >"$TRACE_DIR/events/kvm/kvm_emulate_insn/enable" 2>/dev/null; then
 		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_emulate_insn(not 64-bit)"
 	fi
+	# A full buffer keeps its first events: a vCPU caught in a loop of
+	# faults fills it in under a second, and how the loop began matters.
+	echo 0 >"$TRACE_DIR/options/overwrite" 2>/dev/null
 	echo 1 >"$TRACE_DIR/tracing_on"
 	ctl "log L1 traces L2 vCPU shutdowns: ${KVM_TRACE:-nothing (no probe could be set)}"
 }
