@@ -1,8 +1,9 @@
 ; SPDX-License-Identifier: MIT
 ; trampoline.asm - AP trampoline. kernel/smp.c copies [trampoline_start, trampoline_end) to
 ; TRAMPOLINE_BASE (below 1 MiB, page aligned) and fills the parameter block at
-; its start; the two counters the APs write are on the next page. A SIPI with vector TRAMPOLINE_BASE >> 12 starts each AP here in
-; real mode with CS = TRAMPOLINE_BASE >> 4, IP = 0.
+; its start; the two counters the APs write are on the next page. A SIPI with
+; vector TRAMPOLINE_BASE >> 12 starts each AP here in real mode with
+; CS = TRAMPOLINE_BASE >> 4, IP = 0.
 ;
 ; Each AP: real mode -> protected mode -> long mode with the BSP's page tables,
 ; takes the next free stack slot with one atomic add, and jumps to ap_entry64.

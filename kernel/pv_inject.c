@@ -11,8 +11,6 @@
 #include "time.h"
 
 #define PPM           1000000ul
-#define NS_PER_MS     1000000ul
-#define NS_PER_US     1000ul
 #define KICK_DELAY_US_MAX 1000000ul    /* one second */
 #define SEED_MIX      0xD1B54A32D192ED03ul
 

@@ -344,7 +344,7 @@ void smp_wait(unsigned int cpu, uint64_t limit_ns)
 				took = time_ns();
 			if (limit_ns != SMP_NO_LIMIT && time_ns() - took > limit_ns) {
 				kprintf("# LOCKUP: CPU %u took its work and has not finished it in %lu ms (the limit for it)\n",
-					cpu, limit_ns / 1000000);
+					cpu, limit_ns / NS_PER_MS);
 				ktap_abort_current("lockup: a CPU did not finish its work", "lockup");
 				guest_exit(EXIT_LOCKUP);
 			}

@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 
+#define NS_PER_US 1000ul
+#define NS_PER_MS 1000000ul
+#define NS_PER_S  1000000000ul
+
 void time_init(void);
 void time_refine(void);                 /* after the AP bring-up: a longer HPET window */
 uint64_t time_ns(void);                 /* since boot_tsc (the BSP's first instruction) */

@@ -20,7 +20,6 @@
 /* Return addresses printed for each stopped CPU. */
 #define WD_STOP_CALLERS 4
 
-#define NS_PER_MS 1000000ul
 /* A CPU without progress while the others go on is starved, not stuck,
  * until the others have made this many steps of progress per CPU since its
  * own last one. A FIFO lock's waiter gets its turn within one step per

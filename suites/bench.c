@@ -26,9 +26,6 @@
 #include "suite.h"
 #include "torture.h"
 
-#define NS_PER_MS        1000000ul
-#define NS_PER_US        1000ul
-#define NS_PER_S         1000000000ul
 #define NAME_MAX         64
 #define SHARED_LINES     4              /* cache lines the critical section writes */
 #define OVERRUN_FACTOR   10

@@ -17,7 +17,6 @@
 #include "lib/x86.h"
 #include "suite.h"
 
-#define NS_PER_MS 1000000ul
 
 #define NOISY_VERBOSE 2
 

@@ -36,13 +36,11 @@
 #define NO_OWNER        (~0u)
 #define LONG_HOLD_ONE_IN 1024           /* about as often as locktorture */
 #define LONG_HOLD_FACTOR 10
-#define NS_PER_MS       1000000ul
 #define NAME_MAX        64
 #define IRQ_LOCK_MAX_WAITERS 4
 #define IRQ_HOLD_NS     100000
 
 #define TABLE_ROWS      16
-#define NS_PER_US       1000ul
 
 /* One line of the human PV table printed after the last lock. */
 struct pv_row {
