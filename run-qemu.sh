@@ -66,6 +66,10 @@ options:
 nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
   --l1-kernel PKG     Debian kernel package for the L1 host
   --l1-smp N          L1 vCPUs (default 2)       --l1-mem MB   L1 memory
+  --l0-tcg MODE       multi (default) or single: L0's TCG runs L1's CPUs on
+                      a host thread each, or all on one in turns (avoids
+                      QEMU 7.2's thread races that now and then break an L2
+                      vCPU, docs/nested.md, at the price of parallelism)
   --batch FILE        run every line of FILE (each: [run-qemu options] [-- guest
                       options]) in one L1 boot; stdout carries all runs in order
   --diag-dir DIR      where the diagnostics of runs that failed go (default: a
@@ -99,7 +103,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
 boot= iso_flag=0 exit_via=debug-exit
-log= reset_log= qaccel_for_bed=0 dry_run=0 batch= l1_kernel= l1_smp= l1_mem= gdb_port= timeout_given=0 hyperv=0 diag_dir=
+log= reset_log= qaccel_for_bed=0 dry_run=0 batch= l1_kernel= l1_smp= l1_mem= l0_tcg= gdb_port= timeout_given=0 hyperv=0 diag_dir=
 qemu_extra=() guest_args=()
 
 parse_args() {
@@ -127,6 +131,7 @@ parse_args() {
 		--l1-kernel) l1_kernel=${2-}; shift ;;
 		--l1-smp) l1_smp=${2-}; shift ;;
 		--l1-mem) l1_mem=${2-}; shift ;;
+		--l0-tcg) l0_tcg=${2-}; shift ;;
 		--diag-dir) diag_dir=${2-}; shift ;;
 		-h|--help) usage; exit 0 ;;
 		--) shift; guest_args=("$@"); return ;;
@@ -158,7 +163,7 @@ validate_args() {
 		die_usage "--smp $smp: more than $TCG_MAX_VCPUS vCPUs needs --machine q35 (x2APIC)"
 	fi
 	if [ "$accel" != nested ]; then
-		[ -z "$batch$l1_kernel$l1_smp$l1_mem$diag_dir" ] || die_usage "--batch, --diag-dir and --l1-* go with --accel nested"
+		[ -z "$batch$l1_kernel$l1_smp$l1_mem$l0_tcg$diag_dir" ] || die_usage "--batch, --diag-dir, --l1-* and --l0-tcg go with --accel nested"
 	else
 		[ -z "$reset_log" ] || die_usage "--reset-log: under --accel nested every L2 run's reset log comes back through --diag-dir"
 	fi
@@ -542,6 +547,7 @@ run_nested() {
 	[ -n "$l1_kernel" ] && nargs+=(--l1-kernel "$l1_kernel")
 	[ -n "$l1_smp" ] && nargs+=(--l1-smp "$l1_smp")
 	[ -n "$l1_mem" ] && nargs+=(--l1-mem "$l1_mem")
+	[ -n "$l0_tcg" ] && nargs+=(--l0-tcg "$l0_tcg")
 	# Each call keeps its own diagnostics: a second call (tests/boot.sh's
 	# retry, a soak's next batch) must not wipe the first one's evidence.
 	if [ -z "$diag_dir" ]; then

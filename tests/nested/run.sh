@@ -99,6 +99,8 @@ test_usage() {
 		--image "$SCRATCH/missing.elf" "$SCRATCH/empty.jobs"
 	usage_case "bad --l1-smp: status 2" "$EXIT_USAGE" 'l1-smp' err \
 		--l1-smp zero --image "$TINY" "$SCRATCH/empty.jobs"
+	usage_case "bad --l0-tcg: status 2" "$EXIT_USAGE" 'l0-tcg must be multi or single' err \
+		--l0-tcg double --image "$TINY" "$SCRATCH/empty.jobs"
 	printf 'x\t10\t-M q35\n' >"$SCRATCH/bad.jobs"
 	usage_case "bad job line: status 2" "$EXIT_USAGE" 'PIN must be' err \
 		--image "$TINY" "$SCRATCH/bad.jobs"

@@ -78,6 +78,12 @@ Options:
   --l1-mem MB           L1 memory (default $DEFAULT_L1_MEM_MB)
   --l1-param M.P=V      module parameter for L1's KVM, e.g. kvm.halt_poll_ns=0
                         (repeatable)
+  --l0-tcg multi|single L0's TCG for L1 (default multi): multi runs each L1
+                        CPU on a host thread of its own, truly in parallel;
+                        single runs them all on one, in turns, which avoids
+                        QEMU 7.2's races between TCG threads that now and
+                        then break an L2 vCPU (docs/nested.md, R8), at the
+                        price of that parallelism
   --timeout SEC         bound for the whole L1 run
                         (default: sum of job timeouts + $L1_BOOT_ALLOWANCE_S
                         + $PER_RUN_ALLOWANCE_S per job)
@@ -106,8 +112,7 @@ failure (reason on stderr), $EXIT_USAGE bad usage.
 Cache: \${XDG_CACHE_HOME:-\$HOME/.cache}/pvspin/nested
 Environment: PVSPIN_NESTED_BREAK_MODULE, PVSPIN_NESTED_BREAK,
 PVSPIN_NESTED_NO_ANCHOR=1 (same as the hooks), PVSPIN_NESTED_QEMU (host QEMU
-binary), PVSPIN_NESTED_L0_ACCEL (experiments: L0's -accel for L1, default
-tcg), CC (compiler for kvm-anchor, default gcc).
+binary), CC (compiler for kvm-anchor, default gcc).
 EOF
 }
 
@@ -155,8 +160,7 @@ BREAK_MODULES=${PVSPIN_NESTED_BREAK_MODULE:-}
 BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
 ANCHOR=1
 [[ ${PVSPIN_NESTED_NO_ANCHOR:-} == 1 ]] && ANCHOR=0
-# L0's accelerator for L1: multi-threaded TCG, one host thread per L1 CPU
-L0_ACCEL=${PVSPIN_NESTED_L0_ACCEL:-tcg}
+L0_TCG=multi
 
 is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
@@ -180,6 +184,7 @@ parse_args() {
 		--l1-smp) need_arg "$1" $#; L1_SMP=$2; shift 2 ;;
 		--l1-mem) need_arg "$1" $#; L1_MEM_MB=$2; shift 2 ;;
 		--l1-param) need_arg "$1" $#; MODULE_PARAMS+=("$2"); shift 2 ;;
+		--l0-tcg) need_arg "$1" $#; L0_TCG=$2; shift 2 ;;
 		--timeout) need_arg "$1" $#; TOTAL_TIMEOUT=$2; shift 2 ;;
 		--status-file) need_arg "$1" $#; STATUS_FILE=$2; shift 2 ;;
 		--env-file) need_arg "$1" $#; ENV_FILE=$2; shift 2 ;;
@@ -206,6 +211,11 @@ parse_args() {
 		[[ -f $JOBFILE && -r $JOBFILE ]] || die_usage "job file not found: $JOBFILE"
 	fi
 	is_posint "$L1_SMP" || die_usage "--l1-smp must be a positive integer: $L1_SMP"
+	case $L0_TCG in
+	multi) L0_ACCEL=tcg ;;
+	single) L0_ACCEL=tcg,thread=single ;;
+	*) die_usage "--l0-tcg must be multi or single: $L0_TCG" ;;
+	esac
 	is_posint "$L1_MEM_MB" || die_usage "--l1-mem must be a positive integer (MB): $L1_MEM_MB"
 	[[ -z $TOTAL_TIMEOUT ]] || is_posint "$TOTAL_TIMEOUT" ||
 		die_usage "--timeout must be a positive integer (seconds): $TOTAL_TIMEOUT"
