@@ -145,11 +145,14 @@ test_boot() {
 		pass
 	fi
 	status=$saved_status log=$saved_log
-	case_begin "288 vCPUs on q35 under --accel nested (real KVM, x2APIC)"
+	# L0 runs L1 on one TCG thread here: with a thread per L1 CPU, QEMU 7.2
+	# now and then breaks an L2 vCPU in these boots (docs/nested.md, R8: 5
+	# of 80 boots against 0 of 70 on one thread, measured side by side).
+	case_begin "288 vCPUs on q35 under --accel nested (real KVM, x2APIC, L0 TCG single-threaded)"
 	if [ -n "${PVSPIN_SKIP_NESTED-}" ]; then
 		skip "PVSPIN_SKIP_NESTED is set"
 	else
-		run_guest nested-288 --accel nested --diag-dir "$LOG_DIR/nested-288.diag" --smp 288 --timeout 150 -- test=smp
+		run_guest nested-288 --accel nested --l0-tcg single --diag-dir "$LOG_DIR/nested-288.diag" --smp 288 --timeout 150 -- test=smp
 		# Now and then the bed itself breaks an L2 vCPU (docs/nested.md,
 		# "Issue 12's R8"): L2 resets with no crash report, or L1's KVM
 		# finds L1's own VMRUN return address as the vCPU's RIP. Then one
@@ -161,9 +164,10 @@ test_boot() {
 			mv "$log" "$first.log"; mv "$log.err" "$first.log.err"
 			mv "$LOG_DIR/nested-288.diag" "$first.diag" 2>/dev/null
 			echo "# nested-288: $why; booting once more (first run: $first.log, $first.diag)"
-			run_guest nested-288 --accel nested --diag-dir "$LOG_DIR/nested-288.diag" --smp 288 --timeout 150 -- test=smp
+			run_guest nested-288 --accel nested --l0-tcg single --diag-dir "$LOG_DIR/nested-288.diag" --smp 288 --timeout 150 -- test=smp
 		fi
-		expect_status 0 && expect_ktap --expect smp.apic_mode=x2apic --expect smp.cpus_online=288 && pass
+		expect_status 0 && expect_ktap --expect smp.apic_mode=x2apic --expect smp.cpus_online=288 &&
+			expect_grep '"l0":"qemu [^"]* tcg,thread=single -cpu max"' && pass
 	fi
 	case_begin "hardware KVM: default run"
 	if ! hardware_kvm; then
