@@ -127,7 +127,7 @@ void kmain(void)
 	check_apic_reach();
 	steal_time_enable(0);
 	boot_phase_end("apic");
-	smp_boot_aps();
+	smp_boot_aps(opt.smp_init_race);
 	boot_phase_end("smp");
 	time_refine();
 	boot_phase_end("tsc_refine");

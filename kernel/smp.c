@@ -39,6 +39,7 @@
 #define INIT_DEASSERT_WAIT_NS    10000000ull
 #define INIT_WAIT_MAX_NS         320000000ull
 #define RECOVER_ONE_WAIT_NS      500000000ull
+#define INIT_RACE_HOLD_MAX_NS    2000000000ull
 #define PARK_ADDRESS             0x0
 #define PARK_COUNTER             0x500  /* free byte in the BIOS data area */
 /* Real mode, CS = 0: cli; lock inc dword [PARK_COUNTER];
@@ -163,6 +164,20 @@ static void sipi_offline(void)
 			apic_send_sipi(cpu_list.apic_id[i], TRAMPOLINE_BASE >> 12);
 }
 
+/* The test hook's window (smp_boot_aps(true)): after the INIT batch took
+ * its list of offline APs, the first SIPIs go out, and the INITs wait until
+ * one AP on the list has come online. */
+static void hold_until_one_online(const bool *listed)
+{
+	uint64_t end = time_ns() + INIT_RACE_HOLD_MAX_NS;
+	while (time_ns() < end && !smp.init_race_online) {
+		for (unsigned int i = 1; i < smp.expected; i++)
+			if (listed[i] && __atomic_load_n(&percpu_of(i)->online, __ATOMIC_ACQUIRE))
+				smp.init_race_online++;
+		cpu_pause();
+	}
+}
+
 /* INIT, wait, SIPI to every AP that is not online. The SIPIs go to exactly
  * the APs that were sent an INIT: one still on its way from the first SIPI
  * may come online before its INIT takes effect, and the INIT then resets it
@@ -171,14 +186,19 @@ static void sipi_offline(void)
  * ("CPU 212 never picked up its work: 59 wake IPIs unanswered", 255 vCPUs
  * under TCG in .ci/run). Once its SIPI restarts it, it finds itself online
  * and goes idle (ap_entry64). */
-static void init_sipi_offline(uint64_t init_wait_ns)
+static void init_sipi_offline(uint64_t init_wait_ns, bool hold)
 {
 	static bool sent_init[MAX_CPUS];
-	for (unsigned int i = 1; i < smp.expected; i++) {
+	for (unsigned int i = 1; i < smp.expected; i++)
 		sent_init[i] = !__atomic_load_n(&percpu_of(i)->online, __ATOMIC_ACQUIRE);
+	if (hold) {
+		sipi_offline();
+		smp.sipi_rounds++;
+		hold_until_one_online(sent_init);
+	}
+	for (unsigned int i = 1; i < smp.expected; i++)
 		if (sent_init[i])
 			apic_send_init(cpu_list.apic_id[i]);
-	}
 	delay_ns(init_wait_ns);
 	for (unsigned int i = 1; i < smp.expected; i++)
 		if (sent_init[i])
@@ -294,7 +314,7 @@ uint64_t smp_memory_end(void)
 	return ap_stacks ? ap_stacks + AP_STACKS_SIZE + percpu_place_size(percpu_nr) : 0;
 }
 
-void smp_boot_aps(void)
+void smp_boot_aps(bool hold_init_race)
 {
 	smp.expected = cpu_list.nr;
 	online_count = 1;               /* the BSP */
@@ -308,16 +328,23 @@ void smp_boot_aps(void)
 		/* The trampoline, its parameters and the park code are in memory
 		 * before any AP can run them. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		sipi_offline();
-		smp.sipi_rounds = 1;
-		if (!wait_first_arrival(ROUND1_WAIT_NS))
-			init_sipi_offline(INIT_DEASSERT_WAIT_NS);
+		if (hold_init_race) {
+			init_sipi_offline(INIT_DEASSERT_WAIT_NS, true);
+		} else {
+			sipi_offline();
+			smp.sipi_rounds = 1;
+			if (!wait_first_arrival(ROUND1_WAIT_NS))
+				init_sipi_offline(INIT_DEASSERT_WAIT_NS, false);
+		}
 		wait_quiet(QUIET_NS, end);
 		recover_missing(end);
 	}
 	/* The BSP polls the count, so this is within one poll of the last AP. */
 	smp.all_online_tsc = rdtsc();
 	smp.online = smp_online();
+	if (hold_init_race)
+		kprintf("# smp: smp_init_race: %u AP(s) came online between the INIT batch's check and its INITs\n",
+			smp.init_race_online);
 	if (smp.online < smp.expected)
 		report_missing();
 }

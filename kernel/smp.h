@@ -4,6 +4,7 @@
 #ifndef PVSPIN_SMP_H
 #define PVSPIN_SMP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct smp_info {
@@ -16,11 +17,15 @@ struct smp_info {
 	unsigned int used_init;         /* INIT to all: firmware-parked APs */
 	unsigned int recovered_tries;   /* INIT-SIPI to single lost APs */
 	uint64_t wake_resends;          /* work wake IPIs sent again: unanswered for 1 s */
+	unsigned int init_race_online;  /* hook: APs online between the check and the INITs */
 };
 
 extern struct smp_info smp;
 
-void smp_boot_aps(void);
+/* hold_init_race: test hook (guest option smp_init_race=1): the INIT batch
+ * takes its list of offline APs before the first SIPIs, and its INITs wait
+ * until one of them has come online, so the batch must restart that AP. */
+void smp_boot_aps(bool hold_init_race);
 /* End of the AP stacks and per-CPU areas after the image (0 before smp_boot_aps
  * placed them): every stack lies below it. */
 uint64_t smp_memory_end(void);

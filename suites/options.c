@@ -96,6 +96,10 @@ static const struct opt_def options_table[] = {
 		.key = "smp_stall", .kind = OPT_U64, .dest = &opt.smp_stall, .min = 0, .max = MAX_CPUS - 1,
 		.def = "0", .help = "test hook: this CPU (not 0) stops with interrupts off in the smp suite's work, as a vCPU its hypervisor no longer runs, so the suite must end as a lockup; 0 = none",
 	},
+	{
+		.key = "smp_init_race", .kind = OPT_U64, .dest = &opt.smp_init_race, .min = 0, .max = 1,
+		.def = "0", .help = "test hook: 1 = the AP bring-up's INIT batch takes its list of offline APs before the first SIPIs and holds its INITs until one of them is online; every AP must still come up",
+	},
 };
 
 #define OPTIONS_COUNT (sizeof(options_table) / sizeof(options_table[0]))

@@ -89,6 +89,15 @@ test_boot() {
 	expect_status 3 && expect_ktap --result fault=fail --result hang=error &&
 		expect_grep '^1\.\.2' && expect_grep '^not ok 2 hang # ERROR not run: guest crashed' && pass
 
+	# The INIT batch of the AP bring-up: an AP that comes online between the
+	# batch's "online?" check and its INIT is reset by that INIT all the
+	# same, and must get its SIPI; under the old rule ("SIPI to APs still
+	# offline") it stayed dead, counted online (status 124 here).
+	case_begin "INIT batch: APs that come online between its check and its INITs are restarted (smp_init_race=1)"
+	run_guest smp-init-race --smp 8 --timeout 30 -- test=smp smp_init_race=1
+	expect_status 0 && expect_grep '^# smp: smp_init_race: [1-9][0-9]* AP\(s\) came online between' &&
+		expect_ktap --result smp=ok --expect smp.cpus_online=8 && pass
+
 	# A CPU that takes the smp suite's work and never finishes it (a vCPU its
 	# hypervisor no longer runs) ends the run within the watchdog's timeout,
 	# named, not at the host's --timeout without a word.
