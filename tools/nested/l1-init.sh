@@ -195,13 +195,13 @@ load_kvm() {
 }
 
 # start_kvm_trace: what L1's KVM saw of an L2 vCPU that shut down or was
-# sent a fault, at little cost to the hot exits (kvm_exit's filter drops all
-# but shutdowns, and the emulator's all but the trampoline's). A kprobe on svm.c's shutdown_interception fires only
-# when a vCPU really shut down (a triple fault the CPU raised), never when KVM
+# sent a fault, at little cost to the hot exits (the filters below keep only
+# rare events). A kprobe on svm.c's shutdown_interception fires only when a
+# vCPU really shut down (a triple fault the CPU raised), never when KVM
 # decided on one itself (KVM_REQ_TRIPLE_FAULT); kvm_inj_exception lists the
 # exceptions KVM injected (rare in pvspin), emulated_pf the address of each
-# page fault KVM's emulator raised. Each trace line names the QEMU
-# thread, "CPU N/KVM": the vCPU. Without tracefs or the probe, runs go on.
+# page fault KVM's emulator raised. Each trace line names the QEMU thread,
+# "CPU N/KVM": the vCPU. Without tracefs or the probes, runs go on.
 TRACE_DIR=/sys/kernel/tracing
 start_kvm_trace() {
 	KVM_TRACE=""

@@ -96,8 +96,9 @@ Options:
                         (raw status other than 1) run-I.qemu.log (the tail of
                         its QEMU's -d guest_errors,cpu_reset log) and
                         run-I.l1-dmesg (L1's kernel log then),
-                        run-I.l1-trace (L1 KVM's trace of vCPU shutdowns
-                        and injected exceptions); on a bed
+                        run-I.l1-trace (L1 KVM's trace of vCPU shutdowns,
+                        injected faults and the emulations before them,
+                        with the L1 symbol of each L1 address); on a bed
                         failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect 125)
   --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads
