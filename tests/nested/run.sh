@@ -32,6 +32,7 @@ readonly PIPE_L1_LIMIT_S=600              # an L1 limit far beyond the run
 readonly PIPE_CLOSE_WITHIN_S=120         # the run itself takes ~10-20 s
 readonly TOO_SHORT_L1_TIMEOUT_S=3        # less than any L1 boot takes
 readonly HANG_L1_TIMEOUT_S=20            # enough to boot L1, then it hangs
+readonly STALL_READY_LIMIT_S=25          # L1 is ready in 5-12 s; its hooked first boot never
 readonly PVSPIN_CPU_COUNTS=(1 4 16)
 readonly PVSPIN_MANY_CPUS=288
 readonly PVSPIN_MANY_CPUS_TIMEOUT_S=240
@@ -101,6 +102,12 @@ test_usage() {
 		--l1-smp zero --image "$TINY" "$SCRATCH/empty.jobs"
 	usage_case "bad --l0-tcg: status 2" "$EXIT_USAGE" 'l0-tcg must be multi or single' err \
 		--l0-tcg double --image "$TINY" "$SCRATCH/empty.jobs"
+	usage_case "bad --l1-boots: status 2" "$EXIT_USAGE" 'l1-boots must be a positive integer' err \
+		--l1-boots 0 --image "$TINY" "$SCRATCH/empty.jobs"
+	usage_case "bad --l1-ready-limit: status 2" "$EXIT_USAGE" 'l1-ready-limit must be a positive integer' err \
+		--l1-ready-limit 5s --image "$TINY" "$SCRATCH/empty.jobs"
+	usage_case "bad --l1-break: status 2" "$EXIT_USAGE" 'l1-break must be' err \
+		--l1-break sometimes --image "$TINY" "$SCRATCH/empty.jobs"
 	printf 'x\t10\t-M q35\n' >"$SCRATCH/bad.jobs"
 	usage_case "bad job line: status 2" "$EXIT_USAGE" 'PIN must be' err \
 		--image "$TINY" "$SCRATCH/bad.jobs"
@@ -204,6 +211,37 @@ test_l1_hang() {
 		"$(grep -A2 "L1 CPUs" "$p.err" | tr '\n' ' ')"
 }
 
+# An L1 boot that stalls before KVM is ready (QEMU TCG below it; no L2 has
+# run) is stopped at --l1-ready-limit and L1 booted again; the jobs then run
+# in boot 2, which the env JSON names. The hook hangs only boot 1.
+test_l1_boot_stall() {
+	case_begin "${FUNCNAME[0]}"
+	local p=$SCRATCH/stall rc err
+	nested "$p" --l1-break hang-first-boot --l1-ready-limit "$STALL_READY_LIMIT_S" \
+		--status-file "$p.status" --env-file "$p.env" --diag-dir "$p.diag" --image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	err=$(grep -v '^nested-run.sh: run 1\|L1 ready\|L1 exited' "$p.err" | tail -n 6 | tr '\n' '|')
+	check "L1 boot stalled before KVM: stopped at the ready limit and booted again, status 0" \
+		'[[ $rc == 0 ]] && grep -q "L1 boot 1 of at most 2 stalled: L1 not ready (KVM loaded) within $STALL_READY_LIMIT_S s" "$p.err" &&
+		grep -q "booting L1 again (boot 2 of at most 2)" "$p.err"' "status $rc" "$err"
+	check "L1 boot stalled: the jobs ran in boot 2 (env JSON l1_boot 2), one '# l1:' line, the run's status" \
+		'grep -q "\"l1_boot\":2}" "$p.env" && [[ $(grep -c "^# l1: " "$p.out") == 1 && $(cat "$p.status") == "$DEBUG_EXIT_OK" ]]' \
+		"env $(cat "$p.env" 2>&1 | grep -o '"l1_boot":[0-9]*'), status file $(cat "$p.status" 2>&1)"
+	check "L1 boot stalled: where its CPUs were on stderr, its console and registers in --diag-dir as l1-boot-1.*" \
+		'grep -Eq "^  L1 CPU#0 RIP=[0-9a-f]{16} CPL=[0-3] HLT=[01]: " "$p.err" && [[ -f $p.diag/l1-boot-1.console.log ]] &&
+		grep -q "^CPU#0" "$p.diag/l1-boot-1.cpus.txt"' \
+		"$(grep -A2 "L1 CPUs" "$p.err" | tr '\n' ' ')" "$(ls "$p.diag" 2>&1 | tr '\n' ' ')"
+
+	p=$SCRATCH/stall1
+	nested "$p" --quiet --l1-boots 1 --l1-break hang-first-boot --l1-ready-limit "$STALL_READY_LIMIT_S" \
+		--image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	check "L1 boot stalled with --l1-boots 1: status 125 at the ready limit, naming it, with where L1's CPUs were" \
+		'[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 not ready (KVM loaded) within $STALL_READY_LIMIT_S s of its start, in each of 1 boot" "$p.err" &&
+		grep -Eq "^  L1 CPU#1 RIP=[0-9a-f]{16} " "$p.err" && [[ ! -s $p.out ]]' \
+		"status $rc" "$(tail_of "$p.err")"
+}
+
 # The bed's output through a pipe, as run-qemu.sh reads it: the pipe must
 # close when the bed is done. A background child that kept the bed's stdout
 # (the L1 register dump's timer, which sleeps until just before the limit)
@@ -249,7 +287,7 @@ test_tiny_batch() {
 		'[[ $l1_lines == 3 ]] && grep -qxF "# l1: $env" "$p.out"' "l1 lines: $l1_lines"
 	local key missing=()
 	for key in '"kernel":' '"package":"linux-image-' '"halt_poll_ns":' '"npt":' '"avic":' \
-		'"cpu_vendor":"AuthenticAMD"' '"svm_flags":\[[^]]*"svm"' '"cpus":' '"mem_kb":' '"kvm_anchor":true'; do
+		'"cpu_vendor":"AuthenticAMD"' '"svm_flags":\[[^]]*"svm"' '"cpus":' '"mem_kb":' '"kvm_anchor":true' '"l1_boot":1}'; do
 		grep -q "$key" <<<"$env" || missing+=("$key")
 	done
 	check "L1 JSON has kernel, package, kvm parameters, CPU and SVM flags, kvm-anchor held" '[[ ${#missing[@]} == 0 ]]' \
@@ -413,6 +451,7 @@ main() {
 		test_broken_module
 		test_panic
 		test_l1_hang
+		test_l1_boot_stall
 		test_pipe_closes
 		test_tiny_batch
 		test_pvspin

@@ -29,6 +29,8 @@
 #                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR OUT_PORT_NAME
 #                        CTL_PORT_NAME EARLY_CTL_PREFIX
 # /job/jobs: PIN<TAB>TIMEOUT<TAB>QEMU_ARGS, @IMAGE@ already replaced.
+# The kernel command line's pvspin.l1_boot=N: which boot of the host's call
+# this is (the host boots L1 again when a boot stalls before "ready").
 #
 # As PID 1 it only mounts the file systems, runs itself again as a child
 # ("worker") and powers off when that ends. Orphans are reparented to PID 1,
@@ -50,6 +52,7 @@ SVM_FLAGS="svm npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid deco
 KVM_MODULES_SHOWN="kvm kvm_amd"
 SVM_EXIT_SHUTDOWN=127       # AMD APM vol. 2, appendix C: SHUTDOWN, 0x7f
 KVM_EMUL_INSN_F_CS_L=8      # Linux arch/x86/kvm/trace.h: 64-bit code
+L1_BOOT_PARAM=pvspin.l1_boot
 
 WRITE_TRIES=5
 PASS_STATUS=1              # isa-debug-exit for the guest's verdict 0
@@ -353,9 +356,27 @@ start_anchor() {
 	ANCHOR_HELD=true
 }
 
+# l1_boot: sets L1_BOOT from the kernel command line (1 without it)
+l1_boot() {
+	L1_BOOT=1
+	for word in $(cat /proc/cmdline); do
+		case "$word" in
+		"$L1_BOOT_PARAM="[0-9]*) L1_BOOT=${word#*=} ;;
+		esac
+	done
+}
+
+# apply_boot_break: the test hook that stalls L1's first boot before "ready"
+# (the host must stop this boot and boot L1 again)
+apply_boot_break() {
+	[ "$BREAK_MODE" = hang-first-boot ] && [ "$L1_BOOT" = 1 ] || return 0
+	ctl "log breaking L1 on purpose: boot 1 hangs before KVM is ready"
+	while :; do sleep 3600; done
+}
+
 apply_break_mode() {
 	case "$BREAK_MODE" in
-	"") ;;
+	"" | hang-first-boot) ;;
 	panic)
 		ctl "log breaking L1 on purpose: kernel panic"
 		echo 1 >/proc/sys/kernel/sysrq
@@ -426,7 +447,7 @@ build_env_json() {
 		ENV_JSON="$ENV_JSON\"${pair%%:*}\":$J,"
 	done
 	json_str "$L0_DESC"
-	ENV_JSON="$ENV_JSON\"svm_flags\":[$svm],\"cpus\":$CPU_COUNT,\"mem_kb\":${mem_kb:-0},\"modules\":$MODULES_JSON,\"kvm_anchor\":${ANCHOR_HELD:-false},\"l0\":$J}"
+	ENV_JSON="$ENV_JSON\"svm_flags\":[$svm],\"cpus\":$CPU_COUNT,\"mem_kb\":${mem_kb:-0},\"modules\":$MODULES_JSON,\"kvm_anchor\":${ANCHOR_HELD:-false},\"l0\":$J,\"l1_boot\":$L1_BOOT}"
 }
 
 # watchdog PID SECONDS FLAG: SIGKILL PID after SECONDS and create FLAG;
@@ -499,6 +520,8 @@ worker() {
 	start_kvm_trace
 	start_anchor
 	echo "$CONSOLE_LOGLEVEL" >/proc/sys/kernel/printk
+	l1_boot
+	apply_boot_break
 	ctl "ready $(uptime_cs)"
 	# shellcheck disable=SC2034 # read by build_env_json through eval
 	KERNEL_RELEASE=$(uname -r)

@@ -26,6 +26,12 @@ readonly DEFAULT_KERNEL_META=linux-image-amd64
 readonly DEFAULT_L1_SMP=2
 readonly DEFAULT_L1_MEM_MB=2048
 readonly L1_BOOT_ALLOWANCE_S=120       # TCG boot of L1, module load, shutdown
+# An L1 that has not loaded KVM this long after its start stalled in its boot
+# (QEMU TCG below it, not the guest under test: no L2 has run yet). It is
+# stopped and booted again, up to DEFAULT_L1_BOOTS boots in all.
+readonly L1_READY_BASE_S=60
+readonly L1_READY_PER_CPU_S=5
+readonly DEFAULT_L1_BOOTS=2
 readonly PER_RUN_ALLOWANCE_S=15        # L2 QEMU start and exit, beyond its own timeout
 readonly KILL_GRACE_S=5                # SIGTERM to SIGKILL for the L1 QEMU
 readonly L1_DUMP_BEFORE_S=8            # L1's CPU registers are read this long before the limit
@@ -37,6 +43,7 @@ readonly KVM_MODULES=(kvm-amd)
 readonly BUSYBOX_PACKAGE=busybox-static
 readonly HOST_QEMU=${PVSPIN_NESTED_QEMU:-qemu-system-x86_64}
 readonly L1_KERNEL_CMDLINE="console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
+readonly L1_BOOT_PARAM=pvspin.l1_boot  # added to it: which boot of this call L1 is
 readonly L1_JOB_IMAGE=/job/image
 readonly L1_FIRMWARE_DIR=/usr/share/qemu
 readonly L1_MODULE_DIR=lib/pvspin-modules
@@ -84,9 +91,16 @@ Options:
                         QEMU 7.2's races between TCG threads that now and
                         then break an L2 vCPU (docs/nested.md, R8), at the
                         price of that parallelism
-  --timeout SEC         bound for the whole L1 run
+  --timeout SEC         bound for the whole call, every L1 boot included
                         (default: sum of job timeouts + $L1_BOOT_ALLOWANCE_S
                         + $PER_RUN_ALLOWANCE_S per job)
+  --l1-ready-limit SEC  an L1 that has not loaded KVM SEC seconds after its
+                        start stalled in its boot: its CPUs' registers are
+                        read, it is stopped and booted again (default
+                        $L1_READY_BASE_S + $L1_READY_PER_CPU_S per L1 CPU)
+  --l1-boots N          boot L1 at most N times when boots stall (default
+                        $DEFAULT_L1_BOOTS); the env JSON's l1_boot says which
+                        boot ran the jobs
   --status-file FILE    write each run's raw exit status (124: timed out)
   --env-file FILE       write the L1 description (JSON)
   --quiet               no progress on stderr (errors still)
@@ -101,7 +115,8 @@ Options:
                         with the L1 symbol of each L1 address); on a bed
                         failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect 125)
-  --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads
+  --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads;
+                        hang-first-boot stalls L1's first boot before it
   --l1-no-anchor        experiment hook: no kvm-anchor in L1, so the static
                         keys KVM moves per guest are patched at every L2 boot
                         (kvm-anchor.c)
@@ -162,6 +177,8 @@ BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
 ANCHOR=1
 [[ ${PVSPIN_NESTED_NO_ANCHOR:-} == 1 ]] && ANCHOR=0
 L0_TCG=multi
+L1_READY_LIMIT=""
+L1_BOOTS=$DEFAULT_L1_BOOTS
 
 is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
@@ -187,6 +204,8 @@ parse_args() {
 		--l1-param) need_arg "$1" $#; MODULE_PARAMS+=("$2"); shift 2 ;;
 		--l0-tcg) need_arg "$1" $#; L0_TCG=$2; shift 2 ;;
 		--timeout) need_arg "$1" $#; TOTAL_TIMEOUT=$2; shift 2 ;;
+		--l1-ready-limit) need_arg "$1" $#; L1_READY_LIMIT=$2; shift 2 ;;
+		--l1-boots) need_arg "$1" $#; L1_BOOTS=$2; shift 2 ;;
 		--status-file) need_arg "$1" $#; STATUS_FILE=$2; shift 2 ;;
 		--env-file) need_arg "$1" $#; ENV_FILE=$2; shift 2 ;;
 		--quiet) QUIET=1; shift ;;
@@ -220,14 +239,17 @@ parse_args() {
 	is_posint "$L1_MEM_MB" || die_usage "--l1-mem must be a positive integer (MB): $L1_MEM_MB"
 	[[ -z $TOTAL_TIMEOUT ]] || is_posint "$TOTAL_TIMEOUT" ||
 		die_usage "--timeout must be a positive integer (seconds): $TOTAL_TIMEOUT"
+	[[ -z $L1_READY_LIMIT ]] || is_posint "$L1_READY_LIMIT" ||
+		die_usage "--l1-ready-limit must be a positive integer (seconds): $L1_READY_LIMIT"
+	is_posint "$L1_BOOTS" || die_usage "--l1-boots must be a positive integer: $L1_BOOTS"
 	local p
 	for p in "${MODULE_PARAMS[@]}"; do
 		[[ $p =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+=[^[:space:]]*$ ]] ||
 			die_usage "--l1-param must be MODULE.PARAM=VALUE: $p"
 	done
 	case $BREAK_MODE in
-	"" | panic | hang) ;;
-	*) die_usage "--l1-break must be panic or hang: $BREAK_MODE" ;;
+	"" | panic | hang | hang-first-boot) ;;
+	*) die_usage "--l1-break must be panic, hang or hang-first-boot: $BREAK_MODE" ;;
 	esac
 }
 
@@ -668,17 +690,22 @@ stop_out_copier() {
 	wait "$OUT_COPIER_PID" 2>/dev/null || true
 }
 
+# run_l1 TIMEOUT_S BOOT: boot L1 (its BOOT-th boot in this call) and wait
+# until it ends or TIMEOUT_S passes. If it has not loaded KVM within
+# READY_LIMIT_USED seconds (and that is less than TIMEOUT_S), it is stopped
+# and WORK/stalled says so.
 run_l1() {
-	local timeout_s=$1 qpid fpid t0
+	local timeout_s=$1 boot=$2 qpid fpid t0
 	t0=$(now_ms)
 	: >"$WORK/ctl.log"
+	rm -f "$WORK/stalled" "$WORK/mon.sock" "$WORK/out.fifo" "$WORK/l1-cpus.txt"
 	start_out_copier
 	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 	local -a cmd=(
 		"$HOST_QEMU" -M q35 -accel "$L0_ACCEL" -cpu max
 		-smp "$L1_SMP" -m "$L1_MEM_MB"
 		-kernel "$L1_BOOT_KERNEL" -initrd "$WORK/initrd"
-		-append "$L1_KERNEL_CMDLINE"
+		-append "$L1_KERNEL_CMDLINE $L1_BOOT_PARAM=$boot"
 		-nodefaults -no-reboot -display none
 		-monitor "unix:$WORK/mon.sock,server=on,wait=off"
 		-chardev "file,id=l1con,path=$WORK/console.log" -serial chardev:l1con
@@ -689,7 +716,7 @@ run_l1() {
 		-chardev "file,id=l1ctl,path=$WORK/ctl.log"
 		-device "virtserialport,bus=vser.0,chardev=l1ctl,name=$CTL_PORT_NAME"
 	)
-	log "booting L1 ($L1_KERNEL_PKG $KERNEL_VERSION, ${L1_SMP} CPUs, ${L1_MEM_MB} MB; limit ${timeout_s} s)"
+	log "booting L1 ($L1_KERNEL_PKG $KERNEL_VERSION, ${L1_SMP} CPUs, ${L1_MEM_MB} MB; boot $boot of at most $L1_BOOTS; KVM ready within ${READY_LIMIT_USED} s; limit ${timeout_s} s)"
 	timeout --kill-after="$KILL_GRACE_S" "$timeout_s" "${cmd[@]}" </dev/null 2>"$WORK/qemu.err" &
 	qpid=$!
 	L1_PID=$qpid
@@ -700,10 +727,14 @@ run_l1() {
 	# Its output goes nowhere: a child holding our stdout would keep the
 	# caller's pipe open after we are done (run-qemu.sh waited for it).
 	dump_l1_cpus_at "$qpid" $((timeout_s - L1_DUMP_BEFORE_S)) </dev/null >/dev/null 2>&1 &
-	local dpid=$!
+	local dpid=$! rpid=""
+	if ((READY_LIMIT_USED < timeout_s)); then
+		watch_ready "$qpid" "$READY_LIMIT_USED" </dev/null >/dev/null 2>&1 &
+		rpid=$!
+	fi
 	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
-	kill "$dpid" 2>/dev/null || true
-	wait "$dpid" 2>/dev/null || true
+	kill "$dpid" $rpid 2>/dev/null || true
+	wait "$dpid" $rpid 2>/dev/null || true
 	L1_PID=""
 	stop_out_copier
 	wait "$fpid" 2>/dev/null || true
@@ -724,6 +755,28 @@ dump_l1_cpus_at() {
 	trap 'kill "$spid" 2>/dev/null; exit 0' TERM
 	wait "$spid" || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
+	dump_l1_cpus
+}
+
+# watch_ready PID SEC: if L1 QEMU (PID) runs SEC seconds from now and L1 has
+# not said "ready", its boot stalled: read its CPUs' registers, create
+# WORK/stalled, and stop it (SIGTERM to timeout(1), which passes it on)
+watch_ready() {
+	local pid=$1 s=$2
+	sleep "$s" &
+	local spid=$!
+	trap 'kill "$spid" 2>/dev/null; exit 0' TERM
+	wait "$spid" || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	! grep -q '^ready ' < <(control_lines) || return 0
+	dump_l1_cpus
+	: >"$WORK/stalled"
+	kill -TERM "$pid" 2>/dev/null || true
+}
+
+# dump_l1_cpus: every L1 CPU's registers, from L1 QEMU's monitor, into
+# WORK/l1-cpus.txt
+dump_l1_cpus() {
 	command -v python3 >/dev/null || return 0
 	python3 - "$WORK/mon.sock" "$L1_DUMP_READ_S" >"$WORK/l1-cpus.txt" 2>/dev/null <<'PY' || true
 import socket, sys, time
@@ -744,12 +797,13 @@ sys.stdout.write(out.decode('latin-1').replace('\r', ''))
 PY
 }
 
-# l1_cpus_summary: one line per L1 CPU from WORK/l1-cpus.txt: RIP, CPL,
-# HLT, and whether RIP is in L1's kernel (Debian ships its symbols only in
-# the -dbg package: addr2line on linux-image-*-dbg's vmlinux names it)
+# l1_cpus_summary [WHEN]: one line per L1 CPU from WORK/l1-cpus.txt: RIP,
+# CPL, HLT, and whether RIP is in L1's kernel (Debian ships its symbols only
+# in the -dbg package: addr2line on linux-image-*-dbg's vmlinux names it)
 l1_cpus_summary() {
+	local when=${1:-"${L1_DUMP_BEFORE_S} s before the limit"}
 	[[ -s $WORK/l1-cpus.txt ]] || return 0
-	echo "  L1 CPUs ${L1_DUMP_BEFORE_S} s before the limit (monitor 'info registers -a', kept as l1-cpus.txt):" >&2
+	echo "  L1 CPUs $when (monitor 'info registers -a'):" >&2
 	awk '/^CPU#[0-9]+/ { cpu = $1 }
 	     /^RIP=/ { rip = substr($1, 5); cpl = hlt = "?"
 		for (i = 2; i <= NF; i++) { if ($i ~ /^CPL=/) cpl = $i; if ($i ~ /^HLT=/) hlt = $i }
@@ -793,8 +847,9 @@ l1_end() {
 	printf '%s\n' "$what"
 }
 
-# l1_log_dump: on a bed failure, L1's kernel log (console, dmesg sent over the
-# control channel) and L1 QEMU's own log on stderr; all of it in --diag-dir
+# l1_log_dump [WHEN]: on a bed failure, L1's kernel log (console, dmesg sent
+# over the control channel), L1 QEMU's own log and where L1's CPUs were (WHEN
+# those were read) on stderr; all of it in --diag-dir
 l1_log_dump() {
 	console_tail "$L1_LOG_TAIL"
 	if [[ -s $WORK/diag/run-0.l1-dmesg ]]; then
@@ -803,7 +858,7 @@ l1_log_dump() {
 	if [[ -s $WORK/l1-qemu.log ]]; then
 		tail -n "$L1_QEMU_LOG_TAIL" "$WORK/l1-qemu.log" | sed 's/^/  L1 qemu -d: /' >&2
 	fi
-	l1_cpus_summary
+	l1_cpus_summary "$@"
 	[[ -n $DIAG_DIR ]] || return 0
 	[[ ! -s $WORK/l1-cpus.txt ]] || cp "$WORK/l1-cpus.txt" "$DIAG_DIR/l1-cpus.txt"
 	[[ ! -f $WORK/console.log ]] || tr -d '\r' <"$WORK/console.log" >"$DIAG_DIR/l1-console.log"
@@ -893,10 +948,40 @@ prepare_diag_dir() {
 	[[ -n $DIAG_DIR ]] || return 0
 	mkdir -p "$DIAG_DIR" || die_bed "cannot create --diag-dir $DIAG_DIR"
 	rm -f "$DIAG_DIR"/run-*.qemu.log "$DIAG_DIR"/run-*.l1-dmesg "$DIAG_DIR"/run-*.l1-trace "$DIAG_DIR"/l1-console.log \
-		"$DIAG_DIR"/l1-qemu.log "$DIAG_DIR"/l1-dmesg
+		"$DIAG_DIR"/l1-qemu.log "$DIAG_DIR"/l1-dmesg "$DIAG_DIR"/l1-cpus.txt "$DIAG_DIR"/l1-boot-*
+}
+
+# stalled_boot BOOT: L1's boot BOOT stalled before KVM was ready. The last
+# allowed boot is a bed failure; an earlier one is reported (console tail,
+# where its CPUs were), its logs are kept as WORK/boot-BOOT/ and in
+# --diag-dir as l1-boot-BOOT.*, and the caller boots L1 again.
+stalled_boot() {
+	local boot=$1 when="at the ready limit (${READY_LIMIT_USED} s after the start)"
+	local what="L1 not ready (KVM loaded) within ${READY_LIMIT_USED} s of its start"
+	if ((boot >= L1_BOOTS)); then
+		l1_log_dump "$when"
+		die_bed "$what, in each of $boot boot(s): its boot stalls below the guest (--l1-ready-limit, --l1-boots)"
+	fi
+	# Said even with --quiet: the run's results come from another boot.
+	printf '%s: L1 boot %d of at most %d stalled: %s; it was stopped\n' "$PROG" "$boot" "$L1_BOOTS" "$what" >&2
+	console_tail 10
+	l1_cpus_summary "$when"
+	local dir=$WORK/boot-$boot f
+	mkdir -p "$dir"
+	for f in console.log l1-qemu.log l1-cpus.txt ctl.log qemu.err; do
+		[[ ! -e $WORK/$f ]] || mv "$WORK/$f" "$dir/$f"
+	done
+	if [[ -n $DIAG_DIR ]]; then
+		[[ ! -f $dir/console.log ]] || tr -d '\r' <"$dir/console.log" >"$DIAG_DIR/l1-boot-$boot.console.log"
+		[[ ! -f $dir/l1-qemu.log ]] || cp "$dir/l1-qemu.log" "$DIAG_DIR/l1-boot-$boot.qemu.log"
+		[[ ! -f $dir/l1-cpus.txt ]] || cp "$dir/l1-cpus.txt" "$DIAG_DIR/l1-boot-$boot.cpus.txt"
+		printf '%s: boot %d'"'"'s logs kept in %s as l1-boot-%d.*\n' "$PROG" "$boot" "$DIAG_DIR" "$boot" >&2
+	fi
+	printf '%s: booting L1 again (boot %d of at most %d)\n' "$PROG" $((boot + 1)) "$L1_BOOTS" >&2
 }
 
 TIMEOUT_USED=0
+READY_LIMIT_USED=0
 main() {
 	parse_args "$@"
 	((PREPARE_ONLY)) || read_jobfile
@@ -908,11 +993,23 @@ main() {
 		exit "$EXIT_OK"
 	fi
 	TIMEOUT_USED=${TOTAL_TIMEOUT:-$((JOB_TIMEOUT_SUM + L1_BOOT_ALLOWANCE_S + PER_RUN_ALLOWANCE_S * ${#JOB_LINES[@]}))}
+	READY_LIMIT_USED=${L1_READY_LIMIT:-$((L1_READY_BASE_S + L1_READY_PER_CPU_S * L1_SMP))}
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-nested.XXXXXX")
 	trap cleanup EXIT
 	prepare_diag_dir
 	write_job_cpio
-	run_l1 "$TIMEOUT_USED"
+	local boot=1 t0 left
+	t0=$(now_ms)
+	left=$TIMEOUT_USED
+	while :; do
+		run_l1 "$left" "$boot"
+		[[ -e $WORK/stalled ]] || break
+		stalled_boot "$boot"
+		# --timeout bounds the whole call: the next boot gets what is left.
+		left=$((TIMEOUT_USED - ($(now_ms) - t0) / 1000))
+		((left > 0)) || die_bed "no time left for another L1 boot within the limit of $TIMEOUT_USED s"
+		boot=$((boot + 1))
+	done
 	collect_results "${#JOB_LINES[@]}"
 	exit "$EXIT_OK"
 }
