@@ -102,6 +102,8 @@ test_usage() {
 		--l1-smp zero --image "$TINY" "$SCRATCH/empty.jobs"
 	usage_case "bad --l0-tcg: status 2" "$EXIT_USAGE" 'l0-tcg must be multi or single' err \
 		--l0-tcg double --image "$TINY" "$SCRATCH/empty.jobs"
+	usage_case "--l0-qemu that does not exist: status 2" "$EXIT_USAGE" 'l0-qemu: no such executable' err \
+		--l0-qemu "$SCRATCH/no-such-qemu" --image "$TINY" "$SCRATCH/empty.jobs"
 	usage_case "bad --l1-boots: status 2" "$EXIT_USAGE" 'l1-boots must be a positive integer' err \
 		--l1-boots 0 --image "$TINY" "$SCRATCH/empty.jobs"
 	usage_case "bad --l1-ready-limit: status 2" "$EXIT_USAGE" 'l1-ready-limit must be a positive integer' err \
@@ -240,6 +242,27 @@ test_l1_boot_stall() {
 		'[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 not ready (KVM loaded) within $STALL_READY_LIMIT_S s of its start, in each of 1 boot" "$p.err" &&
 		grep -Eq "^  L1 CPU#1 RIP=[0-9a-f]{16} " "$p.err" && [[ ! -s $p.out ]]' \
 		"status $rc" "$(tail_of "$p.err")"
+}
+
+# --l0-qemu runs L1 on another QEMU binary (here a wrapper of the host's
+# that says a version of its own); the env JSON names that version.
+test_l0_qemu() {
+	case_begin "${FUNCNAME[0]}"
+	local p=$SCRATCH/l0qemu rc wrapper=$SCRATCH/l0-wrapper version=0.0.0-pvspin-l0-test
+	cat >"$wrapper" <<EOF
+#!/bin/sh
+[ "\$1" = --version ] && { echo "QEMU emulator version $version"; exit 0; }
+: >"$wrapper.used"
+exec qemu-system-x86_64 "\$@"
+EOF
+	chmod +x "$wrapper"
+	nested "$p" --quiet --l0-qemu "$wrapper" --env-file "$p.env" --status-file "$p.status" \
+		--image "$TINY" "$SCRATCH/tiny1.jobs"
+	rc=$(rc_of "$p")
+	check "--l0-qemu: L1 runs on that binary, the env JSON's l0 names its version, the run passes" \
+		'[[ $rc == 0 && -e $wrapper.used && $(cat "$p.status") == "$DEBUG_EXIT_OK" ]] &&
+		grep -q "\"l0\":\"qemu $version tcg -cpu max\"" "$p.env"' \
+		"status $rc" "$(grep -o '"l0":"[^"]*"' "$p.env" 2>&1)" "$(tail_of "$p.err")"
 }
 
 # The bed's output through a pipe, as run-qemu.sh reads it: the pipe must
@@ -452,6 +475,7 @@ main() {
 		test_panic
 		test_l1_hang
 		test_l1_boot_stall
+		test_l0_qemu
 		test_pipe_closes
 		test_tiny_batch
 		test_pvspin

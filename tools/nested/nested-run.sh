@@ -91,6 +91,9 @@ Options:
                         QEMU 7.2's races between TCG threads that now and
                         then break an L2 vCPU (docs/nested.md, R8), at the
                         price of that parallelism
+  --l0-qemu PATH        QEMU binary that runs L1 (default: the host QEMU,
+                        $HOST_QEMU, which is also the QEMU copied into L1
+                        for L2); the env JSON's l0 names its version
   --timeout SEC         bound for the whole call, every L1 boot included
                         (default: sum of job timeouts + $L1_BOOT_ALLOWANCE_S
                         + $PER_RUN_ALLOWANCE_S per job)
@@ -128,7 +131,8 @@ failure (reason on stderr), $EXIT_USAGE bad usage.
 Cache: \${XDG_CACHE_HOME:-\$HOME/.cache}/pvspin/nested
 Environment: PVSPIN_NESTED_BREAK_MODULE, PVSPIN_NESTED_BREAK,
 PVSPIN_NESTED_NO_ANCHOR=1 (same as the hooks), PVSPIN_NESTED_QEMU (host QEMU
-binary), CC (compiler for kvm-anchor, default gcc).
+binary), PVSPIN_NESTED_L0_QEMU (same as --l0-qemu), CC (compiler for
+kvm-anchor, default gcc).
 EOF
 }
 
@@ -177,6 +181,7 @@ BREAK_MODE=${PVSPIN_NESTED_BREAK:-}
 ANCHOR=1
 [[ ${PVSPIN_NESTED_NO_ANCHOR:-} == 1 ]] && ANCHOR=0
 L0_TCG=multi
+L0_QEMU=${PVSPIN_NESTED_L0_QEMU:-}
 L1_READY_LIMIT=""
 L1_BOOTS=$DEFAULT_L1_BOOTS
 
@@ -203,6 +208,7 @@ parse_args() {
 		--l1-mem) need_arg "$1" $#; L1_MEM_MB=$2; shift 2 ;;
 		--l1-param) need_arg "$1" $#; MODULE_PARAMS+=("$2"); shift 2 ;;
 		--l0-tcg) need_arg "$1" $#; L0_TCG=$2; shift 2 ;;
+		--l0-qemu) need_arg "$1" $#; L0_QEMU=$2; shift 2 ;;
 		--timeout) need_arg "$1" $#; TOTAL_TIMEOUT=$2; shift 2 ;;
 		--l1-ready-limit) need_arg "$1" $#; L1_READY_LIMIT=$2; shift 2 ;;
 		--l1-boots) need_arg "$1" $#; L1_BOOTS=$2; shift 2 ;;
@@ -242,6 +248,8 @@ parse_args() {
 	[[ -z $L1_READY_LIMIT ]] || is_posint "$L1_READY_LIMIT" ||
 		die_usage "--l1-ready-limit must be a positive integer (seconds): $L1_READY_LIMIT"
 	is_posint "$L1_BOOTS" || die_usage "--l1-boots must be a positive integer: $L1_BOOTS"
+	[[ -z $L0_QEMU ]] || command -v "$L0_QEMU" >/dev/null ||
+		die_usage "--l0-qemu: no such executable: $L0_QEMU"
 	local p
 	for p in "${MODULE_PARAMS[@]}"; do
 		[[ $p =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+=[^[:space:]]*$ ]] ||
@@ -287,6 +295,8 @@ CACHE_ROOT=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/pvspin/nested
 KERNEL_VERSION=""
 BUSYBOX_VERSION=""
 QEMU_VERSION=""
+L0_QEMU_USED=""
+L0_QEMU_VERSION=""
 KERNEL_DIR=""
 L1_BOOT_KERNEL=""                      # vmlinux (PVH entry, no decompression) or vmlinuz
 BASE_INITRD=""
@@ -340,6 +350,12 @@ resolve_qemu() {
 	qemu_path=$(command -v "$HOST_QEMU") || die_bed "$HOST_QEMU not found on the host"
 	QEMU_VERSION=$("$qemu_path" --version | head -n 1 | sed 's/^QEMU emulator version //')
 	[[ -n $QEMU_VERSION ]] || die_bed "cannot read the version of $HOST_QEMU"
+	L0_QEMU_USED=${L0_QEMU:-$HOST_QEMU}
+	L0_QEMU_VERSION=$QEMU_VERSION
+	if [[ -n $L0_QEMU ]]; then
+		L0_QEMU_VERSION=$("$L0_QEMU" --version 2>/dev/null | head -n 1 | sed 's/^QEMU emulator version //') || true
+		[[ -n $L0_QEMU_VERSION ]] || die_bed "cannot read the version of --l0-qemu $L0_QEMU ($L0_QEMU --version)"
+	fi
 }
 
 # fetch_deb PKG VERSION: the cached .deb path (downloaded once)
@@ -617,7 +633,7 @@ write_job_cpio() {
 	{
 		echo "L1_PACKAGE=$(shell_quote "$L1_KERNEL_PKG")"
 		echo "L1_PACKAGE_VERSION=$(shell_quote "$KERNEL_VERSION")"
-		echo "L0_DESC=$(shell_quote "qemu $QEMU_VERSION $L0_ACCEL -cpu max")"
+		echo "L0_DESC=$(shell_quote "qemu $L0_QEMU_VERSION $L0_ACCEL -cpu max")"
 		echo "BREAK_MODULES=$(shell_quote "$BREAK_MODULES")"
 		echo "BREAK_MODE=$(shell_quote "$BREAK_MODE")"
 		echo "ANCHOR=$ANCHOR"
@@ -702,7 +718,7 @@ run_l1() {
 	start_out_copier
 	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 	local -a cmd=(
-		"$HOST_QEMU" -M q35 -accel "$L0_ACCEL" -cpu max
+		"$L0_QEMU_USED" -M q35 -accel "$L0_ACCEL" -cpu max
 		-smp "$L1_SMP" -m "$L1_MEM_MB"
 		-kernel "$L1_BOOT_KERNEL" -initrd "$WORK/initrd"
 		-append "$L1_KERNEL_CMDLINE $L1_BOOT_PARAM=$boot"
