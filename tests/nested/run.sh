@@ -33,6 +33,7 @@ readonly PIPE_CLOSE_WITHIN_S=120         # the run itself takes ~10-20 s
 readonly TOO_SHORT_L1_TIMEOUT_S=3        # less than any L1 boot takes
 readonly HANG_L1_TIMEOUT_S=20            # enough to boot L1, then it hangs
 readonly STALL_READY_LIMIT_S=25          # L1 is ready in 5-12 s; its hooked first boot never
+readonly SOFT_LOCKUP_END_WITHIN_S=120    # L1's boot, the report, the register dump
 readonly PVSPIN_CPU_COUNTS=(1 4 16)
 readonly PVSPIN_MANY_CPUS=288
 readonly PVSPIN_MANY_CPUS_TIMEOUT_S=240
@@ -106,6 +107,8 @@ test_usage() {
 		--l0-qemu "$SCRATCH/no-such-qemu" --image "$TINY" "$SCRATCH/empty.jobs"
 	usage_case "bad --l1-boots: status 2" "$EXIT_USAGE" 'l1-boots must be a positive integer' err \
 		--l1-boots 0 --image "$TINY" "$SCRATCH/empty.jobs"
+	usage_case "bad --l1-stall-limit: status 2" "$EXIT_USAGE" 'l1-stall-limit must be a positive integer' err \
+		--l1-stall-limit -1 --image "$TINY" "$SCRATCH/empty.jobs"
 	usage_case "bad --l1-ready-limit: status 2" "$EXIT_USAGE" 'l1-ready-limit must be a positive integer' err \
 		--l1-ready-limit 5s --image "$TINY" "$SCRATCH/empty.jobs"
 	usage_case "bad --l1-break: status 2" "$EXIT_USAGE" 'l1-break must be' err \
@@ -242,6 +245,23 @@ test_l1_boot_stall() {
 		'[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 not ready (KVM loaded) within $STALL_READY_LIMIT_S s of its start, in each of 1 boot" "$p.err" &&
 		grep -Eq "^  L1 CPU#1 RIP=[0-9a-f]{16} " "$p.err" && [[ ! -s $p.out ]]' \
 		"status $rc" "$(tail_of "$p.err")"
+}
+
+# L1's watchdog reporting a CPU stuck past --l1-stall-limit ends L1 at once
+# (R8's kind 2 waited out a 24-minute limit): 125 naming the report, with
+# where L1's CPUs were then. The hook prints the report as Linux does, then
+# hangs; the bed's own limit is far away.
+test_l1_soft_lockup() {
+	case_begin "${FUNCNAME[0]}"
+	local p=$SCRATCH/softlockup rc=0
+	timeout "$SOFT_LOCKUP_END_WITHIN_S" "$NESTED_RUN" --quiet --l1-break softlockup --timeout "$PIPE_L1_LIMIT_S" \
+		--diag-dir "$p.diag" --image "$TINY" "$SCRATCH/tiny1.jobs" >"$p.out" 2>"$p.err" || rc=$?
+	check "L1's watchdog reports a CPU stuck: L1 ended then, not at the limit, status 125 naming the report" \
+		'[[ $rc == "$EXIT_BED" ]] && grep -q "bed failure: L1 stalled after 0 of 1 runs: .*watchdog: BUG: soft lockup - CPU#1 stuck for 999s" "$p.err"' \
+		"status $rc" "$(tail_of "$p.err" 2)"
+	check "L1 stalled: where L1's CPUs were when the report came, kept in --diag-dir" \
+		'grep -Eq "^  L1 CPUs when L1.s watchdog reported it" "$p.err" && grep -Eq "^  L1 CPU#1 RIP=[0-9a-f]{16} " "$p.err" &&
+		grep -q "^CPU#0" "$p.diag/l1-cpus.txt"' "$(grep -A2 "L1 CPUs" "$p.err" | tr '\n' ' ')"
 }
 
 # --l0-qemu runs L1 on another QEMU binary (here a wrapper of the host's
@@ -476,6 +496,7 @@ main() {
 		test_l1_hang
 		test_l1_boot_stall
 		test_l0_qemu
+		test_l1_soft_lockup
 		test_pipe_closes
 		test_tiny_batch
 		test_pvspin

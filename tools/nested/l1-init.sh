@@ -386,6 +386,13 @@ apply_break_mode() {
 		ctl "log breaking L1 on purpose: hanging"
 		while :; do sleep 3600; done
 		;;
+	softlockup)
+		# The report as Linux's soft-lockup watchdog prints it, through
+		# /dev/kmsg at KERN_EMERG, so that the host sees it on the console.
+		ctl "log breaking L1 on purpose: a soft-lockup report of CPU 1, then hanging"
+		echo "<0>watchdog: BUG: soft lockup - CPU#1 stuck for 999s! [l1-break-hook:1]" >/dev/kmsg
+		while :; do sleep 3600; done
+		;;
 	esac
 }
 

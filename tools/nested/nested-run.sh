@@ -32,6 +32,12 @@ readonly L1_BOOT_ALLOWANCE_S=120       # TCG boot of L1, module load, shutdown
 readonly L1_READY_BASE_S=60
 readonly L1_READY_PER_CPU_S=5
 readonly DEFAULT_L1_BOOTS=2
+# L1's soft-lockup watchdog (Linux kernel/watchdog.c) reports a CPU that has
+# not scheduled for 20 s, and again each ~26 s that it stays stuck. One
+# stuck this long after L1 is ready ends L1 (a bed failure): no run can
+# finish, and the whole limit may be many minutes away.
+readonly DEFAULT_L1_STALL_LIMIT_S=40
+readonly L1_SOFT_LOCKUP_RE='soft lockup - CPU#([0-9]+) stuck for ([0-9]+)s!'
 readonly PER_RUN_ALLOWANCE_S=15        # L2 QEMU start and exit, beyond its own timeout
 readonly KILL_GRACE_S=5                # SIGTERM to SIGKILL for the L1 QEMU
 readonly L1_DUMP_BEFORE_S=8            # L1's CPU registers are read this long before the limit
@@ -101,6 +107,9 @@ Options:
                         start stalled in its boot: its CPUs' registers are
                         read, it is stopped and booted again (default
                         $L1_READY_BASE_S + $L1_READY_PER_CPU_S per L1 CPU)
+  --l1-stall-limit SEC  once L1 is ready, a soft-lockup report of an L1 CPU
+                        stuck SEC seconds or more ends L1: status $EXIT_BED
+                        naming the report (default $DEFAULT_L1_STALL_LIMIT_S)
   --l1-boots N          boot L1 at most N times when boots stall (default
                         $DEFAULT_L1_BOOTS); the env JSON's l1_boot says which
                         boot ran the jobs
@@ -119,7 +128,9 @@ Options:
                         failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect 125)
   --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads;
-                        hang-first-boot stalls L1's first boot before it
+                        softlockup prints a soft-lockup report of CPU 1 on
+                        L1's console, then hangs; hang-first-boot stalls
+                        L1's first boot before it
   --l1-no-anchor        experiment hook: no kvm-anchor in L1, so the static
                         keys KVM moves per guest are patched at every L2 boot
                         (kvm-anchor.c)
@@ -184,6 +195,7 @@ L0_TCG=multi
 L0_QEMU=${PVSPIN_NESTED_L0_QEMU:-}
 L1_READY_LIMIT=""
 L1_BOOTS=$DEFAULT_L1_BOOTS
+L1_STALL_LIMIT=$DEFAULT_L1_STALL_LIMIT_S
 
 is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
@@ -212,6 +224,7 @@ parse_args() {
 		--timeout) need_arg "$1" $#; TOTAL_TIMEOUT=$2; shift 2 ;;
 		--l1-ready-limit) need_arg "$1" $#; L1_READY_LIMIT=$2; shift 2 ;;
 		--l1-boots) need_arg "$1" $#; L1_BOOTS=$2; shift 2 ;;
+		--l1-stall-limit) need_arg "$1" $#; L1_STALL_LIMIT=$2; shift 2 ;;
 		--status-file) need_arg "$1" $#; STATUS_FILE=$2; shift 2 ;;
 		--env-file) need_arg "$1" $#; ENV_FILE=$2; shift 2 ;;
 		--quiet) QUIET=1; shift ;;
@@ -248,6 +261,7 @@ parse_args() {
 	[[ -z $L1_READY_LIMIT ]] || is_posint "$L1_READY_LIMIT" ||
 		die_usage "--l1-ready-limit must be a positive integer (seconds): $L1_READY_LIMIT"
 	is_posint "$L1_BOOTS" || die_usage "--l1-boots must be a positive integer: $L1_BOOTS"
+	is_posint "$L1_STALL_LIMIT" || die_usage "--l1-stall-limit must be a positive integer (seconds): $L1_STALL_LIMIT"
 	[[ -z $L0_QEMU ]] || command -v "$L0_QEMU" >/dev/null ||
 		die_usage "--l0-qemu: no such executable: $L0_QEMU"
 	local p
@@ -256,8 +270,8 @@ parse_args() {
 			die_usage "--l1-param must be MODULE.PARAM=VALUE: $p"
 	done
 	case $BREAK_MODE in
-	"" | panic | hang | hang-first-boot) ;;
-	*) die_usage "--l1-break must be panic, hang or hang-first-boot: $BREAK_MODE" ;;
+	"" | panic | hang | softlockup | hang-first-boot) ;;
+	*) die_usage "--l1-break must be panic, hang, softlockup or hang-first-boot: $BREAK_MODE" ;;
 	esac
 }
 
@@ -714,7 +728,7 @@ run_l1() {
 	local timeout_s=$1 boot=$2 qpid fpid t0
 	t0=$(now_ms)
 	: >"$WORK/ctl.log"
-	rm -f "$WORK/stalled" "$WORK/mon.sock" "$WORK/out.fifo" "$WORK/l1-cpus.txt"
+	rm -f "$WORK/stalled" "$WORK/l1-stalled" "$WORK/mon.sock" "$WORK/out.fifo" "$WORK/l1-cpus.txt"
 	start_out_copier
 	# shellcheck disable=SC2054 # commas belong to QEMU's option syntax
 	local -a cmd=(
@@ -743,14 +757,17 @@ run_l1() {
 	# Its output goes nowhere: a child holding our stdout would keep the
 	# caller's pipe open after we are done (run-qemu.sh waited for it).
 	dump_l1_cpus_at "$qpid" $((timeout_s - L1_DUMP_BEFORE_S)) </dev/null >/dev/null 2>&1 &
-	local dpid=$! rpid=""
+	local dpid=$! rpid="" spid
 	if ((READY_LIMIT_USED < timeout_s)); then
 		watch_ready "$qpid" "$READY_LIMIT_USED" </dev/null >/dev/null 2>&1 &
 		rpid=$!
 	fi
+	watch_stall "$qpid" </dev/null >/dev/null 2>&1 &
+	spid=$!
 	wait "$qpid" && L1_STATUS=0 || L1_STATUS=$?
 	kill "$dpid" $rpid 2>/dev/null || true
 	wait "$dpid" $rpid 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true   # its tail ends with L1 QEMU (--pid)
 	L1_PID=""
 	stop_out_copier
 	wait "$fpid" 2>/dev/null || true
@@ -788,6 +805,26 @@ watch_ready() {
 	dump_l1_cpus
 	: >"$WORK/stalled"
 	kill -TERM "$pid" 2>/dev/null || true
+}
+
+# watch_stall PID: follow L1's console while L1 QEMU (PID) runs; at a
+# soft-lockup report, once L1 is ready, of a CPU stuck L1_STALL_LIMIT
+# seconds or more: read L1's CPUs' registers, keep the report in
+# WORK/l1-stalled and stop L1 (SIGTERM to timeout(1)). Before "ready" a
+# stall is watch_ready's.
+watch_stall() {
+	local pid=$1 line
+	tail -n +1 -s 0.5 -F --pid="$pid" "$WORK/console.log" 2>/dev/null |
+		while IFS= read -r line; do
+			line=${line%$'\r'}
+			[[ $line =~ $L1_SOFT_LOCKUP_RE ]] || continue
+			((10#${BASH_REMATCH[2]} >= L1_STALL_LIMIT)) || continue
+			grep -q '^ready ' < <(control_lines) || continue
+			dump_l1_cpus
+			printf '%s\n' "$line" >"$WORK/l1-stalled"
+			kill -TERM "$pid" 2>/dev/null || true
+			break
+		done
 }
 
 # dump_l1_cpus: every L1 CPU's registers, from L1 QEMU's monitor, into
@@ -935,6 +972,10 @@ collect_results() {
 		((${#statuses[@]})) && printf '%s\n' "${statuses[@]}" >"$STATUS_FILE"
 	fi
 	split_diag
+	if [[ -s $WORK/l1-stalled ]]; then
+		l1_log_dump "when L1's watchdog reported it"
+		die_bed "L1 stalled after ${#statuses[@]} of $njobs runs: its watchdog reports a CPU stuck for $L1_STALL_LIMIT s or more (--l1-stall-limit): $(tr -d '\r' <"$WORK/l1-stalled" | sed 's/^\[[^]]*\] *//' | head -c 200)"
+	fi
 	if [[ -n $reason ]]; then
 		l1_log_dump
 		die_bed "$reason"
