@@ -349,6 +349,15 @@ verdict() {
 	fi
 	if [ -n "$line" ]; then
 		n=${line#EXIT: STATUS=}
+		# One run, one KTAP document: a second one is the guest booted
+		# again by its firmware after a reset its restart did not report
+		# (kernel/reset_guard.h), and whatever it said is not the run's.
+		local docs
+		docs=$(grep -a -c '^KTAP version 1' "$out" || true)
+		if [ "${docs:-0}" -gt 1 ]; then
+			echo "run-qemu.sh: the guest printed $docs KTAP documents: the machine reset and pvspin ran again without reporting it; status $ST_CRASH (its $line is not the run's verdict)" >&2
+			return $ST_CRASH
+		fi
 		# --exit acpi: QEMU ends with 0 on the guest's power-off (or on its
 		# reset, -no-reboot), so the line alone carries the verdict.
 		if [ "$exit_via" = acpi ] && [ "$qemu_status" = 0 ]; then

@@ -7,6 +7,7 @@
 #include "apic.h"
 #include "console.h"
 #include "exit.h"
+#include "options.h"
 #include "percpu.h"
 #include "reset_guard.h"
 #include "smp.h"
@@ -28,6 +29,7 @@
 
 static uint32_t exiting = NOT_EXITING;
 static uint32_t parked;                 /* CPUs stopped by the exiting one */
+static bool exit_reset_taken;           /* test hook exit_reset: one CPU took it */
 
 int guest_exiting(void)
 {
@@ -60,8 +62,22 @@ static void exit_step_wait(void)
 		cpu_pause();
 }
 
+/* An IDT of limit 0: int3 cannot be delivered (#GP), nor can the #GP, nor
+ * the double fault: the CPU shuts down, which resets the machine. */
+static void __attribute__((noreturn)) shut_down_cpu(void)
+{
+	static const struct __attribute__((packed)) { uint16_t limit; uint64_t base; } no_idt = { 0, 0 };
+	__asm__ volatile("lidt %0; int3" : : "m"(no_idt) : "memory");
+	halt_forever();
+}
+
 void guest_exit_park(void)
 {
+	/* Test hook: one CPU shuts down here, as a vCPU whose hypervisor
+	 * fails it while the run exits. Not in the restart that follows. */
+	if (opt.exit_reset && !reset_guard_check().seen &&
+	    !__atomic_exchange_n(&exit_reset_taken, true, __ATOMIC_RELAXED))
+		shut_down_cpu();
 	__atomic_fetch_add(&parked, 1, __ATOMIC_RELEASE);
 	halt_forever();
 }
@@ -78,9 +94,7 @@ static void __attribute__((noreturn)) power_off(void)
 	outb(KBC_COMMAND_PORT, KBC_PULSE_RESET);
 	exit_step_wait();
 	kprintf("# poweroff: still running: triple fault\n");
-	static const struct __attribute__((packed)) { uint16_t limit; uint64_t base; } no_idt = { 0, 0 };
-	__asm__ volatile("lidt %0; int3" : : "m"(no_idt) : "memory");
-	halt_forever();
+	shut_down_cpu();
 }
 
 void guest_exit_begin(void)
@@ -91,8 +105,6 @@ void guest_exit_begin(void)
 	/* ACQ_REL: exactly one CPU wins; the others see exiting != 0. */
 	if (__atomic_exchange_n(&exiting, cpu_id() + 1, __ATOMIC_ACQ_REL) != NOT_EXITING)
 		halt_forever();
-	/* Our own way out, not a reset: the next boot is a new run. */
-	reset_guard_clear();
 	/* Stop only the CPUs we brought up: a CPU the firmware left parked
 	 * (e.g. one missing from its tables) would run the firmware's NMI
 	 * handler, which may be gone, and a triple fault resets the machine. */
@@ -115,6 +127,10 @@ void guest_exit(enum exit_status status)
 {
 	guest_exit_begin();
 	kprintf("EXIT: STATUS=%d\n", (int)status);
+	/* Our own way out, not a reset: the next boot is a new run. Not
+	 * before: a reset while the other CPUs take the stop NMI comes after
+	 * the last result, and the restart must still report it. */
+	reset_guard_clear();
 	outl(ISA_DEBUG_EXIT_PORT, (uint32_t)status);
 	power_off();
 }

@@ -25,6 +25,7 @@ struct guest_options {
 	uint64_t irq_lock;              /* 1: the timer tick also takes a lock */
 	uint64_t smp_stall;             /* test hook: this CPU stops in the smp suite */
 	uint64_t smp_init_race;         /* test hook: smp_boot_aps(true) */
+	uint64_t exit_reset;            /* test hook: a CPU shuts down as it parks at exit */
 };
 
 extern struct guest_options opt;

@@ -11,7 +11,9 @@
  * again with the same command line. The RTC's CMOS RAM keeps its contents
  * over such a reset (a new QEMU starts with it clear), so pvspin marks it
  * while it runs: booting, then the plan printed and how many results, and
- * clears the mark on its way out (kernel/exit.c). A boot that finds the mark
+ * clears the mark on its way out, after its EXIT line, as the last thing
+ * before the exit port write (kernel/exit.c): a reset while the other CPUs
+ * are being stopped is reported too. A boot that finds the mark
  * is that restart: ktap_begin() then ends the first boot's KTAP document
  * (every result it did not print becomes "not ok ... # ERROR not run:
  * machine reset") and exits with status 3. Under the nested bed L2 runs

@@ -97,6 +97,10 @@ static const struct opt_def options_table[] = {
 		.def = "0", .help = "test hook: this CPU (not 0) stops with interrupts off in the smp suite's work, as a vCPU its hypervisor no longer runs, so the suite must end as a lockup; 0 = none",
 	},
 	{
+		.key = "exit_reset", .kind = OPT_U64, .dest = &opt.exit_reset, .min = 0, .max = 1,
+		.def = "0", .help = "test hook: 1 = the first CPU to take the exit's stop NMI shuts down (a triple fault) instead of parking: a machine reset after the last result, which the restart must still report",
+	},
+	{
 		.key = "smp_init_race", .kind = OPT_U64, .dest = &opt.smp_init_race, .min = 0, .max = 1,
 		.def = "0", .help = "test hook: 1 = the AP bring-up's INIT batch takes its list of offline APs before the first SIPIs and holds its INITs until one of them is online; every AP must still come up",
 	},

@@ -39,6 +39,35 @@ test_debug() {
 		if [ "$(grep -c '^CPU Reset' "$LOG_DIR/debug-reset.qemu.log")" -ge 8 ]; then pass
 		else fail "the reset log lacks a dump of each CPU before the reset"; fi
 
+	# A reset after the last result, while the run exits (its stop NMI
+	# made a CPU shut down: test hook exit_reset=1). The restart must
+	# still report it, not run the plan again and pass: the run's mark is
+	# cleared only just before the exit port write.
+	case_begin "a reset while the run exits, after its last result: reported by the restart (# RESET, after 1 of 1), status 3, one KTAP document"
+	run_guest debug-exit-reset --smp 2 --timeout 60 --reset-log "$LOG_DIR/debug-exit-reset.qemu.log" -- test=smp exit_reset=1
+	expect_status 3 && expect_ktap --result smp=ok &&
+		expect_grep '^# RESET: the machine reset while pvspin ran .* after 1 of 1 results' &&
+		expect_grep '^# crash: the machine reset \(after the last planned result\).?$' &&
+		if [ "$(grep -c '^KTAP version 1' "$LOG_DIR/debug-exit-reset.log")" = 1 ]; then pass
+		else fail "the restart began a KTAP document of its own"; fi
+
+	# The host's side: a run whose log holds two KTAP documents (a restart
+	# that went unreported, from a QEMU stand-in here) is a crash, whatever
+	# the second one's EXIT line says.
+	case_begin "two KTAP documents in one run (an unreported restart): status 3, not the second document's verdict"
+	local fake=$LOG_DIR/fake-qemu
+	mkdir -p "$fake"
+	cat >"$fake/qemu-system-x86_64" <<'EOF'
+#!/bin/sh
+case "$*" in *-version* | *help*) exec /usr/bin/qemu-system-x86_64 "$@" ;; esac
+doc='KTAP version 1\n1..1\nok 1 smp\n# summary: 1 passed, 0 failed, 0 skipped in 6 ms\n'
+printf "$doc$doc"'EXIT: STATUS=0\n'
+exit 1
+EOF
+	chmod +x "$fake/qemu-system-x86_64"
+	PATH=$fake:$PATH run_guest debug-two-documents --accel tcg --smp 2 --timeout 60 -- test=smp
+	expect_status 3 && expect_grep 'the guest printed 2 KTAP documents' && pass
+
 	case_begin "--reset-log with --accel nested: status 2 (the bed returns L2's reset logs itself)"
 	run_guest debug-reset-nested --accel nested --reset-log /dev/null -- test=smp
 	expect_status 2 && expect_grep 'reset-log' && pass
