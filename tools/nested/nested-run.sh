@@ -94,9 +94,10 @@ Options:
   --l0-tcg multi|single L0's TCG for L1 (default multi): multi runs each L1
                         CPU on a host thread of its own, truly in parallel;
                         single runs them all on one, in turns, which avoids
-                        QEMU 7.2's races between TCG threads that now and
-                        then break an L2 vCPU (docs/nested.md, R8), at the
-                        price of that parallelism
+                        the races (seen with L0 QEMU 7.2 and 10.0) that now
+                        and then break an L2 vCPU when L1's CPUs run at
+                        once (docs/nested.md, R8), at the price of that
+                        parallelism
   --l0-qemu PATH        QEMU binary that runs L1 (default: the host QEMU,
                         $HOST_QEMU, which is also the QEMU copied into L1
                         for L2); the env JSON's l0 names its version
