@@ -55,13 +55,14 @@ test_debug() {
 	# that went unreported, from a QEMU stand-in here) is a crash, whatever
 	# the second one's EXIT line says.
 	case_begin "two KTAP documents in one run (an unreported restart): status 3, not the second document's verdict"
-	local fake=$LOG_DIR/fake-qemu
+	local fake=$LOG_DIR/fake-qemu real
+	real=$(command -v qemu-system-x86_64)
 	mkdir -p "$fake"
-	cat >"$fake/qemu-system-x86_64" <<'EOF'
+	cat >"$fake/qemu-system-x86_64" <<EOF
 #!/bin/sh
-case "$*" in *-version* | *help*) exec /usr/bin/qemu-system-x86_64 "$@" ;; esac
-doc='KTAP version 1\n1..1\nok 1 smp\n# summary: 1 passed, 0 failed, 0 skipped in 6 ms\n'
-printf "$doc$doc"'EXIT: STATUS=0\n'
+case "\$*" in *-version* | *help*) exec "$real" "\$@" ;; esac
+doc='KTAP version 1\\n1..1\\nok 1 smp\\n# summary: 1 passed, 0 failed, 0 skipped in 6 ms\\n'
+printf "\$doc\$doc"'EXIT: STATUS=0\\n'
 exit 1
 EOF
 	chmod +x "$fake/qemu-system-x86_64"

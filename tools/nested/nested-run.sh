@@ -781,28 +781,33 @@ run_l1() {
 # (TCG keeps the current mode's state): an L2 address there means L1's CPU
 # never got back from L2.
 dump_l1_cpus_at() {
-	local pid=$1 s=$2
-	((s > 0)) || return 0
-	# The sleep dies with us: killed early, we leave no child behind.
-	sleep "$s" &
-	local spid=$!
-	trap 'kill "$spid" 2>/dev/null; exit 0' TERM
-	wait "$spid" || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
+	(($2 > 0)) || return 0
+	sleep_then_alive "$1" "$2" || return 0
 	dump_l1_cpus
 }
+
+# sleep_then_alive PID SEC: sleep SEC seconds, then true if PID still runs.
+# For a background watcher: the sleep dies with it (killed early, it leaves
+# no child behind).
+sleep_then_alive() {
+	local pid=$1
+	sleep "$2" &
+	local spid=$!
+	trap 'kill "$spid" 2>/dev/null; exit 0' TERM
+	wait "$spid" || return 1
+	kill -0 "$pid" 2>/dev/null
+}
+
+# l1_ready: L1 has said "ready" (KVM loaded) in this boot
+l1_ready() { grep -q '^ready ' < <(control_lines); }
 
 # watch_ready PID SEC: if L1 QEMU (PID) runs SEC seconds from now and L1 has
 # not said "ready", its boot stalled: read its CPUs' registers, create
 # WORK/stalled, and stop it (SIGTERM to timeout(1), which passes it on)
 watch_ready() {
-	local pid=$1 s=$2
-	sleep "$s" &
-	local spid=$!
-	trap 'kill "$spid" 2>/dev/null; exit 0' TERM
-	wait "$spid" || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
-	! grep -q '^ready ' < <(control_lines) || return 0
+	local pid=$1
+	sleep_then_alive "$pid" "$2" || return 0
+	! l1_ready || return 0
 	dump_l1_cpus
 	: >"$WORK/stalled"
 	kill -TERM "$pid" 2>/dev/null || true
@@ -820,7 +825,7 @@ watch_stall() {
 			line=${line%$'\r'}
 			[[ $line =~ $L1_SOFT_LOCKUP_RE ]] || continue
 			((10#${BASH_REMATCH[2]} >= L1_STALL_LIMIT)) || continue
-			grep -q '^ready ' < <(control_lines) || continue
+			l1_ready || continue
 			dump_l1_cpus
 			printf '%s\n' "$line" >"$WORK/l1-stalled"
 			kill -TERM "$pid" 2>/dev/null || true
