@@ -22,6 +22,7 @@ struct guest_options {
 	uint64_t cpus;                  /* 0: every online CPU */
 	uint64_t hold_ns;
 	uint64_t think_ns;
+	uint64_t long_hold;             /* torture: 1 hold in N is 10x longer; 0 = none */
 	uint64_t irq_lock;              /* 1: the timer tick also takes a lock */
 	uint64_t smp_stall;             /* test hook: this CPU stops in the smp suite */
 	uint64_t smp_init_race;         /* test hook: smp_boot_aps(true) */

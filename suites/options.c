@@ -85,6 +85,10 @@ static const struct opt_def options_table[] = {
 		.def = "200", .help = "mean time in the critical section (uniform 0..2x, 1 in 1024 ten times longer)",
 	},
 	{
+		.key = "long_hold", .kind = OPT_U64, .dest = &opt.long_hold, .min = 0, .max = UINT32_MAX,
+		.def = "1024", .help = "torture: one critical section in N holds ten times longer, as locktorture does; 0 = never",
+	},
+	{
 		.key = "think_ns", .kind = OPT_U64, .dest = &opt.think_ns, .min = 0, .max = HOLD_NS_MAX,
 		.def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
 	},

@@ -34,8 +34,7 @@
 #include "torture.h"
 
 #define NO_OWNER        (~0u)
-#define LONG_HOLD_ONE_IN 1024           /* about as often as locktorture */
-#define LONG_HOLD_FACTOR 10
+#define LONG_HOLD_FACTOR 10             /* one hold in long_hold=N (1024: as locktorture) */
 #define NAME_MAX        64
 #define IRQ_LOCK_MAX_WAITERS 4
 #define IRQ_HOLD_NS     100000
@@ -118,7 +117,7 @@ static void critical_section(struct torture_cpu *me, unsigned int id)
 	t.owner = id;
 	uint64_t a = t.counter_a, b = t.counter_b;
 	uint64_t hold = random_ns(&me->rng, opt.hold_ns);
-	if (xorshift(&me->rng) % LONG_HOLD_ONE_IN == 0)
+	if (opt.long_hold && xorshift(&me->rng) % opt.long_hold == 0)
 		hold *= LONG_HOLD_FACTOR;
 	delay_ns(hold);
 	t.counter_a = a + 1;

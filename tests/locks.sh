@@ -171,10 +171,12 @@ PY
 
 	# A waiter behind 7 holds of 50 ms waits 350 ms, longer than the
 	# watchdog's 200 ms, but the queue moves: no lockup. Before the watchdog
-	# weighed the others' progress this ended in status 4.
+	# weighed the others' progress this ended in status 4. No long holds
+	# (long_hold=0): one of up to 1 s stops every CPU's progress, a lockup
+	# by the watchdog's rule (CI, 2026-11-27: a 462 ms mcs hold).
 	case_begin "a slow fair queue is no lockup: 8 vCPUs, 50 ms holds, watchdog_ms=200, status 0"
 	run_guest slow-queue --smp 8 --timeout 120 -- test=torture lock=ticket,mcs,qspinlock,pvqspinlock \
-		hold_ns=50000000 think_ns=0 duration_ms=1500 irq_lock=0 watchdog_ms=200
+		hold_ns=50000000 long_hold=0 think_ns=0 duration_ms=1500 irq_lock=0 watchdog_ms=200
 	expect_status 0 && expect_ktap --expect torture.violations=0 && pass
 
 	# The lockup report while every other CPU prints without pause: the
