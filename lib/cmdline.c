@@ -168,6 +168,8 @@ static bool parse_token(const struct table *t, const char *token, bool *seen,
 		describe(o, accepted, sizeof(accepted));
 		return bad_option(err, token, what, accepted);
 	}
+	if (o->given)
+		*o->given = true;
 	return true;
 }
 
@@ -187,6 +189,8 @@ bool cmdline_parse(const struct opt_def *opts, unsigned int count, const char *c
 		const char *what = apply(&opts[i], opts[i].def);
 		if (what)
 			return bad_option(err, opts[i].key, "built-in default is invalid", what);
+		if (opts[i].given)
+			*opts[i].given = false;
 	}
 	const char *p = cmdline;
 	bool first = true;

@@ -29,6 +29,9 @@ struct opt_def {
 	const char *accepted;                   /* OPT_CUSTOM: what is accepted */
 	const char *def;                        /* default, as if given */
 	const char *help;
+	/* Optional: after a parse, true if the command line gave this option,
+	 * false if it holds its default (for rules between options). */
+	bool *given;
 };
 
 #define OPTIONS_MAX 64           /* entries of one table */

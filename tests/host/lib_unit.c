@@ -230,6 +230,7 @@ static struct {
 	unsigned int colour;
 	char list[16];
 	uint64_t custom;
+	bool n_given, even_given;
 } o;
 
 static const char *parse_even(const char *value)
@@ -244,13 +245,14 @@ static const char *parse_even(const char *value)
 }
 
 static const struct opt_def table[] = {
-	{ .key = "n", .kind = OPT_U64, .dest = &o.n, .min = 1, .max = 1000, .def = "7" },
+	{ .key = "n", .kind = OPT_U64, .dest = &o.n, .min = 1, .max = 1000, .def = "7",
+	  .given = &o.n_given },
 	{ .key = "colour", .kind = OPT_CHOICE, .dest = &o.colour, .names = colour_name,
 	  .def = "green" },
 	{ .key = "list", .kind = OPT_NAMES, .dest = o.list, .dest_size = sizeof(o.list),
 	  .names = colour_name, .def = "red" },
 	{ .key = "even", .kind = OPT_CUSTOM, .parse = parse_even, .def = "0",
-	  .accepted = "an even integer" },
+	  .accepted = "an even integer", .given = &o.even_given },
 };
 
 static struct cmdline_error err;
@@ -292,6 +294,21 @@ static void test_cmdline_good(void)
 	CHECK_EQ(o.colour, 1);                     /* defaults applied again */
 	CHECK(parse("n=1"));
 	CHECK_EQ(o.n, 1);
+}
+
+/* .given tells an option the command line gave from one holding its
+ * default, even when the value given is the default. */
+static void test_cmdline_given(void)
+{
+	CHECK(parse(""));
+	CHECK(!o.n_given);
+	CHECK(!o.even_given);
+	CHECK(parse("n=7 colour=red"));
+	CHECK(o.n_given);
+	CHECK(!o.even_given);
+	CHECK(parse("even=2"));
+	CHECK(!o.n_given);                         /* cleared by the next parse */
+	CHECK(o.even_given);
 }
 
 /* Every error the parser reports on a command line: the token it names,
@@ -553,6 +570,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_json_overflow),
 	TEST_CASE(test_json_fixed_decimals_clamped),
 	TEST_CASE(test_cmdline_good),
+	TEST_CASE(test_cmdline_given),
 	TEST_CASE(test_cmdline_errors),
 	TEST_CASE(test_cmdline_bad_tables),
 	TEST_CASE(test_cmdline_lists),
