@@ -4,6 +4,7 @@
 #ifndef PVSPIN_OPTIONS_H
 #define PVSPIN_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "lib/cmdline.h"
 
@@ -24,6 +25,11 @@ struct guest_options {
 	uint64_t think_ns;
 	uint64_t long_hold;             /* torture: 1 hold in N is 10x longer; 0 = none */
 	uint64_t irq_lock;              /* 1: the timer tick also takes a lock */
+	unsigned int shape;             /* torture: enum torture_shape (suites/torture_shape.h) */
+	uint64_t long_hold_ms;          /* torture, shape=locktorture: locktorture's long_hold */
+	struct {                        /* the command line gave it: for rules between options */
+		bool hold_ns, think_ns, long_hold, long_hold_ms, irq_lock;
+	} given;
 	uint64_t smp_stall;             /* test hook: this CPU stops in the smp suite */
 	uint64_t smp_init_race;         /* test hook: smp_boot_aps(true) */
 	uint64_t exit_reset;            /* test hook: a CPU shuts down as it parks at exit */

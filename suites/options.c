@@ -8,6 +8,7 @@
 #include "lock/pv_ops.h"
 #include "suite.h"
 #include "torture.h"
+#include "torture_shape.h"
 
 #define VERBOSE_MAX 2
 #define WATCHDOG_MS_MAX 3600000
@@ -16,6 +17,8 @@
 /* PV_SPIN_THRESHOLD (lock/pv_ops.h) as option text. */
 #define PV_SPIN_THRESHOLD_DEFAULT_STR "32768"
 _Static_assert(PV_SPIN_THRESHOLD == 32768, "keep the pv_spin_threshold default in step");
+#define LONG_HOLD_MS_DEFAULT_STR "100"
+_Static_assert(LOCKTORTURE_LONG_HOLD_MS_DEFAULT == 100, "keep the long_hold_ms default in step");
 
 #define WATCHDOG_MS_MIN 50              /* a few watchdog ticks */
 
@@ -82,19 +85,30 @@ static const struct opt_def options_table[] = {
 	},
 	{
 		.key = "hold_ns", .kind = OPT_U64, .dest = &opt.hold_ns, .min = 0, .max = HOLD_NS_MAX,
+		.given = &opt.given.hold_ns,
 		.def = "200", .help = "mean time in the critical section (uniform 0..2x, 1 in 1024 ten times longer)",
 	},
 	{
 		.key = "long_hold", .kind = OPT_U64, .dest = &opt.long_hold, .min = 0, .max = UINT32_MAX,
-		.def = "1024", .help = "torture: one critical section in N holds ten times longer, as locktorture does; 0 = never",
+		.given = &opt.given.long_hold, .def = "1024", .help = "torture: one critical section in N holds ten times longer, as locktorture does; 0 = never",
 	},
 	{
 		.key = "think_ns", .kind = OPT_U64, .dest = &opt.think_ns, .min = 0, .max = HOLD_NS_MAX,
-		.def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
+		.given = &opt.given.think_ns, .def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
 	},
 	{
 		.key = "irq_lock", .kind = OPT_U64, .dest = &opt.irq_lock, .min = 0, .max = IRQ_LEVELS_MAX,
-		.def = "1", .help = "interrupt levels that take a lock of the queued type under test: 1 = the timer tick; 2-4 add IPIs sent to CPUs waiting one level below (nesting to the no-node fallback)",
+		.given = &opt.given.irq_lock,
+		.def = "1", .help = "interrupt levels that take a lock of the queued type under test: 1 = the timer tick; 2-4 add IPIs sent to CPUs waiting one level below (nesting to the no-node fallback); 0 by default with shape=locktorture",
+	},
+	{
+		.key = "shape", .kind = OPT_CHOICE, .dest = &opt.shape, .names = torture_shape_name,
+		.def = "default", .help = "torture: the writer loop; default = hold_ns, think_ns, long_hold; locktorture = Linux 6.12 locktorture's spin_lock writer (docs/torture.md)",
+	},
+	{
+		.key = "long_hold_ms", .kind = OPT_U64, .dest = &opt.long_hold_ms, .min = 0,
+		.max = LOCKTORTURE_LONG_HOLD_MS_MAX, .given = &opt.given.long_hold_ms,
+		.def = LONG_HOLD_MS_DEFAULT_STR, .help = "shape=locktorture only: locktorture's long_hold, a hold of N ms one time in cpus*2000*N; 0 = never",
 	},
 	{
 		.key = "smp_stall", .kind = OPT_U64, .dest = &opt.smp_stall, .min = 0, .max = MAX_CPUS - 1,
@@ -116,4 +130,5 @@ _Static_assert(OPTIONS_COUNT <= OPTIONS_MAX, "cmdline.c tracks at most OPTIONS_M
 void suite_options_parse(const char *cmdline)
 {
 	options_parse(options_table, OPTIONS_COUNT, cmdline);
+	torture_shape_options();
 }

@@ -4,9 +4,11 @@
  * non-atomic read-modify-write updates of shared counters that only mutual
  * exclusion keeps exact. A second owner is a violation; a shared counter
  * below the sum of the per-CPU acquisitions is a lost update. Hold and think
- * times come from a seeded per-CPU PRNG, with an occasional long hold. While
- * it runs, each CPU's LAPIC tick (the watchdog's) takes a second lock of the
- * same type in interrupt context, so qspinlock nodes 1-3 are really used. */
+ * times come from a seeded per-CPU PRNG, with an occasional long hold; with
+ * shape=locktorture the loop is Linux locktorture's writer instead
+ * (torture_shape.c). While it runs, each CPU's LAPIC tick (the watchdog's)
+ * takes a second lock of the same type in interrupt context, so qspinlock
+ * nodes 1-3 are really used. */
 #include "hypercall/steal_time.h"
 #include "kernel/apic.h"
 #include "kernel/console.h"
@@ -24,6 +26,7 @@
 #include "lib/json.h"
 #include "lib/string.h"
 #include "lib/x86.h"
+#include "lib/xorshift.h"
 #include "lock/lock.h"
 #include "lock/lock_events.h"
 #include "lock/mcs.h"
@@ -32,6 +35,7 @@
 #include "lock_report.h"
 #include "suite.h"
 #include "torture.h"
+#include "torture_shape.h"
 
 #define NO_OWNER        (~0u)
 #define LONG_HOLD_FACTOR 10             /* one hold in long_hold=N (1024: as locktorture) */
@@ -76,9 +80,20 @@ struct torture_cpu {
 	uint64_t rng;
 	uint64_t steal_start_ns, steal_ns;
 	struct handoff_counts handoff;  /* of the thread-context lock */
+	struct locktorture_counts lt;   /* shape=locktorture's delays taken */
 } __attribute__((aligned(CACHE_LINE)));
 
+/* A writer loop (shape=), chosen once per suite run: the loop itself tests
+ * no shape. */
+struct shape_ops {
+	void (*worker)(void *arg);
+	void (*describe)(void);         /* the "# torture:" line */
+	void (*json)(struct json *j);   /* the shape's result fields */
+};
+
 static struct {
+	const struct shape_ops *shape;
+	struct locktorture_params lt;   /* shape=locktorture, for this CPU count */
 	const struct lock_type *type;
 	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
 	struct irq_level irq[IRQ_LEVELS_MAX];
@@ -96,30 +111,20 @@ static struct {
 	struct torture_cpu cpu[MAX_CPUS];
 } t;
 
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static uint64_t random_ns(uint64_t *rng, uint64_t mean)
 {
 	return mean ? xorshift(rng) % (2 * mean + 1) : 0;
 }
 
-static void critical_section(struct torture_cpu *me, unsigned int id)
+/* The critical section around a shape's hold, which the caller inlines. */
+static inline __attribute__((always_inline)) void
+critical_section(struct torture_cpu *me, unsigned int id, void (*hold)(struct torture_cpu *))
 {
 	if (t.owner != NO_OWNER)
 		__atomic_add_fetch(&t.violations, 1, __ATOMIC_RELAXED);
 	t.owner = id;
 	uint64_t a = t.counter_a, b = t.counter_b;
-	uint64_t hold = random_ns(&me->rng, opt.hold_ns);
-	if (opt.long_hold && xorshift(&me->rng) % opt.long_hold == 0)
-		hold *= LONG_HOLD_FACTOR;
-	delay_ns(hold);
+	hold(me);
 	t.counter_a = a + 1;
 	t.counter_b = b + 1;
 	if (t.owner != id)
@@ -247,9 +252,8 @@ static void irq_levels_quiesce(void)
 			cpu_pause();
 }
 
-static void worker(void *arg)
+static struct torture_cpu *worker_start(void)
 {
-	(void)arg;
 	unsigned int id = cpu_id();
 	struct torture_cpu *me = &t.cpu[id];
 	me->acquisitions = 0;
@@ -258,29 +262,89 @@ static void worker(void *arg)
 	me->rng = opt.seed * 0x9E3779B97F4A7C15ull + id + 1;
 	me->steal_start_ns = steal_time_ns(id);
 	watchdog_cpu_start();
-	while (!__atomic_load_n(&t.stop, __ATOMIC_RELAXED)) {
-		uint64_t t0 = time_ns();
-		struct wd_wait outer = watchdog_wait_begin("lock", t0);
-		t.type->lock(&t.lock);
-		uint64_t t1 = time_ns();
-		/* The lock orders the previous owner's store before our load. */
-		uint64_t released = __atomic_load_n(&t.release_ns, __ATOMIC_RELAXED);
-		watchdog_wait_end(outer);
-		critical_section(me, id);
-		uint64_t t2 = time_ns();
-		__atomic_store_n(&t.release_ns, t2, __ATOMIC_RELAXED);
-		t.type->unlock(&t.lock);
-		handoff_record(&me->handoff, t0, t1, t2, released);
-		me->acquisitions++;
-		watchdog_progress();
-		delay_ns(random_ns(&me->rng, opt.think_ns));
-		/* Any CPU may end the run: one that an unfair lock starves (tas at
-		 * 255 vCPUs starved CPU 0 for 10 s) must not keep it going. */
-		if (time_ns() > t.deadline_ns)
-			__atomic_store_n(&t.stop, 1, __ATOMIC_RELAXED);
-	}
+	return me;
+}
+
+static void worker_stop(struct torture_cpu *me)
+{
 	watchdog_cpu_stop();
-	me->steal_ns = steal_time_ns(id) - me->steal_start_ns;
+	me->steal_ns = steal_time_ns(cpu_id()) - me->steal_start_ns;
+}
+
+/* Take the lock, run the critical section around `hold`, release, count.
+ * Inlined into each shape's loop, so `hold` is a direct call there. */
+static inline __attribute__((always_inline)) void
+acquire_once(struct torture_cpu *me, unsigned int id, void (*hold)(struct torture_cpu *))
+{
+	uint64_t t0 = time_ns();
+	struct wd_wait outer = watchdog_wait_begin("lock", t0);
+	t.type->lock(&t.lock);
+	uint64_t t1 = time_ns();
+	/* The lock orders the previous owner's store before our load. */
+	uint64_t released = __atomic_load_n(&t.release_ns, __ATOMIC_RELAXED);
+	watchdog_wait_end(outer);
+	critical_section(me, id, hold);
+	uint64_t t2 = time_ns();
+	__atomic_store_n(&t.release_ns, t2, __ATOMIC_RELAXED);
+	t.type->unlock(&t.lock);
+	handoff_record(&me->handoff, t0, t1, t2, released);
+	me->acquisitions++;
+	watchdog_progress();
+}
+
+/* Any CPU may end the run: one that an unfair lock starves (tas at 255
+ * vCPUs starved CPU 0 for 10 s) must not keep it going. */
+static inline void stop_at_deadline(void)
+{
+	if (time_ns() > t.deadline_ns)
+		__atomic_store_n(&t.stop, 1, __ATOMIC_RELAXED);
+}
+
+static inline bool stopped(void)
+{
+	return __atomic_load_n(&t.stop, __ATOMIC_RELAXED);
+}
+
+/* shape=default: hold uniform 0..2x hold_ns, one in long_hold ten times
+ * longer; think uniform 0..2x think_ns. */
+static void default_hold(struct torture_cpu *me)
+{
+	uint64_t hold = random_ns(&me->rng, opt.hold_ns);
+	if (opt.long_hold && xorshift(&me->rng) % opt.long_hold == 0)
+		hold *= LONG_HOLD_FACTOR;
+	delay_ns(hold);
+}
+
+static void default_worker(void *arg)
+{
+	(void)arg;
+	unsigned int id = cpu_id();
+	struct torture_cpu *me = worker_start();
+	while (!stopped()) {
+		acquire_once(me, id, default_hold);
+		delay_ns(random_ns(&me->rng, opt.think_ns));
+		stop_at_deadline();
+	}
+	worker_stop(me);
+}
+
+/* shape=locktorture: lock_torture_writer() (torture_shape.c), no think time. */
+static void locktorture_hold(struct torture_cpu *me)
+{
+	locktorture_write_delay(&t.lt, &me->rng, &me->lt);
+}
+
+static void locktorture_worker(void *arg)
+{
+	(void)arg;
+	unsigned int id = cpu_id();
+	struct torture_cpu *me = worker_start();
+	while (!stopped()) {
+		locktorture_before_lock(&me->rng, &me->lt);
+		acquire_once(me, id, locktorture_hold);
+		stop_at_deadline();
+	}
+	worker_stop(me);
 }
 
 static const char *locked_byte_name(uint32_t locked)
@@ -438,6 +502,7 @@ static void report(const char *name, uint64_t ns)
 	json_begin(&j);
 	json_str(&j, "test", "torture");
 	json_str(&j, "lock", t.type->name);
+	t.shape->json(&j);
 	json_u64(&j, "cpus", t.ncpus);
 	json_u64(&j, "duration_ns", ns);
 	json_u64(&j, "acquisitions", total);
@@ -507,7 +572,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	watchdog_set_tick_hook(t.irq_levels ? irq_lock_tick : 0);
 	uint64_t t0 = time_ns();
 	t.deadline_ns = t0 + opt.duration_ms * NS_PER_MS;
-	smp_run_on_first(t.ncpus, worker, 0, SMP_NO_LIMIT);
+	smp_run_on_first(t.ncpus, t.shape->worker, 0, SMP_NO_LIMIT);
 	uint64_t ns = time_ns() - t0;
 	watchdog_disarm();
 	irq_levels_quiesce();
@@ -515,6 +580,40 @@ static void torture_one(const char *lock_name, void *ctx)
 		pv_lock_set_ops(nest_inner);
 	report(name, ns);
 }
+
+static void default_describe(void)
+{
+	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu irq_lock=%lu pv=%s",
+		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, opt.irq_lock,
+		  pv_backend_name());
+}
+
+static void default_json(struct json *j)
+{
+	json_str(j, "shape", torture_shape_name(TORTURE_SHAPE_DEFAULT));
+}
+
+static void locktorture_describe(void)
+{
+	ktap_diag("torture: shape=locktorture lock=%s cpus=%u duration_ms=%lu long_hold_ms=%lu long_hold_one_in=%lu short_delay_one_in=%lu jiffy_sleep_one_in=%llu irq_lock=%lu pv=%s",
+		  opt.lock, t.ncpus, opt.duration_ms, t.lt.long_hold_ms, t.lt.long_hold_one_in,
+		  t.lt.short_delay_one_in, LOCKTORTURE_SLEEP_MASK + 1, opt.irq_lock,
+		  pv_backend_name());
+}
+
+static void locktorture_json_fields(struct json *j)
+{
+	struct locktorture_counts sum = { 0 };
+	for (unsigned int c = 0; c < t.ncpus; c++)
+		locktorture_counts_add(&sum, &t.cpu[c].lt);
+	locktorture_json(j, &t.lt, &sum);
+}
+
+static const struct shape_ops shapes[] = {
+	[TORTURE_SHAPE_DEFAULT] = { default_worker, default_describe, default_json },
+	[TORTURE_SHAPE_LOCKTORTURE] = { locktorture_worker, locktorture_describe,
+					locktorture_json_fields },
+};
 
 static unsigned int torture_nr_results(void) { return torture_nr_locks(); }
 
@@ -525,9 +624,9 @@ static void torture_run(void)
 	trap_set_handler(VEC_NEST2, nest2_handler);
 	trap_set_handler(VEC_NEST3, nest3_handler);
 	trap_set_handler(VEC_NEST4, nest4_handler);
-	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu irq_lock=%lu pv=%s",
-		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, opt.irq_lock,
-		  pv_backend_name());
+	t.shape = &shapes[opt.shape];
+	locktorture_prepare(&t.lt, t.ncpus, opt.long_hold_ms);
+	t.shape->describe();
 	pv_rows = 0;
 	cmdline_list_each(torture_lock_selection(), torture_one, 0);
 	print_pv_table();
