@@ -57,7 +57,8 @@ pv_case() {
 test_locks() {
 	local n
 	for n in 2 4 8; do
-		torture_case "torture-$n" "torture every lock, $n vCPUs" -- --smp "$n" -- test=torture lock=all duration_ms=200
+		torture_case "torture-$n" "torture every lock, $n vCPUs" --expect torture.shape=default \
+			-- --smp "$n" -- test=torture lock=all duration_ms=200
 	done
 	torture_case torture-64 "torture every lock, 64 vCPUs" -- --smp 64 --timeout 300 \
 		-- test=torture lock=all duration_ms=100 watchdog_ms=60000
@@ -295,6 +296,7 @@ PY
 	fi
 
 	test_hyperv
+	test_torture_shape
 	case_begin "pv=kvm on a KVM whose hypercalls never return: watchdog report, status 4"
 	if ! kvm_opens; then
 		skip "no usable /dev/kvm"
@@ -372,6 +374,82 @@ for i, want, offer in ((3, 'kvm', 'Hyper-V at 0x40000000, KVM at 0x40000100 with
     if s.get('pv_backend') != want or offer not in text:
         bad.append(f'run {i + 1} (pv=auto): backend {s.get("pv_backend")}, wanted {want} with "{offer}"')
 for b in bad: print(b[:400], file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
+
+# shape=locktorture (docs/torture.md "shape=locktorture"): every lock with
+# locktorture's defaults, its delays at the rates locktorture draws them,
+# an explicit interrupt-context lock, and the options it rejects.
+test_torture_shape() {
+	torture_case torture-locktorture "shape=locktorture, every lock, 4 vCPUs: no violation, shape and long_hold_ms in the JSON, no interrupt-context lock" \
+		--expect torture.shape=locktorture --expect torture.long_hold_ms=100 \
+		--expect torture.long_hold_one_in=800000 --expect torture.short_delay_one_in=1600 \
+		--expect torture.irq_levels=0 \
+		-- --smp 4 -- test=torture shape=locktorture lock=all duration_ms=300
+
+	locktorture_rates_case
+
+	torture_case torture-locktorture-irq "shape=locktorture irq_lock=1: the tick takes its lock when asked" \
+		--expect torture.shape=locktorture --expect torture.irq_levels=1 \
+		--expect torture.irq_acquisitions='>0' \
+		-- --smp 2 -- test=torture shape=locktorture irq_lock=1 lock=qspinlock duration_ms=300
+
+	local bad
+	for bad in hold_ns=100 think_ns=0 long_hold=0; do
+		case_begin "shape=locktorture $bad: status 2, names the conflict"
+		run_guest "locktorture-${bad%%=*}" --smp 2 -- test=torture shape=locktorture "$bad"
+		expect_status 2 && expect_grep "^not ok 1 cmdline # bad option '$bad': has no meaning with shape=locktorture.*; accepted: hold_ns=, think_ns= and long_hold= with shape=default; with shape=locktorture, long_hold_ms=0\.\.1000" && pass
+	done
+
+	case_begin "long_hold_ms=5 without shape=locktorture: status 2"
+	run_guest long-hold-ms-default --smp 2 -- test=torture long_hold_ms=5
+	expect_status 2 && expect_grep "^not ok 1 cmdline # bad option 'long_hold_ms=5': only with shape=locktorture; accepted: long_hold_ms=0\.\.1000 with shape=locktorture" && pass
+
+	case_begin "shape=bogus: status 2, names the shapes"
+	run_guest shape-bogus --smp 2 -- test=torture shape=bogus
+	expect_status 2 && expect_grep "^not ok 1 cmdline # bad option 'shape=bogus': unknown value; accepted: default\|locktorture" && pass
+}
+
+# long_hold_ms=1 at 2 CPUs: a 1 ms hold one time in 2*2000*1 = 4000
+# acquisitions, a 2 us delay one time in 2*400 = 800. Here tas made
+# 1.1-1.7 million acquisitions a second at 2 vCPUs in this shape (three
+# runs, one on a loaded host), so a 1 s run expects 280-430 long holds:
+# each count came within 5% of acquisitions/4000. The check: each count
+# within 5 standard deviations of acquisitions/N (Poisson), at least 10
+# long holds expected (the chance of none is then below e^-10), and every
+# long hold taken also counted among the holds over 1 ms (long_holds).
+locktorture_rates_case() {
+	case_begin "shape=locktorture long_hold_ms=1, 2 vCPUs: long holds and short delays taken at locktorture's rates"
+	run_guest torture-locktorture-hold --smp 2 -- test=torture shape=locktorture long_hold_ms=1 \
+		lock=tas duration_ms=1000
+	expect_status 0 && expect_ktap --expect torture.violations=0 --expect torture.lost_updates=0 \
+		--expect torture.long_hold_ms=1 --expect torture.long_hold_one_in=4000 \
+		--expect torture.short_delay_one_in=800 || return
+	PYTHONPATH=$TESTS_TOP/tools python3 - "$log" <<'PY' && pass || fail "delays not at locktorture's rates (log: $log)"
+import math, pvlog, sys
+rs = [j for run in pvlog.parse(pvlog.read_log(sys.argv[1])) for j in run.json if j.get('test') == 'torture']
+bad = [] if len(rs) == 1 else [f"{len(rs)} torture results, expected 1"]
+def near(got, want):
+    return abs(got - want) <= 5 * math.sqrt(want) + 1
+for r in rs:
+    n = r['acquisitions']
+    long_want, short_want = n / r['long_hold_one_in'], n / r['short_delay_one_in']
+    sleep_want = n / 2**20
+    print(f"#   {r['lock']}: {n} acquisitions, long holds {r['long_holds_taken']} (expected {long_want:.1f}), "
+          f"short delays {r['short_delays']} (expected {short_want:.1f}), jiffy sleeps {r['jiffy_sleeps']} "
+          f"(expected {sleep_want:.1f}), holds over 1 ms {r['long_holds']}")
+    if long_want < 10:
+        bad.append(f"{r['lock']}: {n} acquisitions, too few to expect 10 long holds")
+    if not near(r['long_holds_taken'], long_want):
+        bad.append(f"{r['lock']}: {r['long_holds_taken']} long holds, expected {long_want:.1f}")
+    if not near(r['short_delays'], short_want):
+        bad.append(f"{r['lock']}: {r['short_delays']} short delays, expected {short_want:.1f}")
+    if r['jiffy_sleeps'] > sleep_want + 5 * math.sqrt(sleep_want) + 5:
+        bad.append(f"{r['lock']}: {r['jiffy_sleeps']} jiffy sleeps, expected {sleep_want:.1f}")
+    if r['long_holds'] < r['long_holds_taken']:
+        bad.append(f"{r['lock']}: {r['long_holds_taken']} long holds taken, only {r['long_holds']} holds over 1 ms")
+for b in bad: print(b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
 }
