@@ -29,6 +29,13 @@ Boots build/pvspin.elf (built if missing) under QEMU; the guest's serial
 console is copied to stdout. With no options: 4 vCPUs, the default suite.
 
 options:
+  --guest G           pvspin|linux (default pvspin): linux boots the Linux
+                      peer (locktorture built in, tools/peer/linux, built and
+                      cached on first use) the same way and prints its
+                      console as pvspin's KTAP output (docs/peer.md)
+  --hypervisor-bit B  on|off (default on): off clears CPUID's hypervisor bit
+                      (-cpu ...,hypervisor=off); Linux then runs its native
+                      qspinlock under TCG instead of virt_spin_lock()
   --smp N             vCPUs (default 4; at most 255 under TCG, 288 under KVM)
   --mem MB            guest memory (default 256)
   --accel A           auto|kvm|tcg|nested (default auto: KVM only when the
@@ -102,7 +109,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
-boot= iso_flag=0 exit_via=debug-exit
+boot= iso_flag=0 exit_via=debug-exit exit_given=0 guest=pvspin hv_bit=on
 log= reset_log= qaccel_for_bed=0 dry_run=0 batch= l1_kernel= l1_smp= l1_mem= l0_tcg= gdb_port= timeout_given=0 hyperv=0 diag_dir=
 qemu_extra=() guest_args=()
 
@@ -117,7 +124,9 @@ parse_args() {
 		--cpu) cpu=${2-}; shift ;;
 		--iso) iso_flag=1 ;;
 		--boot) boot=${2-}; shift ;;
-		--exit) exit_via=${2-}; shift ;;
+		--exit) exit_via=${2-}; exit_given=1; shift ;;
+		--guest) guest=${2-}; shift ;;
+		--hypervisor-bit) hv_bit=${2-}; shift ;;
 		--hyperv) hyperv=1 ;;
 		--pin) pin=${2-}; shift ;;
 		--timeout) timeout=${2-}; timeout_given=1; shift ;;
@@ -152,6 +161,9 @@ validate_args() {
 	if [ -n "$pin" ] && ! [[ $pin =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]]; then
 		die_usage "--pin '$pin': a CPU list such as 0 or 0-1 or 0,2"
 	fi
+	case $guest in pvspin|linux) ;; *) die_usage "--guest '$guest': accepted: pvspin, linux" ;; esac
+	case $hv_bit in on|off) ;; *) die_usage "--hypervisor-bit '$hv_bit': accepted: on, off" ;; esac
+	[ "$guest" = pvspin ] || validate_linux_peer
 	validate_boot_exit
 	if [ $use_iso = 1 ] && [ "$machine" = microvm ]; then
 		die_usage "--iso needs a BIOS that boots CDs: use --machine q35 or pc"
@@ -170,6 +182,19 @@ validate_args() {
 	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
 	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel tcg"
 	[ -z "$gdb_port" ] || validate_gdb_port
+}
+
+# --guest linux: what the Linux peer cannot do the way pvspin does. It ends
+# by ACPI power-off (Linux never writes isa-debug-exit), and its verdict
+# comes from its console (tools/peer/linux/run.py).
+validate_linux_peer() {
+	[ -z "$boot$reset_log$gdb_port" ] && [ "$iso_flag" = 0 ] ||
+		die_usage "--guest linux: --boot, --iso, --reset-log and --gdb are pvspin's (the peer boots its bzImage with -kernel)"
+	[ "$exit_given" = 0 ] || [ "$exit_via" = acpi ] ||
+		die_usage "--guest linux --exit $exit_via: the peer powers off through ACPI (--exit acpi)"
+	[ "$hyperv" = 0 ] || die_usage "--guest linux --hyperv: the peer's kernel is built without Hyper-V guest support"
+	[ "$machine" != microvm ] || die_usage "--guest linux --machine microvm: the peer needs q35 or pc (ACPI power-off, PCI)"
+	exit_via=acpi
 }
 
 # --boot and --exit (docs/boot.md). Sets use_iso.
@@ -297,6 +322,7 @@ build_qemu_args() {
 		esac
 	fi
 	[ "$hyperv" = 1 ] && c=$c,$HYPERV_CPU_FLAGS
+	[ "$hv_bit" = off ] && c=$c,hypervisor=off
 	[ "$qaccel" = tcg ] && qargs+=(-accel tcg,thread=multi) || qargs+=(-accel kvm)
 	# The guest's NMI watchdog is the PIT routed as an NMI. KVM's in-kernel
 	# PIT by default holds back the next tick until the last one is
@@ -312,12 +338,22 @@ build_qemu_args() {
 	elif [ "$qaccel_for_bed" != 1 ]; then
 		qargs+=(-no-reboot)
 	fi
-	qargs+=(-display none -serial stdio)
+	# The Linux peer in the nested bed: a copy of its serial output for the
+	# bed's end-of-run watcher (tools/nested/l1-init.sh, @SERIAL_COPY@).
+	if [ "$guest" = linux ] && [ "$qaccel_for_bed" = 1 ]; then
+		qargs+=(-display none -chardev stdio,id=console,logfile=@SERIAL_COPY@ -serial chardev:console)
+	else
+		qargs+=(-display none -serial stdio)
+	fi
 	[ "$exit_via" = acpi ] || qargs+=(-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4")
 	if [ $use_iso = 1 ]; then
 		qargs+=(-cdrom "$image")
 	else
-		qargs+=(-kernel "$image" -append "${guest_args[*]-}")
+		local append="${guest_args[*]-}"
+		if [ "$guest" = linux ]; then
+			append=$(peer_cmdline) || { printf '%s\n' "$append" >&2; exit $ST_BAD_INPUT; }
+		fi
+		qargs+=(-kernel "$image" -append "$append")
 	fi
 	[ -n "$gdb_port" ] && qargs+=(-S -gdb "tcp::$gdb_port")
 	qargs+=("${qemu_extra[@]}")
@@ -383,10 +419,19 @@ run_direct() {
 	build_qemu_args "$image" "$accel"
 	local cmd=(qemu-system-x86_64 "${qargs[@]}")
 	[ -n "$pin" ] && cmd=(taskset -c "$pin" "${cmd[@]}")
+	if [ "$guest" = linux ]; then
+		cmd=(python3 "$PEER_RUN" run --smp "$smp" --timeout "$timeout" --options "${guest_args[*]-}"
+		     ${log:+--log "$log"} -- "${cmd[@]}")
+	elif [ $dry_run = 1 ]; then
+		cmd=(timeout "$timeout" "${cmd[@]}")
+	fi
 	if [ $dry_run = 1 ]; then
-		printf '%q ' timeout "$timeout" "${cmd[@]}"; echo
+		printf '%q ' "${cmd[@]}"; echo
 		exit 0
 	fi
+	# The peer's runner streams its KTAP document, stops QEMU once the
+	# console holds the verdict and exits with it.
+	[ "$guest" = linux ] && { "${cmd[@]}"; return $?; }
 	local out=$tmp/serial.log status
 	[ -n "$gdb_port" ] && gdb_hint
 	# Serial output streams to stdout as it comes; a copy decides the verdict.
@@ -545,10 +590,12 @@ run_nested() {
 			[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
 			# Each batch line is parsed like a command line, with the
 			# defaults of this invocation.
-			( eval "parse_args $line"; validate_args; nested_job_line ) >> "$jobs" || exit $?
+			( eval "parse_args $line"; validate_args; nested_job_line >> "$jobs"
+			  [ "$guest" = pvspin ] || peer_plan_line >> "$tmp/plans" ) || exit $?
 		done < "$batch"
 	else
 		nested_job_line >> "$jobs"
+		[ "$guest" = pvspin ] || peer_plan_line >> "$tmp/plans"
 	fi
 	local n=0 t
 	while IFS=$'\t' read -r _ t _; do n=$((n + 1)); total_timeout=$((total_timeout + t)); done < "$jobs"
@@ -564,12 +611,14 @@ run_nested() {
 		default_diag=1
 	fi
 	nargs+=(--diag-dir "$diag_dir")
+	[ "$guest" = pvspin ] || nargs+=(--end-pattern "$(python3 "$PEER_RUN" end-pattern)")
 	if [ $dry_run = 1 ]; then
 		cat "$jobs"
 		exit 0
 	fi
 	# Each result gets the L1 host it ran on as its "env" (the "# l1:" line
 	# that starts the run); everything else passes through unchanged.
+	[ "$guest" = linux ] && { run_nested_peer "$tmp" "$n"; return $?; }
 	"$TOP/tools/nested/nested-run.sh" --quiet "${nargs[@]}" "$jobs" |
 		awk '/^# l1: / { l1 = substr($0, 7) }
 		     /^# result: \{/ && l1 != "" { sub(/^# result: \{/, "# result: {\"env\":{\"accel\":\"nested\",\"l1\":" l1 "},") }
@@ -594,6 +643,59 @@ run_nested() {
 	return "$worst"
 }
 
+# ---- the Linux peer -------------------------------------------------------
+PEER_DIR=$TOP/tools/peer/linux
+PEER_RUN=$PEER_DIR/run.py
+
+# peer_cmdline: the kernel command line for the guest options; bad options
+# end the run here with the peer's one-result KTAP document and status 2
+peer_cmdline() {
+	local line st
+	line=$(python3 "$PEER_RUN" cmdline --smp "$smp" -- "${guest_args[@]}")
+	st=$?
+	if [ $st != 0 ]; then
+		printf '%s\n' "$line"
+		[ -n "$log" ] && printf '%s\n' "$line" > "$log"
+		exit "$st"
+	fi
+	echo "$line"
+}
+
+# The options are checked before the peer's bzImage is built (and cached
+# once per machine) to become the image.
+prepare_linux_peer() {
+	local line
+	line=$(peer_cmdline) || { printf '%s\n' "$line"; exit $ST_BAD_INPUT; }
+	IMAGE=$(python3 "$PEER_DIR/build.py") || die_env "the Linux peer could not be built (tools/peer/linux/build.py above)"
+}
+
+# peer_plan_line: the options of one Linux peer run, as run.py translate
+# --plans reads them (batch lines are checked here like a single run's)
+peer_plan_line() {
+	echo "$smp ${guest_args[*]-}"
+}
+
+# The Linux peer's runs in the bed: its raw consoles become one KTAP
+# document a run (run.py translate); the verdict is the first run that did
+# not pass, as for pvspin.
+run_nested_peer() {
+	local tmp=$1 n=$2 bed st
+	"$TOP/tools/nested/nested-run.sh" --quiet "${nargs[@]}" "$jobs" > "$tmp/serial.log"
+	bed=$?
+	nested_diag_settle
+	if [ "$bed" != 0 ]; then
+		cat "$tmp/serial.log"
+		return "$bed"
+	fi
+	python3 "$PEER_RUN" translate --plans "$tmp/plans" --status-file "$tmp/status" \
+		--timeout "$timeout" "$tmp/serial.log" | tee ${log:+"$log"}
+	st=${PIPESTATUS[0]}
+	local i
+	i=$(wc -l < "$tmp/status")
+	[ "$i" = "$n" ] || { echo "run-qemu.sh: nested bed reported $i of $n runs" >&2; return $ST_NO_QEMU; }
+	return "$st"
+}
+
 # ---- main ----------------------------------------------------------------
 main() {
 	parse_args "$@"
@@ -602,6 +704,7 @@ main() {
 	local purposes=(build run)
 	[ $use_iso = 1 ] && purposes+=(iso)
 	[ "$accel" = nested ] && purposes+=(nested)
+	[ "$guest" = linux ] && purposes+=(peer)
 	"$TOP/tools/deps.sh" "${purposes[@]}" || exit $ST_BAD_INPUT
 	choose_accel
 	echo "run-qemu.sh: accel=$accel ($accel_reason), machine=$machine, smp=$smp" >&2
@@ -610,7 +713,11 @@ main() {
 		targets+=(pvh)
 		IMAGE=$PVH_IMAGE
 	fi
-	make -s -C "$TOP" "${targets[@]}" >&2 || die_env "the build failed"
+	if [ "$guest" = linux ]; then
+		prepare_linux_peer
+	else
+		make -s -C "$TOP" "${targets[@]}" >&2 || die_env "the build failed"
+	fi
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-run.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	if [ "$accel" = nested ]; then

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Check the host tools pvspin needs; install the missing Debian packages when
 # run as root, else print the exact apt-get line and exit 2.
-#   tools/deps.sh [build|run|iso|test|bench|nested] ...   (default: build run)
+#   tools/deps.sh [build|run|iso|test|bench|nested|peer] ...   (default: build run)
 set -euo pipefail
 
 # tool:package pairs for each purpose.
@@ -12,6 +12,7 @@ declare -A NEED=(
 	[iso]="grub-mkrescue:grub-common xorriso:xorriso mformat:mtools /usr/lib/grub/i386-pc:grub-pc-bin"
 	[test]="python3:python3 gdb:gdb spin:spin xmllint:libxml2-utils clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev"
 	[bench]="gnuplot:gnuplot-nox python3:python3 /usr/include/ck_spinlock.h:libck-dev"
+	[peer]="python3:python3 gcc:gcc make:make flex:flex bison:bison bc:bc /usr/include/libelf.h:libelf-dev xz:xz-utils apt-get:apt dpkg-deb:dpkg nice:coreutils"
 	[nested]="cpio:cpio apt-get:apt dpkg-deb:dpkg xz:xz-utils readelf:binutils flock:util-linux gzip:gzip tar:tar"
 )
 

@@ -25,10 +25,15 @@
 #            fail REASON              the bed failed; nothing more follows
 #            done                     every run finished
 #
-# /job/config (sh) sets: L1_PACKAGE L1_PACKAGE_VERSION L0_DESC BREAK_MODULES
+# /job/config (sh) sets: END_PATTERN END_GRACE_S L1_PACKAGE L1_PACKAGE_VERSION L0_DESC BREAK_MODULES
 #                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR OUT_PORT_NAME
 #                        CTL_PORT_NAME EARLY_CTL_PREFIX
-# /job/jobs: PIN<TAB>TIMEOUT<TAB>QEMU_ARGS, @IMAGE@ already replaced.
+# /job/jobs: PIN<TAB>TIMEOUT<TAB>QEMU_ARGS, @IMAGE@ already replaced. A job
+# whose QEMU_ARGS hold @SERIAL_COPY@ (a chardev's logfile: a copy of the
+# guest's serial output) ends by the guest's word: once a line of the copy
+# matches END_PATTERN (/job/config), its QEMU gets END_GRACE_S seconds to
+# exit and is then stopped; the run's status is then 0, as for a guest that
+# powered off (such a guest passes with 0, not with isa-debug-exit's 1).
 # The kernel command line's pvspin.l1_boot=N: which boot of the host's call
 # this is (the host boots L1 again when a boot stalls before "ready").
 #
@@ -467,9 +472,35 @@ watchdog() {
 	kill -KILL "$1" 2>/dev/null && : >"$3"
 }
 
+# end_watch PID COPY FLAG: once COPY holds a line matching END_PATTERN, give
+# PID END_GRACE_S seconds, then SIGTERM it and create FLAG
+end_watch() {
+	_spid=
+	trap 'kill "$_spid" 2>/dev/null; exit 0' TERM
+	while kill -0 "$1" 2>/dev/null; do
+		if grep -Eq "$END_PATTERN" "$2" 2>/dev/null; then
+			sleep "$END_GRACE_S" &
+			_spid=$!
+			wait "$_spid"
+			kill -0 "$1" 2>/dev/null && kill -TERM "$1" 2>/dev/null && : >"$3"
+			exit 0
+		fi
+		sleep 1 &
+		_spid=$!
+		wait "$_spid"
+	done
+}
+
 # run_job I PIN TIMEOUT ARGS
 run_job() {
 	i=$1 pin=$2 tmo=$3 args=$4
+	copy= pass=$PASS_STATUS
+	case $args in
+	*@SERIAL_COPY@*)
+		copy=/tmp/l2-serial.$i pass=0
+		args=$(printf '%s' "$args" | sed "s|@SERIAL_COPY@|$copy|g") ;;
+	esac
+	ended=/tmp/ended.$i
 	put 3 "# l1: $ENV_JSON"
 	ctl "start $i"
 	flag=/tmp/timed-out.$i
@@ -489,18 +520,27 @@ run_job() {
 	qpid=$!
 	watchdog "$qpid" "$tmo" "$flag" &
 	wpid=$!
+	epid=
+	if [ -n "$copy" ]; then
+		end_watch "$qpid" "$copy" "$ended" &
+		epid=$!
+	fi
 	wait "$qpid"
 	st=$?
 	t1=$(uptime_cs)
-	kill "$wpid" 2>/dev/null
-	wait "$wpid"
+	kill "$wpid" $epid 2>/dev/null
+	wait "$wpid" $epid
 	if [ -e "$flag" ] && [ "$st" -eq "$KILLED_STATUS" ]; then
 		st=$TIMEOUT_STATUS
+	elif [ -e "$ended" ]; then
+		ctl "log run $i: QEMU had not exited $END_GRACE_S s after the guest's end-of-run line: stopped"
+		st=0
 	fi
+	rm -f "$copy" "$ended"
 	while IFS= read -r line; do
 		ctl "log run $i: $line"
 	done <"$errf"
-	if [ "$st" != "$PASS_STATUS" ]; then
+	if [ "$st" != "$pass" ]; then
 		[ -f "$dlog" ] && grep -Ev "$QEMU_DIAG_DROP" "$dlog" | send_diag "$i" qemu "$QEMU_DIAG_LINES"
 		dmesg 2>/dev/null | send_diag "$i" dmesg
 		kvm_trace_lines | send_diag "$i" trace

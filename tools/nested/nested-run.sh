@@ -38,6 +38,7 @@ readonly DEFAULT_L1_BOOTS=2
 # finish, and the whole limit may be many minutes away.
 readonly DEFAULT_L1_STALL_LIMIT_S=40
 readonly L1_SOFT_LOCKUP_RE='soft lockup - CPU#([0-9]+) stuck for ([0-9]+)s!'
+readonly DEFAULT_END_GRACE_S=5
 readonly PER_RUN_ALLOWANCE_S=15        # L2 QEMU start and exit, beyond its own timeout
 readonly KILL_GRACE_S=5                # SIGTERM to SIGKILL for the L1 QEMU
 readonly L1_DUMP_BEFORE_S=8            # L1's CPU registers are read this long before the limit
@@ -114,6 +115,12 @@ Options:
   --l1-boots N          boot L1 at most N times when boots stall (default
                         $DEFAULT_L1_BOOTS); the env JSON's l1_boot says which
                         boot ran the jobs
+  --end-pattern ERE     a job whose QEMU arguments hold @SERIAL_COPY@ ends
+                        by the guest's word: once its serial output has a
+                        line matching ERE (grep -E), QEMU gets --end-grace
+                        seconds to exit, is then stopped, and the run's raw
+                        status is 0 (the guest powered off)
+  --end-grace SEC       (default $DEFAULT_END_GRACE_S)
   --status-file FILE    write each run's raw exit status (124: timed out)
   --env-file FILE       write the L1 description (JSON)
   --quiet               no progress on stderr (errors still)
@@ -197,6 +204,8 @@ L0_QEMU=${PVSPIN_NESTED_L0_QEMU:-}
 L1_READY_LIMIT=""
 L1_BOOTS=$DEFAULT_L1_BOOTS
 L1_STALL_LIMIT=$DEFAULT_L1_STALL_LIMIT_S
+END_PATTERN=""
+END_GRACE_S=$DEFAULT_END_GRACE_S
 
 is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
@@ -227,6 +236,8 @@ parse_args() {
 		--l1-boots) need_arg "$1" $#; L1_BOOTS=$2; shift 2 ;;
 		--l1-stall-limit) need_arg "$1" $#; L1_STALL_LIMIT=$2; shift 2 ;;
 		--status-file) need_arg "$1" $#; STATUS_FILE=$2; shift 2 ;;
+		--end-pattern) need_arg "$1" $#; END_PATTERN=$2; shift 2 ;;
+		--end-grace) need_arg "$1" $#; END_GRACE_S=$2; shift 2 ;;
 		--env-file) need_arg "$1" $#; ENV_FILE=$2; shift 2 ;;
 		--quiet) QUIET=1; shift ;;
 		--prepare) PREPARE_ONLY=1; shift ;;
@@ -251,6 +262,7 @@ parse_args() {
 		[[ -f $JOBFILE && -r $JOBFILE ]] || die_usage "job file not found: $JOBFILE"
 	fi
 	is_posint "$L1_SMP" || die_usage "--l1-smp must be a positive integer: $L1_SMP"
+	is_posint "$END_GRACE_S" || die_usage "--end-grace must be a positive integer (s): $END_GRACE_S"
 	case $L0_TCG in
 	multi) L0_ACCEL=tcg ;;
 	single) L0_ACCEL=tcg,thread=single ;;
@@ -657,6 +669,8 @@ write_job_cpio() {
 		echo "OUT_PORT_NAME=$(shell_quote "$OUT_PORT_NAME")"
 		echo "CTL_PORT_NAME=$(shell_quote "$CTL_PORT_NAME")"
 		echo "EARLY_CTL_PREFIX=$(shell_quote "$EARLY_CTL_PREFIX")"
+		echo "END_PATTERN=$(shell_quote "$END_PATTERN")"
+		echo "END_GRACE_S=$END_GRACE_S"
 	} >"$jobroot/job/config"
 	(cd "$jobroot" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 		gzip -1 >"$WORK/job.cpio.gz"

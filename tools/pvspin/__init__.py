@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+# pvspin: the host tools' shared library (exit statuses, ...).
