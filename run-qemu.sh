@@ -210,7 +210,8 @@ validate_boot_exit() {
 	[ "$boot" = iso ] && use_iso=1
 	case $exit_via in debug-exit|acpi) ;; *) die_usage "--exit '$exit_via': accepted: debug-exit, acpi" ;; esac
 	[ "$exit_via" = acpi ] || return 0
-	[ "$accel" != nested ] || die_usage "--exit acpi: not with --accel nested (its bed takes the verdict from isa-debug-exit)"
+	[ "$accel" != nested ] || [ "$guest" = linux ] ||
+		die_usage "--exit acpi: not with --accel nested (its bed takes the verdict from isa-debug-exit)"
 	local a
 	for a in "${qemu_extra[@]}"; do
 		[[ $a == *acpi=off* ]] &&

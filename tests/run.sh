@@ -3,7 +3,7 @@
 # pvspin's host-side test runner (make test). Boots the guest under QEMU in
 # many shapes and checks its KTAP and JSON, runs the lock library's host
 # tests, and the nested-KVM tests. Ends with "N passed, N failed, N skipped".
-#   tests/run.sh [--only boot|locks|bench|debug|host|nested|model|pvlog|fuzz|vmm|soak,...]
+#   tests/run.sh [--only boot|locks|bench|debug|host|nested|model|pvlog|peer|fuzz|vmm|soak,...]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -51,6 +51,8 @@ want host && [ -f tests/host/Makefile ] && sub_runner host make -s --no-print-di
 want nested && [ -x tests/nested/run.sh ] && sub_runner nested tests/nested/run.sh
 want model && [ -x tests/model/run.sh ] && sub_runner model tests/model/run.sh
 want pvlog && sub_runner pvlog tests/pvlog/run.sh
+# The Linux peer: built once per machine (cached), then booted beside pvspin.
+want peer && { tools/deps.sh peer || exit 2; sub_runner peer tests/peer/run.py ${PVSPIN_SKIP_NESTED:+--no-nested}; }
 want soak && [ -x tests/soak/run.sh ] && sub_runner soak tests/soak/run.sh
 # A short pass of every fuzz target (make fuzz FUZZ_SECONDS=N runs longer).
 want fuzz && FUZZ_SECONDS=${FUZZ_SECONDS:-5} sub_runner fuzz tests/fuzz/run.sh

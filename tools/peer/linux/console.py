@@ -18,16 +18,17 @@ What is read, and from where (Linux 6.12):
   test-and-set lock) takes over from qspinlock. The peer's init prints the
   CPUID facts ("pvspin-peer: cpuid ..."), so the lock is read, not assumed.
 - The rate: stats lines are cumulative. The window runs from the first
-  periodic stats line at or after start + warm-up to the last periodic one
-  before the shutdown; both ends are the stats thread's own reads, timed by
-  printk (the stats thread sleeps in jiffies, so its interval is not used).
+  periodic stats line at or after start + warm-up to the first one at least
+  duration_ms later (else the last before the shutdown); both ends are the
+  stats thread's own reads, timed by printk (the stats thread sleeps in
+  jiffies, so its interval is not used).
 """
 import re
 from dataclasses import dataclass, field
 
 from pvspin import status
 
-TS_RE = re.compile(r"^\[\s*(\d+)\.(\d{6})\] (.*)$")
+TS_RE = re.compile(r"^\[\s*(\d+)\.(\d{1,9})\] (.*)$")
 CPUID_RE = re.compile(r"^pvspin-peer: cpuid hypervisor=([01]) signature=(\S+) "
                       r"leaf40000001\.eax=(0x[0-9a-f]+) pv_unhalt=([01])")
 VERSION_RE = re.compile(r"^Linux version (\S+)")
@@ -126,7 +127,7 @@ class Console:
         line = raw.rstrip("\r\n")
         m = TS_RE.match(line)
         if m:
-            t_ns = int(m.group(1)) * 1_000_000_000 + int(m.group(2)) * 1000
+            t_ns = int(m.group(1)) * 1_000_000_000 + int(m.group(2).ljust(9, "0"))
             self.last_ns = max(self.last_ns, t_ns)
             text = m.group(3)
         else:
@@ -180,7 +181,11 @@ class Console:
             inside = [Stats(self.start_ns, "start", 0, 0, 0, False, 0)] + inside
         if len(inside) < 2:
             return None
-        return inside[0], inside[-1]
+        # The first line that closes a window of at least duration_ms, else
+        # the last one (the stats thread fell behind the shutdown's timer).
+        want = inside[0].t_ns + self.plan.options["duration_ms"] * 1_000_000
+        last = next((s for s in inside[1:] if s.t_ns >= want), inside[-1])
+        return inside[0], last
 
     def result(self):
         impl, why = lock_impl(self.cpuid, self.kvm_line)

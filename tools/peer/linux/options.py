@@ -68,10 +68,12 @@ class Plan:
 
     @property
     def shutdown_secs(self):
-        """locktorture's shutdown_secs: one stats line at or after the end of
-        warm-up + duration, and one second for it to be printed."""
+        """locktorture's shutdown_secs: the first stats line comes one interval
+        after the start, the window is duration_ms from it, and one interval
+        more lets a stats thread that fell behind print the line that closes
+        it."""
         o = self.options
-        return math.ceil((o["warmup_ms"] + o["duration_ms"]) / 1000) + STAT_INTERVAL_S
+        return math.ceil((o["warmup_ms"] + o["duration_ms"]) / 1000) + 2 * STAT_INTERVAL_S
 
     @property
     def result_name(self):

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# tests/peer/run.py: tests of the Linux peer: its console reader on recorded consoles, its options, its boots.
+"""The Linux peer's tests (make test's "peer" group).
+
+usage: tests/peer/run.py [--no-boots] [--no-nested]
+
+Unit checks (seconds): the console reader on consoles recorded from the
+peer (fixtures/), the option mapping, the agreement of the facts kept in
+two places (locktorture's lock types, the end-of-run pattern, the exit
+statuses). Boots (CASES below): the peer built once per machine (cached),
+booted at 4 vCPUs under TCG (hypervisor bit on and off) and under nested
+KVM. Ends with "N passed, N failed, N skipped".
+"""
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+PEER = REPO / "tools" / "peer" / "linux"
+sys.path[:0] = [str(REPO / "tools"), str(PEER)]
+from pvspin import status  # noqa: E402
+import options  # noqa: E402
+import console as consolemod  # noqa: E402
+from console import Console  # noqa: E402
+
+FIX = HERE / "fixtures"
+RUN_QEMU = REPO / "run-qemu.sh"
+LOG_DIR = REPO / "build" / "test-logs" / "peer"
+
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def check(name, ok, detail=""):
+    counts["passed" if ok else "failed"] += 1
+    print(f"{'PASS' if ok else 'FAIL'} {name}" + (f": {detail}" if detail and not ok else ""), flush=True)
+
+
+def skip(name, why):
+    counts["skipped"] += 1
+    print(f"SKIP {name}: {why}", flush=True)
+
+
+def read(fixture, opts=(), smp=4, vmm=0):
+    plan = options.parse(list(opts), smp)
+    c = Console(plan)
+    for line in (FIX / fixture).read_text(errors="replace").splitlines():
+        c.feed(line)
+    return c, c.finish(vmm, 30)
+
+
+# -- the console reader, on recorded consoles ------------------------------------
+def unit_console():
+    c, v = read("pass-tcg-virt_spin_lock.console", ["duration_ms=5000"])
+    r = v.result
+    check("console: a pass under TCG is status 0", v.status == status.PASS, v.reason)
+    check("console: TCG with the hypervisor bit is virt_spin_lock", r["lock_impl"] == "virt_spin_lock", r["lock_impl"])
+    check("console: the window is bounded by periodic stats lines after the warm-up",
+          r["duration_ns"] and 4.5e9 < r["duration_ns"] < 6e9 and r["warmup_ns"] >= 100e6,
+          f"{r['duration_ns']} {r['warmup_ns']}")
+    check("console: the rate is acquisitions over the window",
+          abs(r["throughput_per_s"] - r["acquisitions"] * 1e9 / r["duration_ns"]) < 1, str(r))
+    check("console: the last stats line gives totals and per-writer min/max",
+          r["acquisitions_total"] >= r["acquisitions"] and r["per_cpu_min"] <= r["per_cpu_max"]
+          and r["violations"] == 0, str(r))
+    check("console: long holds counted from locktorture's delay lines", r["long_holds"] >= 1, str(r["long_holds"]))
+    check("console: CPUID facts from the peer's init", r["cpuid"] == {
+        "hypervisor": True, "signature": "TCGTCGTCGTCG", "leaf_40000001_eax": "0x00000000",
+        "pv_unhalt": False}, str(r["cpuid"]))
+    check("console: kernel version and CPUs online", r["kernel"] == "6.12.118" and r["vcpus_online"] == 4, str(r))
+
+    _, v = read("pass-tcg-qspinlock.console")
+    check("console: hypervisor bit off is native qspinlock", v.result["lock_impl"] == "qspinlock"
+          and v.status == status.PASS, f"{v.result['lock_impl']} {v.status}")
+
+    _, v = read("lock_busted-fail.console", ["lock=lock_busted"])
+    check("console: lock_busted's Fail: 1 is a test failure (status 1)",
+          v.status == status.TEST_FAILURE and v.result["violations"] == 1 and "Fail: 1" in v.reason, v.reason)
+    check("console: locktorture's ??? marks the imbalance", v.result["imbalance"] is True)
+
+    c, v = read("panic-no-init.console")
+    check("console: a panic is a crash (status 3)", v.status == status.GUEST_CRASH and "Kernel panic" in v.reason,
+          v.reason)
+    check("console: a panic decides the run", c.decided)
+
+    c, v = read("timeout-cut.console", vmm=status.TIMEOUT)
+    check("console: a console cut by the timeout is status 124, TIMEOUT directive",
+          v.status == status.TIMEOUT and v.directive == "TIMEOUT" and not c.decided, f"{v.status} {v.reason}")
+    _, v = read("timeout-cut.console", vmm=0)
+    check("console: a console that stops without an end is a crash (status 3)",
+          v.status == status.GUEST_CRASH, f"{v.status} {v.reason}")
+
+    _, v = read("few-stats.console")
+    check("console: too few stats lines for a window is a failure naming why",
+          v.status == status.TEST_FAILURE and "no rate" in v.reason and v.result["throughput_per_s"] is None,
+          f"{v.status} {v.reason}")
+
+    c, v = read("bad-type.console")
+    check("console: an unknown torture type is bad input (status 2)",
+          v.status == status.BAD_INPUT and c.decided, f"{v.status} {v.reason}")
+
+    _, v = read("pass-tcg-virt_spin_lock.console", ["pv=kvm"])
+    check("console: pv=kvm where Linux ran no pvqspinlock is bad input",
+          v.status == status.BAD_INPUT and "pv=kvm" in v.reason, v.reason)
+
+    plan = options.parse([], 4)
+    c = Console(plan)
+    for line in ("[    0.1] Linux version 6.12.118 (x)", "[    0.2] kvm-guest: PV spinlocks enabled"):
+        c.feed(line)
+    check("console: kvm-guest's 'PV spinlocks enabled' is pvqspinlock",
+          consolemod.lock_impl(None, c.kvm_line)[0] == "pvqspinlock")
+    for line, impl in (("PV spinlocks disabled, no host support", "virt_spin_lock"),
+                       ("PV spinlocks disabled with KVM_HINTS_REALTIME hints", "qspinlock"),
+                       ("PV spinlocks disabled, single CPU", "qspinlock"),
+                       ('PV spinlocks disabled, forced by "nopvspin" parameter', "qspinlock")):
+        c = Console(plan)
+        c.feed(f"[    0.2] kvm-guest: {line}")
+        got = consolemod.lock_impl({"hypervisor": True, "signature": "KVMKVMKVM..."}, c.kvm_line)[0]
+        check(f"console: '{line}' is {impl}", got == impl, got)
+    check("console: no CPUID line and no kvm line: the lock is unknown, never assumed",
+          consolemod.lock_impl(None, None)[0] is None)
+
+    ere = re.compile(consolemod.DECIDED_ERE)
+    decided_lines = [
+        "[    3.851509] spin_lock-torture:--- End of test: SUCCESS: acq_writer_lim=0",
+        "[    3.851509] lock_busted-torture:--- End of test: FAILURE: acq_writer_lim=0",
+        "[    1.407495] Kernel panic - not syncing: Requested init /missing failed (error -2).",
+        '[    0.847319] lock-torture: invalid torture type: "no_such_lock"',
+        "[    3.854351] reboot: Power down",
+        "[   30.000000] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [lock_torture_wr:64]",
+        "[   30.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+        "[   30.000000] rcu: INFO: rcu_preempt self-detected stall on CPU",
+    ]
+    for line in decided_lines:
+        c = Console(plan)
+        c.feed(line)
+        check(f"end pattern and reader agree: {line[15:60]}", bool(ere.search(line)) and c.decided,
+              f"ere={bool(ere.search(line))} decided={c.decided}")
+    for line in ("[    1.884614] Writes:  Total: 1399686  Max/Min: 405147/293730   Fail: 0 ",
+                 "[    0.9] input: Power Button as /devices/LNXSYSTM:00/LNXPWRBN:00/input/input0"):
+        c = Console(plan)
+        c.feed(line)
+        check(f"end pattern and reader agree: not decided by {line[15:50]}",
+              not ere.search(line) and not c.decided)
+
+
+# -- the options -----------------------------------------------------------------
+def unit_options():
+    p = options.parse(["lock=spin_lock", "duration_ms=5000", "cpus=2", "warmup_ms=0"], 4)
+    cl = p.kernel_cmdline()
+    for want in ("locktorture.torture_type=spin_lock", "locktorture.nwriters_stress=2",
+                 "locktorture.shutdown_secs=7", "locktorture.stutter=0", "locktorture.shuffle_interval=0",
+                 "locktorture.rt_boost=0", "locktorture.stat_interval=1", "locktorture.long_hold=100"):
+        check(f"options: the kernel command line has {want}", want in cl.split(), cl)
+    check("options: cpus=0 (the default) is one writer per vCPU",
+          "locktorture.nwriters_stress=6" in options.parse([], 6).kernel_cmdline().split())
+    check("options: pv=off is nopvspin", "nopvspin" in options.parse(["pv=off"], 4).kernel_cmdline().split())
+    check("options: long_hold_ms=0 turns long holds off",
+          "locktorture.long_hold=0" in options.parse(["long_hold_ms=0"], 4).kernel_cmdline().split())
+    for bad, words in (("unknown lock", ["lock=spinlock"]), ("a lock list", ["lock=spin_lock,mutex_lock"]),
+                       ("no counterpart", ["hold_ns=5"]), ("pvspin's long_hold", ["long_hold=4"]),
+                       ("unknown key", ["frobnicate=1"]), ("a missing value", ["duration_ms="]),
+                       ("not key=value", ["lock"]), ("cpus above the vCPUs", ["cpus=5"]),
+                       ("a test other than torture", ["test=smp"]), ("pv=ipi", ["pv=ipi"]),
+                       ("an option twice", ["seed=1", "seed=2"]), ("duration_ms=0", ["duration_ms=0"])):
+        try:
+            options.parse(words, 4)
+            check(f"options: {bad} is bad input", False, "accepted")
+        except options.BadOption as e:
+            check(f"options: {bad} is bad input", "accepted" in str(e) or "twice" in str(e), str(e))
+
+
+# -- facts kept twice --------------------------------------------------------------
+def unit_agreement():
+    src = sorted((Path.home() / ".cache" / "pvspin" / "linux-peer" / "src").glob("*/linux/kernel/locking/locktorture.c"))
+    if not src:
+        skip("options: LOCK_TYPES match the built locktorture's torture_ops[]", "no peer source unpacked yet")
+    else:
+        text = src[-1].read_text()
+        ops = re.search(r"torture_ops\[\] = \{(.*?)\};", text, re.S).group(1)
+        names = {re.search(r'\.name\s*=\s*"([^"]+)"', text[text.find(f"struct lock_torture_ops {o} ="):]).group(1)
+                 for o in re.findall(r"&(\w+)", ops)}
+        config = next((Path.home() / ".cache" / "pvspin" / "linux-peer").glob("*/config"), None)
+        if config and "CONFIG_RT_MUTEXES=y" not in config.read_text():
+            names.discard("rtmutex_lock")
+        check("options: LOCK_TYPES are the built locktorture's torture_ops[]",
+              names == set(options.LOCK_TYPES), f"source {sorted(names)} vs {sorted(options.LOCK_TYPES)}")
+    exit_h = (REPO / "kernel" / "exit.h").read_text()
+    check("status: the guest's statuses are kernel/exit.h's",
+          all(f"EXIT_{n} = {v}" in exit_h for n, v in (("PASS", status.PASS), ("LOCKUP", status.LOCKUP))))
+    rq = RUN_QEMU.read_text()
+    check("status: run-qemu.sh's table agrees with tools/pvspin/status.py",
+          f"ST_TIMEOUT={status.TIMEOUT} ST_NO_QEMU={status.NO_VMM}" in rq
+          and f"ST_LOCKUP={status.LOCKUP}" in rq)
+
+
+# -- boots -------------------------------------------------------------------------
+# (name, run-qemu.sh options, guest options, expected status, {result field: value})
+CASES = [
+    ("TCG, hypervisor bit on: virt_spin_lock", ["--accel", "tcg", "--smp", "4"],
+     ["lock=spin_lock", "duration_ms=2000"], status.PASS, {"lock_impl": "virt_spin_lock", "violations": 0}),
+    ("TCG, hypervisor bit off: native qspinlock", ["--accel", "tcg", "--smp", "4", "--hypervisor-bit", "off"],
+     ["lock=spin_lock", "duration_ms=2000"], status.PASS, {"lock_impl": "qspinlock", "violations": 0}),
+    ("TCG: lock_busted fails (status 1)", ["--accel", "tcg", "--smp", "4"],
+     ["lock=lock_busted", "duration_ms=1000"], status.TEST_FAILURE, {"violations": 1}),
+    ("TCG: a bad guest option is status 2 before any boot", ["--accel", "tcg"],
+     ["lock=spinlock"], status.BAD_INPUT, None),
+    ("TCG: the timeout ends the run with 124", ["--accel", "tcg", "--smp", "4", "--timeout", "3"],
+     ["duration_ms=60000"], status.TIMEOUT, None),
+    ("nested KVM: pvqspinlock", ["--accel", "nested", "--smp", "4"],
+     ["lock=spin_lock", "duration_ms=3000"], status.PASS, {"lock_impl": "pvqspinlock", "violations": 0}),
+    ("nested KVM: lock_busted fails (status 1)", ["--accel", "nested", "--smp", "4"],
+     ["lock=lock_busted", "duration_ms=1000"], status.TEST_FAILURE, {"violations": 1}),
+]
+# run-qemu.sh options that are bad input with --guest linux
+BAD_RUNNER_OPTIONS = [["--boot", "pvh"], ["--iso"], ["--exit", "debug-exit"], ["--gdb"],
+                      ["--machine", "microvm"], ["--hypervisor-bit", "maybe"], ["--guest", "windows"],
+                      ["--guest"], ["--hypervisor-bit"]]
+
+
+def boot(name, args, guest, want_status, want_fields):
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + ".log")
+    t0 = time.monotonic()
+    p = subprocess.run([str(RUN_QEMU), "--guest", "linux", *args, "--", *guest],
+                       capture_output=True, text=True)
+    log.write_text(p.stdout + "\n--- stderr\n" + p.stderr)
+    got = p.returncode
+    results = [json.loads(line[len("# result: "):]) for line in p.stdout.splitlines()
+               if line.startswith("# result: ")]
+    problems = []
+    if got != want_status:
+        problems.append(f"status {got}, want {want_status}")
+    if want_fields is not None:
+        if len(results) != 1:
+            problems.append(f"{len(results)} results")
+        else:
+            r = results[0]
+            for k, v in want_fields.items():
+                if r.get(k) != v:
+                    problems.append(f"{k}={r.get(k)!r}, want {v!r}")
+            if want_status == status.PASS and not (r.get("throughput_per_s") or 0) > 0:
+                problems.append("no positive throughput_per_s")
+            if r.get("guest") != "linux":
+                problems.append("no guest=linux")
+    lines = p.stdout.splitlines()
+    if not lines or lines[0] != "KTAP version 1" or lines[1] != "1..1":
+        problems.append("no KTAP header")
+    if sum(1 for line in lines if re.match(r"^(not )?ok 1 ", line)) != 1:
+        problems.append("not one result line")
+    check(f"boot: {name} ({time.monotonic() - t0:.0f} s)", not problems,
+          "; ".join(problems) + f" (log {log})")
+
+
+def main(argv):
+    boots = "--no-boots" not in argv
+    nested = "--no-nested" not in argv
+    unit_console()
+    unit_options()
+    unit_agreement()
+    for bad in BAD_RUNNER_OPTIONS:
+        p = subprocess.run([str(RUN_QEMU), "--guest", "linux", *bad] if bad[0] != "--guest"
+                           else [str(RUN_QEMU), *bad], capture_output=True, text=True)
+        check(f"run-qemu.sh --guest linux {' '.join(bad)} is status 2", p.returncode == status.BAD_INPUT,
+              f"status {p.returncode}: {p.stderr.strip()[-200:]}")
+    if boots:
+        b = subprocess.run([sys.executable, str(PEER / "build.py")], capture_output=True, text=True)
+        check("the peer builds (or is cached)", b.returncode == 0, b.stderr[-2000:])
+        if b.returncode == 0:
+            for name, args, guest, st, fields in CASES:
+                if "nested" in args and not nested:
+                    skip(f"boot: {name}", "--no-nested")
+                    continue
+                boot(name, args, guest, st, fields)
+    else:
+        for name, *_ in CASES:
+            skip(f"boot: {name}", "--no-boots")
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
