@@ -15,4 +15,13 @@ static inline uint64_t xorshift(uint64_t *s)
 	return *s = x;
 }
 
+/* The first state of CPU `cpu`'s stream under seed=`seed`: the writer
+ * loops' draws (torture's and bench's), repeatable per seed, distinct per
+ * CPU, never 0. */
+static inline uint64_t xorshift_cpu_state(uint64_t seed, unsigned int cpu)
+{
+	uint64_t s = seed * 0x9E3779B97F4A7C15ull + cpu + 1;
+	return s ? s : 1;
+}
+
 #endif

@@ -259,7 +259,7 @@ static struct torture_cpu *worker_start(void)
 	me->acquisitions = 0;
 	me->irq_acquisitions = 0;
 	me->irq_rng = opt.seed * 0xD1B54A32D192ED03ull + id + 1;
-	me->rng = opt.seed * 0x9E3779B97F4A7C15ull + id + 1;
+	me->rng = xorshift_cpu_state(opt.seed, id);
 	me->steal_start_ns = steal_time_ns(id);
 	watchdog_cpu_start();
 	return me;
@@ -593,12 +593,12 @@ static void default_json(struct json *j)
 	json_str(j, "shape", torture_shape_name(TORTURE_SHAPE_DEFAULT));
 }
 
-static void locktorture_describe(void)
+static void locktorture_shape_describe(void)
 {
-	ktap_diag("torture: shape=locktorture lock=%s cpus=%u duration_ms=%lu long_hold_ms=%lu long_hold_one_in=%lu short_delay_one_in=%lu jiffy_sleep_one_in=%llu irq_lock=%lu pv=%s",
-		  opt.lock, t.ncpus, opt.duration_ms, t.lt.long_hold_ms, t.lt.long_hold_one_in,
-		  t.lt.short_delay_one_in, LOCKTORTURE_SLEEP_MASK + 1, opt.irq_lock,
-		  pv_backend_name());
+	char params[LOCKTORTURE_DESCRIBE_MAX];
+	locktorture_describe(params, sizeof(params), &t.lt);
+	ktap_diag("torture: shape=locktorture lock=%s cpus=%u duration_ms=%lu %s irq_lock=%lu pv=%s",
+		  opt.lock, t.ncpus, opt.duration_ms, params, opt.irq_lock, pv_backend_name());
 }
 
 static void locktorture_json_fields(struct json *j)
@@ -611,7 +611,7 @@ static void locktorture_json_fields(struct json *j)
 
 static const struct shape_ops shapes[] = {
 	[TORTURE_SHAPE_DEFAULT] = { default_worker, default_describe, default_json },
-	[TORTURE_SHAPE_LOCKTORTURE] = { locktorture_worker, locktorture_describe,
+	[TORTURE_SHAPE_LOCKTORTURE] = { locktorture_worker, locktorture_shape_describe,
 					locktorture_json_fields },
 };
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* torture_shape.c - shape=locktorture: the writer loop of Linux 6.12's locktorture (spin_lock), its option rules and its result fields.
+/* torture_shape.c - shape= for the torture and bench suites: the shape names, their option rules, and shape=locktorture's writer loop of Linux 6.12's locktorture (spin_lock) and result fields.
  *
  * What lock_torture_writer() (kernel/locking/locktorture.c) does in each
  * iteration, run as locktorture.torture_type=spin_lock stutter=0
@@ -23,9 +23,11 @@
  *   - stutter_wait(): with stutter=0 no stutter kthread sets a pause, so
  *     it only offers the scheduler a quiescent point; nothing here.
  *   - loop until torture_must_stop(), no think time.
- * Linux's torture_random() is an LCG; this draws from the torture's
+ * Linux's torture_random() is an LCG; this draws from the suite's
  * per-CPU xorshift with the same probabilities. nwriters is cpus=, which
- * is locktorture's nwriters_stress (one writer per CPU here). */
+ * is locktorture's nwriters_stress (one writer per CPU here). The torture
+ * runs this loop around its critical-section checks, the bench inside its
+ * measured phases. */
 #include "kernel/options.h"
 #include "lib/fmt.h"
 #include "torture_shape.h"
@@ -101,11 +103,11 @@ void locktorture_long_hold(const struct locktorture_params *p, struct locktortur
 	c->long_holds++;
 }
 
-void locktorture_counts_add(struct locktorture_counts *sum, const struct locktorture_counts *c)
+void locktorture_describe(char *buf, size_t size, const struct locktorture_params *p)
 {
-	sum->long_holds += c->long_holds;
-	sum->short_delays += c->short_delays;
-	sum->jiffy_sleeps += c->jiffy_sleeps;
+	snprintf(buf, size, "long_hold_ms=%lu long_hold_one_in=%lu short_delay_one_in=%lu jiffy_sleep_one_in=%llu",
+		 p->long_hold_ms, p->long_hold_one_in, p->short_delay_one_in,
+		 LOCKTORTURE_SLEEP_MASK + 1);
 }
 
 void locktorture_json(struct json *j, const struct locktorture_params *p,

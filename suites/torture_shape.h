@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* torture_shape.h - the torture's writer loop shapes (shape=): pvspin's own, or Linux 6.12 locktorture's spin_lock writer. */
+/* torture_shape.h - the writer loop shapes (shape=) of the torture and bench suites: pvspin's own, or Linux 6.12 locktorture's spin_lock writer. */
 #ifndef PVSPIN_TORTURE_SHAPE_H
 #define PVSPIN_TORTURE_SHAPE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "kernel/time.h"
 #include "lib/json.h"
@@ -73,8 +74,20 @@ static inline void locktorture_write_delay(const struct locktorture_params *p, u
 	}
 }
 
-/* *sum += *c */
-void locktorture_counts_add(struct locktorture_counts *sum, const struct locktorture_counts *c);
+/* *sum += *c; inline, as bench adds each counted acquisition's draws. */
+static inline void locktorture_counts_add(struct locktorture_counts *sum,
+					  const struct locktorture_counts *c)
+{
+	sum->long_holds += c->long_holds;
+	sum->short_delays += c->short_delays;
+	sum->jiffy_sleeps += c->jiffy_sleeps;
+}
+
+/* The parameters as the suites' "# torture:" and "# bench:" lines give
+ * them: "long_hold_ms=L long_hold_one_in=A short_delay_one_in=B
+ * jiffy_sleep_one_in=1048576". */
+#define LOCKTORTURE_DESCRIBE_MAX 128
+void locktorture_describe(char *buf, size_t size, const struct locktorture_params *p);
 /* "shape":"locktorture", "long_hold_ms", "long_holds_taken", "short_delays", "jiffy_sleeps". */
 void locktorture_json(struct json *j, const struct locktorture_params *p,
 		      const struct locktorture_counts *sum);
