@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* bench.c - the bench suite: throughput, fairness and acquire latency of each selected lock,
  * one after the other on the same CPUs, so one boot compares them. Every
- * CPU loops: acquire (timed), a critical section of hold_ns that writes
- * shared cache lines, release, think_ns outside. A warm-up runs first and
- * is not counted; the PV counters and steal time cover the measured window
- * only. A critical section that takes over OVERRUN_FACTOR times its hold
- * time had its holder preempted (or interrupted for that long). Slow
+ * CPU loops: acquire (timed), a critical section that writes shared cache
+ * lines and waits as its shape says, release. shape=default waits hold_ns
+ * inside and think_ns outside; shape=locktorture is Linux locktorture's
+ * writer (torture_shape.h), no think time. A warm-up runs first and is not
+ * counted; the PV counters and steal time cover the measured window only.
+ * A critical section that takes over OVERRUN_FACTOR times its intended
+ * wait had its holder preempted (or interrupted for that long). Slow
  * handoffs and long holds (lock_report.h) reuse the latency's clock reads. */
 #include "hypercall/steal_time.h"
 #include "kernel/console.h"
@@ -21,10 +23,12 @@
 #include "lib/json.h"
 #include "lib/string.h"
 #include "lib/x86.h"
+#include "lib/xorshift.h"
 #include "lock/lock.h"
 #include "lock_report.h"
 #include "suite.h"
 #include "torture.h"
+#include "torture_shape.h"
 
 #define NAME_MAX         64
 #define SHARED_LINES     4              /* cache lines the critical section writes */
@@ -54,6 +58,9 @@ struct bench_cpu {
 	struct handoff_counts handoff;
 	uint64_t steal_start_ns, steal_ns;
 	bool measuring;
+	uint64_t rng;                   /* shape=locktorture's draws */
+	struct locktorture_counts lt_now;       /* drawn for the acquisition under way */
+	struct locktorture_counts lt;   /* of the counted acquisitions */
 	uint64_t lat[LAT_BUCKETS];
 } __attribute__((aligned(CACHE_LINE)));
 
@@ -67,7 +74,18 @@ struct bench_row {
 	struct handoff_counts handoff;
 };
 
+/* A loop shape (shape=), chosen once per suite run: the loops test no
+ * shape. */
+struct bench_shape {
+	void (*worker)(void *arg);
+	uint64_t (*usual_wait_ns)(void);        /* in the critical section, rare delays aside */
+	void (*params)(char *buf, size_t size); /* its options, for the "# bench:" line */
+	void (*json)(struct json *j);           /* "shape" and its parameters and counts */
+};
+
 static struct {
+	const struct bench_shape *shape;
+	struct locktorture_params lt;   /* shape=locktorture, for this CPU count */
 	const struct lock_type *type;
 	lock_storage_t lock __attribute__((aligned(CACHE_LINE)));
 	struct shared_line shared[SHARED_LINES];
@@ -78,7 +96,8 @@ static struct {
 	uint64_t start_ns, warmup_end_ns, measure_start_ns, measure_end_ns, stop_ns;
 	struct pv_snapshot pv_start;
 	unsigned int ncpus;
-	uint64_t overrun_ns;
+	uint64_t overrun_ns;            /* a critical section's overrun limit */
+	uint64_t long_overrun_ns;       /* shape=locktorture: one with a long hold */
 	struct bench_cpu cpu[MAX_CPUS];
 	struct bench_row rows[TABLE_ROWS];
 	unsigned int nrows;
@@ -137,23 +156,28 @@ static void advance_phase(void)
 	__atomic_store_n(&switching, 0, __ATOMIC_RELEASE);
 }
 
-static void critical_section(unsigned int id)
+/* The critical section around a shape's `hold`, which waits inside it and
+ * returns this critical section's overrun limit. */
+static inline __attribute__((always_inline)) uint64_t
+critical_section(struct bench_cpu *me, unsigned int id, uint64_t (*hold)(struct bench_cpu *))
 {
 	if (b.owner != NO_OWNER)
 		__atomic_add_fetch(&b.violations, 1, __ATOMIC_RELAXED);
 	b.owner = id;
 	for (unsigned int i = 0; i < SHARED_LINES; i++)
 		b.shared[i].v++;
-	delay_ns(opt.hold_ns);
+	uint64_t overrun_ns = hold(me);
 	if (b.owner != id)
 		__atomic_add_fetch(&b.violations, 1, __ATOMIC_RELAXED);
 	b.owner = NO_OWNER;
+	return overrun_ns;
 }
 
 /* t0: acquire begun, t1: acquired, t2: about to release; released: the
- * previous owner's t2. */
-static void record(struct bench_cpu *me, unsigned int id, uint64_t t0, uint64_t t1,
-		   uint64_t t2, uint64_t released)
+ * previous owner's t2; overrun_ns: this critical section's limit. */
+static inline __attribute__((always_inline)) void
+record(struct bench_cpu *me, unsigned int id, uint64_t t0, uint64_t t1, uint64_t t2,
+       uint64_t released, uint64_t overrun_ns)
 {
 	uint64_t wait_ns = t1 - t0;
 	if (!me->measuring) {
@@ -164,44 +188,102 @@ static void record(struct bench_cpu *me, unsigned int id, uint64_t t0, uint64_t 
 	me->lat[lat_bucket(wait_ns)]++;
 	if (wait_ns > me->max_ns)
 		me->max_ns = wait_ns;
-	if (t2 - t1 > b.overrun_ns)
+	if (t2 - t1 > overrun_ns)
 		me->overruns++;
 	handoff_record(&me->handoff, t0, t1, t2, released);
 }
 
-static void worker(void *arg)
+/* Take the lock (timed), run the critical section around `hold`, release;
+ * record it if the lock was taken inside the measured window, and say so.
+ * Inlined into each shape's loop, so `hold` is a direct call there. */
+static inline __attribute__((always_inline)) bool
+acquire_once(struct bench_cpu *me, unsigned int id, uint64_t (*hold)(struct bench_cpu *))
+{
+	struct wd_wait outer = watchdog_wait_begin("lock", time_ns());
+	uint64_t t0 = time_ns();
+	b.type->lock(&b.lock);
+	uint64_t t1 = time_ns();
+	/* The lock orders the previous owner's store before our load. */
+	uint64_t released = __atomic_load_n(&b.release_ns, __ATOMIC_RELAXED);
+	watchdog_wait_end(outer);
+	uint64_t overrun_ns = critical_section(me, id, hold);
+	uint64_t t2 = time_ns();
+	__atomic_store_n(&b.release_ns, t2, __ATOMIC_RELAXED);
+	b.type->unlock(&b.lock);
+	watchdog_progress();
+	if (__atomic_load_n(&b.phase, __ATOMIC_ACQUIRE) != PHASE_MEASURE ||
+	    t1 < b.measure_start_ns)
+		return false;
+	record(me, id, t0, t1, t2, released, overrun_ns);
+	return true;
+}
+
+static inline bool running(void)
+{
+	return __atomic_load_n(&b.phase, __ATOMIC_ACQUIRE) != PHASE_STOP;
+}
+
+static struct bench_cpu *worker_start(unsigned int id)
+{
+	struct bench_cpu *me = &b.cpu[id];
+	me->rng = xorshift_cpu_state(opt.seed, id);
+	watchdog_cpu_start();
+	return me;
+}
+
+static void worker_stop(struct bench_cpu *me, unsigned int id)
+{
+	watchdog_cpu_stop();
+	if (me->measuring)
+		me->steal_ns = steal_time_ns(id) - me->steal_start_ns;
+}
+
+/* shape=default: hold_ns inside, think_ns outside. */
+static uint64_t default_hold(struct bench_cpu *me)
+{
+	(void)me;
+	delay_ns(opt.hold_ns);
+	return b.overrun_ns;
+}
+
+static void default_worker(void *arg)
 {
 	(void)arg;
 	unsigned int id = cpu_id();
-	struct bench_cpu *me = &b.cpu[id];
-	watchdog_cpu_start();
-	for (;;) {
-		uint32_t ph = __atomic_load_n(&b.phase, __ATOMIC_ACQUIRE);
-		if (ph == PHASE_STOP)
-			break;
-		struct wd_wait outer = watchdog_wait_begin("lock", time_ns());
-		uint64_t t0 = time_ns();
-		b.type->lock(&b.lock);
-		uint64_t t1 = time_ns();
-		/* The lock orders the previous owner's store before our load. */
-		uint64_t released = __atomic_load_n(&b.release_ns, __ATOMIC_RELAXED);
-		watchdog_wait_end(outer);
-		critical_section(id);
-		uint64_t t2 = time_ns();
-		__atomic_store_n(&b.release_ns, t2, __ATOMIC_RELAXED);
-		b.type->unlock(&b.lock);
-		watchdog_progress();
-		/* Counted if the lock was taken inside the measured window. */
-		if (__atomic_load_n(&b.phase, __ATOMIC_ACQUIRE) == PHASE_MEASURE &&
-		    t1 >= b.measure_start_ns)
-			record(me, id, t0, t1, t2, released);
+	struct bench_cpu *me = worker_start(id);
+	while (running()) {
+		acquire_once(me, id, default_hold);
 		delay_ns(opt.think_ns);
 		if (id == 0)
 			advance_phase();
 	}
-	watchdog_cpu_stop();
-	if (me->measuring)
-		me->steal_ns = steal_time_ns(id) - me->steal_start_ns;
+	worker_stop(me, id);
+}
+
+/* shape=locktorture: torture_spin_lock_write_delay() inside. A critical
+ * section with a long hold overruns only past OVERRUN_FACTOR long holds. */
+static uint64_t locktorture_hold(struct bench_cpu *me)
+{
+	locktorture_write_delay(&b.lt, &me->rng, &me->lt_now);
+	return me->lt_now.long_holds ? b.long_overrun_ns : b.overrun_ns;
+}
+
+/* lock_torture_writer(), no think time. The draws of an acquisition count
+ * when it does, so they and the acquisitions cover the same window. */
+static void locktorture_worker(void *arg)
+{
+	(void)arg;
+	unsigned int id = cpu_id();
+	struct bench_cpu *me = worker_start(id);
+	while (running()) {
+		me->lt_now = (struct locktorture_counts){ 0 };
+		locktorture_before_lock(&me->rng, &me->lt_now);
+		if (acquire_once(me, id, locktorture_hold))
+			locktorture_counts_add(&me->lt, &me->lt_now);
+		if (id == 0)
+			advance_phase();
+	}
+	worker_stop(me, id);
 }
 
 /* Jain's fairness index (sum x)^2 / (n sum x^2), times FAIRNESS_SCALE. */
@@ -272,8 +354,7 @@ static void report(const char *name)
 	json_u64(&j, "cpus", b.ncpus);
 	json_u64(&j, "duration_ns", ns);
 	json_u64(&j, "warmup_ns", b.measure_start_ns - b.start_ns);
-	json_u64(&j, "hold_ns", opt.hold_ns);
-	json_u64(&j, "think_ns", opt.think_ns);
+	b.shape->json(&j);
 	json_u64(&j, "acquisitions", total);
 	json_fixed(&j, "throughput_per_s", tput_x10, TPUT_DECIMALS);
 	json_arr(&j, "per_cpu");
@@ -333,7 +414,9 @@ static void bench_one(const char *lock_name, void *ctx)
 	b.owner = NO_OWNER;
 	b.release_ns = 0;               /* no release yet: no handoff */
 	b.violations = 0;
-	b.overrun_ns = OVERRUN_FACTOR * (opt.hold_ns > OVERRUN_MIN_NS ? opt.hold_ns : OVERRUN_MIN_NS);
+	uint64_t wait_ns = b.shape->usual_wait_ns();
+	b.overrun_ns = OVERRUN_FACTOR * (wait_ns > OVERRUN_MIN_NS ? wait_ns : OVERRUN_MIN_NS);
+	b.long_overrun_ns = OVERRUN_FACTOR * b.lt.long_hold_ms * NS_PER_MS;
 	pv_counters_reset(b.ncpus);
 	b.start_ns = time_ns();
 	b.warmup_end_ns = b.start_ns + opt.warmup_ms * NS_PER_MS;
@@ -342,7 +425,7 @@ static void bench_one(const char *lock_name, void *ctx)
 	__atomic_store_n(&b.phase, PHASE_WARMUP, __ATOMIC_RELEASE);
 	watchdog_arm(b.ncpus, watchdog_timeout_ns(opt.watchdog_ms, b.ncpus), 0);
 	watchdog_set_tick_hook(tick);
-	smp_run_on_first(b.ncpus, worker, 0, SMP_NO_LIMIT);
+	smp_run_on_first(b.ncpus, b.shape->worker, 0, SMP_NO_LIMIT);
 	watchdog_disarm();
 	report(name);
 }
@@ -365,15 +448,55 @@ static void print_table(void)
 	}
 }
 
+static uint64_t default_wait_ns(void) { return opt.hold_ns; }
+
+static void default_params(char *buf, size_t size)
+{
+	snprintf(buf, size, "hold_ns=%lu think_ns=%lu", opt.hold_ns, opt.think_ns);
+}
+
+static void default_json(struct json *j)
+{
+	json_str(j, "shape", torture_shape_name(TORTURE_SHAPE_DEFAULT));
+	json_u64(j, "hold_ns", opt.hold_ns);
+	json_u64(j, "think_ns", opt.think_ns);
+}
+
+/* No wait but the rare delays, the 2 us one below the overrun limit's floor. */
+static uint64_t locktorture_wait_ns(void) { return 0; }
+
+static void locktorture_params(char *buf, size_t size) { locktorture_describe(buf, size, &b.lt); }
+
+/* The draws of the counted acquisitions only. */
+static const struct locktorture_counts *cpu_lt(unsigned int c) { return &b.cpu[c].lt; }
+
+static void locktorture_json_fields(struct json *j) { locktorture_json(j, &b.lt, cpu_lt, b.ncpus); }
+
+static const struct bench_shape shapes[] = {
+	[TORTURE_SHAPE_DEFAULT] = { default_worker, default_wait_ns, default_params, default_json },
+	[TORTURE_SHAPE_LOCKTORTURE] = { locktorture_worker, locktorture_wait_ns, locktorture_params,
+					locktorture_json_fields },
+};
+
+/* The "# bench:" line: the shape, then the options. */
+static void describe(void)
+{
+	char params[LOCKTORTURE_DESCRIBE_MAX];
+	b.shape->params(params, sizeof(params));
+	ktap_diag("bench: shape=%s lock=%s cpus=%u warmup_ms=%lu duration_ms=%lu %s pv=%s",
+		  torture_shape_name(opt.shape), opt.lock, b.ncpus, opt.warmup_ms, opt.duration_ms,
+		  params, pv_backend_name());
+}
+
 static unsigned int bench_nr_results(void) { return torture_nr_locks(); }
 
 static void bench_run(void)
 {
 	if (!suite_lock_cpus("bench", &b.ncpus))
 		return;
-	ktap_diag("bench: lock=%s cpus=%u warmup_ms=%lu duration_ms=%lu hold_ns=%lu think_ns=%lu pv=%s",
-		  opt.lock, b.ncpus, opt.warmup_ms, opt.duration_ms, opt.hold_ns, opt.think_ns,
-		  pv_backend_name());
+	b.shape = &shapes[opt.shape];
+	locktorture_prepare(&b.lt, b.ncpus, opt.long_hold_ms);
+	describe();
 	b.nrows = 0;
 	cmdline_list_each(torture_lock_selection(), bench_one, 0);
 	print_table();

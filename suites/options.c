@@ -103,7 +103,7 @@ static const struct opt_def options_table[] = {
 	},
 	{
 		.key = "shape", .kind = OPT_CHOICE, .dest = &opt.shape, .names = torture_shape_name,
-		.def = "default", .help = "torture: the writer loop; default = hold_ns, think_ns, long_hold; locktorture = Linux 6.12 locktorture's spin_lock writer (docs/torture.md)",
+		.def = "default", .help = "torture and bench: the writer loop; default = hold_ns, think_ns (torture: long_hold); locktorture = Linux 6.12 locktorture's spin_lock writer (docs/torture.md)",
 	},
 	{
 		.key = "long_hold_ms", .kind = OPT_U64, .dest = &opt.long_hold_ms, .min = 0,

@@ -601,13 +601,9 @@ static void locktorture_shape_describe(void)
 		  opt.lock, t.ncpus, opt.duration_ms, params, opt.irq_lock, pv_backend_name());
 }
 
-static void locktorture_json_fields(struct json *j)
-{
-	struct locktorture_counts sum = { 0 };
-	for (unsigned int c = 0; c < t.ncpus; c++)
-		locktorture_counts_add(&sum, &t.cpu[c].lt);
-	locktorture_json(j, &t.lt, &sum);
-}
+static const struct locktorture_counts *cpu_lt(unsigned int c) { return &t.cpu[c].lt; }
+
+static void locktorture_json_fields(struct json *j) { locktorture_json(j, &t.lt, cpu_lt, t.ncpus); }
 
 static const struct shape_ops shapes[] = {
 	[TORTURE_SHAPE_DEFAULT] = { default_worker, default_describe, default_json },

@@ -62,7 +62,7 @@ void torture_shape_options(void)
 	if (opt.shape != TORTURE_SHAPE_LOCKTORTURE) {
 		if (opt.given.long_hold_ms)
 			reject("long_hold_ms", opt.long_hold_ms, "only with shape=locktorture",
-			       "long_hold_ms=0..%lu with shape=locktorture; with shape=default, long_hold=N (one hold in N ten times longer)");
+			       "long_hold_ms=0..%lu with shape=locktorture; with shape=default, the torture's long_hold=N (one hold in N ten times longer)");
 		return;
 	}
 	/* pvspin's own hold and think times: locktorture's writer has
@@ -111,13 +111,16 @@ void locktorture_describe(char *buf, size_t size, const struct locktorture_param
 }
 
 void locktorture_json(struct json *j, const struct locktorture_params *p,
-		      const struct locktorture_counts *sum)
+		      locktorture_counts_of counts, unsigned int ncpus)
 {
+	struct locktorture_counts sum = { 0 };
+	for (unsigned int c = 0; c < ncpus; c++)
+		locktorture_counts_add(&sum, counts(c));
 	json_str(j, "shape", shape_names[TORTURE_SHAPE_LOCKTORTURE]);
 	json_u64(j, "long_hold_ms", p->long_hold_ms);
 	json_u64(j, "long_hold_one_in", p->long_hold_one_in);
 	json_u64(j, "short_delay_one_in", p->short_delay_one_in);
-	json_u64(j, "long_holds_taken", sum->long_holds);
-	json_u64(j, "short_delays", sum->short_delays);
-	json_u64(j, "jiffy_sleeps", sum->jiffy_sleeps);
+	json_u64(j, "long_holds_taken", sum.long_holds);
+	json_u64(j, "short_delays", sum.short_delays);
+	json_u64(j, "jiffy_sleeps", sum.jiffy_sleeps);
 }

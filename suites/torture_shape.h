@@ -88,8 +88,12 @@ static inline void locktorture_counts_add(struct locktorture_counts *sum,
  * jiffy_sleep_one_in=1048576". */
 #define LOCKTORTURE_DESCRIBE_MAX 128
 void locktorture_describe(char *buf, size_t size, const struct locktorture_params *p);
-/* "shape":"locktorture", "long_hold_ms", "long_holds_taken", "short_delays", "jiffy_sleeps". */
+/* The counts of CPU `cpu`, wherever the suite keeps them. */
+typedef const struct locktorture_counts *(*locktorture_counts_of)(unsigned int cpu);
+/* "shape":"locktorture", the parameters ("long_hold_ms", "long_hold_one_in",
+ * "short_delay_one_in") and the counts of CPUs 0..ncpus-1 summed
+ * ("long_holds_taken", "short_delays", "jiffy_sleeps"). */
 void locktorture_json(struct json *j, const struct locktorture_params *p,
-		      const struct locktorture_counts *sum);
+		      locktorture_counts_of counts, unsigned int ncpus);
 
 #endif
