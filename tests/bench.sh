@@ -178,6 +178,61 @@ bench_handoffs() {
 	fi
 }
 
+# long_hold_ms=1 at 2 CPUs: a 1 ms hold one time in 4000 acquisitions, a
+# 2 us delay one time in 800. tas made 1.1 million acquisitions a second at
+# 2 vCPUs in this shape here, so 1 s expects about 280 long holds. The
+# warm-up, half the window, would add half as many again if its draws were
+# counted: the counts must be the measured acquisitions'.
+bench_locktorture_rates_case() {
+	case_begin "guest bench, shape=locktorture long_hold_ms=1, tas at 2 vCPUs: the measured acquisitions' long holds and short delays at locktorture's rates"
+	run_guest bench-locktorture-hold --smp 2 -- test=bench shape=locktorture long_hold_ms=1 lock=tas \
+		duration_ms=1000 warmup_ms=500
+	expect_status 0 && expect_ktap --expect bench.violations=0 --expect bench.long_hold_ms=1 \
+		--expect bench.long_hold_one_in=4000 --expect bench.short_delay_one_in=800 || return
+	"$TESTS_TOP/tests/locktorture_rates.py" "$log" bench && pass ||
+		fail "delays not at locktorture's rates (log: $log)"
+}
+
+# shape=locktorture in the guest's bench (docs/bench.md "shape=locktorture"):
+# the locks at 4 vCPUs, the delays at locktorture's rates in the measured
+# window, the option rules; and the default shape named in LOG (a default
+# bench run's log).
+test_bench_shape() {
+	local default_log=$1 bad
+	case_begin "guest bench, default shape: shape=default, hold_ns and think_ns in every result and on the # bench: line"
+	log=$default_log
+	expect_ktap --expect bench.shape=default --expect bench.hold_ns=200 --expect bench.think_ns=500 &&
+		expect_grep '^# bench: shape=default lock=.* hold_ns=200 think_ns=500 ' && pass
+
+	# qspinlock at 4 vCPUs under TCG made 300-600 acquisitions a second
+	# here: 500 ms, so that the window holds some.
+	case_begin "guest bench, shape=locktorture, tas/qspinlock/pvqspinlock at 4 vCPUs: ok, shape and locktorture's parameters in the JSON, no hold_ns/think_ns, nonzero throughput"
+	run_guest bench-locktorture --smp 4 -- test=bench shape=locktorture lock=tas,qspinlock,pvqspinlock \
+		duration_ms=500
+	expect_status 0 && expect_ktap --result bench:tas=ok --result bench:qspinlock=ok \
+		--result bench:pvqspinlock=ok --expect bench.shape=locktorture \
+		--expect bench.throughput_per_s='>0' --expect bench.violations=0 \
+		--expect bench.long_hold_ms=100 --expect bench.long_hold_one_in=800000 \
+		--expect bench.short_delay_one_in=1600 --expect bench.hold_ns=null \
+		--expect bench.think_ns=null &&
+		expect_grep '^# bench: shape=locktorture lock=tas,qspinlock,pvqspinlock cpus=4 warmup_ms=100 duration_ms=500 long_hold_ms=100 long_hold_one_in=800000 short_delay_one_in=1600 jiffy_sleep_one_in=1048576 pv=' &&
+		pass
+
+	bench_locktorture_rates_case
+
+	for bad in hold_ns=100 think_ns=0 long_hold=0; do
+		case_begin "guest bench, shape=locktorture $bad: status 2, names the conflict"
+		run_guest "bench-locktorture-${bad%%=*}" --smp 2 -- test=bench shape=locktorture "$bad"
+		expect_status 2 &&
+			expect_grep "^not ok 1 cmdline # bad option '$bad': has no meaning with shape=locktorture" &&
+			pass
+	done
+	case_begin "guest bench, long_hold_ms=5 without shape=locktorture: status 2"
+	run_guest bench-long-hold-ms --smp 2 -- test=bench long_hold_ms=5
+	expect_status 2 && expect_grep "^not ok 1 cmdline # bad option 'long_hold_ms=5': only with shape=locktorture" &&
+		pass
+}
+
 test_bench() {
 	bench_unit
 
@@ -191,6 +246,7 @@ test_bench() {
 	bench_handoffs bench-handoff-2 \
 		"guest bench, every lock, 2 vCPUs on 2 host CPUs: handoff fields and table columns present, consistent" 0 - \
 		--smp 2 --pin 0-1 -- test=bench lock=all duration_ms=300 warmup_ms=20
+	test_bench_shape "$LOG_DIR/bench-handoff-2.log"
 	# One CPU takes the lock only after its own release: never a handoff,
 	# however long it is preempted between.
 	bench_handoffs bench-handoff-1cpu \
