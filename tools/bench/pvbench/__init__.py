@@ -5,6 +5,7 @@
 Modules, each importing only those above it (tests/bench_unit.py checks):
   common   paths, exit statuses, messages
   config   configurations (VCPUS@CPUSET[xVMS][~MODE]) and list parsing
+  variants the boots of each step: pvspin's shapes and the Linux peer
   interference  the interference modes (--quota, --stall, --hog) parsed and checked
   cgroups  the cgroups of --quota and --stall, and their cleanup
   cli      the command line: parse_args() -> Options, or exit status 2
@@ -15,9 +16,9 @@ Modules, each importing only those above it (tests/bench_unit.py checks):
   hostrun  interference applied and vCPU threads measured, per step
   results  per-lock records from the logs, failure reasons, the CSV files
   runs     booting the VMs step by step (tcg, kvm, auto)
-  nested   every run in one L1 boot (--accel nested)
+  nested   every run of a guest in one L1 boot (--accel nested)
   store    matrix.json and results.jsonl: what the reports are built from
-  stats    per (config, lock) cells, medians, number formats
+  stats    per (config, series) cells, medians, number formats
   summary  summary.md
   plots    the gnuplot data, scripts and images
   report   every report from the run directory (also `matrix.py report DIR`)

@@ -19,9 +19,13 @@ from .config import (LOCKS, MAX_VCPUS, MAX_VMS, cross_product, format_cpuset, in
 from .cgroups import STALL_CHOICES
 from .interference import (DEFAULT_QUOTA_PERIOD_MS, NONE, STALL_ORDERS, check_spec, parse_hog,
                            parse_mode, parse_quota, parse_stall, parse_sweep)
+from .variants import (DEFAULT_PEER_LOCK, LOCKTORTURE_SHAPE, LONG_HOLD_MS_MAX, PEERS, SHAPES,
+                       parse_peer, parse_peer_lock, parse_shapes)
 
 ACCELS = ("tcg", "nested", "kvm", "auto")
 PV_MODES = ("auto", "kvm", "ipi", "off")
+PEER_PV_MODES = ("auto", "kvm", "off")     # the Linux peer's pv= (no IPI backend)
+HYPERVISOR_BITS = ("on", "off")
 TCG_MAX_VCPUS = 255             # QEMU 7.2's TCG has no x2APIC
 DEFAULT_L1_CPUS = 2             # run-qemu.sh --accel nested without --l1-smp
 MAX_REPS = 1000
@@ -38,13 +42,18 @@ DEFAULT_SEED = 1
 MAX_SEED = 2 ** 31 - 1
 DEFAULT_STALL_EVERY_MS = 10
 # Guest options the runner sets itself: --guest may not override them.
-RUNNER_GUEST_KEYS = ("test", "lock", "duration_ms", "warmup_ms", "hold_ns", "think_ns", "pv", "seed")
+RUNNER_GUEST_KEYS = ("test", "lock", "duration_ms", "warmup_ms", "hold_ns", "think_ns", "pv", "seed",
+                     "shape", "long_hold_ms")
 GUEST_OPT_RE = re.compile(r"^([a-z_0-9]+)=(\S+)$")
 
 # Default per-run timeout: boot allowance plus this many times the guest's
 # own measuring time (every lock's warm-up and duration).
 TIMEOUT_BOOT_S = 60
 TIMEOUT_SLOWDOWN = 3
+# What a Linux peer boot takes besides warm-up and duration: the kernel's
+# boot (1-3 s under TCG), locktorture's first stats line (its warm-up is at
+# least one 1 s stats interval) and its shutdown (about 2 s).
+PEER_OVERHEAD_S = 7
 
 SLICE_SOURCES = (
     "/sys/kernel/debug/sched/base_slice_ns",        # EEVDF (Linux 6.6+)
@@ -73,7 +82,9 @@ outputs (in --out DIR):
   throughput.*, latency.*     plots (.png, .svg), their .dat and .gp files
   matrix.json                 the options, environment and VM runs the
                               reports are built from (with results.jsonl)
-  logs/CONFIG-repR-vmV.log    each VM's serial output (.err: its stderr)
+  logs/CONFIG-repR-vmV.log    each VM's serial output (.err: its stderr);
+                              CONFIG-pvspin-locktorture-..., CONFIG-linux-TYPE-...
+                              for the other shape and the peer
 
   Without gnuplot the plots are skipped (the runner says so before it starts,
   and still writes the .dat and .gp files); install it with:
@@ -90,6 +101,14 @@ interference (docs/bench.md "Interference modes"; needs root and cgroup v1):
   item may carry its own: 2@0-1~quota=25, 2@0-1~stall=5/10:rr); --plain also
   runs every config without interference. Without any, the VMs only share
   their cpuset (taskset), as before.
+
+the Linux peer (docs/bench.md "Linux peer"):
+  --peer linux adds, to every config and interference mode, boots of Linux
+  with locktorture (run-qemu.sh --guest linux, lock type --peer-lock), run
+  right after pvspin's in every step, under the same pinning and
+  interference; pvspin then runs each --shapes shape in its own boot
+  (default, and locktorture: Linux's writer loop). --long-hold-ms goes to
+  both locktorture loops. summary.md gets a side-by-side table per config.
 
 rebuilding the reports:
   tools/bench/matrix.py report DIR [--no-plot] writes results.csv, runs.csv,
@@ -137,7 +156,22 @@ def build_parser():
     g.add_argument("--pv", default="auto", metavar="MODE",
                    help=f"pvqspinlock backend: {', '.join(PV_MODES)} (default auto)")
     g.add_argument("--guest", action="append", default=[], metavar="KEY=VALUE",
-                   help="another guest option, repeatable (e.g. --guest pv_spin_threshold=64)")
+                   help="another pvspin guest option, repeatable (e.g. --guest "
+                        "pv_spin_threshold=64); not given to the Linux peer")
+    g.add_argument("--shapes", metavar="LIST",
+                   help=f"pvspin's workload shapes, one boot each: {', '.join(SHAPES)} (default "
+                        f"default; with --peer: default,{LOCKTORTURE_SHAPE}); --hold-ns and "
+                        "--think-ns shape the default one")
+    g.add_argument("--long-hold-ms", metavar="MS",
+                   help="locktorture's long hold (ms, one in cpus*2000*MS acquisitions) in the "
+                        f"{LOCKTORTURE_SHAPE} shape and the Linux peer; default 0: none")
+    g.add_argument("--hypervisor-bit", default="on", metavar="B",
+                   help="on|off, to every boot (run-qemu.sh --hypervisor-bit; default on); off: "
+                        "Linux runs its native qspinlock under TCG")
+    g.add_argument("--peer", metavar="GUEST",
+                   help=f"also boot this peer in every step: {', '.join(PEERS)}")
+    g.add_argument("--peer-lock", metavar="TYPE",
+                   help=f"the peer's locktorture lock type (default {DEFAULT_PEER_LOCK})")
     h = p.add_argument_group("host")
     h.add_argument("--accel", default="tcg", metavar="A",
                    help=f"{'|'.join(ACCELS)} (default tcg); nested runs every run in one "
@@ -168,7 +202,9 @@ def build_parser():
                    help="also run every config without interference (the summary's 'vs plain')")
     h.add_argument("--timeout", metavar="SEC",
                    help=f"per run (default {TIMEOUT_BOOT_S} s + {TIMEOUT_SLOWDOWN}x the "
-                        "guest's warm-up and duration over all locks)")
+                        "guest's warm-up and duration over all locks; a Linux peer boot: "
+                        f"{TIMEOUT_BOOT_S} s + {TIMEOUT_SLOWDOWN}x ({PEER_OVERHEAD_S} s + warm-up "
+                        "+ duration))")
     h.add_argument("--slice-ms", metavar="MS",
                    help="host scheduler time slice for the p99 goal (default: read "
                         f"from {SLICE_SOURCES[0]} or min_granularity_ns, else "
@@ -208,6 +244,12 @@ class Options:
     default_out: bool
     plot: bool
     quiet: bool
+    shapes: list
+    peer: str                   # '' or 'linux'
+    peer_lock: str              # '' without a peer
+    long_hold_ms: int
+    hypervisor_bit: str
+    peer_timeout: int
 
 
 def available_cpus(accel, l1_smp):
@@ -276,9 +318,27 @@ def parse_guest_opts(items):
     return items
 
 
-def default_timeout(n_locks, duration_ms, warmup_ms):
-    guest_s = n_locks * (duration_ms + warmup_ms) / 1000
+def default_timeout(n_locks, duration_ms, warmup_ms, overhead_s=0):
+    guest_s = n_locks * (duration_ms + warmup_ms) / 1000 + overhead_s
     return int(TIMEOUT_BOOT_S + TIMEOUT_SLOWDOWN * guest_s + 0.999)
+
+
+def parse_long_hold(text, shapes, peer):
+    """--long-hold-ms: 0 (none) unless given, and only where a locktorture loop runs."""
+    if text is None:
+        return 0
+    if LOCKTORTURE_SHAPE not in shapes and not peer:
+        raise UsageError(f"--long-hold-ms '{text}': goes with --peer linux or --shapes "
+                         f"{LOCKTORTURE_SHAPE} (the locktorture loops take long holds)")
+    return int_in(text, 0, LONG_HOLD_MS_MAX, "--long-hold-ms")
+
+
+def check_peer_options(a, peer):
+    if a.hypervisor_bit not in HYPERVISOR_BITS:
+        raise UsageError(f"--hypervisor-bit '{a.hypervisor_bit}': accepted: {', '.join(HYPERVISOR_BITS)}")
+    if peer and a.pv not in PEER_PV_MODES:
+        raise UsageError(f"--pv '{a.pv}' with --peer {peer}: the Linux peer has no such PV backend; "
+                         f"accepted: {', '.join(PEER_PV_MODES)}")
 
 
 def host_slice(accel):
@@ -349,6 +409,11 @@ def parse_args(argv):
         if a.pin_vcpus and a.accel == "nested":
             raise UsageError("--pin-vcpus: under --accel nested the vCPU threads belong to "
                              "L1's QEMU, out of reach; use it with tcg, kvm or auto")
+        peer = parse_peer(a.peer)
+        check_peer_options(a, peer)
+        peer_lock = parse_peer_lock(a.peer_lock, peer)
+        shapes = parse_shapes(a.shapes, peer)
+        long_hold_ms = parse_long_hold(a.long_hold_ms, shapes, peer)
         l1_smp = int_in(a.l1_smp, 1, MAX_VCPUS, "--l1-smp") if a.l1_smp else DEFAULT_L1_CPUS
         configs = apply_interference(resolve_matrix(a, l1_smp), option_specs(a))
         configs = list(dict.fromkeys(configs))
@@ -364,6 +429,8 @@ def parse_args(argv):
             raise UsageError(f"--run-qemu '{a.run_qemu}': not an executable file")
         timeout = (int_in(a.timeout, 1, MAX_TIMEOUT_S, "--timeout") if a.timeout
                    else default_timeout(len(locks), duration, warmup))
+        peer_timeout = (timeout if a.timeout
+                        else default_timeout(1, duration, warmup, PEER_OVERHEAD_S))
         slice_ns, slice_source = ((parse_slice_ms(a.slice_ms), "--slice-ms") if a.slice_ms
                                   else host_slice(a.accel))
         out, default_out = resolve_out(a.out)
@@ -377,6 +444,8 @@ def parse_args(argv):
             pin_vcpus=a.pin_vcpus, seed=int_in(a.seed, 0, MAX_SEED, "--seed"),
             stall_mechanism=a.stall_mechanism, timeout=timeout,
             slice_ns=slice_ns, slice_source=slice_source, run_qemu=run_qemu.resolve(),
-            out=out, default_out=default_out, plot=not a.no_plot, quiet=a.quiet)
+            out=out, default_out=default_out, plot=not a.no_plot, quiet=a.quiet,
+            shapes=shapes, peer=peer, peer_lock=peer_lock, long_hold_ms=long_hold_ms,
+            hypervisor_bit=a.hypervisor_bit, peer_timeout=peer_timeout)
     except UsageError as e:
         die_usage(str(e))

@@ -14,7 +14,11 @@ reads every vCPU thread's run time (/proc/PID/task/TID/schedstat, first
 field) and its cgroup's cpu.stat every SAMPLE_S, and notes when each lock's
 result line appears in the serial log; the window is [seen - duration_ns,
 seen], and the counters are interpolated at its ends. The warm-up, the boot
-and the other locks stay outside. Frozen time is the stall driver's own
+and the other locks stay outside. The Linux peer prints its result only
+after Linux has shut down; its window ends instead when the locktorture
+stats line that closed it appeared (the sampler notes when each stats line
+appears; logs.peer_window_end names the one), and is as long as the
+result's duration_ns. Frozen time is the stall driver's own
 record of each stall (from the FROZEN write to the THAWED write, monotonic
 clock), cut to the window.
 """
@@ -30,7 +34,7 @@ from .cgroups import (MECH_FREEZER, MECH_FREEZER_V2, MECH_QUOTA, REGISTRY, Threa
                       make_jail, make_v2_domain)
 from .common import read_text
 from .interference import PCT, NONE, parse_mode
-from .logs import bench_ends
+from .logs import bench_ends, peer_stats_times, peer_window_end
 
 SAMPLE_S = 0.005
 NS_PER_S = 1e9
@@ -74,6 +78,7 @@ class VmWatch:
         self.groups = [None] * len(tids)
         self.samples = []            # (t_ns, [(run_ns, throttled_ns, nr_throttled, nr_periods)])
         self.ends = {}               # lock -> (t_ns seen, duration_ns)
+        self.stats_seen = {}         # the peer's stats lines: guest time -> t_ns seen
         self.stalls = [[] for _ in tids]   # per vCPU: [start_ns, end_ns]
         self.log_size = 0
         self.driver = None
@@ -88,8 +93,19 @@ class VmWatch:
         size = self.run.log.stat().st_size if self.run.log.exists() else 0
         if size != self.log_size:
             self.log_size = size
-            for lock, duration in bench_ends(read_text(self.run.log)):
+            text = read_text(self.run.log)
+            for lock, duration in bench_ends(text):
                 self.ends.setdefault(lock, (t, duration))
+            for guest_t in peer_stats_times(text):
+                self.stats_seen.setdefault(guest_t, t)
+
+    def peer_end(self):
+        """The peer's lock -> (t_ns its window's last stats line was seen, duration_ns)."""
+        end = peer_window_end(read_text(self.run.log))
+        if end is None or end[1] not in self.stats_seen:
+            return {}
+        lock, guest_t, duration = end
+        return {lock: (self.stats_seen[guest_t], duration)}
 
 
 class StallDriver(threading.Thread):
@@ -271,7 +287,7 @@ class Session:
         alive = [t for t, row in watch.samples if any(c[0] is not None for c in row)]
         last = alive[-1] if alive else None
         out = {}
-        for lock, (t_end, duration) in watch.ends.items():
+        for lock, (t_end, duration) in {**watch.ends, **watch.peer_end()}.items():
             if last is not None and t_end > last:
                 t_end = last
             out[lock] = self.window(watch, t_end - duration, t_end)

@@ -23,6 +23,7 @@ from .nested import run_nested
 from .results import explain_failures, first_l1, make_records
 from .runs import ACCEL_MISMATCH, plan_runs, run_direct
 from .store import MATRIX_JSON, RESULTS_JSONL, Bench, save
+from .variants import PEER_BUILD, plan_variants
 
 
 def update_latest_link(out):
@@ -39,13 +40,28 @@ def build_guest():
         sys.exit(EXIT_RUN_FAILED)
 
 
-def announce(opts, runs, png_terminal):
+def build_peer(opts):
+    """The Linux peer's kernel, built now if this machine has none cached (a
+    build takes minutes, longer than a run waits for QEMU); its path."""
+    if not opts.quiet and subprocess.run([sys.executable, str(PEER_BUILD), "--cached"],
+                                         capture_output=True).returncode != 0:
+        warn("building the Linux peer's kernel (once per machine, a few minutes)")
+    done = subprocess.run([sys.executable, str(PEER_BUILD), "--quiet"], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        warn(f"the Linux peer's build failed (status {done.returncode}); nothing was run")
+        sys.exit(EXIT_RUN_FAILED)
+    return done.stdout.strip()
+
+
+def announce(opts, runs, variants, png_terminal):
     if opts.plot and png_terminal is None:
         report.warn_no_gnuplot()
     if opts.quiet:
         return
-    boots = len({(r.rep, r.config) for r in runs})
-    warn(f"{len(runs)} VM run(s): {len(opts.configs)} config(s) x {opts.reps} rep(s) "
+    boots = len({(r.rep, r.config, r.variant) for r in runs})
+    kinds = "" if len(variants) == 1 else f" x {len(variants)} boots ({', '.join(v.text for v in variants)})"
+    warn(f"{len(runs)} VM run(s): {len(opts.configs)} config(s) x {opts.reps} rep(s){kinds} "
          f"({boots} step(s)), {len(opts.locks)} lock(s) each, {opts.accel}; output in {opts.out}")
 
 
@@ -73,10 +89,13 @@ def main(argv):
     (opts.out / "logs").mkdir(parents=True, exist_ok=True)
     if opts.default_out:
         update_latest_link(opts.out)
-    runs = plan_runs(opts, opts.out / "logs")
-    announce(opts, runs, png_terminal)
+    variants = plan_variants(opts.shapes, opts.peer, opts.peer_lock)
+    runs = plan_runs(opts, opts.out / "logs", variants)
+    announce(opts, runs, variants, png_terminal)
     env = gather_env(opts, support)
     build_guest()
+    if opts.peer:
+        env["peer_image"] = build_peer(opts)
     try:
         if opts.accel == "nested":
             run_nested(opts, runs)
@@ -88,8 +107,8 @@ def main(argv):
         REGISTRY.cleanup()
     explain_failures(runs)
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    save(Bench(opts, env, [sys.argv[0], *argv], date, first_l1(runs), runs,
-               make_records(opts, env, runs)))
+    records = make_records(opts, env, runs)
+    save(Bench(opts, env, [sys.argv[0], *argv], date, first_l1(runs), runs, records))
     summary, written = report.rebuild(opts.out, opts.plot, png_terminal)
     report.print_outcome(summary, [opts.out / RESULTS_JSONL, opts.out / MATRIX_JSON, *written,
                                    opts.out / "logs"])
@@ -97,5 +116,7 @@ def main(argv):
     if refused:
         warn(f"run {refused.name} refused: {refused.reason}")
         return EXIT_BAD_ARGS
-    all_passed = all(r.status == ST_PASS for r in runs)
+    # A record can fail in a boot that passed: a guest that ran another
+    # shape than the one asked for (results.shape_mismatch).
+    all_passed = all(r.status == ST_PASS for r in runs) and all(r["status"] == "ok" for r in records)
     return EXIT_OK if all_passed else EXIT_RUN_FAILED

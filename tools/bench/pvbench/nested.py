@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: MIT
 # nested.py: every VM run of the matrix in one L1 boot (--accel nested).
-"""Runs under --accel nested: one run-qemu.sh --batch call, one L1 boot.
+"""Runs under --accel nested: one run-qemu.sh --batch call, one L1 boot, per guest.
 
-run_nested(opts, runs) writes DIR/nested.batch, splits the batch's stdout
-into one log per run at the '# l1:' lines, and sets every Run's status from
-run-qemu.sh's 'nested run I of N: status S' lines (or the guest's verdict
-when the L1 bed itself failed).
+run_nested(opts, runs) writes DIR/nested.batch (pvspin's runs, every shape)
+and, with --peer linux, DIR/nested-linux.batch (the peer's runs: a batch
+cannot mix guests, so the peer gets an L1 boot of its own, after pvspin's).
+Each batch's stdout is split into one log per run at the '# l1:' lines, and
+every Run's status comes from run-qemu.sh's 'nested run I of N: status S'
+lines, else from the guest's verdict (the peer's batch prints no such lines,
+and neither does a bed that failed).
 """
 import re
 import shlex
@@ -13,15 +16,15 @@ import subprocess
 import time
 
 from .common import REPO, ST_NO_QEMU, ST_PASS, meaning, read_text
-from .config import fmt_ratio
 from .logs import L1_PREFIX, guest_verdict
 from .runs import Progress, guest_cmdline, run_qemu_options, stop
+from .variants import LINUX, PVSPIN
 
 NESTED_STATUS_RE = re.compile(r"^run-qemu\.sh: nested run (\d+) of \d+: status (\d+)")
 
 
 def nested_batch_line(opts, run):
-    return shlex.join([*run_qemu_options(opts, run), "--", *guest_cmdline(opts, run.rep)])
+    return shlex.join([*run_qemu_options(opts, run), "--", *guest_cmdline(opts, run)])
 
 
 class RunSplitter:
@@ -52,8 +55,7 @@ class RunSplitter:
         status = guest_verdict(run.log)
         outcome = ("done" if status == ST_PASS else "FAILED: no guest verdict" if status is None
                    else f"FAILED: guest status {status} ({meaning(status)})")
-        self.progress.step(f"{run.config.label} ({fmt_ratio(run.config.overcommit)}) rep {run.rep}",
-                           run.seconds, outcome)
+        self.progress.step(run.what, run.seconds, outcome)
 
     @property
     def started(self):
@@ -61,13 +63,22 @@ class RunSplitter:
 
 
 def run_nested(opts, runs):
-    """Every run in one L1 boot (one run-qemu.sh --batch call)."""
-    batch = opts.out / "nested.batch"
+    """Every run of a guest in one L1 boot (one run-qemu.sh --batch call):
+    pvspin's first, then the peer's."""
+    progress = Progress(len(runs), opts.quiet)
+    for guest, name in ((PVSPIN, "nested"), (LINUX, "nested-linux")):
+        mine = [r for r in runs if r.variant.guest == guest]
+        if mine:
+            run_batch(opts, mine, guest, name, progress)
+
+
+def run_batch(opts, runs, guest, name, progress):
+    batch = opts.out / f"{name}.batch"
     batch.write_text("".join(nested_batch_line(opts, r) + "\n" for r in runs))
-    whole_log, whole_err = opts.out / "logs" / "nested-batch.log", opts.out / "logs" / "nested-batch.err"
-    argv = [str(opts.run_qemu), "--accel", "nested", "--l1-smp", str(opts.l1_smp),
-            "--batch", str(batch)]
-    splitter = RunSplitter(runs, Progress(len(runs), opts.quiet))
+    whole_log, whole_err = opts.out / "logs" / f"{name}-batch.log", opts.out / "logs" / f"{name}-batch.err"
+    argv = [str(opts.run_qemu), *(["--guest", LINUX] if guest == LINUX else []),
+            "--accel", "nested", "--l1-smp", str(opts.l1_smp), "--batch", str(batch)]
+    splitter = RunSplitter(runs, progress)
     with open(whole_log, "wb") as whole, open(whole_err, "wb") as err:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
                                 cwd=REPO, start_new_session=True)

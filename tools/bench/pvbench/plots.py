@@ -6,7 +6,8 @@ write_plots(opts, cells, png_terminal) writes throughput.dat/.gp and
 latency.dat/.gp into opts.out (and stall.dat/.gp when the matrix has two or
 more stall fractions of one config, --stall-sweep) and, when png_terminal
 is not None, runs gnuplot for the .png and .svg; it returns the files
-written.
+written. A lock is a series (variants.all_series): pvspin's other shape
+and the Linux peer get lines of their own.
 """
 import subprocess
 
@@ -15,6 +16,7 @@ from .config import fmt_ratio, format_cpuset
 from .interference import NONE, parse_mode
 from .stats import Cell, fmt_ns, ordered_configs
 from .summary import cpus_word
+from .variants import all_series
 
 LATENCY_PANEL_COLUMNS = 3
 LATENCY_PANEL_HEIGHT = 440      # pixels per row of lock panels
@@ -30,7 +32,7 @@ def write_throughput_data(opts, cells):
     """throughput.dat: one block per lock and group; returns (title, lock index) per block."""
     groups = series_groups(opts.configs)
     blocks, text = [], []
-    for li, lock in enumerate(opts.locks):
+    for li, lock in enumerate(all_series(opts)):
         for cpus, vms in groups:
             rows = [(c, cells.get((c.label, lock), Cell())) for c in ordered_configs(opts.configs)
                     if (c.cpus, c.vms) == (cpus, vms)]
@@ -78,7 +80,7 @@ def write_latency_data(opts, cells, configs):
     """latency.dat: one block per lock, x = index of the config; returns
     the locks with a block and every latency value written."""
     text, locks, values = [], [], []
-    for lock in opts.locks:
+    for lock in all_series(opts):
         rows = [(x, cells.get((c.label, lock), Cell())) for x, c in enumerate(configs)]
         rows = [(x, cell) for x, cell in rows if cell.p99]
         if not rows:
@@ -145,7 +147,7 @@ def stall_series(opts):
 def write_stall_data(opts, cells, series):
     """stall.dat: one block per lock and base config; returns (title, lock index) per block."""
     text, blocks = [], []
-    for li, lock in enumerate(opts.locks):
+    for li, lock in enumerate(all_series(opts)):
         for base, rows in series.items():
             rows = [(share, cells.get((c.label, lock), Cell())) for share, c in rows]
             rows = [(share, cell) for share, cell in rows if cell.tput]

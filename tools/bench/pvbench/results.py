@@ -4,7 +4,10 @@
 
 make_records() turns every started run's serial log into one record per
 lock (status ok, not ok or missing, the flat fields of CSV_FIELDS plus the
-guest's own result); explain_failures() sets each failed run's reason;
+guest's own result); a record says which guest and shape ran it, and a
+pvspin result that names another shape than the boot asked for (or none,
+when it asked for locktorture: a guest without the shape) is not ok.
+explain_failures() sets each failed run's reason;
 first_l1() finds the L1 description under nested. write_csvs() writes
 results.csv and runs.csv from records and runs (the report's inputs).
 """
@@ -14,15 +17,17 @@ import re
 from .common import PROG, ST_PASS, meaning, read_text, relative
 from .env import host_env
 from .logs import parse_log
+from .variants import DEFAULT_SHAPE, LINUX, variant_locks
 
 NS_PER_S = 1e9
 
 ACCEL_LINE_RE = re.compile(r"^run-qemu\.sh: accel=(\w+) ")
 
 CSV_FIELDS = (
-    "config", "lock", "status", "reason", "rep", "vm", "vms", "vcpus",
-    "host_cpus", "host_cpu_count", "overcommit", "accel", "pin_vcpus",
+    "config", "lock", "guest", "shape", "lock_impl", "status", "reason", "rep", "vm", "vms", "vcpus",
+    "host_cpus", "host_cpu_count", "overcommit", "accel", "pin_vcpus", "hypervisor_bit",
     "pv", "pv_backend", "seed", "duration_ns", "warmup_ns", "hold_ns", "think_ns",
+    "long_hold_ms", "long_holds_taken",
     "acquisitions", "throughput_per_s", "fairness",
     "latency_p50_ns", "latency_p99_ns", "latency_p999_ns", "latency_max_ns",
     "overruns", "halts", "kicks_sent", "kicks_received", "sched_yields",
@@ -32,8 +37,11 @@ CSV_FIELDS = (
     "interference_mode", "base_config", "host_cpu_ns", "acquisitions_per_cpu_s",
     "run_fraction", "throttled_fraction", "frozen_fraction", "slow_handoffs", "long_holds",
 )
+# The Linux peer's result fields that keep their names in the flat record.
+PEER_FLAT_KEYS = ("duration_ns", "warmup_ns", "acquisitions", "throughput_per_s", "fairness",
+                  "long_hold_ms", "lock_impl")
 RUN_CSV_FIELDS = (
-    "config", "rep", "vm", "vms", "vcpus", "host_cpus", "overcommit", "accel",
+    "config", "guest", "shape", "rep", "vm", "vms", "vcpus", "host_cpus", "overcommit", "accel",
     "status", "meaning", "seconds", "reason", "log", "err",
 )
 
@@ -62,9 +70,15 @@ def first_l1(runs):
 
 
 def flat_result(result):
-    """The flat fields of one guest result."""
+    """The flat fields of one guest result. The peer's long_holds counts
+    locktorture's long holds taken (pvspin's locktorture shape calls them
+    long_holds_taken), not pvspin's critical sections over 1 ms."""
     if result is None:
         return {}
+    if result.get("guest") == LINUX:
+        flat = {key: result.get(key) for key in PEER_FLAT_KEYS}
+        flat["long_holds_taken"] = result.get("long_holds")
+        return flat
     lat, pv = result.get("latency_ns", {}), result.get("pv", {})
     return {
         "pv_backend": result.get("pv_backend"),
@@ -83,7 +97,21 @@ def flat_result(result):
         "wake_p99_ns": pv.get("wake_latency_ns", {}).get("p99"),
         "steal_ns": result.get("steal_ns"),
         "slow_handoffs": result.get("slow_handoffs"), "long_holds": result.get("long_holds"),
+        "long_hold_ms": result.get("long_hold_ms"), "long_holds_taken": result.get("long_holds_taken"),
     }
+
+
+def shape_mismatch(variant, result):
+    """Why a pvspin RESULT is not of the shape its boot asked for, or ''."""
+    if result is None or variant.guest == LINUX:
+        return ""
+    ran = result.get("shape")
+    if ran is None and variant.shape != DEFAULT_SHAPE:
+        return (f"the guest's result names no shape: this guest does not know "
+                f"shape={variant.shape}, so it ran its default loop")
+    if ran is not None and ran != variant.shape:
+        return f"the guest ran shape={ran}, the runner asked for shape={variant.shape}"
+    return ""
 
 
 def host_fields(config, host, result):
@@ -115,20 +143,25 @@ def make_records(opts, env, runs):
     for run in (r for r in runs if r.status is not None):
         info = parse_log(run.log)
         l1 = info.l1 or {}
-        c = run.config
-        for lock in opts.locks:
+        c, v = run.config, run.variant
+        for lock in variant_locks(opts, v):
             outcome = info.outcomes.get(lock)
             if outcome is None:
                 status, reason = "missing", f"run ended with status {run.status} before this lock's result"
             else:
                 status, reason = ("ok" if outcome.ok else "not ok"), outcome.reason
+            mismatch = shape_mismatch(v, outcome and outcome.result)
+            if mismatch:
+                status, reason = "not ok", mismatch
             record = dict.fromkeys(CSV_FIELDS)
             record.update({
-                "config": c.label, "lock": lock, "status": status, "reason": reason,
+                "config": c.label, "lock": lock, "guest": v.guest, "shape": v.shape,
+                "status": status, "reason": reason,
                 "rep": run.rep, "vm": run.vm, "vms": c.vms, "vcpus": c.vcpus,
                 "host_cpus": c.cpuset, "host_cpu_count": len(c.cpus),
                 "overcommit": round(c.overcommit, 4), "accel": run.accel,
-                "pin_vcpus": int(opts.pin_vcpus), "pv": opts.pv, "seed": run.rep,
+                "pin_vcpus": int(opts.pin_vcpus), "hypervisor_bit": opts.hypervisor_bit,
+                "pv": opts.pv, "seed": run.rep,
                 "run_status": run.status,
                 "qemu_version": env["qemu_version"], "host_cpu_model": env["host_cpu_model"],
                 "l1_kernel": l1.get("kernel"), "l1_cpus": l1.get("cpus"),
@@ -158,7 +191,8 @@ def write_csvs(out, records, runs):
             if run.status is None:
                 continue
             c = run.config
-            w.writerow({"config": c.label, "rep": run.rep, "vm": run.vm, "vms": c.vms,
+            w.writerow({"config": c.label, "guest": run.variant.guest, "shape": run.variant.shape,
+                        "rep": run.rep, "vm": run.vm, "vms": c.vms,
                         "vcpus": c.vcpus, "host_cpus": c.cpuset,
                         "overcommit": round(c.overcommit, 4), "accel": run.accel,
                         "status": run.status, "meaning": meaning(run.status),

@@ -2,9 +2,10 @@
 # runs.py: booting the VMs of the matrix through run-qemu.sh, step by step.
 """The VM runs: planning them and running them directly (tcg, kvm, auto).
 
-plan_runs() lists every VM run (repetitions interleaved); run_direct() boots
-each step's VMs together and sets every Run's status, seconds and accel
-(status None: not started). --accel nested is in nested.py.
+plan_runs() lists every VM run (repetitions interleaved; within a config,
+one step per variant: pvspin's shapes, then the Linux peer); run_direct()
+boots each step's VMs together and sets every Run's status, seconds and
+accel (status None: not started). --accel nested is in nested.py.
 """
 import os
 import signal
@@ -21,6 +22,7 @@ from .cgroups import REGISTRY
 from .hostrun import Session
 from .qmp import QmpError, close_all, connect_all, vcpu_threads
 from .results import ACCEL_LINE_RE, failure_reason
+from .variants import LINUX, LOCKTORTURE_SHAPE, PVSPIN_DEFAULT, Variant
 
 ACCEL_MISMATCH = "accelerator mismatch"
 WAIT_GRACE_S = 30               # after run-qemu.sh's own timeout, kill it
@@ -40,33 +42,62 @@ class Run:
     accel: str = ""
     reason: str = ""            # why it failed (results.explain_failures)
     host: dict = None           # lock -> the host's measurements (hostrun.Session.measure)
+    variant: Variant = PVSPIN_DEFAULT
+
+    @property
+    def what(self):
+        """The step for progress lines: config, ratio, rep, and the variant unless pvspin's default."""
+        tag = "" if self.variant == PVSPIN_DEFAULT else f" {self.variant.text}"
+        return f"{self.config.label} ({fmt_ratio(self.config.overcommit)}){tag} rep {self.rep}"
 
     @property
     def name(self):
         return self.log.stem
 
 
-def plan_runs(opts, logs):
-    """Repetitions interleaved: every config once, then every config again."""
+def run_name(config, variant, rep, vm):
+    tag = f"-{variant.tag}" if variant.tag else ""
+    return f"{config.slug}{tag}-rep{rep}-vm{vm}"
+
+
+def plan_runs(opts, logs, variants):
+    """Repetitions interleaved: every config once, then every config again;
+    each config's VARIANTS one after another, so the guests compared in a
+    row of the summary ran minutes apart at most, on the same host state."""
     runs = []
     for rep in range(1, opts.reps + 1):
         for config in opts.configs:
-            for vm in range(1, config.vms + 1):
-                name = f"{config.slug}-rep{rep}-vm{vm}"
-                runs.append(Run(config, rep, vm, logs / f"{name}.log", logs / f"{name}.err"))
+            for variant in variants:
+                for vm in range(1, config.vms + 1):
+                    name = run_name(config, variant, rep, vm)
+                    runs.append(Run(config, rep, vm, logs / f"{name}.log", logs / f"{name}.err",
+                                    variant=variant))
     return runs
 
 
-def guest_cmdline(opts, rep):
-    return ["test=bench", f"lock={','.join(opts.locks)}",
-            f"duration_ms={opts.duration_ms}", f"warmup_ms={opts.warmup_ms}",
-            f"hold_ns={opts.hold_ns}", f"think_ns={opts.think_ns}",
-            f"pv={opts.pv}", f"seed={rep}", *opts.guest]
+def guest_cmdline(opts, run):
+    """The guest options of RUN's boot: pvspin's test=bench in its shape, or the peer's."""
+    common = [f"duration_ms={opts.duration_ms}", f"warmup_ms={opts.warmup_ms}"]
+    v = run.variant
+    if v.guest == LINUX:
+        return [f"lock={v.lock}", *common, f"long_hold_ms={opts.long_hold_ms}",
+                f"pv={opts.pv}", f"seed={run.rep}"]
+    if v.shape == LOCKTORTURE_SHAPE:
+        shape = [f"shape={LOCKTORTURE_SHAPE}", f"long_hold_ms={opts.long_hold_ms}"]
+    else:
+        shape = [f"hold_ns={opts.hold_ns}", f"think_ns={opts.think_ns}"]
+    return ["test=bench", f"lock={','.join(opts.locks)}", *common, *shape,
+            f"pv={opts.pv}", f"seed={run.rep}", *opts.guest]
+
+
+def run_timeout(opts, run):
+    return opts.peer_timeout if run.variant.guest == LINUX else opts.timeout
 
 
 def run_qemu_options(opts, run):
-    return ["--smp", str(run.config.vcpus), "--pin", run.config.cpuset,
-            "--timeout", str(opts.timeout)]
+    return [*(["--guest", LINUX] if run.variant.guest == LINUX else []),
+            "--smp", str(run.config.vcpus), "--pin", run.config.cpuset,
+            "--hypervisor-bit", opts.hypervisor_bit, "--timeout", str(run_timeout(opts, run))]
 
 
 def launch(argv, run):
@@ -109,7 +140,7 @@ def vm_argv(opts, run, qmp_socket):
     """run-qemu.sh's command line for one VM: QEMU starts paused, QMP on QMP_SOCKET."""
     argv = [str(opts.run_qemu), "--accel", opts.accel, *run_qemu_options(opts, run),
             "--qemu", "-qmp", "--qemu", f"unix:{qmp_socket},server=on,wait=off", "--qemu", "-S"]
-    return argv + ["--", *guest_cmdline(opts, run.rep)]
+    return argv + ["--", *guest_cmdline(opts, run)]
 
 
 def accel_mismatch(opts, run):
@@ -166,7 +197,7 @@ def run_group(opts, runs, support):
                 for proc in procs:
                     stop(proc)
             for run, proc in zip(runs, procs):
-                status = wait_run(run, proc, opts.timeout)
+                status = wait_run(run, proc, run_timeout(opts, run))
                 run.status = ST_NO_QEMU if status < 0 else status     # < 0: killed by a signal
                 run.seconds = time.monotonic() - t0
                 run.accel = run_accel(run.err, opts.accel)
@@ -215,12 +246,11 @@ def outcome_text(runs):
 def run_direct(opts, runs, support):
     groups = {}
     for run in runs:
-        groups.setdefault((run.rep, run.config), []).append(run)
+        groups.setdefault((run.rep, run.config, run.variant), []).append(run)
     progress = Progress(len(groups), opts.quiet)
-    for (rep, config), group in groups.items():
+    for group in groups.values():
         run_group(opts, group, support)
-        progress.step(f"{config.label} ({fmt_ratio(config.overcommit)}) rep {rep}",
-                      max(r.seconds for r in group), outcome_text(group))
+        progress.step(group[0].what, max(r.seconds for r in group), outcome_text(group))
         bad_input = next((r for r in group if r.status == ST_BAD_INPUT), None)
         if bad_input:
             left = sum(1 for r in runs if r.status is None)

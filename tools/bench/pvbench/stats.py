@@ -2,12 +2,16 @@
 # stats.py: the results grouped per (config, lock), medians, number formats.
 """Statistics over result records, and how the reports print numbers.
 
-build_cells(records) -> {(config label, lock): Cell}; a Cell counts every
-record and keeps the measured values of the ok ones. ordered_configs()
-sorts by overcommit. fmt_*() return '-' for None.
+build_cells(records) -> {(config label, series): Cell}; a Cell counts every
+record and keeps the measured values of the ok ones. A series is the lock
+for pvspin's default shape, else it names the shape or guest too
+(variants.record_series). ordered_configs() sorts by overcommit. fmt_*()
+return '-' for None.
 """
 import statistics
 from dataclasses import dataclass, field
+
+from .variants import record_series
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Cell:
     frozen_fraction: list = field(default_factory=list)
     slow_handoffs: list = field(default_factory=list)
     long_holds: list = field(default_factory=list)
+    lock_impls: list = field(default_factory=list)    # the Linux peer's lock, each named once
     interference: dict = None                         # one record's, as an example of the cell
 
     def median(self, name):
@@ -35,8 +40,11 @@ class Cell:
 
 
 TAS_LOCK = "tas"
-# Record fields kept per cell when present (numbers only).
-OPTIONAL_NUMBERS = (("per_cpu_s", "acquisitions_per_cpu_s"), ("run_fraction", "run_fraction"),
+# Record fields kept per cell when present (numbers only: the Linux peer
+# has no fairness and no latencies).
+MEASURED_NUMBERS = (("fairness", "fairness"), ("p50", "latency_p50_ns"), ("p99", "latency_p99_ns"),
+                    ("p999", "latency_p999_ns"),
+                    ("per_cpu_s", "acquisitions_per_cpu_s"), ("run_fraction", "run_fraction"),
                     ("throttled_fraction", "throttled_fraction"),
                     ("frozen_fraction", "frozen_fraction"), ("slow_handoffs", "slow_handoffs"),
                     ("long_holds", "long_holds"))
@@ -46,9 +54,15 @@ def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def boot_of(record):
+    """The boot a record came from: a config, rep and VM of one guest and shape."""
+    return (record["config"], record.get("rep"), record.get("vm"), record.get("guest"),
+            record.get("shape"))
+
+
 def same_boot_tas(records):
-    """(config, rep, vm) -> tas's throughput in that boot."""
-    return {(r["config"], r.get("rep"), r.get("vm")): r["throughput_per_s"] for r in records
+    """boot_of() -> tas's throughput in that boot."""
+    return {boot_of(r): r["throughput_per_s"] for r in records
             if r["lock"] == TAS_LOCK and r["status"] == "ok" and r["throughput_per_s"]}
 
 
@@ -56,20 +70,18 @@ def build_cells(records):
     cells = {}
     tas = same_boot_tas(records)
     for r in records:
-        cell = cells.setdefault((r["config"], r["lock"]), Cell())
+        cell = cells.setdefault((r["config"], record_series(r)), Cell())
         cell.total += 1
         if r["status"] != "ok":
             continue
         cell.ok += 1
         cell.tput.append(r["throughput_per_s"])
-        cell.fairness.append(r["fairness"])
-        cell.p50.append(r["latency_p50_ns"])
-        cell.p99.append(r["latency_p99_ns"])
-        cell.p999.append(r["latency_p999_ns"])
-        for name, key in OPTIONAL_NUMBERS:
+        for name, key in MEASURED_NUMBERS:
             if is_number(r.get(key)):
                 getattr(cell, name).append(r[key])
-        boot_tas = tas.get((r["config"], r.get("rep"), r.get("vm")))
+        if r.get("lock_impl") and r["lock_impl"] not in cell.lock_impls:
+            cell.lock_impls.append(r["lock_impl"])
+        boot_tas = tas.get(boot_of(r))
         if boot_tas:
             cell.vs_tas.append(r["throughput_per_s"] / boot_tas)
         if isinstance(r.get("interference"), dict) and cell.interference is None:
@@ -95,6 +107,15 @@ def fmt_rate(value):
     if value is None:
         return "-"
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def fmt_spread(values):
+    """('min-max', '(max - min) / median') of a cell's values, '-' for none."""
+    if not values:
+        return "-", "-"
+    med = statistics.median(values)
+    return (f"{fmt_rate(min(values))}-{fmt_rate(max(values))}",
+            f"{(max(values) - min(values)) / med:.0%}" if med else "-")
 
 
 def fmt_ns(ns):

@@ -16,6 +16,7 @@ from .cli import Options
 from .common import relative
 from .config import Config
 from .runs import Run
+from .variants import DEFAULT_SHAPE, LINUX, variant_from_json
 
 MATRIX_JSON = "matrix.json"
 RESULTS_JSONL = "results.jsonl"
@@ -23,8 +24,12 @@ FORMAT = 1
 # Options kept in matrix.json (configs and run_qemu are converted).
 OPTION_FIELDS = ("locks", "reps", "duration_ms", "warmup_ms", "hold_ns", "think_ns", "pv",
                  "guest", "accel", "l1_smp", "pin_vcpus", "seed", "stall_mechanism", "timeout", "slice_ns",
-                 "slice_source")
+                 "slice_source", "shapes", "peer", "peer_lock", "long_hold_ms", "hypervisor_bit",
+                 "peer_timeout")
 DEFAULT_SEED = 1                # a matrix.json written before --seed
+# What a matrix.json written before the Linux peer and the shapes ran.
+OPTION_DEFAULTS = {"seed": DEFAULT_SEED, "stall_mechanism": "auto", "shapes": [DEFAULT_SHAPE],
+                   "peer": "", "peer_lock": "", "long_hold_ms": 0, "hypervisor_bit": "on"}
 # The environment the summary shows (env.gather_env()).
 ENV_KEYS = ("qemu_version", "host_cpu_model", "host_cpus_online", "host_kernel",
             "guest_revision", "slice_source")
@@ -32,6 +37,8 @@ RECORD_STATUSES = ("ok", "not ok", "missing")
 # The numbers the statistics take from an ok record.
 OK_RECORD_NUMBERS = ("throughput_per_s", "fairness", "latency_p50_ns", "latency_p99_ns",
                      "latency_p999_ns")
+# The Linux peer measures no fairness (no per-writer counts) and no latency.
+OK_PEER_RECORD_NUMBERS = ("throughput_per_s",)
 
 
 class StoreError(Exception):
@@ -53,7 +60,8 @@ class Bench:
 def run_to_json(run, out):
     return {"config": run.config.label, "rep": run.rep, "vm": run.vm, "status": run.status,
             "seconds": run.seconds, "accel": run.accel, "reason": run.reason,
-            "log": relative(run.log, out), "err": relative(run.err, out)}
+            "log": relative(run.log, out), "err": relative(run.err, out),
+            "variant": run.variant.to_json()}
 
 
 def save(bench):
@@ -91,14 +99,16 @@ def load_matrix(out, plot, quiet):
         options = dict(doc["options"])
         configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"], c.get("interference", ""))
                    for c in options.pop("configs")]
-        options.setdefault("seed", DEFAULT_SEED)
-        options.setdefault("stall_mechanism", "auto")
+        for name, value in OPTION_DEFAULTS.items():
+            options.setdefault(name, value)
+        options.setdefault("peer_timeout", options["timeout"])
         run_qemu = Path(options.pop("run_qemu"))
         opts = Options(**options, configs=configs, run_qemu=run_qemu, out=out,
                        default_out=False, plot=plot, quiet=quiet)
         by_label = {c.label: c for c in configs}
         runs = [Run(by_label[r["config"]], r["rep"], r["vm"], out / r["log"], out / r["err"],
-                    r["status"], r["seconds"], r["accel"], r["reason"]) for r in doc["runs"]]
+                    r["status"], r["seconds"], r["accel"], r["reason"],
+                    variant=variant_from_json(r.get("variant"))) for r in doc["runs"]]
         env = doc["env"]
         missing = [key for key in ENV_KEYS if key not in env]
         if missing:
@@ -119,7 +129,8 @@ def check_record(record, labels):
     if record.get("status") not in RECORD_STATUSES:
         return f"status {record.get('status')!r}; accepted: {', '.join(RECORD_STATUSES)}"
     if record["status"] == "ok":
-        for key in OK_RECORD_NUMBERS:
+        needed = OK_PEER_RECORD_NUMBERS if record.get("guest") == LINUX else OK_RECORD_NUMBERS
+        for key in needed:
             value = record.get(key)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return f"an ok record without a number in {key}"

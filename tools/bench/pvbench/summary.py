@@ -11,7 +11,9 @@ import statistics
 
 from .common import ST_PASS, meaning, relative
 from .config import fmt_ratio
-from .stats import Cell, baseline_config, fmt_ns, fmt_rate, fmt_times, ordered_configs
+from .stats import Cell, baseline_config, fmt_ns, fmt_rate, fmt_spread, fmt_times, ordered_configs
+from .variants import (DEFAULT_SHAPE, LINUX, LOCKTORTURE_SHAPE, PVSPIN, all_series, plan_variants,
+                       series)
 
 # The issue's goals (summary.md "Goals").
 GOAL_OVERCOMMIT = 4.0
@@ -25,6 +27,10 @@ GOAL_INTF_P99_DIVISOR = 10      # pvqspinlock p99 <= ticket's / 10
 GOAL_INTF_SPREAD = 0.15         # (max - min) / median over repetitions, every lock
 GOAL_CPU_KEEP = 0.5             # acquisitions per CPU-second at 4x vs 1x (taskset)
 PV_LOCK, NATIVE_LOCK, TICKET_LOCK, TAS_LOCK = "pvqspinlock", "qspinlock", "ticket", "tas"
+# pvspin's locks beside the Linux peer, each with the Linux lock it stands
+# for: with the hypervisor bit set and no PV spinlocks Linux runs
+# virt_spin_lock(), a test-and-set lock.
+PEER_COUNTERPARTS = ((TAS_LOCK, "virt_spin_lock"), (NATIVE_LOCK, "qspinlock"), (PV_LOCK, "pvqspinlock"))
 UNKNOWN = "unknown (not recorded by this run)"
 ANCHORS = (
     "Linux PV qspinlock: kernel builds slowed 1.52-1.62x at 1.5x overcommit "
@@ -65,12 +71,33 @@ def summary_header(bench):
         f"duration_ms={opts.duration_ms} warmup_ms={opts.warmup_ms} hold_ns={opts.hold_ns} "
         f"think_ns={opts.think_ns} pv={opts.pv}" + "".join(f" {g}" for g in opts.guest),
         f"- host time slice: {fmt_ns(opts.slice_ns)} ({env['slice_source']})",
+        *variants_header(opts, env),
     ]
     l1 = bench.l1
     if l1:
         lines.append(f"- L1 (nested KVM host): Linux {l1.get('kernel')} ({l1.get('package_version', '?')}), "
                      f"{l1.get('cpus')} CPUs, {l1.get('cpu_model_name')}; the cpusets are L1 CPUs")
     lines += ["- overcommit ratio = vCPUs per VM x VMs / CPUs in the cpuset", ""]
+    return lines
+
+
+def variants_header(opts, env):
+    """The boots of each step, said when there is more than pvspin's default one."""
+    if not opts.peer and opts.shapes == [DEFAULT_SHAPE]:
+        return []
+    variants = plan_variants(opts.shapes, opts.peer, opts.peer_lock)
+    shapes = {DEFAULT_SHAPE: f"hold_ns={opts.hold_ns} think_ns={opts.think_ns}",
+              LOCKTORTURE_SHAPE: f"shape=locktorture long_hold_ms={opts.long_hold_ms}"}
+    held = (f"long_hold_ms={opts.long_hold_ms}: locktorture's long holds "
+            + ("off (locktorture's default, 100 ms holds, would hold the lock for much of a run)"
+               if opts.long_hold_ms == 0
+               else f"of {opts.long_hold_ms} ms, one in cpus x 2000 x {opts.long_hold_ms} acquisitions"))
+    lines = ["- boots per config and rep, in this order: " + "; ".join(
+        f"{v.text} ({shapes[v.shape]})" if v.guest == PVSPIN else
+        f"{v.text} (Linux locktorture, lock={v.lock} long_hold_ms={opts.long_hold_ms} pv={opts.pv}; "
+        f"kernel {env.get('peer_image', UNKNOWN)})"
+        for v in variants),
+        f"- locktorture loops: {held}; hypervisor bit {opts.hypervisor_bit} (every boot)"]
     return lines
 
 
@@ -104,8 +131,7 @@ def lock_section(opts, cells, lock):
     for c in ordered_configs(opts.configs):
         cell = cells.get((c.label, lock), Cell())
         med = cell.median("tput")
-        spread = (f"{fmt_rate(min(cell.tput))}-{fmt_rate(max(cell.tput))}" if cell.tput else "-")
-        rel_spread = (f"{(max(cell.tput) - min(cell.tput)) / med:.0%}" if med else "-")
+        spread, rel_spread = fmt_spread(cell.tput)
         rows.append([fmt_ratio(c.overcommit), c.vcpus, f"{c.cpuset} ({len(c.cpus)})", c.vms,
                      f"{cell.ok}/{cell.total}", fmt_rate(med), spread, rel_spread,
                      "-" if not cell.fairness else f"{cell.median('fairness'):.3f}",
@@ -114,7 +140,7 @@ def lock_section(opts, cells, lock):
                      fmt_times(med / base_tput) if med is not None and base_tput else "-",
                      c.interference or "taskset", fmt_rate(cell.median("per_cpu_s")),
                      fmt_times(vs_plain(opts, cells, c, lock)), fmt_times(cell.median("vs_tas")),
-                     *handoff_columns(cell)])
+                     *handoff_columns(cell, has_handoffs(cells))])
     header = ["overcommit", "vCPUs", cpus_word(opts), "VMs", "runs ok", "acquisitions/s (median)",
               "min-max", "spread", "fairness", "p50", "p99", "p99.9", "vs lowest overcommit",
               "interference", "acq per host CPU-s", "vs plain", "vs tas (same boot)",
@@ -132,9 +158,10 @@ def has_handoffs(cells):
     return any(cell.slow_handoffs or cell.long_holds for cell in cells.values())
 
 
-def handoff_columns(cell):
-    """The guest's slow handoffs and long holds (medians), when some result has them."""
-    if not (cell.slow_handoffs or cell.long_holds):
+def handoff_columns(cell, shown):
+    """The guest's slow handoffs and long holds (medians), when the table SHOWN
+    them ('-' for a cell without: the Linux peer counts neither)."""
+    if not shown:
         return []
     return [f"{cell.median(name):g}" if getattr(cell, name) else "-"
             for name in ("slow_handoffs", "long_holds")]
@@ -198,6 +225,77 @@ def side_by_side(opts, cells):
     return ["## pvqspinlock side by side", "",
             "Medians over runs; the ratios are ratios of median throughput.", "",
             *md_table(header, rows), ""]
+
+
+def same_cpuset_1x(configs, config):
+    """The 1x config on CONFIG's cpuset (one without interference and with
+    CONFIG's VMs first), or None."""
+    ones = [c for c in ordered_configs(configs)
+            if abs(c.overcommit - 1) < 1e-9 and c.cpus == config.cpus]
+    ranked = sorted(ones, key=lambda c: (bool(c.interference), c.vms != config.vms))
+    return ranked[0] if ranked else None
+
+
+def vs_own_1x(configs, cells, config, name):
+    """NAME's median at CONFIG over its median at the 1x config of the same cpuset, as text."""
+    base = same_cpuset_1x(configs, config)
+    if base is None:
+        return f"no 1x config on {config.cpuset}"
+    return fmt_times(ratio_cells(cells.get((config.label, name)), cells.get((base.label, name))))
+
+
+def peer_rows(opts, cells, c):
+    """The Linux peer's row and pvspin's counterparts under each shape, at config C."""
+    linux = cells.get((c.label, series(LINUX, LOCKTORTURE_SHAPE, opts.peer_lock)), Cell())
+    ran = ", ".join(linux.lock_impls) or "-"
+    rows = []
+
+    def row(guest, lock, shape, impl, name, vs_linux):
+        cell = cells.get((c.label, name), Cell())
+        spread, rel_spread = fmt_spread(cell.tput)
+        rows.append([guest, lock, shape, impl, f"{cell.ok}/{cell.total}", fmt_rate(cell.median("tput")),
+                     spread, rel_spread, vs_own_1x(opts.configs, cells, c, name), vs_linux])
+
+    if opts.peer:
+        row(LINUX, opts.peer_lock, LOCKTORTURE_SHAPE, ran,
+            series(LINUX, LOCKTORTURE_SHAPE, opts.peer_lock), "1x" if linux.tput else "-")
+    for lock, counterpart in PEER_COUNTERPARTS:
+        if lock not in opts.locks:
+            continue
+        same = " (Linux's)" if counterpart in linux.lock_impls else ""
+        for shape in opts.shapes:
+            name = series(PVSPIN, shape, lock)
+            vs_linux = (fmt_times(ratio_cells(cells.get((c.label, name)), linux))
+                        if opts.peer and shape == LOCKTORTURE_SHAPE else "-")
+            row(PVSPIN, lock, shape, counterpart + same, name, vs_linux)
+    return rows
+
+
+def peer_section(opts, cells):
+    """Per config, the Linux peer beside pvspin's tas, qspinlock and pvqspinlock in every shape."""
+    if not opts.peer and opts.shapes == [DEFAULT_SHAPE]:
+        return []
+    title = "## Linux peer side by side" if opts.peer else "## Shapes side by side"
+    header = ["guest", "lock", "shape", "Linux lock_impl", "runs ok", "acquisitions/s (median)",
+              "min-max", "spread", "vs own 1x", "vs Linux"]
+    lines = [title, "",
+             "Per config, medians over runs; spread = (max - min) / median. Linux's row names the "
+             "lock it ran (lock_impl, read from its boot: CPUID's hypervisor bit and KVM's PV "
+             "spinlocks); each pvspin row names the Linux lock it stands for, marked (Linux's) "
+             "when that is the one Linux ran. Raw rates compare only within a shape: the default "
+             "shape thinks between acquisitions, locktorture's loop does not. vs own 1x: the "
+             "row's median over its own median at the 1x config of the same cpuset: how much of "
+             "its 1x rate the lock keeps here, a figure that compares across shapes and guests. "
+             "vs Linux: pvspin's locktorture shape over Linux's locktorture, the one-to-one "
+             f"comparison (long_hold_ms={opts.long_hold_ms} in both; Linux's window is whole "
+             "1 s stats intervals after a warm-up of at least one).", ""]
+    for c in ordered_configs(opts.configs):
+        base = same_cpuset_1x(opts.configs, c)
+        where = (f"vs own 1x is against {base.label}" if base else
+                 f"no 1x config on cpuset {c.cpuset}, so no ratio to 1x")
+        lines += [f"### {c.label} ({fmt_ratio(c.overcommit)}, {c.interference or 'taskset'})", "",
+                  *md_table(header, peer_rows(opts, cells, c)), "", f"{where}.", ""]
+    return lines
 
 
 def goal_configs(configs):
@@ -325,9 +423,10 @@ def failures_section(opts, runs):
     not_run = sum(1 for r in runs if r.status is None)
     lines = ["## Failed runs", ""]
     if bad:
-        rows = [[r.config.label, r.rep, r.vm, r.status, meaning(r.status),
+        rows = [[r.config.label, r.variant.text, r.rep, r.vm, r.status, meaning(r.status),
                  r.reason.replace("|", "\\|"), relative(r.log, opts.out)] for r in bad]
-        lines += md_table(["config", "rep", "VM", "status", "meaning", "reason", "log"], rows) + [""]
+        lines += md_table(["config", "boot", "rep", "VM", "status", "meaning", "reason", "log"],
+                          rows) + [""]
     if not_run:
         lines += [f"{not_run} of {len(runs)} runs were not run: the runner stopped early "
                   "(a run rejected as bad input, or an interrupt).", ""]
@@ -340,8 +439,9 @@ def write_summary(bench, cells):
     opts = bench.opts
     lines = summary_header(bench)
     lines += ["## Results per lock", ""]
-    for lock in opts.locks:
-        lines += lock_section(opts, cells, lock)
+    for name in all_series(opts):
+        lines += lock_section(opts, cells, name)
+    lines += peer_section(opts, cells)
     lines += side_by_side(opts, cells)
     lines += interference_section(opts, cells)
     lines += goals_section(opts, cells)
