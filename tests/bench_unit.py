@@ -31,12 +31,14 @@ ENV = {"qemu_version": "QEMU 7.2", "host_cpu_model": "a CPU", "host_cpus_online"
        "slice_source": "--slice-ms"}
 
 
-def options(out, configs, locks=("pvqspinlock", "qspinlock", "ticket")):
-    return Options(locks=list(locks), configs=configs, reps=1, duration_ms=100, warmup_ms=20,
+def options(out, configs, locks=("pvqspinlock", "qspinlock", "ticket"), **peer):
+    """Options of a matrix without the peer; PEER overrides its options (peer, shapes, ...)."""
+    return Options(**{**dict(locks=list(locks), configs=configs, reps=1, duration_ms=100, warmup_ms=20,
                    hold_ns=200, think_ns=500, pv="auto", guest=[], accel="tcg", l1_smp=2,
                    pin_vcpus=False, seed=1, stall_mechanism="auto", timeout=60, slice_ns=3000000, slice_source="--slice-ms",
                    run_qemu=Path("/bin/true"), out=out, default_out=False, plot=False,
-                   quiet=True)
+                   quiet=True, shapes=["default"], peer="", peer_lock="", long_hold_ms=0,
+                   hypervisor_bit="on", peer_timeout=60), **peer})
 
 
 def record(config, lock, status="ok", tput=1000.0, p99=500):
@@ -241,6 +243,224 @@ class Interference(unittest.TestCase):
         self.assertTrue(scheduler_class("6.18.44-fc").startswith("EEVDF"))
         self.assertTrue(scheduler_class("6.1.0-13-amd64").startswith("CFS"))
         self.assertTrue(scheduler_class("weird").startswith("unknown"))
+
+
+LINUX_LOG = "\n".join([
+    "KTAP version 1",
+    "1..1",
+    "# linux: test=torture lock=spin_lock duration_ms=1000 warmup_ms=200 long_hold_ms=0 pv=auto",
+    "# console: [    0.653125] spin_lock-torture:--- Start of test: long_hold=0 nwriters_stress=2",
+    "# console: [    1.724436] Writes:  Total: 1749724  Max/Min: 881428/868296   Fail: 0 ",
+    "# console: [    2.756135] Writes:  Total: 3378476  Max/Min: 1846991/1531485   Fail: 0 ",
+    "# console: [    3.772230] Writes:  Total: 5440550  Max/Min: 2944434/2496116   Fail: 0 ",
+    '# result: {"test":"torture","guest":"linux","lock":"spin_lock","shape":"locktorture",'
+    '"lock_impl":"virt_spin_lock","long_hold_ms":0,"long_holds":2,"warmup_ns":1071311000,'
+    '"duration_ns":1031699000,"acquisitions":1628752,"throughput_per_s":1578708.5,"fairness":null}',
+    "ok 1 torture:linux-spin_lock",
+    "EXIT: STATUS=0",
+    ""])
+
+
+def pvspin_log(lock, shape, **fields):
+    """A test=bench boot's log with one lock's result (SHAPE None: a guest that names none)."""
+    result = {"test": "bench", "lock": lock, "throughput_per_s": 2000.0, "fairness": 0.9,
+              "latency_ns": {"p50": 50, "p99": 90, "p999": 100}, **fields}
+    if shape:
+        result["shape"] = shape
+    return "\n".join(["KTAP version 1", "1..1", f"# result: {json.dumps(result)}",
+                      f"ok 1 bench:{lock}", "EXIT: STATUS=0", ""])
+
+
+def peer_record(config, guest, shape, lock, tput, impl=None):
+    """A result record of one series; the peer's has no fairness and no latencies."""
+    r = record(config, lock, tput=tput)
+    r.update(guest=guest, shape=shape, lock_impl=impl)
+    if guest == "linux":
+        r.update(fairness=None, latency_p50_ns=None, latency_p99_ns=None, latency_p999_ns=None)
+    return r
+
+
+def peer_options(out, configs, locks=("tas",), **more):
+    return options(out, configs, locks, **{**dict(peer="linux", peer_lock="spin_lock",
+                                                  shapes=["default", "locktorture"]), **more})
+
+
+class Peer(unittest.TestCase):
+    def parse(self, tmp, *args):
+        """parse_args on ARGS (--configs 2@0 unless given); (Options or None, stderr, status)."""
+        from contextlib import redirect_stderr
+        from io import StringIO
+        from pvbench.cli import parse_args
+        argv = [*args, "--out", f"{tmp}/out"] + ([] if "--configs" in args else ["--configs", "2@0"])
+        err = StringIO()
+        try:
+            with redirect_stderr(err):
+                return parse_args(argv), err.getvalue(), 0
+        except SystemExit as e:
+            return None, err.getvalue(), e.code
+
+    def test_options(self):
+        """--peer linux adds the locktorture shape, spin_lock, no long holds; bad peer options are status 2"""
+        with tempfile.TemporaryDirectory() as tmp:
+            opts, _, _ = self.parse(tmp, "--peer", "linux")
+            self.assertEqual((opts.peer, opts.peer_lock, opts.shapes, opts.long_hold_ms, opts.hypervisor_bit),
+                             ("linux", "spin_lock", ["default", "locktorture"], 0, "on"))
+            self.assertGreater(opts.peer_timeout, 60)
+            opts, _, _ = self.parse(tmp, "--shapes", "locktorture", "--long-hold-ms", "5",
+                                    "--hypervisor-bit", "off")
+            self.assertEqual((opts.peer, opts.shapes, opts.long_hold_ms, opts.hypervisor_bit),
+                             ("", ["locktorture"], 5, "off"))
+            opts, _, _ = self.parse(tmp)
+            self.assertEqual((opts.peer, opts.shapes), ("", ["default"]))
+            for args, why in ((["--peer", "bsd"], "--peer 'bsd': accepted: linux"),
+                              (["--peer", "linux", "--peer-lock", "frob"],
+                               "--peer-lock 'frob': not a lock type.*accepted: .*spin_lock"),
+                              (["--peer-lock", "spin_lock"], "goes with --peer linux"),
+                              (["--peer", "linux", "--pv", "ipi"], "--pv 'ipi' with --peer linux"),
+                              (["--long-hold-ms", "5"], "--long-hold-ms '5': goes with --peer linux"),
+                              (["--peer", "linux", "--long-hold-ms", "5000"], "an integer 0..1000"),
+                              (["--shapes", "default,frob"], "unknown shape 'frob'"),
+                              (["--hypervisor-bit", "maybe"], "--hypervisor-bit 'maybe': accepted: on, off"),
+                              (["--guest", "shape=locktorture"], "the runner sets shape= itself")):
+                opts, err, status = self.parse(tmp, *args)
+                self.assertEqual(status, 2, args)
+                self.assertRegex(err, why)
+
+    def test_plan(self):
+        """each config's steps: pvspin, its locktorture shape, then Linux, with their own options"""
+        from pvbench.nested import nested_batch_line
+        from pvbench.runs import guest_cmdline, plan_runs, run_qemu_options
+        from pvbench.variants import plan_variants
+        opts = peer_options(Path("/out"), [Config(2, (0, 1)), Config(4, (0, 1))], long_hold_ms=7,
+                            hypervisor_bit="off", peer_timeout=90)
+        runs = plan_runs(opts, Path("/out/logs"), plan_variants(opts.shapes, opts.peer, opts.peer_lock))
+        self.assertEqual([r.name for r in runs[:3]],
+                         ["2@0-1-rep1-vm1", "2@0-1-pvspin-locktorture-rep1-vm1",
+                          "2@0-1-linux-spin_lock-rep1-vm1"])
+        self.assertEqual([(r.config.label, r.variant.text) for r in runs[3:]],
+                         [("4@0-1", "pvspin"), ("4@0-1", "pvspin locktorture"), ("4@0-1", "linux spin_lock")])
+        default, shaped, linux = (guest_cmdline(opts, r) for r in runs[:3])
+        self.assertIn("hold_ns=200", default)
+        self.assertNotIn("shape=locktorture", default)
+        self.assertEqual([w for w in shaped if w.startswith(("shape=", "long_hold_ms=", "hold_ns="))],
+                         ["shape=locktorture", "long_hold_ms=7"])
+        self.assertEqual(linux, ["lock=spin_lock", "duration_ms=100", "warmup_ms=20", "long_hold_ms=7",
+                                 "pv=auto", "seed=1"])
+        self.assertEqual(run_qemu_options(opts, runs[2]),
+                         ["--guest", "linux", "--smp", "2", "--pin", "0-1", "--hypervisor-bit", "off",
+                          "--timeout", "90"])
+        self.assertEqual(run_qemu_options(opts, runs[0])[-4:], ["--hypervisor-bit", "off", "--timeout", "60"])
+        self.assertTrue(nested_batch_line(opts, runs[2]).startswith("--guest linux --smp 2"))
+
+    def test_peer_log(self):
+        """the peer's verdict is its lock's; its window ends at the stats line its result names"""
+        from pvbench.hostrun import VmWatch
+        from pvbench.logs import peer_stats_times, peer_window_end
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "linux.log"
+            path.write_text(LINUX_LOG)
+            outcome = parse_log(path).outcomes["spin_lock"]
+            self.assertTrue(outcome.ok)
+            self.assertEqual(outcome.result["lock_impl"], "virt_spin_lock")
+            self.assertEqual(peer_stats_times(LINUX_LOG), [1724436000, 2756135000, 3772230000])
+            self.assertEqual(peer_window_end(LINUX_LOG), ("spin_lock", 2756135000, 1031699000))
+            watch = VmWatch(Run(Config(2, (0, 1)), 1, 1, path, path), [])
+            watch.stats_seen = {1724436000: 10, 2756135000: 20, 3772230000: 30}
+            self.assertEqual(watch.peer_end(), {"spin_lock": (20, 1031699000)})
+            self.assertEqual(peer_window_end(pvspin_log("tas", "default")), None)
+
+    def test_records(self):
+        """records say guest, shape and lock_impl; a result of another shape than asked is not ok"""
+        from pvbench.results import make_records
+        from pvbench.variants import Variant
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            config = Config(2, (0, 1))
+            opts = peer_options(out, [config], long_hold_ms=0, hypervisor_bit="off")
+            logs = (("a", Variant("pvspin", "default"), pvspin_log("tas", "default")),
+                    ("b", Variant("pvspin", "locktorture"),
+                     pvspin_log("tas", "locktorture", long_hold_ms=0, long_holds_taken=3)),
+                    ("c", Variant("linux", "locktorture", "spin_lock"), LINUX_LOG),
+                    ("d", Variant("pvspin", "locktorture"), pvspin_log("tas", None)),
+                    ("e", Variant("pvspin", "locktorture"), pvspin_log("tas", "default")))
+            runs = []
+            for name, variant, text in logs:
+                (out / f"{name}.log").write_text(text)
+                runs.append(Run(config, 1, 1, out / f"{name}.log", out / f"{name}.err", 0, 1.0, "tcg",
+                                variant=variant))
+            records = make_records(opts, ENV, runs)
+            got = [(r["guest"], r["shape"], r["lock"], r["lock_impl"], r["status"], r["long_holds_taken"],
+                    r["hypervisor_bit"]) for r in records]
+            self.assertEqual(got[:3], [("pvspin", "default", "tas", None, "ok", None, "off"),
+                                       ("pvspin", "locktorture", "tas", None, "ok", 3, "off"),
+                                       ("linux", "locktorture", "spin_lock", "virt_spin_lock", "ok", 2, "off")])
+            self.assertIsNone(records[2]["long_holds"])
+            self.assertEqual(records[2]["throughput_per_s"], 1578708.5)
+            self.assertEqual(records[3]["status"], "not ok")
+            self.assertIn("does not know shape=locktorture", records[3]["reason"])
+            self.assertIn("ran shape=default", records[4]["reason"])
+
+    def test_table(self):
+        """the side-by-side table: Linux's lock_impl, spreads, ratios to the own 1x run, no 1x said"""
+        from pvbench.summary import write_summary
+        configs = [Config(2, (0, 1)), Config(4, (0, 1)), Config(4, (0,))]
+        rows = [("linux", "locktorture", "spin_lock", "virt_spin_lock", (800.0, 1200.0, 500.0, 300.0)),
+                ("pvspin", "default", "tas", None, (100.0, 100.0, 80.0, 40.0)),
+                ("pvspin", "locktorture", "tas", None, (2000.0, 2000.0, 500.0, 600.0))]
+        records = []
+        for guest, shape, lock, impl, (a, b, c, d) in rows:
+            for config, tput in (("2@0-1", a), ("2@0-1", b), ("4@0-1", c), ("4@0", d)):
+                records.append(peer_record(config, guest, shape, lock, tput, impl))
+        with tempfile.TemporaryDirectory() as tmp:
+            opts = peer_options(Path(tmp), configs)
+            bench = Bench(opts, ENV, ["matrix.py", "--peer", "linux"], "2026-01-01T00:00:00+00:00", None,
+                          [], records)
+            text = write_summary(bench, build_cells(records))
+        section = text[text.index("## Linux peer side by side"):]
+        tables = {c.label: section[section.index(f"### {c.label} "):] for c in configs}
+        self.assertIn("| linux | spin_lock | locktorture | virt_spin_lock | 2/2 | 1,000 | 800-1,200 | 40% "
+                      "| 1x | 1x |", tables["2@0-1"])
+        self.assertIn("| pvspin | tas | locktorture | virt_spin_lock (Linux's) | 2/2 | 2,000 | "
+                      "2,000-2,000 | 0% | 1x | 2x |", tables["2@0-1"])
+        self.assertIn("| linux | spin_lock | locktorture | virt_spin_lock | 1/1 | 500 | 500-500 | 0% "
+                      "| 0.5x | 1x |", tables["4@0-1"])
+        self.assertIn("| pvspin | tas | default | virt_spin_lock (Linux's) | 1/1 | 80 | 80-80 | 0% "
+                      "| 0.8x | - |", tables["4@0-1"])
+        self.assertIn("| pvspin | tas | locktorture | virt_spin_lock (Linux's) | 1/1 | 500 | 500-500 | 0% "
+                      "| 0.25x | 1x |", tables["4@0-1"])
+        self.assertIn("vs own 1x is against 2@0-1.", tables["4@0-1"])
+        self.assertIn("| 1/1 | 300 | 300-300 | 0% | no 1x config on 0 | 1x |", tables["4@0"])
+        self.assertIn("no 1x config on cpuset 0, so no ratio to 1x", tables["4@0"])
+        self.assertIn("long_hold_ms=0: locktorture's long holds off", text)
+        self.assertIn("### linux spin_lock", text)
+        self.assertIn("### tas (locktorture)", text)
+
+    def test_store(self):
+        """the peer's options, boots and records are stored; an older matrix.json reads as pvspin's default shape"""
+        from pvbench.variants import PVSPIN_DEFAULT, Variant
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            config = Config(2, (0, 1))
+            linux = Variant("linux", "locktorture", "spin_lock")
+            runs = [Run(config, 1, 1, out / "logs/a.log", out / "logs/a.err", 0, 1.5, "tcg"),
+                    Run(config, 1, 1, out / "logs/b.log", out / "logs/b.err", 0, 6.5, "tcg", variant=linux)]
+            records = [peer_record("2@0-1", "pvspin", "default", "tas", 10.0),
+                       peer_record("2@0-1", "linux", "locktorture", "spin_lock", 20.0, "qspinlock")]
+            bench = Bench(peer_options(out, [config], long_hold_ms=3, hypervisor_bit="off", peer_timeout=90),
+                          ENV, ["matrix.py"], "2026-01-01T00:00:00+00:00", None, runs, records)
+            save(bench)
+            self.assertEqual(load(out, plot=False, quiet=True), bench)
+            doc = json.loads((out / "matrix.json").read_text())
+            for name in ("shapes", "peer", "peer_lock", "long_hold_ms", "hypervisor_bit", "peer_timeout"):
+                del doc["options"][name]
+            for run in doc["runs"]:
+                del run["variant"]
+            (out / "matrix.json").write_text(json.dumps(doc))
+            (out / "results.jsonl").write_text(json.dumps(records[0]) + "\n")
+            old = load(out, plot=False, quiet=True)
+            self.assertEqual((old.opts.peer, old.opts.shapes, old.opts.hypervisor_bit, old.opts.peer_timeout),
+                             ("", ["default"], "on", 60))
+            self.assertEqual({r.variant for r in old.runs}, {PVSPIN_DEFAULT})
 
 
 class Layers(unittest.TestCase):
