@@ -9,6 +9,8 @@
 #   make bench-nested   the same under nested KVM, smaller (docs/bench.md)
 #   make bench-quota / bench-stall   a --quota / --stall run, plain 1x and 4x beside it (root)
 #   make bench-stall-sweep           locks against the stall fraction, stall.png (root)
+#   make peer           the Linux peer's kernel (docs/peer.md; built once, cached)
+#   make bench-peer-boot    boot to first result, pvspin and the Linux peer side by side
 
 CC      ?= gcc
 NASM    ?= nasm
@@ -127,6 +129,13 @@ bench-boot: all
 
 bench-host:
 	$(MAKE) --no-print-directory -C tests/host bench
+
+# The Linux peer (docs/peer.md). BENCH_PEER_BOOT_ARGS passes --smp "LIST" / --reps N.
+.PHONY: peer bench-peer-boot
+peer:
+	tools/deps.sh peer && tools/peer/linux/build.py
+bench-peer-boot: all
+	tools/deps.sh run peer && tools/peer/linux/bench_boot.py $(BENCH_PEER_BOOT_ARGS)
 
 clean:
 	rm -rf $(BUILD)

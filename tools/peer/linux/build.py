@@ -8,8 +8,10 @@ usage: build.py [--source PKG] [--cache DIR] [--jobs N] [--quiet] [--print-key |
 The source is Debian's newest reachable linux-source-X.Y package (or PKG,
 also from $PVSPIN_PEER_SOURCE); its locktorture must have the long_hold
 parameter (Linux 6.6 and later), so the 100 ms holds can be turned off.
-The kernel is `make tinyconfig` + peer.config + the embedded init (init.c),
-built at nice 19. The result is kept in DIR (default ~/.cache/pvspin/
+The kernel is `make tinyconfig` + peer.config, built at nice 19 in two
+passes: the kernel and its modules (torture.ko, locktorture.ko), then the
+kernel again with the initramfs that holds them and the init (init.c),
+which loads them once the kernel has booted. The result is kept in DIR (default ~/.cache/pvspin/
 linux-peer, or $PVSPIN_CACHE/linux-peer) under a key made of the package
 version, peer.config, init.c, initramfs.list and BUILD_FORMAT, so a change
 to any of them builds anew and an unchanged one never does.
@@ -38,7 +40,7 @@ sys.path.insert(0, str(REPO / "tools"))
 from pvspin import status  # noqa: E402
 
 PROG = "build.py"
-BUILD_FORMAT = 1          # bump when the steps below change what is built
+BUILD_FORMAT = 2          # bump when the steps below change what is built
 FRAGMENT = HERE / "peer.config"
 INIT_SRC = HERE / "init.c"
 INITRAMFS_LIST = HERE / "initramfs.list"
@@ -178,14 +180,14 @@ def configure(tree, out, initramfs):
         raise Fail("peer.config options that Kconfig did not keep: " + "; ".join(lost))
 
 
-def compile_kernel(tree, out, jobs, quiet):
+def compile_kernel(tree, out, jobs, targets, quiet):
     log_path = out / "build.log"
     cmd = ["nice", "-n", "19", "make", "-C", str(tree), f"O={out}", "ARCH=x86_64",
-           f"-j{jobs}", "bzImage"]
+           f"-j{jobs}", *targets]
     t0 = time.monotonic()
     compiled = 0
     last = t0
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in p.stdout:
             log.write(line)
@@ -228,12 +230,19 @@ def build(args):
         out.mkdir(parents=True, exist_ok=True)
         init = out / "peer-init"   # not "init": the kernel has an init/ folder in O=
         run(["gcc", *INIT_CFLAGS, "-o", str(init), str(INIT_SRC)])
+        # The first pass builds the modules the initramfs is to hold, so its
+        # list leaves them out; the second relinks the kernel with them.
         initramfs = out / "initramfs.list"
-        initramfs.write_text(INITRAMFS_LIST.read_text().replace("@INIT@", str(init)))
+        full = INITRAMFS_LIST.read_text().replace("@INIT@", str(init)).replace("@MODULES@", str(out))
+        initramfs.write_text("".join(line for line in full.splitlines(keepends=True)
+                                     if str(out) + "/kernel/" not in line))
         configure(tree, out, initramfs)
         say(f"building Linux {version} ({pkg}) for the peer: nice 19, -j{args.jobs} "
             "(a few minutes idle, about 12 on two busy cores)", args.quiet)
-        seconds, files = compile_kernel(tree, out, args.jobs, args.quiet)
+        seconds, files = compile_kernel(tree, out, args.jobs, ["bzImage", "modules"], args.quiet)
+        initramfs.write_text(full)
+        more_seconds, more_files = compile_kernel(tree, out, args.jobs, ["bzImage"], args.quiet)
+        seconds, files = seconds + more_seconds, files + more_files
         tmp = root / f"{key}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()

@@ -17,6 +17,10 @@ What is read, and from where (Linux 6.12):
   CPUID's hypervisor bit set and no PV lock, virt_spin_lock() (a
   test-and-set lock) takes over from qspinlock. The peer's init prints the
   CPUID facts ("pvspin-peer: cpuid ..."), so the lock is read, not assumed.
+- tools/peer/linux/init.c: "pvspin-peer: cpuid ...", then it loads
+  torture.ko and locktorture.ko once the kernel has booted (so the test
+  shares no time with the boot), or says "pvspin-peer: ... failed" and
+  powers off.
 - The rate: stats lines are cumulative. The window runs from the first
   periodic stats line at or after start + warm-up to the first one at least
   duration_ms later (else the last before the shutdown); both ends are the
@@ -50,6 +54,7 @@ LOCKUP_RES = [re.compile(p) for p in (
     r"^INFO: task .* blocked for more than",
 )]
 POWER_DOWN_RE = re.compile(r"^reboot: Power down")
+INIT_FAIL_RE = re.compile(r"^pvspin-peer: (.*) failed: error (-?\d+)")
 
 LOCK_IMPLS = ("pvqspinlock", "qspinlock", "virt_spin_lock")
 
@@ -57,7 +62,7 @@ LOCK_IMPLS = ("pvqspinlock", "qspinlock", "virt_spin_lock")
 # watchers that cannot run this module (the nested bed's L1 init); a test
 # checks it against Console.decided on sample lines.
 DECIDED_ERE = ("-torture:--- End of test: |^(\\[ *[0-9.]+\\] )?(Kernel panic - not syncing|"
-               "lock-torture: invalid torture type|reboot: Power down|watchdog: BUG: soft lockup|"
+               "lock-torture: invalid torture type|reboot: Power down|watchdog: BUG: soft lockup|pvspin-peer: .* failed: |"
                "rcu: INFO: [a-z_]+ (self-)?detected (expedited )?stalls?)")
 
 
@@ -112,6 +117,7 @@ class Console:
         self.shutdown_ns = None
         self.end = None           # SUCCESS | FAILURE | LOCK_HOTPLUG
         self.bad_type = None
+        self.init_failed = None
         self.crash = None
         self.lockup = None
         self.powered_down = False
@@ -120,7 +126,8 @@ class Console:
 
     @property
     def decided(self):
-        return bool(self.end or self.crash or self.lockup or self.bad_type or self.powered_down)
+        return bool(self.end or self.crash or self.lockup or self.bad_type or self.init_failed
+                    or self.powered_down)
 
     def feed(self, raw):
         self.lines += 1
@@ -157,6 +164,8 @@ class Console:
             self.end = m.group(2)
         elif (m := BAD_TYPE_RE.match(text)):
             self.bad_type = m.group(1)
+        elif (m := INIT_FAIL_RE.match(text)):
+            self.init_failed = text
         elif "_write_delay: delay = " in text:
             self.long_holds += 1
         elif POWER_DOWN_RE.match(text):
@@ -233,6 +242,8 @@ class Console:
                            "(this kernel was built without it)")
         if self.crash:
             return verdict(status.GUEST_CRASH, f"crash: {self.crash}")
+        if self.init_failed:
+            return verdict(status.GUEST_CRASH, f"the peer's init: {self.init_failed}")
         if self.lockup:
             return verdict(status.LOCKUP, f"lockup: {self.lockup}")
         if r["violations"] or self.end == "FAILURE" or any(s.fail for s in self.reads):
