@@ -188,7 +188,7 @@ validate_args() {
 # by ACPI power-off (Linux never writes isa-debug-exit), and its verdict
 # comes from its console (tools/peer/linux/run.py).
 validate_linux_peer() {
-	[ -z "$boot$reset_log$gdb_port" ] && [ "$iso_flag" = 0 ] ||
+	[ -z "$reset_log$gdb_port" ] && [ "${boot:-multiboot}" = multiboot ] && [ "$iso_flag" = 0 ] ||
 		die_usage "--guest linux: --boot, --iso, --reset-log and --gdb are pvspin's (the peer boots its bzImage with -kernel)"
 	[ "$exit_given" = 0 ] || [ "$exit_via" = acpi ] ||
 		die_usage "--guest linux --exit $exit_via: the peer powers off through ACPI (--exit acpi)"
