@@ -233,6 +233,96 @@ test_bench_shape() {
 		pass
 }
 
+# bench_peer_check DIR CONFIGS LOCKS IMPL HV: a --peer linux run's results.jsonl
+# has, per config of CONFIGS, every lock of LOCKS under pvspin's default and
+# locktorture shapes and one Linux row that ran IMPL, all measured (the
+# Linux window too, on the host); every pvspin log shows CPUID's hypervisor
+# bit HV (on or off); results.csv has the columns; summary.md has the
+# side-by-side table per config, its rows filled and a ratio to 1x where a
+# 1x config is on the cpuset.
+bench_peer_check() {
+	python3 - "$@" <<'PY'
+import csv, json, re, sys
+out, configs, locks, impl, hv = sys.argv[1], sys.argv[2].split(','), sys.argv[3].split(','), sys.argv[4], sys.argv[5]
+records = [json.loads(l) for l in open(f'{out}/results.jsonl')]
+bad = []
+for config in configs:
+    for shape in ('default', 'locktorture'):
+        for lock in locks:
+            mine = [r for r in records if (r['config'], r['guest'], r['shape'], r['lock']) ==
+                    (config, 'pvspin', shape, lock)]
+            if len(mine) != 1:
+                bad.append(f'{config} pvspin {shape} {lock}: {len(mine)} records')
+            elif mine[0]['status'] != 'ok' or mine[0]['result'].get('shape') != shape:
+                bad.append(f"{config} pvspin {shape} {lock}: {mine[0]['status']} {mine[0]['reason']}, "
+                           f"result shape {mine[0]['result'].get('shape')}")
+    linux = [r for r in records if r['config'] == config and r['guest'] == 'linux']
+    if len(linux) != 1:
+        bad.append(f'{config}: {len(linux)} Linux records')
+        continue
+    r = linux[0]
+    if (r['lock'], r['shape'], r['status'], r['lock_impl']) != ('spin_lock', 'locktorture', 'ok', impl):
+        bad.append(f"{config} linux: {r['lock']} {r['shape']} {r['status']} ({r['reason']}) "
+                   f"lock_impl {r['lock_impl']}, expected {impl}")
+    if not (r['throughput_per_s'] or 0) > 0 or not (r['host_cpu_ns'] or 0) > 0:
+        bad.append(f"{config} linux: throughput_per_s {r['throughput_per_s']}, host_cpu_ns {r['host_cpu_ns']}")
+    if r['long_hold_ms'] != 0 or r['hypervisor_bit'] != hv:
+        bad.append(f"{config} linux: long_hold_ms {r['long_hold_ms']}, hypervisor_bit {r['hypervisor_bit']}")
+for r in records:
+    if r['guest'] == 'pvspin':
+        want = 'hypervisor="none"' if hv == 'off' else 'hypervisor="TCG'
+        if want not in open(f"{out}/{r['log']}").read():
+            bad.append(f"{r['log']}: no {want} in its # cpu: line")
+            break
+header = next(csv.reader(open(f'{out}/results.csv')))
+for column in ('guest', 'shape', 'lock_impl', 'long_hold_ms', 'long_holds_taken', 'hypervisor_bit'):
+    if column not in header:
+        bad.append(f'results.csv has no {column} column')
+summary = open(f'{out}/summary.md').read()
+if '## Linux peer side by side' not in summary:
+    bad.append('summary.md has no Linux peer section')
+else:
+    section = summary[summary.index('## Linux peer side by side'):]
+    for config in configs:
+        m = re.search(rf'^### {re.escape(config)} \((.*?)x.*?\n\n(.*?)\n\n', section, re.M | re.S)
+        if not m:
+            bad.append(f'summary.md: no side-by-side table for {config}')
+            continue
+        rows = [row.split(' | ') for row in m.group(2).splitlines()[2:]]
+        want = 1 + 2 * len([l for l in locks if l in ('tas', 'qspinlock', 'pvqspinlock')])
+        if len(rows) != want:
+            bad.append(f'summary.md {config}: {len(rows)} rows, expected {want}')
+        if not rows or rows[0][:2] != ['| linux', 'spin_lock'] or rows[0][3] != impl:
+            bad.append(f'summary.md {config}: the first row is not Linux spin_lock with {impl}: {rows[:1]}')
+        for row in rows:
+            if row[4] != '1/1' or not re.match(r'^[0-9.,]+$', row[5]) or not row[8].endswith('x'):
+                bad.append(f'summary.md {config}: row {row}')
+for b in bad[:6]:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+}
+
+# bench_peer NAME "description" HV CONFIGS LOCKS IMPL [matrix.py args]: a
+# --peer linux run, checked by bench_peer_check.
+bench_peer() {
+	local name=$1 desc=$2 hv=$3 configs=$4 locks=$5 impl=$6 out=$LOG_DIR/bench-$1 why
+	shift 6
+	case_begin "bench runner: --peer linux $desc"
+	rm -rf "$out"
+	log=$LOG_DIR/bench-$name.log
+	"$BENCH_MATRIX" --peer linux --configs "$configs" --locks "$locks" --reps 1 --duration-ms 1000 \
+		--hypervisor-bit "$hv" --no-plot --out "$out" "$@" >"$log" 2>"$log.err"
+	status=$?
+	if expect_status 0; then
+		if why=$(bench_peer_check "$out" "$configs" "$locks" "$impl" "$hv" 2>&1); then
+			pass
+		else
+			fail "$(echo "$why" | tr '\n' ';') (outputs: $out)"
+		fi
+	fi
+}
+
 test_bench() {
 	bench_unit
 
@@ -269,6 +359,17 @@ test_bench() {
 	fi
 
 	bench_report "$out"
+
+	# The Linux peer beside pvspin: every config gets pvspin's two shapes
+	# and Linux's locktorture (about 6 boots of 4-8 s); under TCG with the
+	# hypervisor bit Linux runs virt_spin_lock, without it native qspinlock.
+	bench_peer peer "2@0-1,4@0-1, tas,qspinlock,pvqspinlock: Linux and pvspin rows for both configs, side-by-side tables" \
+		on 2@0-1,4@0-1 tas,qspinlock,pvqspinlock virt_spin_lock
+	bench_peer peer-hv-off "--hypervisor-bit off, 2@0-1, tas: every boot without the bit, Linux runs qspinlock" \
+		off 2@0-1 tas qspinlock
+	bench_bad_args "--peer bsd" "--peer 'bsd': accepted: linux" --peer bsd
+	bench_bad_args "--peer-lock frob" "--peer-lock 'frob': not a lock type of the Linux peer's locktorture" \
+		--peer linux --peer-lock frob
 
 	bench_bad_args "unknown option" "unknown option '--frobnicate'" --frobnicate
 	bench_bad_args "--vcpus 0" "--vcpus '0': accepted: an integer 1\.\." --vcpus 0
