@@ -304,11 +304,16 @@ PY
 }
 
 # bench_peer NAME "description" HV CONFIGS LOCKS IMPL [matrix.py args]: a
-# --peer linux run, checked by bench_peer_check.
+# --peer linux run, checked by bench_peer_check; skipped where the peer's
+# build tools cannot be had (the matrix builds the peer when it is not cached).
 bench_peer() {
 	local name=$1 desc=$2 hv=$3 configs=$4 locks=$5 impl=$6 out=$LOG_DIR/bench-$1 why
 	shift 6
 	case_begin "bench runner: --peer linux $desc"
+	if ! "$TESTS_TOP/tools/deps.sh" peer >/dev/null 2>&1; then
+		skip "the Linux peer cannot be built here (tools/deps.sh peer fails)"
+		return
+	fi
 	rm -rf "$out"
 	log=$LOG_DIR/bench-$name.log
 	"$BENCH_MATRIX" --peer linux --configs "$configs" --locks "$locks" --reps 1 --duration-ms 1000 \
