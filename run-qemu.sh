@@ -663,10 +663,16 @@ peer_cmdline() {
 }
 
 # The options are checked before the peer's bzImage is built (and cached
-# once per machine) to become the image.
+# once per machine) to become the image. PVSPIN_PEER_IMAGE names one instead
+# (a benchmark keeps the image it started with while the tree changes).
 prepare_linux_peer() {
 	local line
 	line=$(peer_cmdline) || { printf '%s\n' "$line"; exit $ST_BAD_INPUT; }
+	if [ -n "${PVSPIN_PEER_IMAGE-}" ]; then
+		[ -r "$PVSPIN_PEER_IMAGE" ] || die_usage "PVSPIN_PEER_IMAGE='$PVSPIN_PEER_IMAGE': no such readable file"
+		IMAGE=$PVSPIN_PEER_IMAGE
+		return 0
+	fi
 	IMAGE=$(python3 "$PEER_DIR/build.py") || die_env "the Linux peer could not be built (tools/peer/linux/build.py above)"
 }
 
@@ -689,10 +695,13 @@ run_nested_peer() {
 		return "$bed"
 	fi
 	python3 "$PEER_RUN" translate --plans "$tmp/plans" --status-file "$tmp/status" \
-		--timeout "$timeout" "$tmp/serial.log" | tee ${log:+"$log"}
+		--verdicts "$tmp/verdicts" --timeout "$timeout" "$tmp/serial.log" | tee ${log:+"$log"}
 	st=${PIPESTATUS[0]}
-	local i
-	i=$(wc -l < "$tmp/status")
+	local i=0 v
+	while read -r v; do
+		i=$((i + 1))
+		[ "$v" != 0 ] && echo "run-qemu.sh: nested run $i of $n: status $v" >&2 && nested_diag_note "$i" /dev/null
+	done < "$tmp/verdicts"
 	[ "$i" = "$n" ] || { echo "run-qemu.sh: nested bed reported $i of $n runs" >&2; return $ST_NO_QEMU; }
 	return "$st"
 }

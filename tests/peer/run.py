@@ -13,6 +13,7 @@ booted at 4 vCPUs under TCG (hypervisor bit on and off) and under nested
 KVM. Ends with "N passed, N failed, N skipped".
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -284,6 +285,10 @@ def nested_batch():
     want = next((st for _, st, _ in NESTED_BATCH if st != status.PASS), status.PASS)
     if p.returncode != want:
         problems.append(f"status {p.returncode}, want {want}")
+    for i, (_, st, _) in enumerate(NESTED_BATCH, 1):
+        said = f"run-qemu.sh: nested run {i} of {len(NESTED_BATCH)}: status {st}" in p.stderr
+        if said != (st != status.PASS):
+            problems.append(f"run {i}'s status line on stderr: {'there' if said else 'missing'}")
     docs = p.stdout.split("KTAP version 1\n")[1:]
     if len(docs) != len(NESTED_BATCH):
         problems.append(f"{len(docs)} KTAP documents, want {len(NESTED_BATCH)}")
@@ -314,6 +319,14 @@ def main(argv):
         p = subprocess.run([sys.executable, str(PEER / "bench_boot.py"), *bad], capture_output=True, text=True)
         check(f"bench_boot.py {' '.join(bad)} is status 2", p.returncode == status.BAD_INPUT,
               f"status {p.returncode}: {p.stderr.strip()[-200:]}")
+    p = subprocess.run([str(RUN_QEMU), "--guest", "linux", "--dry-run"], capture_output=True, text=True,
+                       env={**os.environ, "PVSPIN_PEER_IMAGE": "/nonexistent/bzImage"})
+    check("run-qemu.sh --guest linux with PVSPIN_PEER_IMAGE naming no file is status 2",
+          p.returncode == status.BAD_INPUT, f"status {p.returncode}: {p.stderr.strip()[-200:]}")
+    p = subprocess.run([str(RUN_QEMU), "--guest", "linux", "--dry-run"], capture_output=True, text=True,
+                       env={**os.environ, "PVSPIN_PEER_IMAGE": str(RUN_QEMU)})
+    check("run-qemu.sh --guest linux boots the image PVSPIN_PEER_IMAGE names",
+          p.returncode == 0 and f"-kernel {RUN_QEMU} " in p.stdout, p.stdout[-300:])
     for bad in BAD_RUNNER_OPTIONS:
         p = subprocess.run([str(RUN_QEMU), "--guest", "linux", *bad] if bad[0] != "--guest"
                            else [str(RUN_QEMU), *bad], capture_output=True, text=True)

@@ -51,7 +51,11 @@ def build_peer(opts):
         sys.stderr.write(done.stderr)
         warn(f"the Linux peer's build failed (status {done.returncode}); nothing was run")
         sys.exit(EXIT_RUN_FAILED)
-    return done.stdout.strip()
+    image = done.stdout.strip()
+    # Every boot of the matrix runs this image (run-qemu.sh reads it), even
+    # if the peer's sources change while the matrix runs.
+    os.environ["PVSPIN_PEER_IMAGE"] = image
+    return image
 
 
 def announce(opts, runs, variants, png_terminal):

@@ -15,7 +15,8 @@ usage: run.py cmdline --smp N [-- OPTIONS...]
            the same document(s) from a recorded console; LOG may hold several
            runs, each starting at a "# l1: {json}" line (the nested bed), P
            their options, one run a line ("SMP k=v ..."), and F the bed's
-           per-run QEMU statuses, one a line
+           per-run QEMU statuses, one a line; --verdicts V writes each
+           run's verdict, one a line
        run.py end-pattern
            the ERE (grep -E) of console lines after which the verdict is known
 
@@ -243,6 +244,7 @@ def cmd_translate(a):
             runs.append((None, []))
         runs[-1][1].append(line)
     worst = status.PASS
+    verdicts = []
     for i, (l1, lines) in enumerate(runs or [(None, [])]):
         env = {"accel": "nested", "l1": l1} if l1 is not None else None
         doc = Doc(sys.stdout, plans[min(i, len(plans) - 1)], env)
@@ -253,8 +255,11 @@ def cmd_translate(a):
             doc.feed(line)
         vmm = statuses[i] if i < len(statuses) else 0
         st = doc.end(vmm, a.timeout)
+        verdicts.append(st)
         if worst == status.PASS:
             worst = st
+    if a.verdicts:
+        Path(a.verdicts).write_text("".join(f"{v}\n" for v in verdicts))
     return worst
 
 
@@ -276,6 +281,7 @@ def main(argv):
     t.add_argument("--options", default="")
     t.add_argument("--plans")
     t.add_argument("--status-file")
+    t.add_argument("--verdicts", help="write each run's status, one a line")
     t.add_argument("--timeout", type=float)
     t.add_argument("log")
     sub.add_parser("end-pattern")
