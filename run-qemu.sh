@@ -421,7 +421,7 @@ run_direct() {
 	local cmd=(qemu-system-x86_64 "${qargs[@]}")
 	[ -n "$pin" ] && cmd=(taskset -c "$pin" "${cmd[@]}")
 	if [ "$guest" = linux ]; then
-		cmd=(python3 "$PEER_RUN" run --smp "$smp" --timeout "$timeout" --options "${guest_args[*]-}"
+		cmd=(python3 "$PEER_RUN" run --smp "$smp" --lpj "$peer_lpj" --timeout "$timeout" --options "${guest_args[*]-}"
 		     ${log:+--log "$log"} -- "${cmd[@]}")
 	elif [ $dry_run = 1 ]; then
 		cmd=(timeout "$timeout" "${cmd[@]}")
@@ -647,12 +647,13 @@ run_nested() {
 # ---- the Linux peer -------------------------------------------------------
 PEER_DIR=$TOP/tools/peer/linux
 PEER_RUN=$PEER_DIR/run.py
+peer_lpj=0
 
 # peer_cmdline: the kernel command line for the guest options; bad options
 # end the run here with the peer's one-result KTAP document and status 2
 peer_cmdline() {
 	local line st
-	line=$(python3 "$PEER_RUN" cmdline --smp "$smp" -- "${guest_args[@]}")
+	line=$(python3 "$PEER_RUN" cmdline --smp "$smp" --lpj "$peer_lpj" -- "${guest_args[@]}")
 	st=$?
 	if [ $st != 0 ]; then
 		printf '%s\n' "$line"
@@ -671,9 +672,28 @@ prepare_linux_peer() {
 	if [ -n "${PVSPIN_PEER_IMAGE-}" ]; then
 		[ -r "$PVSPIN_PEER_IMAGE" ] || die_usage "PVSPIN_PEER_IMAGE='$PVSPIN_PEER_IMAGE': no such readable file"
 		IMAGE=$PVSPIN_PEER_IMAGE
-		return 0
+	else
+		IMAGE=$(python3 "$PEER_DIR/build.py") || die_env "the Linux peer could not be built (tools/peer/linux/build.py above)"
 	fi
-	IMAGE=$(python3 "$PEER_DIR/build.py") || die_env "the Linux peer could not be built (tools/peer/linux/build.py above)"
+	peer_lpj=$(peer_lpj_probe) || {
+		echo "run-qemu.sh: no loops_per_jiffy from a 1-vCPU boot; Linux calibrates every AP's delay loop itself (slow at many vCPUs)" >&2
+		peer_lpj=0
+	}
+}
+
+# The BSP's loops_per_jiffy from a 1-vCPU boot of the peer on this host
+# (run.py lpj, cached per host boot): passed as lpj=, it spares every AP the
+# delay-loop calibration Linux does without an invariant TSC, which TCG does
+# not offer (docs/peer.md). Under nested the probe runs under TCG on the
+# host: L2's TSC runs at L1's rate, which is the host's.
+peer_lpj_probe() {
+	local qaccel=$accel
+	[ "$accel" = nested ] && qaccel=tcg
+	(
+		smp=1 pin= guest_args=() peer_lpj=0
+		build_qemu_args "$IMAGE" "$qaccel"
+		python3 "$PEER_RUN" lpj -- qemu-system-x86_64 "${qargs[@]}"
+	)
 }
 
 # peer_plan_line: the options of one Linux peer run, as run.py translate
@@ -695,7 +715,7 @@ run_nested_peer() {
 		return "$bed"
 	fi
 	python3 "$PEER_RUN" translate --plans "$tmp/plans" --status-file "$tmp/status" \
-		--verdicts "$tmp/verdicts" --timeout "$timeout" "$tmp/serial.log" | tee ${log:+"$log"}
+		--verdicts "$tmp/verdicts" --lpj "$peer_lpj" --timeout "$timeout" "$tmp/serial.log" | tee ${log:+"$log"}
 	st=${PIPESTATUS[0]}
 	local i=0 v
 	while read -r v; do

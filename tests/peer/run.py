@@ -160,7 +160,7 @@ def unit_options():
     p = options.parse(["lock=spin_lock", "duration_ms=5000", "cpus=2", "warmup_ms=0"], 4)
     cl = p.kernel_cmdline()
     for want in ("locktorture.torture_type=spin_lock", "locktorture.nwriters_stress=2",
-                 "locktorture.shutdown_secs=7", "locktorture.stutter=0", "locktorture.shuffle_interval=0",
+                 "locktorture.shutdown_secs=8", "locktorture.stutter=0", "locktorture.shuffle_interval=0",
                  "locktorture.rt_boost=0", "locktorture.stat_interval=1", "locktorture.long_hold=100"):
         check(f"options: the kernel command line has {want}", want in cl.split(), cl)
     check("options: cpus=0 (the default) is one writer per vCPU",

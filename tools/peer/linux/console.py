@@ -23,9 +23,10 @@ What is read, and from where (Linux 6.12):
   powers off.
 - The rate: stats lines are cumulative. The window runs from the first
   periodic stats line at or after start + warm-up to the first one at least
-  duration_ms later (else the last before the shutdown); both ends are the
-  stats thread's own reads, timed by printk (the stats thread sleeps in
-  jiffies, so its interval is not used).
+  duration_ms later (else the last before the shutdown; with one periodic
+  line only, the final one printed after every writer stopped); the ends
+  are the stats thread's own reads, timed by printk (the stats thread
+  sleeps in jiffies, so its interval is not used).
 """
 import re
 from dataclasses import dataclass, field
@@ -180,14 +181,25 @@ class Console:
         """Stats lines printed by the stats thread while the test ran."""
         return [s for s in stats if self.shutdown_ns is None or s.t_ns < self.shutdown_ns]
 
+    def final(self, stats):
+        """The stats line printed after the shutdown stopped every writer, or None."""
+        after = [s for s in stats if self.shutdown_ns is not None and s.t_ns >= self.shutdown_ns]
+        return after[0] if after else None
+
     def window(self, stats):
-        """(first, last) periodic stats lines bounding the measured window, or None."""
+        """(first, last) stats lines bounding the measured window, or None."""
         if self.start_ns is None:
             return None
         warm_end = self.start_ns + self.plan.options["warmup_ms"] * 1_000_000
         inside = [s for s in self.periodic(stats) if s.t_ns >= warm_end]
         if self.plan.options["warmup_ms"] == 0:
             inside = [Stats(self.start_ns, "start", 0, 0, 0, False, 0)] + inside
+        # With many writers per host CPU the stats thread's jiffy sleeps
+        # stretch and one periodic line may come before the shutdown: then
+        # the line printed once every writer has stopped closes the window
+        # (its count is final, so the window's rate is a lower bound).
+        if len(inside) == 1 and self.final(stats) is not None:
+            return inside[0], self.final(stats)
         if len(inside) < 2:
             return None
         # The first line that closes a window of at least duration_ms, else
@@ -204,9 +216,10 @@ class Console:
             "lock_impl": impl, "lock_impl_from": why, "kernel": self.kernel,
             "cpus": self.plan.writers, "vcpus": self.plan.smp, "vcpus_online": self.cpus_up,
             "seed": o["seed"], "long_hold_ms": o["long_hold_ms"], "long_holds": self.long_holds,
+            "lpj": self.plan.lpj or None,
             "warmup_ns": None, "duration_ns": None, "acquisitions": None,
             "throughput_per_s": None, "acquisitions_total": None,
-            "per_cpu_min": None, "per_cpu_max": None, "imbalance": None,
+            "per_cpu_min": None, "per_cpu_max": None, "imbalance": None, "window_end": None,
             "fairness": None, "violations": None, "stats_lines": len(self.writes),
             "cpuid": self.cpuid, "end_of_test": self.end,
         }
@@ -220,6 +233,7 @@ class Console:
             first, last = w
             dur = last.t_ns - first.t_ns
             r.update(warmup_ns=first.t_ns - self.start_ns, duration_ns=dur,
+                     window_end="final" if last.t_ns >= (self.shutdown_ns or last.t_ns + 1) else "periodic",
                      acquisitions=last.total - first.total,
                      throughput_per_s=round((last.total - first.total) * 1e9 / dur, 1) if dur else None)
         if self.reads:

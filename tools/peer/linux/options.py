@@ -18,6 +18,12 @@ What the mapping holds fixed, and why:
 - tsc=reliable: the printk clock stays the TSC (QEMU's TSC is one clock for
   every vCPU); the clocksource watchdog would otherwise judge it against
   timers that starved vCPUs read late.
+- lpj=N, when the runner gives it (run.py lpj): without an invariant TSC,
+  which TCG cannot offer, Linux calibrates every AP's delay loop against
+  jiffies in turn (init/calibrate.c: calibrate_delay_is_known() needs
+  CONSTANT_TSC), minutes at 64 vCPUs here. N is the BSP's own value from
+  the TSC's frequency, read from a 1-vCPU boot of the same peer on the same
+  host; with an invariant TSC the APs would take it themselves.
 """
 import math
 from dataclasses import dataclass, field
@@ -37,6 +43,7 @@ DEFAULTS = {
     "cpus": 0, "seed": 1, "long_hold_ms": 100, "pv": "auto",
 }
 STAT_INTERVAL_S = 1
+WRITERS_CREATED_PER_S = 16      # a bound for shutdown_secs (below), measured at 64 writers on 2 CPUs
 DURATION_MS_MAX = 3_600_000
 # Options pvspin has and Linux's locktorture has no counterpart for.
 NO_COUNTERPART = {
@@ -61,6 +68,7 @@ class Plan:
     options: dict
     smp: int
     notes: list = field(default_factory=list)
+    lpj: int = 0          # preset loops_per_jiffy (lpj=), 0 = Linux calibrates
 
     @property
     def writers(self):
@@ -68,12 +76,15 @@ class Plan:
 
     @property
     def shutdown_secs(self):
-        """locktorture's shutdown_secs: the first stats line comes one interval
-        after the start, the window is duration_ms from it, and one interval
-        more lets a stats thread that fell behind print the line that closes
-        it."""
+        """locktorture's shutdown_secs, counted from its start: the writers
+        are created first (the first ones already run, so creating each takes
+        longer the more there are: 64 took 3 s on two host CPUs), then the
+        stats thread, whose first line comes one interval later and opens the
+        window; the window is duration_ms; and one interval more lets a
+        stats thread that fell behind print the line that closes it."""
         o = self.options
-        return math.ceil((o["warmup_ms"] + o["duration_ms"]) / 1000) + 2 * STAT_INTERVAL_S
+        creating = math.ceil(self.writers / WRITERS_CREATED_PER_S)
+        return math.ceil((o["warmup_ms"] + o["duration_ms"]) / 1000) + 2 * STAT_INTERVAL_S + creating
 
     @property
     def result_name(self):
@@ -93,6 +104,8 @@ class Plan:
         ]
         if o["pv"] == "off":
             args.append("nopvspin")
+        if self.lpj:
+            args.append(f"lpj={self.lpj}")
         return " ".join(args)
 
 
@@ -111,7 +124,7 @@ def _choice(key, value, names):
     return value
 
 
-def parse(args, smp):
+def parse(args, smp, lpj=0):
     """args: the guest options as given (key=value words)."""
     o = dict(DEFAULTS)
     seen = set()
@@ -151,4 +164,7 @@ def parse(args, smp):
     if o["duration_ms"] % 1000:
         notes.append(f"duration_ms={o['duration_ms']} is measured in whole stats intervals "
                      f"({STAT_INTERVAL_S} s): the window is the result's duration_ns")
-    return Plan(options=o, smp=smp, notes=notes)
+    if lpj:
+        notes.append(f"lpj={lpj}: the BSP's loops_per_jiffy from a 1-vCPU boot of this peer "
+                     "on this host, so that no AP calibrates its delay loop (no invariant TSC here)")
+    return Plan(options=o, smp=smp, notes=notes, lpj=lpj)

@@ -19,6 +19,11 @@ usage: run.py cmdline --smp N [-- OPTIONS...]
            run's verdict, one a line
        run.py end-pattern
            the ERE (grep -E) of console lines after which the verdict is known
+       run.py lpj -- QEMU COMMAND...
+           boot the peer on 1 vCPU (QEMU COMMAND's -smp is replaced) until
+           it prints the BSP's loops_per_jiffy, stop it, print the number;
+           cached per host boot and command (docs/peer.md "The kernel")
+       cmdline, run and translate take --lpj N: the kernel's lpj= (0: none)
 
 Output (docs/output.md, "Linux peer"): KTAP version 1 with a plan of one
 result, "# linux:" diagnostics, every console line as "# console: ...",
@@ -28,6 +33,7 @@ result, "# linux:" diagnostics, every console line as "# console: ...",
 2 bad input, 3 crash, 4 lockup, 124 timeout, 125 QEMU could not run.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -109,9 +115,9 @@ def bad_options_doc(out, message):
     out.flush()
 
 
-def plan_or_exit(opts_words, smp, out=sys.stdout):
+def plan_or_exit(opts_words, smp, out=sys.stdout, lpj=0):
     try:
-        return options.parse(opts_words, smp)
+        return options.parse(opts_words, smp, lpj)
     except options.BadOption as e:
         bad_options_doc(out, str(e))
         sys.exit(status.BAD_INPUT)
@@ -141,8 +147,57 @@ def stop(proc):
     return proc.wait()
 
 
+LPJ_RE = re.compile(rb"Calibrating delay .*\(lpj=(\d+)\)")
+LPJ_TIMEOUT_S = 60
+
+
+def cmd_lpj(a):
+    """The BSP's loops_per_jiffy, from a 1-vCPU boot (cached)."""
+    cmd = list(a.qemu)
+    if "-smp" in cmd:
+        cmd[cmd.index("-smp") + 1] = "1"
+    boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    key = hashlib.sha256("\0".join([boot_id, *cmd]).encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("PVSPIN_CACHE") or Path.home() / ".cache" / "pvspin") / "linux-peer" / "lpj"
+    hit = cache / key
+    if hit.exists():
+        print(hit.read_text().strip())
+        return status.PASS
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as e:
+        print(f"{PROG}: cannot start {cmd[0]}: {e}", file=sys.stderr)
+        return status.NO_VMM
+    found = None
+    deadline = time.monotonic() + LPJ_TIMEOUT_S
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    buf = b""
+    while found is None and time.monotonic() < deadline:
+        if not sel.select(timeout=1.0):
+            continue
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        m = LPJ_RE.search(buf)
+        if m:
+            found = m.group(1).decode()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    if found is None:
+        print(f"{PROG}: the 1-vCPU boot printed no 'Calibrating delay ... (lpj=N)' line "
+              f"within {LPJ_TIMEOUT_S} s", file=sys.stderr)
+        return status.GUEST_CRASH
+    cache.mkdir(parents=True, exist_ok=True)
+    hit.write_text(found + "\n")
+    print(found)
+    return status.PASS
+
+
 def cmd_run(a):
-    plan = plan_or_exit(a.options.split(), a.smp)
+    plan = plan_or_exit(a.options.split(), a.smp, lpj=a.lpj)
     log = open(a.log, "w") if a.log else None
     out = Tee(sys.stdout, log)
     doc = Doc(out, plan)
@@ -224,12 +279,12 @@ def cmd_translate(a):
         plans = []
         for line in Path(a.plans).read_text().splitlines():
             smp, _, opts = line.partition(" ")
-            plans.append(plan_or_exit(opts.split(), int(smp)))
+            plans.append(plan_or_exit(opts.split(), int(smp), lpj=a.lpj))
     elif a.smp is None:
         print(f"{PROG}: translate needs --smp or --plans", file=sys.stderr)
         return status.BAD_INPUT
     else:
-        plans = [plan_or_exit(a.options.split(), a.smp)]
+        plans = [plan_or_exit(a.options.split(), a.smp, lpj=a.lpj)]
     text = sys.stdin.read() if a.log == "-" else Path(a.log).read_text(errors="replace")
     statuses = []
     if a.status_file:
@@ -268,6 +323,7 @@ def main(argv):
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("cmdline")
     c.add_argument("--smp", type=int, required=True)
+    c.add_argument("--lpj", type=int, default=0)
     c.add_argument("opts", nargs="*")
     r = sub.add_parser("run")
     r.add_argument("--smp", type=int, required=True)
@@ -275,27 +331,33 @@ def main(argv):
     r.add_argument("--grace", type=float, default=GRACE_S)
     r.add_argument("--log")
     r.add_argument("--options", default="")
+    r.add_argument("--lpj", type=int, default=0)
     r.add_argument("qemu", nargs="+")
     t = sub.add_parser("translate")
     t.add_argument("--smp", type=int)
     t.add_argument("--options", default="")
     t.add_argument("--plans")
+    t.add_argument("--lpj", type=int, default=0)
     t.add_argument("--status-file")
     t.add_argument("--verdicts", help="write each run's status, one a line")
     t.add_argument("--timeout", type=float)
     t.add_argument("log")
     sub.add_parser("end-pattern")
+    q = sub.add_parser("lpj")
+    q.add_argument("qemu", nargs="+")
     try:
         a = ap.parse_args(argv)
     except SystemExit as e:
         return status.BAD_INPUT if e.code else 0
     if a.cmd == "cmdline":
-        plan = plan_or_exit(a.opts, a.smp)
+        plan = plan_or_exit(a.opts, a.smp, lpj=a.lpj)
         print(plan.kernel_cmdline())
         return status.PASS
     if a.cmd == "end-pattern":
         print(DECIDED_ERE)
         return status.PASS
+    if a.cmd == "lpj":
+        return cmd_lpj(a)
     if a.cmd == "run":
         return cmd_run(a)
     return cmd_translate(a)
