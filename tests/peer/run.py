@@ -26,6 +26,7 @@ PEER = REPO / "tools" / "peer" / "linux"
 sys.path[:0] = [str(REPO / "tools"), str(PEER)]
 from pvspin import status  # noqa: E402
 import options  # noqa: E402
+import build  # noqa: E402
 import console as consolemod  # noqa: E402
 from console import Console  # noqa: E402
 
@@ -99,6 +100,24 @@ def unit_console():
     _, v = read("timeout-cut.console", vmm=0)
     check("console: a console that stops without an end is a crash (status 3)",
           v.status == status.GUEST_CRASH, f"{v.status} {v.reason}")
+
+    plan = options.parse(["duration_ms=1000", "warmup_ms=100"], 64, lpj=10399996)
+    c = Console(plan)
+    for line in ("[    3.5] spin_lock-torture:--- Start of test: nwriters_stress=64",
+                 "[    7.6] Writes:  Total: 1454316  Max/Min: 76120/0 ???  Fail: 0 ",
+                 "[    7.8] spin_lock-torture: torture_shutdown task shutting down system",
+                 "[    7.9] Writes:  Total: 1496401  Max/Min: 76121/1 ???  Fail: 0 ",
+                 "[    7.9] spin_lock-torture:--- End of test: SUCCESS: acq_writer_lim=0"):
+        c.feed(line)
+    r = c.finish(0).result
+    check("console: one periodic line: the final line closes the window (window_end final)",
+          r["window_end"] == "final" and r["acquisitions"] == 1496401 - 1454316
+          and r["duration_ns"] == 300_000_000, str({k: r[k] for k in ("window_end", "acquisitions", "duration_ns")}))
+    check("console: the result carries the lpj the kernel was given", r["lpj"] == 10399996, str(r["lpj"]))
+    check("options: lpj goes on the kernel command line",
+          "lpj=10399996" in plan.kernel_cmdline().split() and "lpj=" not in options.parse([], 4).kernel_cmdline())
+    check("options: shutdown_secs allows a second per 16 writers",
+          plan.shutdown_secs == options.parse(["duration_ms=1000", "warmup_ms=100"], 16).shutdown_secs + 3)
 
     _, v = read("few-stats.console")
     check("console: too few stats lines for a window is a failure naming why",
@@ -183,7 +202,8 @@ def unit_options():
 
 # -- facts kept twice --------------------------------------------------------------
 def unit_agreement():
-    src = sorted((Path.home() / ".cache" / "pvspin" / "linux-peer" / "src").glob("*/linux/kernel/locking/locktorture.c"))
+    cache = build.cache_root(None)
+    src = sorted((cache / "src").glob("*/linux/kernel/locking/locktorture.c"))
     if not src:
         skip("options: LOCK_TYPES match the built locktorture's torture_ops[]", "no peer source unpacked yet")
     else:
@@ -191,7 +211,7 @@ def unit_agreement():
         ops = re.search(r"torture_ops\[\] = \{(.*?)\};", text, re.S).group(1)
         names = {re.search(r'\.name\s*=\s*"([^"]+)"', text[text.find(f"struct lock_torture_ops {o} ="):]).group(1)
                  for o in re.findall(r"&(\w+)", ops)}
-        config = next((Path.home() / ".cache" / "pvspin" / "linux-peer").glob("*/config"), None)
+        config = next(cache.glob("*/config"), None)
         if config and "CONFIG_RT_MUTEXES=y" not in config.read_text():
             names.discard("rtmutex_lock")
         check("options: LOCK_TYPES are the built locktorture's torture_ops[]",
@@ -258,6 +278,8 @@ def boot(name, args, guest, want_status, want_fields):
                     problems.append(f"{k}={r.get(k)!r}, want {v!r}")
             if want_status == status.PASS and not (r.get("throughput_per_s") or 0) > 0:
                 problems.append("no positive throughput_per_s")
+            if want_status == status.PASS and "--smp" in args and not r.get("lpj"):
+                problems.append("no lpj from the 1-vCPU probe")
             if r.get("guest") != "linux":
                 problems.append("no guest=linux")
     lines = p.stdout.splitlines()

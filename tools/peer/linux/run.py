@@ -48,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE))
 from pvspin import status  # noqa: E402
+import build  # noqa: E402
 import options  # noqa: E402
 from console import DECIDED_ERE, Console  # noqa: E402
 
@@ -158,7 +159,7 @@ def cmd_lpj(a):
         cmd[cmd.index("-smp") + 1] = "1"
     boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     key = hashlib.sha256("\0".join([boot_id, *cmd]).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("PVSPIN_CACHE") or Path.home() / ".cache" / "pvspin") / "linux-peer" / "lpj"
+    cache = build.cache_root(None) / "lpj"
     hit = cache / key
     if hit.exists():
         print(hit.read_text().strip())
