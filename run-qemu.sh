@@ -30,9 +30,10 @@ console is copied to stdout. With no options: 4 vCPUs, the default suite.
 
 options:
   --guest G           pvspin|linux (default pvspin): linux boots the Linux
-                      peer (locktorture built in, tools/peer/linux, built and
-                      cached on first use) the same way and prints its
-                      console as pvspin's KTAP output (docs/peer.md)
+                      peer (Linux 6.12 with locktorture, tools/peer/linux,
+                      built and cached on first use) the same way and prints
+                      its console as pvspin's KTAP output (docs/peer.md);
+                      PVSPIN_PEER_IMAGE names another bzImage of it
   --hypervisor-bit B  on|off (default on): off clears CPUID's hypervisor bit
                       (-cpu ...,hypervisor=off); Linux then runs its native
                       qspinlock under TCG instead of virt_spin_lock()
@@ -336,7 +337,8 @@ build_qemu_args() {
 	qargs+=(-nodefaults)
 	if [ -n "$reset_log" ]; then
 		qargs+=(-d guest_errors,cpu_reset -D "$reset_log")
-	elif [ "$qaccel_for_bed" != 1 ]; then
+	elif [ "$qaccel_for_bed" != 1 ] || [ "$guest" = linux ]; then
+		# (Linux, unlike pvspin, does not report a restart of its own)
 		qargs+=(-no-reboot)
 	fi
 	# The Linux peer in the nested bed: a copy of its serial output for the
@@ -587,11 +589,15 @@ run_nested() {
 	: > "$jobs"
 	if [ -n "$batch" ]; then
 		local line saved_guest
+		local batch_guest=$guest
 		while IFS= read -r line || [ -n "$line" ]; do
 			[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
 			# Each batch line is parsed like a command line, with the
-			# defaults of this invocation.
-			( eval "parse_args $line"; validate_args; nested_job_line >> "$jobs"
+			# defaults of this invocation; one boot of L1 runs one guest.
+			( eval "parse_args $line"
+			  [ "$guest" = "$batch_guest" ] ||
+				die_usage "--batch: a line with --guest $guest in a batch of --guest $batch_guest (one guest per batch)"
+			  validate_args; nested_job_line >> "$jobs"
 			  [ "$guest" = pvspin ] || peer_plan_line >> "$tmp/plans" ) || exit $?
 		done < "$batch"
 	else
@@ -612,7 +618,8 @@ run_nested() {
 		default_diag=1
 	fi
 	nargs+=(--diag-dir "$diag_dir")
-	[ "$guest" = pvspin ] || nargs+=(--end-pattern "$(python3 "$PEER_RUN" end-pattern)")
+	[ "$guest" = pvspin ] || nargs+=(--end-pattern "$(python3 "$PEER_RUN" end-pattern)"
+					 --end-grace "$(python3 "$PEER_RUN" end-grace)")
 	if [ $dry_run = 1 ]; then
 		cat "$jobs"
 		exit 0
@@ -711,7 +718,7 @@ run_nested_peer() {
 	bed=$?
 	nested_diag_settle
 	if [ "$bed" != 0 ]; then
-		cat "$tmp/serial.log"
+		tee ${log:+"$log"} < "$tmp/serial.log"
 		return "$bed"
 	fi
 	python3 "$PEER_RUN" translate --plans "$tmp/plans" --status-file "$tmp/status" \

@@ -119,6 +119,14 @@ def unit_console():
     check("options: shutdown_secs allows a second per 16 writers",
           plan.shutdown_secs == options.parse(["duration_ms=1000", "warmup_ms=100"], 16).shutdown_secs + 3)
 
+    c = Console(options.parse([], 4))
+    for line in (FIX / "pass-tcg-virt_spin_lock.console").read_text(errors="replace").splitlines()[:40] + \
+            (FIX / "pass-tcg-virt_spin_lock.console").read_text(errors="replace").splitlines():
+        c.feed(line)
+    v = c.finish(0)
+    check("console: a second 'Linux version' (the machine reset and Linux booted again) is a crash",
+          v.status == status.GUEST_CRASH and "reset" in v.reason and c.decided, f"{v.status} {v.reason}")
+
     _, v = read("few-stats.console")
     check("console: too few stats lines for a window is a failure naming why",
           v.status == status.TEST_FAILURE and "no rate" in v.reason and v.result["throughput_per_s"] is None,
@@ -150,22 +158,39 @@ def unit_console():
           consolemod.lock_impl(None, None)[0] is None)
 
     ere = re.compile(consolemod.DECIDED_ERE)
-    decided_lines = [
-        "[    3.851509] spin_lock-torture:--- End of test: SUCCESS: acq_writer_lim=0",
-        "[    3.851509] lock_busted-torture:--- End of test: FAILURE: acq_writer_lim=0",
-        "[    1.407495] Kernel panic - not syncing: Requested init /missing failed (error -2).",
-        '[    0.847319] lock-torture: invalid torture type: "no_such_lock"',
-        "[    3.854351] reboot: Power down",
-        "[   30.000000] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [lock_torture_wr:64]",
-        "[   30.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
-        "[   30.000000] rcu: INFO: rcu_preempt self-detected stall on CPU",
-        "pvspin-peer: /locktorture.ko failed: error -22; powering off",
-    ]
-    for line in decided_lines:
+    # One sample of every pattern after which the verdict is known (a test
+    # below fails when a pattern has none), with the status it gives.
+    decided_lines = {
+        "[    3.851509] spin_lock-torture:--- End of test: SUCCESS: acq_writer_lim=0": None,
+        "[    3.851509] lock_busted-torture:--- End of test: FAILURE: acq_writer_lim=0": None,
+        "[    1.407495] Kernel panic - not syncing: Requested init /missing failed (error -2).": status.GUEST_CRASH,
+        "[    2.000000] Oops: general protection fault, probably for non-canonical address": status.GUEST_CRASH,
+        "[    2.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008": status.GUEST_CRASH,
+        "[    2.000000] general protection fault: 0000 [#1] PREEMPT SMP": status.GUEST_CRASH,
+        "[    2.000000] kernel BUG at kernel/locking/locktorture.c:100!": status.GUEST_CRASH,
+        '[    0.847319] lock-torture: invalid torture type: "no_such_lock"': status.BAD_INPUT,
+        "[    3.854351] reboot: Power down": None,
+        "[   30.000000] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [lock_torture_wr:64]": status.LOCKUP,
+        "[   30.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:": status.LOCKUP,
+        "[   30.000000] rcu: INFO: rcu_preempt self-detected stall on CPU": status.LOCKUP,
+        "[   30.000000] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: {": status.LOCKUP,
+        "[   30.000000] NMI watchdog: Watchdog detected hard LOCKUP on cpu 3": status.LOCKUP,
+        "[   30.000000] INFO: task lock_torture_wr:64 blocked for more than 120 seconds.": status.LOCKUP,
+        "[    1.000000] pvspin-peer: /locktorture.ko failed: error -22; powering off": status.GUEST_CRASH,
+    }
+    for pattern in consolemod.LOCKUP_ERES + consolemod.LOCKUP_ANYWHERE_ERES + consolemod.CRASH_ERES:
+        check(f"end pattern: a sample line for '{pattern}'",
+              any(re.search(pattern, line) for line in decided_lines))
+    grep = subprocess.run(["grep", "-E", "-e", consolemod.DECIDED_ERE], input="\n".join(decided_lines) + "\n",
+                          capture_output=True, text=True)
+    check("end pattern: grep -E -e matches every sample (as l1-init.sh runs it)",
+          grep.stdout.splitlines() == list(decided_lines), grep.stderr or grep.stdout)
+    for line, st in decided_lines.items():
         c = Console(plan)
         c.feed(line)
-        check(f"end pattern and reader agree: {line[15:60]}", bool(ere.search(line)) and c.decided,
-              f"ere={bool(ere.search(line))} decided={c.decided}")
+        got = c.finish(0).status if st is not None else st
+        check(f"end pattern and reader agree: {line[15:60]}", bool(ere.search(line)) and c.decided and got == st,
+              f"ere={bool(ere.search(line))} decided={c.decided} status={got}")
     for line in ("[    1.884614] Writes:  Total: 1399686  Max/Min: 405147/293730   Fail: 0 ",
                  "[    0.9] input: Power Button as /devices/LNXSYSTM:00/LNXPWRBN:00/input/input0"):
         c = Console(plan)
@@ -187,7 +212,7 @@ def unit_options():
     check("options: pv=off is nopvspin", "nopvspin" in options.parse(["pv=off"], 4).kernel_cmdline().split())
     check("options: long_hold_ms=0 turns long holds off",
           "locktorture.long_hold=0" in options.parse(["long_hold_ms=0"], 4).kernel_cmdline().split())
-    for bad, words in (("unknown lock", ["lock=spinlock"]), ("a lock list", ["lock=spin_lock,mutex_lock"]),
+    for bad, words in (("a digit that is not 0-9", ["duration_ms=\u00b2"]), ("unknown lock", ["lock=spinlock"]), ("a lock list", ["lock=spin_lock,mutex_lock"]),
                        ("no counterpart", ["hold_ns=5"]), ("pvspin's long_hold", ["long_hold=4"]),
                        ("unknown key", ["frobnicate=1"]), ("a missing value", ["duration_ms="]),
                        ("not key=value", ["lock"]), ("cpus above the vCPUs", ["cpus=5"]),
@@ -217,12 +242,51 @@ def unit_agreement():
         check("options: LOCK_TYPES are the built locktorture's torture_ops[]",
               names == set(options.LOCK_TYPES), f"source {sorted(names)} vs {sorted(options.LOCK_TYPES)}")
     exit_h = (REPO / "kernel" / "exit.h").read_text()
-    check("status: the guest's statuses are kernel/exit.h's",
-          all(f"EXIT_{n} = {v}" in exit_h for n, v in (("PASS", status.PASS), ("LOCKUP", status.LOCKUP))))
+    pairs = (("PASS", status.PASS), ("TEST_FAILURE", status.TEST_FAILURE), ("BAD_INPUT", status.BAD_INPUT),
+             ("GUEST_CRASH", status.GUEST_CRASH), ("LOCKUP", status.LOCKUP))
+    check("status: the guest's statuses are kernel/exit.h's", all(f"EXIT_{n} = {v}" in exit_h for n, v in pairs))
     rq = RUN_QEMU.read_text()
     check("status: run-qemu.sh's table agrees with tools/pvspin/status.py",
-          f"ST_TIMEOUT={status.TIMEOUT} ST_NO_QEMU={status.NO_VMM}" in rq
-          and f"ST_LOCKUP={status.LOCKUP}" in rq)
+          f"readonly ST_PASS={status.PASS} ST_FAIL={status.TEST_FAILURE} ST_BAD_INPUT={status.BAD_INPUT} "
+          f"ST_CRASH={status.GUEST_CRASH} ST_LOCKUP={status.LOCKUP}" in rq
+          and f"ST_TIMEOUT={status.TIMEOUT} ST_NO_QEMU={status.NO_VMM}" in rq, "")
+    l1_init = (REPO / "tools" / "nested" / "l1-init.sh").read_text()
+    check("the serial-copy token is the same in run-qemu.sh and the L1 init",
+          "logfile=@SERIAL_COPY@" in rq and "*@SERIAL_COPY@*)" in l1_init)
+    import bench_boot
+    vcpus = dict(re.findall(r"readonly (TCG|KVM)_MAX_VCPUS=(\d+)", rq))
+    fragment = (PEER / "peer.config").read_text()
+    check("vCPU limits: run-qemu.sh's, bench_boot.py's and the peer's NR_CPUS agree",
+          {"tcg": int(vcpus["TCG"]), "kvm": int(vcpus["KVM"])} == bench_boot.MAX_VCPUS
+          and f"CONFIG_NR_CPUS={vcpus['KVM']}" in fragment, str(vcpus))
+
+
+# -- the runner's translation of the nested bed's stream ------------------------
+def unit_translate():
+    base = (FIX / "pass-tcg-virt_spin_lock.console").read_text(errors="replace")
+    tmp = LOG_DIR / "translate"
+    tmp.mkdir(parents=True, exist_ok=True)
+    stream = tmp / "stream.log"
+    stream.write_text("a line of L1 before any run\n# l1: {\"kernel\":\"x\"}\n" + base
+                      + '# l1: {"kernel":"x"}\n')
+    (tmp / "plans").write_text("4 duration_ms=5000\n4 duration_ms=5000\n")
+    (tmp / "status").write_text("0\n1\n")
+
+    def translate(*extra):
+        return subprocess.run([sys.executable, str(PEER / "run.py"), "translate", *extra, str(stream)],
+                              capture_output=True, text=True)
+
+    p = translate("--plans", str(tmp / "plans"), "--status-file", str(tmp / "status"))
+    docs = p.stdout.count("KTAP version 1")
+    check("translate: lines before the first '# l1:' are no run; each run its document",
+          docs == 2 and "a line of L1" not in p.stdout, f"{docs} documents")
+    check("translate: a run whose QEMU printed nothing and failed is status 125, not ok ERROR",
+          p.returncode == status.NO_VMM and "# ERROR not run: QEMU could not run" in p.stdout,
+          f"status {p.returncode}")
+    (tmp / "plans").write_text("4 duration_ms=5000\n")
+    p = translate("--plans", str(tmp / "plans"), "--status-file", str(tmp / "status"))
+    check("translate: runs and plans that do not agree are status 125",
+          p.returncode == status.NO_VMM and "must agree" in p.stderr, p.stderr[-200:])
 
 
 # -- boots -------------------------------------------------------------------------
@@ -337,6 +401,7 @@ def main(argv):
     unit_console()
     unit_options()
     unit_agreement()
+    unit_translate()
     for bad in (["--smp", "256"], ["--smp", "x"], ["--reps", "0"], ["--accel", "nested"], ["--smp"]):
         p = subprocess.run([sys.executable, str(PEER / "bench_boot.py"), *bad], capture_output=True, text=True)
         check(f"bench_boot.py {' '.join(bad)} is status 2", p.returncode == status.BAD_INPUT,
@@ -345,10 +410,26 @@ def main(argv):
                        env={**os.environ, "PVSPIN_PEER_IMAGE": "/nonexistent/bzImage"})
     check("run-qemu.sh --guest linux with PVSPIN_PEER_IMAGE naming no file is status 2",
           p.returncode == status.BAD_INPUT, f"status {p.returncode}: {p.stderr.strip()[-200:]}")
-    p = subprocess.run([str(RUN_QEMU), "--guest", "linux", "--dry-run"], capture_output=True, text=True,
-                       env={**os.environ, "PVSPIN_PEER_IMAGE": str(RUN_QEMU)})
-    check("run-qemu.sh --guest linux boots the image PVSPIN_PEER_IMAGE names",
-          p.returncode == 0 and f"-kernel {RUN_QEMU} " in p.stdout, p.stdout[-300:])
+    cached = subprocess.run([sys.executable, str(PEER / "build.py"), "--cached"]).returncode == 0
+    if not cached:
+        skip("run-qemu.sh --guest linux boots the image PVSPIN_PEER_IMAGE names", "the peer is not built yet")
+    else:
+        image = subprocess.run([sys.executable, str(PEER / "build.py")], capture_output=True,
+                               text=True).stdout.strip()
+        named = LOG_DIR / "named-bzImage"
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        named.write_bytes(Path(image).read_bytes())
+        p = subprocess.run([str(RUN_QEMU), "--guest", "linux", "--dry-run"], capture_output=True, text=True,
+                           env={**os.environ, "PVSPIN_PEER_IMAGE": str(named)})
+        check("run-qemu.sh --guest linux boots the image PVSPIN_PEER_IMAGE names",
+              p.returncode == 0 and f"-kernel {named} " in p.stdout, p.stdout[-300:] + p.stderr[-300:])
+    batch = LOG_DIR / "mixed-batch.txt"
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    batch.write_text("--smp 2 -- lock=spin_lock\n--guest pvspin --smp 2 -- test=smp\n")
+    p = subprocess.run([str(RUN_QEMU), "--guest", "linux", "--accel", "nested", "--batch", str(batch), "--dry-run"],
+                       capture_output=True, text=True)
+    check("run-qemu.sh --batch: a line naming another guest than the batch's is status 2",
+          p.returncode == status.BAD_INPUT and "one guest per batch" in p.stderr, p.stderr[-300:])
     for bad in BAD_RUNNER_OPTIONS:
         p = subprocess.run([str(RUN_QEMU), "--guest", "linux", *bad] if bad[0] != "--guest"
                            else [str(RUN_QEMU), *bad], capture_output=True, text=True)

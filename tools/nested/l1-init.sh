@@ -478,7 +478,8 @@ end_watch() {
 	_spid=
 	trap 'kill "$_spid" 2>/dev/null; exit 0' TERM
 	while kill -0 "$1" 2>/dev/null; do
-		if grep -Eq "$END_PATTERN" "$2" 2>/dev/null; then
+		# -e: the pattern may start with a '-'
+		if grep -Eq -e "$END_PATTERN" "$2" 2>/dev/null; then
 			sleep "$END_GRACE_S" &
 			_spid=$!
 			wait "$_spid"
@@ -521,7 +522,7 @@ run_job() {
 	watchdog "$qpid" "$tmo" "$flag" &
 	wpid=$!
 	epid=
-	if [ -n "$copy" ]; then
+	if [ -n "$copy" ] && [ -n "$END_PATTERN" ]; then
 		end_watch "$qpid" "$copy" "$ended" &
 		epid=$!
 	fi

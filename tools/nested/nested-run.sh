@@ -263,6 +263,8 @@ parse_args() {
 	fi
 	is_posint "$L1_SMP" || die_usage "--l1-smp must be a positive integer: $L1_SMP"
 	is_posint "$END_GRACE_S" || die_usage "--end-grace must be a positive integer (s): $END_GRACE_S"
+	[[ -n $END_PATTERN ]] || ! grep -q '@SERIAL_COPY@' "${JOBFILE:-/dev/null}" ||
+		die_usage "jobs with @SERIAL_COPY@ end by the guest's word: they need --end-pattern"
 	case $L0_TCG in
 	multi) L0_ACCEL=tcg ;;
 	single) L0_ACCEL=tcg,thread=single ;;

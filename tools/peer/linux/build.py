@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# build.py: builds the Linux peer (locktorture built in) from Debian's linux-source, cached.
+# build.py: builds the Linux peer (Linux with locktorture as modules its init loads) from Debian's linux-source, cached.
 """Build the Linux peer's bzImage once per machine and print its path.
 
 usage: build.py [--source PKG] [--cache DIR] [--jobs N] [--quiet] [--print-key | --cached]
@@ -120,12 +120,13 @@ def fetch_source(root, pkg, version, quiet):
         return src / "linux"
     debs = root / "debs"
     debs.mkdir(parents=True, exist_ok=True)
-    deb = next(debs.glob(f"{pkg}_{version.replace(':', '%3a')}_*.deb"), None)
+    pattern = f"{pkg}_{version.replace(':', '%3a')}_*.deb"
+    deb = next(debs.glob(pattern), None)
     if deb is None:
         say(f"fetching {pkg} {version} (about 150 MB)", quiet)
         r = subprocess.run(["apt-get", "download", f"{pkg}={version}"], cwd=debs,
                            capture_output=True, text=True)
-        deb = next(debs.glob(f"{pkg}_*.deb"), None)
+        deb = next(debs.glob(pattern), None)
         if r.returncode or deb is None:
             raise Fail(f"apt-get download {pkg}={version} failed: {r.stderr.strip()[-400:]}")
     say(f"unpacking {deb.name}", quiet)
@@ -206,7 +207,7 @@ def compile_kernel(tree, out, jobs, targets, quiet):
 
 def build(args):
     root = cache_root(args.cache)
-    pkg, version = choose_source(args.source or os.environ.get("PVSPIN_PEER_SOURCE"))
+    pkg, version = choose_source(args.source)
     key = key_of(pkg, version)
     if args.print_key:
         print(key)
@@ -273,8 +274,16 @@ def main(argv):
         args = ap.parse_args(argv)
     except SystemExit as e:
         return status.BAD_INPUT if e.code else 0
+    args.source = args.source or os.environ.get("PVSPIN_PEER_SOURCE")
     if args.source and not SOURCE_RE.match(args.source):
-        print(f"{PROG}: --source '{args.source}': a package named linux-source-X.Y", file=sys.stderr)
+        print(f"{PROG}: --source or PVSPIN_PEER_SOURCE '{args.source}': a package named "
+              "linux-source-X.Y", file=sys.stderr)
+        return status.BAD_INPUT
+    missing = [t for t in ("apt-cache", "apt-get", "dpkg-deb", "tar", "make", "gcc", "flex", "bison", "bc")
+               if shutil.which(t) is None]
+    if missing:
+        print(f"{PROG}: missing tools: {' '.join(missing)} (tools/deps.sh peer installs them)",
+              file=sys.stderr)
         return status.BAD_INPUT
     if args.jobs < 1:
         print(f"{PROG}: --jobs {args.jobs}: at least 1", file=sys.stderr)
@@ -286,6 +295,9 @@ def main(argv):
         return status.NO_VMM
     except subprocess.CalledProcessError as e:
         print(f"{PROG}: {' '.join(map(str, e.cmd))} failed with status {e.returncode}", file=sys.stderr)
+        return status.NO_VMM
+    except OSError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
         return status.NO_VMM
 
 

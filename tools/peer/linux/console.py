@@ -45,26 +45,36 @@ SHUTDOWN_RE = re.compile(r"^\w+-torture: torture_shutdown task shutting down sys
 END_RE = re.compile(r"^(\w+)-torture:--- End of test: (SUCCESS|FAILURE|LOCK_HOTPLUG)")
 BAD_TYPE_RE = re.compile(r"^lock-torture: invalid torture type: \"([^\"]*)\"")
 KVM_PVLOCK_RE = re.compile(r"^kvm-guest: PV spinlocks (enabled|disabled.*)$")
-CRASH_RES = [re.compile(p) for p in (
-    r"^Kernel panic - not syncing", r"^Oops:", r"^BUG: (?!soft lockup)",
-    r"^general protection fault", r"^kernel BUG at",
-)]
-LOCKUP_RES = [re.compile(p) for p in (
-    r"^watchdog: BUG: soft lockup", r"^rcu: INFO: \w+ (self-)?detected stalls?",
-    r"^rcu: INFO: \w+ detected expedited stalls", r"Watchdog detected hard LOCKUP",
-    r"^INFO: task .* blocked for more than",
-)]
-POWER_DOWN_RE = re.compile(r"^reboot: Power down")
+# Crash and lockup reports, as POSIX EREs (grep -E reads them too: see
+# DECIDED_ERE), each matched at the start of a line's text (after printk's
+# timestamp) unless listed as ANYWHERE. Lockups are read first, so a
+# "watchdog: BUG: soft lockup" is a lockup, not a "BUG: ".
+LOCKUP_ERES = (
+    "watchdog: BUG: soft lockup", "rcu: INFO: [a-z_]+ (self-)?detected (expedited )?stalls?",
+    "INFO: task .* blocked for more than",
+)
+LOCKUP_ANYWHERE_ERES = ("Watchdog detected hard LOCKUP",)
+CRASH_ERES = (
+    "Kernel panic - not syncing", "Oops:", "BUG: ", "general protection fault", "kernel BUG at",
+)
+LOCKUP_RES = [re.compile("^" + e) for e in LOCKUP_ERES] + [re.compile(e) for e in LOCKUP_ANYWHERE_ERES]
+CRASH_RES = [re.compile("^" + e) for e in CRASH_ERES]
+POWER_DOWN_ERE = "reboot: Power down"
+POWER_DOWN_RE = re.compile("^" + POWER_DOWN_ERE)
+INIT_FAIL_ERE = "pvspin-peer: .* failed: error "
 INIT_FAIL_RE = re.compile(r"^pvspin-peer: (.*) failed: error (-?\d+)")
+BAD_TYPE_ERE = "lock-torture: invalid torture type"
+END_ERE = "-torture:--- End of test: "
 
 LOCK_IMPLS = ("pvqspinlock", "qspinlock", "virt_spin_lock")
 
-# The lines after which the verdict is known, as one POSIX ERE (grep -E) for
-# watchers that cannot run this module (the nested bed's L1 init); a test
-# checks it against Console.decided on sample lines.
-DECIDED_ERE = ("-torture:--- End of test: |^(\\[ *[0-9.]+\\] )?(Kernel panic - not syncing|"
-               "lock-torture: invalid torture type|reboot: Power down|watchdog: BUG: soft lockup|pvspin-peer: .* failed: |"
-               "rcu: INFO: [a-z_]+ (self-)?detected (expedited )?stalls?)")
+# The lines after which the verdict is known, as one POSIX ERE for watchers
+# that cannot run this module (the nested bed's L1 init, `grep -E -e`): made
+# of the patterns above, so the two cannot disagree (a test feeds both one
+# sample line of each).
+DECIDED_ERE = ("^(\\[ *[0-9.]+\\] )?(" + "|".join(
+    LOCKUP_ERES + CRASH_ERES + (POWER_DOWN_ERE, INIT_FAIL_ERE, BAD_TYPE_ERE)) + ")|"
+    + "|".join(LOCKUP_ANYWHERE_ERES + (END_ERE,)))
 
 
 @dataclass
@@ -122,13 +132,14 @@ class Console:
         self.crash = None
         self.lockup = None
         self.powered_down = False
+        self.boots = 0            # "Linux version" lines: a second is a machine reset
         self.long_holds = 0
         self.last_ns = 0
 
     @property
     def decided(self):
         return bool(self.end or self.crash or self.lockup or self.bad_type or self.init_failed
-                    or self.powered_down)
+                    or self.powered_down or self.boots > 1)
 
     def feed(self, raw):
         self.lines += 1
@@ -146,8 +157,9 @@ class Console:
         if (m := CPUID_RE.match(text)):
             self.cpuid = {"hypervisor": m.group(1) == "1", "signature": m.group(2),
                           "leaf_40000001_eax": m.group(3), "pv_unhalt": m.group(4) == "1"}
-        elif (m := VERSION_RE.match(text)) and self.kernel is None:
-            self.kernel = m.group(1)
+        elif (m := VERSION_RE.match(text)):
+            self.boots += 1
+            self.kernel = self.kernel or m.group(1)
         elif (m := KVM_PVLOCK_RE.match(text)):
             self.kvm_line = m.group(1)
         elif (m := CPUS_RE.match(text)):
@@ -171,10 +183,10 @@ class Console:
             self.long_holds += 1
         elif POWER_DOWN_RE.match(text):
             self.powered_down = True
-        elif self.crash is None and any(r.search(text) for r in CRASH_RES):
-            self.crash = text
-        elif self.lockup is None and any(r.search(text) for r in LOCKUP_RES):
-            self.lockup = text
+        elif any(r.search(text) for r in LOCKUP_RES):
+            self.lockup = self.lockup or text
+        elif any(r.search(text) for r in CRASH_RES):
+            self.crash = self.crash or text
 
     # -- the measured window ------------------------------------------------
     def periodic(self, stats):
@@ -192,8 +204,6 @@ class Console:
             return None
         warm_end = self.start_ns + self.plan.options["warmup_ms"] * 1_000_000
         inside = [s for s in self.periodic(stats) if s.t_ns >= warm_end]
-        if self.plan.options["warmup_ms"] == 0:
-            inside = [Stats(self.start_ns, "start", 0, 0, 0, False, 0)] + inside
         # With many writers per host CPU the stats thread's jiffy sleeps
         # stretch and one periodic line may come before the shutdown: then
         # the line printed once every writer has stopped closes the window
@@ -251,6 +261,9 @@ class Console:
         def verdict(st, reason, directive=""):
             return Verdict(st, st == status.PASS, reason, directive, r)
 
+        if self.boots > 1:
+            return verdict(status.GUEST_CRASH, "the machine reset: Linux booted again "
+                           f"({self.boots} 'Linux version' lines); nothing after the first boot counts")
         if self.bad_type is not None:
             return verdict(status.BAD_INPUT, f"locktorture: invalid torture type '{self.bad_type}' "
                            "(this kernel was built without it)")

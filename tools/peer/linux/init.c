@@ -184,7 +184,9 @@ static void load(const char *path, const char *params)
 	syscall3(SYS_close, fd, 0, 0);
 }
 
-void _start(void)
+/* The kernel enters _start with RSP 16-byte aligned, where a C function
+ * expects RSP + 8 to be: realign, or an aligned spill would fault. */
+__attribute__((force_align_arg_pointer)) void _start(void)
 {
 	static char cmdline[CMDLINE_MAX], params[CMDLINE_MAX];
 	static const char loaded[] = "pvspin-peer: locktorture loaded\n";
@@ -202,6 +204,8 @@ void _start(void)
 	long len = syscall3(SYS_read, fd, (long)cmdline, CMDLINE_MAX - 1);
 	if (len < 0)
 		fail("read /proc/cmdline", len);
+	if (len == CMDLINE_MAX - 1)     /* a cut word would reach the module cut */
+		fail("read /proc/cmdline (longer than the init's buffer)", -1);
 	syscall3(SYS_close, fd, 0, 0);
 	module_params(cmdline, len, params);
 	load("/torture.ko", "");

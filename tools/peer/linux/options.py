@@ -26,6 +26,7 @@ What the mapping holds fixed, and why:
   host; with an invariant TSC the APs would take it themselves.
 """
 import math
+import re
 from dataclasses import dataclass, field
 
 # Lock types of Linux 6.12's locktorture (torture_ops[] in
@@ -110,7 +111,7 @@ class Plan:
 
 
 def _uint(key, value, lo, hi):
-    if not value.isdigit():
+    if not re.fullmatch("[0-9]+", value):
         raise BadOption(f"bad option '{key}={value}': not an integer; accepted: an integer {lo}..{hi}")
     n = int(value)
     if not lo <= n <= hi:

@@ -17,8 +17,9 @@ usage: run.py cmdline --smp N [-- OPTIONS...]
            their options, one run a line ("SMP k=v ..."), and F the bed's
            per-run QEMU statuses, one a line; --verdicts V writes each
            run's verdict, one a line
-       run.py end-pattern
-           the ERE (grep -E) of console lines after which the verdict is known
+       run.py end-pattern | end-grace
+           the ERE (grep -E -e) of console lines after which the verdict is
+           known; the seconds QEMU then gets to exit before it is stopped
        run.py lpj -- QEMU COMMAND...
            boot the peer on 1 vCPU (QEMU COMMAND's -smp is replaced) until
            it prints the BSP's loops_per_jiffy, stop it, print the number;
@@ -149,7 +150,8 @@ def stop(proc):
 
 
 LPJ_RE = re.compile(rb"Calibrating delay .*\(lpj=(\d+)\)")
-LPJ_TIMEOUT_S = 60
+LPJ_TIMEOUT_S = 60          # the line comes in well under a second on an idle host
+LPJ_SILENT_S = 20           # a QEMU that printed nothing this long boots no Linux
 
 
 def cmd_lpj(a):
@@ -162,57 +164,100 @@ def cmd_lpj(a):
     cache = build.cache_root(None) / "lpj"
     hit = cache / key
     if hit.exists():
-        print(hit.read_text().strip())
+        known = hit.read_text().strip()
+        if known == "0":
+            print(f"{PROG}: no lpj: this image printed none before (cached in {hit})", file=sys.stderr)
+            return status.GUEST_CRASH
+        print(known)
         return status.PASS
     try:
+        # In our process group: a Ctrl-C reaches it as it reaches us.
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.DEVNULL)
     except OSError as e:
         print(f"{PROG}: cannot start {cmd[0]}: {e}", file=sys.stderr)
         return status.NO_VMM
     found = None
-    deadline = time.monotonic() + LPJ_TIMEOUT_S
+    start = time.monotonic()
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     buf = b""
-    while found is None and time.monotonic() < deadline:
-        if not sel.select(timeout=1.0):
-            continue
-        chunk = os.read(proc.stdout.fileno(), 65536)
-        if not chunk:
-            break
-        buf += chunk
-        m = LPJ_RE.search(buf)
-        if m:
-            found = m.group(1).decode()
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        while found is None:
+            waited = time.monotonic() - start
+            if waited > LPJ_TIMEOUT_S or (not buf and waited > LPJ_SILENT_S):
+                break
+            if not sel.select(timeout=1.0):
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            m = LPJ_RE.search(buf)
+            if m:
+                found = m.group(1).decode()
+    finally:
+        proc.kill()
+        proc.wait()
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = hit.with_name(hit.name + f".{os.getpid()}")
+    tmp.write_text((found or "0") + "\n")
+    tmp.replace(hit)            # whole, for a reader at the same time
     if found is None:
         print(f"{PROG}: the 1-vCPU boot printed no 'Calibrating delay ... (lpj=N)' line "
-              f"within {LPJ_TIMEOUT_S} s", file=sys.stderr)
+              f"within {int(time.monotonic() - start)} s", file=sys.stderr)
         return status.GUEST_CRASH
-    cache.mkdir(parents=True, exist_ok=True)
-    hit.write_text(found + "\n")
     print(found)
     return status.PASS
 
 
+class Interrupted(Exception):
+    """A signal ended the run: finish the document, stop QEMU, exit 128 + N."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def on_signal(signum, _frame):
+    # Once: a second signal while QEMU is being stopped must not re-enter.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def cmd_run(a):
     plan = plan_or_exit(a.options.split(), a.smp, lpj=a.lpj)
-    log = open(a.log, "w") if a.log else None
+    try:
+        log = open(a.log, "w") if a.log else None
+    except OSError as e:
+        print(f"{PROG}: --log {a.log}: {e.strerror}", file=sys.stderr)
+        return status.BAD_INPUT
     out = Tee(sys.stdout, log)
     doc = Doc(out, plan)
     doc.begin()
+    # Ctrl-C or a caller's TERM on our group reaches QEMU too; make sure it
+    # is gone before we are, and the document holds its plan.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    proc = None
     try:
         proc = subprocess.Popen(a.qemu, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
+        return watch(a, plan, doc, proc, log)
     except OSError as e:
         print(f"{PROG}: cannot start {a.qemu[0]}: {e}", file=sys.stderr)
+        doc.emit(f"not ok 1 {plan.result_name} # ERROR not run: cannot start {a.qemu[0]}: {e.strerror}")
         return status.NO_VMM
-    # Ctrl-C or a caller's TERM on our group reaches QEMU too; make sure it
-    # is gone before we are.
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: (stop(proc), sys.exit(128 + signal.SIGTERM)))
+    except Interrupted as e:
+        if proc is not None:
+            stop(proc)
+        doc.emit(f"not ok 1 {plan.result_name} # ERROR interrupted by signal {e.signum}")
+        return 128 + e.signum
+
+
+def watch(a, plan, doc, proc, log):
+    """Read QEMU's console into DOC until the verdict (or the timeout); the status."""
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, "out")
     sel.register(proc.stderr, selectors.EVENT_READ, "err")
@@ -227,9 +272,8 @@ def cmd_run(a):
         now = time.monotonic()
         limit = deadline if decided_at is None else min(deadline, decided_at + a.grace)
         if now >= limit:
-            if decided_at is None or now >= deadline:
-                timed_out = decided_at is None
-            stopped_after_verdict = decided_at is not None
+            timed_out = decided_at is None
+            stopped_after_verdict = not timed_out
             stop(proc)
             rest = proc.stdout.read()     # what QEMU wrote before it went
             buf += rest or b""
@@ -290,27 +334,39 @@ def cmd_translate(a):
     statuses = []
     if a.status_file:
         statuses = [int(x) for x in Path(a.status_file).read_text().split()]
-    runs = []            # (env or None, [lines])
-    for line in text.splitlines():
+    # A stream of the nested bed: a run starts at each "# l1:" line (and
+    # nothing before the first belongs to a run); else one recorded console.
+    lines = text.splitlines()
+    nested = any(L1_RE.match(line) for line in lines)
+    runs = [] if nested else [(None, [])]      # (L1 description or None, [lines])
+    for line in lines:
         m = L1_RE.match(line)
         if m:
             runs.append((json.loads(m.group(1)), []))
-            continue
-        if not runs:
-            runs.append((None, []))
-        runs[-1][1].append(line)
+        elif runs:
+            runs[-1][1].append(line)
+    if a.plans and len(plans) != len(runs) or statuses and len(statuses) != len(runs):
+        print(f"{PROG}: {len(runs)} runs in {a.log}, {len(plans)} plans, {len(statuses)} statuses: "
+              "they must agree", file=sys.stderr)
+        return status.NO_VMM
     worst = status.PASS
     verdicts = []
-    for i, (l1, lines) in enumerate(runs or [(None, [])]):
+    for i, (l1, lines) in enumerate(runs):
         env = {"accel": "nested", "l1": l1} if l1 is not None else None
-        doc = Doc(sys.stdout, plans[min(i, len(plans) - 1)], env)
+        plan = plans[i] if a.plans else plans[0]
+        doc = Doc(sys.stdout, plan, env)
         if l1 is not None:
             doc.emit("# l1: " + json.dumps(l1, separators=(",", ":")))
         doc.begin()
         for line in lines:
             doc.feed(line)
         vmm = statuses[i] if i < len(statuses) else 0
-        st = doc.end(vmm, a.timeout)
+        if doc.console.lines == 0 and vmm not in (0, status.TIMEOUT):
+            doc.emit(f"not ok 1 {plan.result_name} # ERROR not run: QEMU could not run the guest "
+                     f"(status {vmm})")
+            st = status.NO_VMM
+        else:
+            st = doc.end(vmm, a.timeout)
         verdicts.append(st)
         if worst == status.PASS:
             worst = st
@@ -320,6 +376,15 @@ def cmd_translate(a):
 
 
 def main(argv):
+    try:
+        return dispatch(argv)
+    except (OSError, ValueError) as e:
+        # Not a verdict on the guest: this tool could not do its part.
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return status.NO_VMM
+
+
+def dispatch(argv):
     ap = argparse.ArgumentParser(prog=PROG)
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("cmdline")
@@ -344,6 +409,7 @@ def main(argv):
     t.add_argument("--timeout", type=float)
     t.add_argument("log")
     sub.add_parser("end-pattern")
+    sub.add_parser("end-grace")
     q = sub.add_parser("lpj")
     q.add_argument("qemu", nargs="+")
     try:
@@ -356,6 +422,9 @@ def main(argv):
         return status.PASS
     if a.cmd == "end-pattern":
         print(DECIDED_ERE)
+        return status.PASS
+    if a.cmd == "end-grace":
+        print(int(GRACE_S))
         return status.PASS
     if a.cmd == "lpj":
         return cmd_lpj(a)
