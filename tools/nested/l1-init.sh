@@ -537,16 +537,17 @@ run_job() {
 		ctl "log run $i: QEMU had not exited $END_GRACE_S s after the guest's end-of-run line: stopped"
 		st=0
 	fi
-	rm -f "$copy" "$ended"
 	while IFS= read -r line; do
 		ctl "log run $i: $line"
 	done <"$errf"
-	if [ "$st" != "$pass" ]; then
+	# A guest that ends by its word and did not say it (no line matching
+	# END_PATTERN) stopped for a reason its status 0 does not tell.
+	if [ "$st" != "$pass" ] || { [ -n "$copy" ] && ! grep -Eq -e "$END_PATTERN" "$copy" 2>/dev/null; }; then
 		[ -f "$dlog" ] && grep -Ev "$QEMU_DIAG_DROP" "$dlog" | send_diag "$i" qemu "$QEMU_DIAG_LINES"
 		dmesg 2>/dev/null | send_diag "$i" dmesg
 		kvm_trace_lines | send_diag "$i" trace
 	fi
-	rm -f "$dlog"
+	rm -f "$dlog" "$copy" "$ended"
 	ctl "status $i $st $((t1 - t0))"
 }
 

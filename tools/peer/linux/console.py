@@ -67,6 +67,10 @@ BAD_TYPE_ERE = "lock-torture: invalid torture type"
 END_ERE = "-torture:--- End of test: "
 
 LOCK_IMPLS = ("pvqspinlock", "qspinlock", "virt_spin_lock")
+# A reset Linux did not ask for and did not report: a triple fault, or a
+# failure below the guest (tests read this to tell it from Linux's verdicts).
+MACHINE_RESET_REASON = ("the machine reset: QEMU exited before the end of the test without "
+                        "Linux powering off or reporting a crash")
 
 # The lines after which the verdict is known, as one POSIX ERE for watchers
 # that cannot run this module (the nested bed's L1 init, `grep -E -e`): made
@@ -279,6 +283,9 @@ class Console:
         if self.end is None:
             if vmm_status == status.TIMEOUT:
                 return verdict(status.TIMEOUT, f"no end of test within {timeout_s} s", "TIMEOUT")
+            if vmm_status == 0 and not self.powered_down and self.lines:
+                # QEMU runs Linux with -no-reboot: a reset ends it with 0.
+                return verdict(status.GUEST_CRASH, MACHINE_RESET_REASON)
             if self.start_ns is None:
                 return verdict(status.GUEST_CRASH, "locktorture never started "
                                f"(QEMU status {vmm_status}, {self.lines} console lines)")
