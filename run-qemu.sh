@@ -697,7 +697,9 @@ peer_lpj_probe() {
 	local qaccel=$accel
 	[ "$accel" = nested ] && qaccel=tcg
 	(
-		smp=1 pin= guest_args=() peer_lpj=0
+		# A plain boot: none of the caller's extra QEMU arguments (a
+		# benchmark's -qmp socket and -S belong to the run, not the probe).
+		smp=1 pin= guest_args=() peer_lpj=0 qemu_extra=() gdb_port= reset_log=
 		build_qemu_args "$IMAGE" "$qaccel"
 		python3 "$PEER_RUN" lpj -- qemu-system-x86_64 "${qargs[@]}"
 	)

@@ -460,6 +460,11 @@ def main(argv):
                            env={**os.environ, "PVSPIN_PEER_IMAGE": str(named)})
         check("run-qemu.sh --guest linux boots the image PVSPIN_PEER_IMAGE names",
               p.returncode == 0 and f"-kernel {named} " in p.stdout, p.stdout[-300:] + p.stderr[-300:])
+    if cached:
+        p = subprocess.run([str(RUN_QEMU), "--guest", "linux", "--dry-run", "--qemu", "-S"],
+                           capture_output=True, text=True)
+        check("the lpj probe is a plain boot: the run's extra QEMU arguments (-S) are not its",
+              p.returncode == 0 and " lpj=" in p.stdout, p.stdout[-300:] + p.stderr[-300:])
     batch = LOG_DIR / "mixed-batch.txt"
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     batch.write_text("--smp 2 -- lock=spin_lock\n--guest pvspin --smp 2 -- test=smp\n")
