@@ -133,7 +133,8 @@ def unit_console():
     check("console: QEMU exiting 0 before the end without Linux powering off is a machine reset (status 3)",
           v.status == status.GUEST_CRASH and v.reason == consolemod.MACHINE_RESET_REASON, v.reason)
     check("tests: a nested run is tried once more only for a failure below the guest",
-          below_guest(v.reason, None) != "" and below_guest("not ok 1 x # crash: Kernel panic", None) == "")
+          below_guest(v.reason, None) != "" and below_guest("not ok 1 x # crash: Kernel panic", None) == ""
+          and below_guest("", None, "nested-run.sh: bed failure: L1 stopped after 0 of 1 runs") != "")
 
     _, v = read("few-stats.console")
     check("console: too few stats lines for a window is a failure naming why",
@@ -327,10 +328,13 @@ BAD_RUNNER_OPTIONS = [["--boot", "pvh"], ["--iso"], ["--exit", "debug-exit"], ["
                       ["--guest"], ["--hypervisor-bit"]]
 
 
-def below_guest(stdout, diag):
-    """Why a failed nested run failed below the guest, or '': the machine
-    reset without Linux asking or reporting it, or L1's KVM ran a vCPU at
-    L1's own code (the bed names such addresses, docs/nested.md)."""
+def below_guest(stdout, diag, stderr=""):
+    """Why a failed nested run failed below the guest, or '': the bed itself
+    failed (L1 panicked or stalled), the machine reset without Linux asking
+    or reporting it, or L1's KVM ran a vCPU at L1's own code (the bed names
+    such addresses, docs/nested.md)."""
+    if "nested-run.sh: bed failure" in stderr:
+        return "the nested bed failed: " + stderr.split("nested-run.sh: bed failure", 1)[1][:160].strip()
     if consolemod.MACHINE_RESET_REASON in stdout:
         return "the L2 machine reset with no word from Linux"
     for trace in sorted(Path(diag).glob("run-*.l1-trace")) if diag else []:
@@ -347,7 +351,7 @@ def run_nested_once_more(argv, log, diag):
     if nested:
         argv = argv[:argv.index("--accel")] + ["--diag-dir", str(diag)] + argv[argv.index("--accel"):]
     p = subprocess.run(argv, capture_output=True, text=True)
-    why = below_guest(p.stdout, diag) if nested and p.returncode not in (0, 1, 2) else ""
+    why = below_guest(p.stdout, diag, p.stderr) if nested and p.returncode not in (0, 1, 2) else ""
     if why:
         log.with_suffix(".first.log").write_text(p.stdout + "\n--- stderr\n" + p.stderr)
         print(f"note: {log.stem}: first run failed below the guest ({why}); its log "

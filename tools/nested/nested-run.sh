@@ -38,7 +38,6 @@ readonly DEFAULT_L1_BOOTS=2
 # finish, and the whole limit may be many minutes away.
 readonly DEFAULT_L1_STALL_LIMIT_S=40
 readonly L1_SOFT_LOCKUP_RE='soft lockup - CPU#([0-9]+) stuck for ([0-9]+)s!'
-readonly DEFAULT_END_GRACE_S=5
 readonly PER_RUN_ALLOWANCE_S=15        # L2 QEMU start and exit, beyond its own timeout
 readonly KILL_GRACE_S=5                # SIGTERM to SIGKILL for the L1 QEMU
 readonly L1_DUMP_BEFORE_S=8            # L1's CPU registers are read this long before the limit
@@ -120,7 +119,7 @@ Options:
                         line matching ERE (grep -E), QEMU gets --end-grace
                         seconds to exit, is then stopped, and the run's raw
                         status is 0 (the guest powered off)
-  --end-grace SEC       (default $DEFAULT_END_GRACE_S)
+  --end-grace SEC       those seconds; required with --end-pattern
   --status-file FILE    write each run's raw exit status (124: timed out)
   --env-file FILE       write the L1 description (JSON)
   --quiet               no progress on stderr (errors still)
@@ -205,7 +204,7 @@ L1_READY_LIMIT=""
 L1_BOOTS=$DEFAULT_L1_BOOTS
 L1_STALL_LIMIT=$DEFAULT_L1_STALL_LIMIT_S
 END_PATTERN=""
-END_GRACE_S=$DEFAULT_END_GRACE_S
+END_GRACE_S=""
 
 is_posint() { [[ $1 =~ ^[0-9]+$ ]] && ((10#$1 > 0)); }
 
@@ -262,7 +261,8 @@ parse_args() {
 		[[ -f $JOBFILE && -r $JOBFILE ]] || die_usage "job file not found: $JOBFILE"
 	fi
 	is_posint "$L1_SMP" || die_usage "--l1-smp must be a positive integer: $L1_SMP"
-	is_posint "$END_GRACE_S" || die_usage "--end-grace must be a positive integer (s): $END_GRACE_S"
+	[[ -z $END_PATTERN && -z $END_GRACE_S ]] || is_posint "$END_GRACE_S" ||
+		die_usage "--end-pattern goes with --end-grace, a positive integer (s): '$END_GRACE_S'"
 	[[ -n $END_PATTERN ]] || ! grep -q '@SERIAL_COPY@' "${JOBFILE:-/dev/null}" ||
 		die_usage "jobs with @SERIAL_COPY@ end by the guest's word: they need --end-pattern"
 	case $L0_TCG in

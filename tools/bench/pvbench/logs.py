@@ -44,7 +44,6 @@ L1_PREFIX = pvlog.L1_PREFIX
 BENCH_PREFIX = "bench:"         # the description of test=bench's verdicts
 PEER_PREFIX = "torture:linux-"  # the Linux peer's verdict (its Plan.result_name)
 CONSOLE_PREFIX = "# console: "  # each line of the peer's console
-NS_PER_S = 1000000000
 
 
 @dataclass
@@ -139,9 +138,9 @@ def console_events(text):
     for line in text.splitlines():
         if not line.startswith(CONSOLE_PREFIX):
             continue
-        m = peer_console.TS_RE.match(line[len(CONSOLE_PREFIX):].rstrip("\r"))
-        if m:
-            yield int(m.group(1)) * NS_PER_S + int(m.group(2).ljust(9, "0")), m.group(3).strip()
+        t_ns, message = peer_console.printk_split(line[len(CONSOLE_PREFIX):].rstrip("\r"))
+        if t_ns is not None:
+            yield t_ns, message.strip()
 
 
 def peer_stats_times(text):

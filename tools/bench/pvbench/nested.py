@@ -7,8 +7,8 @@ and, with --peer linux, DIR/nested-linux.batch (the peer's runs: a batch
 cannot mix guests, so the peer gets an L1 boot of its own, after pvspin's).
 Each batch's stdout is split into one log per run at the '# l1:' lines, and
 every Run's status comes from run-qemu.sh's 'nested run I of N: status S'
-lines, else from the guest's verdict (the peer's batch prints no such lines,
-and neither does a bed that failed).
+lines, else from the guest's verdict (a bed that failed prints no such
+lines).
 """
 import re
 import shlex

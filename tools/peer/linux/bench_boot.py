@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import selectors
 import shlex
 import signal
 import statistics
@@ -35,13 +34,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path[:0] = [str(REPO / "tools"), str(HERE)]
 from pvspin import status  # noqa: E402
-from console import START_RE, STATS_RE  # noqa: E402
+from console import START_RE, STATS_RE, printk_split  # noqa: E402
+from vmm import console_lines  # noqa: E402
 
 PROG = "bench_boot.py"
 RUN_QEMU = REPO / "run-qemu.sh"
 MANY_CPUS = 255
 MAX_VCPUS = {"tcg": 255, "kvm": 288}   # run-qemu.sh's TCG_MAX_VCPUS, KVM_MAX_VCPUS (a test checks)
-PRINTK_TS = re.compile(r"^\[\s*\d+\.\d+\] ")
 MARKS = {   # (name, does a console line, its printk timestamp removed, mark it)
     "pvspin": [("first result", re.compile(r"^(not )?ok 1 ").match)],
     "linux": [("start of test", START_RE.match), ("first stats line", STATS_RE.match)],
@@ -69,26 +68,16 @@ def boot(cmd, marks, timeout):
     """Seconds from QEMU's start to each mark, or None for a mark not seen
     within TIMEOUT seconds (a silent guest too: reads wait at most 1 s)."""
     seen = {}
-    t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    buf = b""
     try:
-        while len(seen) < len(marks) and time.monotonic() - t0 < timeout:
-            if not sel.select(timeout=1.0):
-                continue
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
+        for now, line in console_lines(proc, timeout):
+            text = printk_split(line)[1]
+            for name, match in marks:
+                if name not in seen and match(text):
+                    seen[name] = now
+            if len(seen) == len(marks):
                 break
-            now = time.monotonic() - t0
-            *lines, buf = (buf + chunk).split(b"\n")
-            for raw in lines:
-                text = PRINTK_TS.sub("", raw.decode("utf-8", "replace").rstrip("\r"))
-                for name, match in marks:
-                    if name not in seen and match(text):
-                        seen[name] = now
     finally:
         try:
             os.killpg(proc.pid, signal.SIGKILL)

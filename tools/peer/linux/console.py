@@ -117,6 +117,15 @@ def lock_impl(cpuid, kvm_line):
     return "qspinlock", "CPUID hypervisor bit clear: native qspinlock"
 
 
+def printk_split(line):
+    """(t_ns, text) of a console line: printk's "[ secs.frac] " read and
+    removed; t_ns is None for a line without it."""
+    m = TS_RE.match(line)
+    if not m:
+        return None, line
+    return int(m.group(1)) * 1_000_000_000 + int(m.group(2).ljust(9, "0")), m.group(3)
+
+
 class Console:
     def __init__(self, plan):
         self.plan = plan
@@ -147,14 +156,10 @@ class Console:
 
     def feed(self, raw):
         self.lines += 1
-        line = raw.rstrip("\r\n")
-        m = TS_RE.match(line)
-        if m:
-            t_ns = int(m.group(1)) * 1_000_000_000 + int(m.group(2).ljust(9, "0"))
-            self.last_ns = max(self.last_ns, t_ns)
-            text = m.group(3)
-        else:
-            t_ns, text = self.last_ns, line
+        t_ns, text = printk_split(raw.rstrip("\r\n"))
+        if t_ns is None:
+            t_ns = self.last_ns
+        self.last_ns = max(self.last_ns, t_ns)
         self._event(t_ns, text.strip())
 
     def _event(self, t_ns, text):

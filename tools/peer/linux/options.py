@@ -21,7 +21,7 @@ What the mapping holds fixed, and why:
 - lpj=N, when the runner gives it (run.py lpj): without an invariant TSC,
   which TCG cannot offer, Linux calibrates every AP's delay loop against
   jiffies in turn (init/calibrate.c: calibrate_delay_is_known() needs
-  CONSTANT_TSC), minutes at 64 vCPUs here. N is the BSP's own value from
+  CONSTANT_TSC), which grows with the vCPUs (docs/peer.md). N is the BSP's own value from
   the TSC's frequency, read from a 1-vCPU boot of the same peer on the same
   host; with an invariant TSC the APs would take it themselves.
 """
@@ -79,7 +79,7 @@ class Plan:
     def shutdown_secs(self):
         """locktorture's shutdown_secs, counted from its start: the writers
         are created first (the first ones already run, so creating each takes
-        longer the more there are: 64 took 3 s on two host CPUs), then the
+        longer the more there are; docs/peer.md "Output"), then the
         stats thread, whose first line comes one interval later and opens the
         window; the window is duration_ms; and one interval more lets a
         stats thread that fell behind print the line that closes it."""

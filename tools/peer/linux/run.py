@@ -52,6 +52,7 @@ from pvspin import status  # noqa: E402
 import build  # noqa: E402
 import options  # noqa: E402
 from console import DECIDED_ERE, Console  # noqa: E402
+from vmm import console_lines  # noqa: E402
 
 PROG = "run.py"
 GRACE_S = 5          # after the verdict is known, QEMU gets this long to exit by itself
@@ -149,7 +150,7 @@ def stop(proc):
     return proc.wait()
 
 
-LPJ_RE = re.compile(rb"Calibrating delay .*\(lpj=(\d+)\)")
+LPJ_RE = re.compile(r"Calibrating delay .*\(lpj=(\d+)\)")
 LPJ_TIMEOUT_S = 60          # the line comes in well under a second on an idle host
 LPJ_SILENT_S = 20           # a QEMU that printed nothing this long boots no Linux
 
@@ -179,23 +180,12 @@ def cmd_lpj(a):
         return status.NO_VMM
     found = None
     start = time.monotonic()
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    buf = b""
     try:
-        while found is None:
-            waited = time.monotonic() - start
-            if waited > LPJ_TIMEOUT_S or (not buf and waited > LPJ_SILENT_S):
-                break
-            if not sel.select(timeout=1.0):
-                continue
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            buf += chunk
-            m = LPJ_RE.search(buf)
+        for _, line in console_lines(proc, LPJ_TIMEOUT_S, LPJ_SILENT_S):
+            m = LPJ_RE.search(line)
             if m:
-                found = m.group(1).decode()
+                found = m.group(1)
+                break
     finally:
         proc.kill()
         proc.wait()
