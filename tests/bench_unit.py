@@ -14,7 +14,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "bench"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "tools" / "bench"), str(Path(__file__).resolve().parents[1] / "tools")]
 
 from pvbench.cli import Options  # noqa: E402
 from pvbench.common import UsageError  # noqa: E402

@@ -13,7 +13,7 @@ pvbench beside this file; docs/bench.md describes it all.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
 from pvbench.main import main  # noqa: E402  (after the path is set)
 

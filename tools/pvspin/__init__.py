@@ -1,2 +1,2 @@
 # SPDX-License-Identifier: MIT
-# pvspin: the host tools' shared library (exit statuses, ...).
+# pvspin: the host tools' shared library: statuses, processes, QMP, statistics, facts.

@@ -20,7 +20,7 @@ from .common import PROG, REPO, ST_BAD_INPUT, ST_NO_QEMU, ST_PASS, ST_TIMEOUT, m
 from .config import Config, fmt_ratio
 from .cgroups import REGISTRY
 from .hostrun import Session
-from .qmp import QmpError, close_all, connect_all, vcpu_threads
+from pvspin.qmp import QmpError, close_all, connect_all, vcpu_threads
 from .results import ACCEL_LINE_RE, failure_reason
 from .variants import LINUX, LOCKTORTURE_SHAPE, PVSPIN_DEFAULT, Variant
 

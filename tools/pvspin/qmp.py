@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# qmp.py: a minimal QMP client: the vCPU threads of a paused VM.
+# qmp.py: a minimal QMP client over a unix socket (commands, HMP, vCPU threads).
 """QMP over a unix socket, just enough to find the vCPU threads.
 
 Qmp(path, proc) connects (waiting while run-qemu.sh starts QEMU paused),
@@ -51,8 +51,11 @@ class Qmp:
             raise QmpError("QEMU closed the QMP connection")
         return json.loads(line)
 
-    def command(self, name):
-        self.file.write(json.dumps({"execute": name}).encode() + b"\n")
+    def command(self, name, **arguments):
+        msg = {"execute": name}
+        if arguments:
+            msg["arguments"] = arguments
+        self.file.write(json.dumps(msg).encode() + b"\n")
         self.file.flush()
         while True:
             reply = self._read()
@@ -60,6 +63,10 @@ class Qmp:
                 raise QmpError(f"{name}: {reply['error'].get('desc', reply['error'])}")
             if "return" in reply:
                 return reply["return"]
+
+    def hmp(self, line):
+        """A human monitor command's text (e.g. 'info registers -a')."""
+        return self.command("human-monitor-command", **{"command-line": line})
 
     def close(self):
         self.file.close()
