@@ -11,7 +11,6 @@ Modules, each importing only those above it (tests/bench_unit.py checks):
   cli      the command line: parse_args() -> Options, or exit status 2
   env      the host described (CPU, SMT, kernel, scheduler, slice, cgroups, QEMU, pinning)
   logs     what the runner needs from a serial log, read by tools/pvlog.py
-  qmp      a minimal QMP client: a paused VM's vCPU threads
   hog      one --hog co-runner process (run as a script)
   hostrun  interference applied and vCPU threads measured, per step
   results  per-lock records from the logs, failure reasons, the CSV files
