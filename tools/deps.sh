@@ -2,20 +2,22 @@
 # SPDX-License-Identifier: MIT
 # Check the host tools pvspin needs; install the missing Debian packages when
 # run as root, else print the exact apt-get line and exit 2.
-#   tools/deps.sh [build|run|iso|test|bench|nested|peer] ...   (default: build run)
+#   tools/deps.sh [PURPOSE...]        (purposes: tools/deps.txt; default: build run)
+#   tools/deps.sh --packages          every package of every purpose, one line
 set -euo pipefail
 
-# tool:package pairs for each purpose.
-declare -A NEED=(
-	[build]="gcc:gcc make:make nasm:nasm ld:binutils objcopy:binutils"
-	[run]="qemu-system-x86_64:qemu-system-x86 taskset:util-linux timeout:coreutils"
-	[iso]="grub-mkrescue:grub-common xorriso:xorriso mformat:mtools /usr/lib/grub/i386-pc:grub-pc-bin"
-	[test]="python3:python3 gdb:gdb spin:spin xmllint:libxml2-utils clang:clang /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev"
-	[bench]="gnuplot:gnuplot-nox python3:python3 /usr/include/ck_spinlock.h:libck-dev"
-	[peer]="python3:python3 gcc:gcc make:make flex:flex bison:bison bc:bc /usr/include/libelf.h:libelf-dev xz:xz-utils apt-get:apt dpkg-deb:dpkg nice:coreutils"
-	[nested]="cpio:cpio apt-get:apt dpkg-deb:dpkg xz:xz-utils readelf:binutils flock:util-linux gzip:gzip tar:tar"
-)
+# tool:package pairs for each purpose, from the one list (tools/deps.txt).
+DEPS_FILE="$(dirname "${BASH_SOURCE[0]}")/deps.txt"
+declare -A NEED=()
+while read -r purpose tool pkg; do
+	case $purpose in ''|'#'*) continue ;; esac
+	NEED[$purpose]="${NEED[$purpose]-}${NEED[$purpose]:+ }$tool:$pkg"
+done < "$DEPS_FILE"
 
+if [ "${1-}" = --packages ]; then
+	for pair in ${NEED[*]}; do echo "${pair##*:}"; done | sort -u | tr '\n' ' ' | sed 's/ $/\n/'
+	exit 0
+fi
 purposes=("$@")
 [ ${#purposes[@]} -gt 0 ] || purposes=(build run)
 
