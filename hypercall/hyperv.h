@@ -6,7 +6,7 @@
  * (HV_X64_MSR_GUEST_OS_ID) first, then enable the hypercall page
  * (HV_X64_MSR_HYPERCALL: the page's physical address | enable). The
  * hypervisor fills the page with its hypercall sequence; hypercalls are
- * made by calling into it: control word in RCX, input in RDX and R8 (a
+ * made by calling into it: control word in RCX, input in RDX and r8 (a
  * "fast" call passes its input in registers), result in RAX, whose low 16
  * bits are the status (0 = success).
  *

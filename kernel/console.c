@@ -64,8 +64,8 @@ static void flush_line(struct percpu *p)
 		/* The flag errs towards "mid-line": set before a character goes
 		 * out, cleared only after a newline has. A CPU stopped between
 		 * the two then costs a lone " [cut]" line at worst; the other
-		 * order glued the lockup report's first line to a "#" already
-		 * sent ("## LOCKUP: ...", seen in .ci/run at 64 vCPUs). */
+		 * order would glue the lockup report's first line to a "#"
+		 * already sent ("## LOCKUP: ..."). */
 		if (p->line[i] != '\n')
 			__atomic_store_n(&serial_mid_line, true, __ATOMIC_RELAXED);
 		if (p->line[i] == '\n')

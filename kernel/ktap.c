@@ -40,11 +40,11 @@ static const char *planned_name(unsigned int n)
 
 /* This boot is the firmware's restart of a run the machine reset under
  * (reset_guard.h): finish that run's KTAP document and stop. */
-static void __attribute__((noreturn)) end_after_reset(struct reset_seen seen)
+static void __attribute__((noreturn)) end_after_reset(struct reset_seen prev)
 {
-	if (!seen.plan_printed)
+	if (!prev.plan_printed)
 		kprintf("KTAP version 1\n1..%u\n", totals.planned);
-	totals.emitted = seen.emitted < totals.planned ? seen.emitted : totals.planned;
+	totals.emitted = prev.emitted < totals.planned ? prev.emitted : totals.planned;
 	kprintf("# RESET: the machine reset while pvspin ran (a triple fault, or a reset through port 0xcf9 or 0x64) after %u of %u results; this is the firmware's restart\n",
 		totals.emitted, totals.planned);
 	current = planned_name(totals.emitted + 1);
@@ -55,9 +55,9 @@ static void __attribute__((noreturn)) end_after_reset(struct reset_seen seen)
 void ktap_begin(unsigned int plan)
 {
 	totals.planned = plan;
-	struct reset_seen seen = reset_guard_check();
-	if (seen.seen)
-		end_after_reset(seen);
+	struct reset_seen prev = reset_guard_check();
+	if (prev.seen)
+		end_after_reset(prev);
 	kprintf("KTAP version 1\n1..%u\n", plan);
 	reset_guard_plan_printed();
 }

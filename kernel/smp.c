@@ -23,8 +23,8 @@
  * for a SIPI (SDM 8.4.1), which is how QEMU's qboot and microvm leave them.
  * An INIT is avoided where it can be: QEMU 7.2's TCG processes an INIT in
  * the target's thread, and one processed after the SIPI has arrived resets
- * the SIPI vector, so the AP starts at address 0. On a loaded host TCG starts
- * APs there even without INIT (seen: most of 254 at -smp 255). Such an AP
+ * the SIPI vector, so the AP starts at address 0. On a loaded host TCG can start
+ * APs there even without INIT, most of them at -smp 255. Such an AP
  * finds at address 0 (PARK_CODE, over the unused real-mode IVT) a count of
  * itself and a far jump to the trampoline, so it comes up all the same.
  * Each AP bumps an arrival counter at its first trampoline instruction.
@@ -182,9 +182,8 @@ static void hold_until_one_online(const bool *listed)
  * the APs that were sent an INIT: one still on its way from the first SIPI
  * may come online before its INIT takes effect, and the INIT then resets it
  * all the same, to wait for a SIPI. Asking "online?" again before the SIPIs
- * left such an AP there for good, counted online and deaf to every IPI
- * ("CPU 212 never picked up its work: 59 wake IPIs unanswered", 255 vCPUs
- * under TCG in .ci/run). Once its SIPI restarts it, it finds itself online
+ * would leave such an AP there for good, counted online and deaf to every
+ * IPI, its work never picked up. Once its SIPI restarts it, it finds itself online
  * and goes idle (ap_entry64). */
 static void init_sipi_offline(uint64_t init_wait_ns, bool hold)
 {

@@ -51,8 +51,9 @@ static struct {
 
 static const char *const state_names[] = { "running", "halted", "in hypercall" };
 
-/* The TSCs of different vCPUs may differ by a little (seen under nested
- * KVM), so a time stamp taken on another CPU can be just after `now`. */
+/* The TSCs of different vCPUs may differ by a little (nested KVM does not
+ * keep them in step), so a time stamp taken on another CPU can be just
+ * after `now`. */
 static uint64_t since(uint64_t now, uint64_t then)
 {
 	return (int64_t)(now - then) > 0 ? now - then : 0;
@@ -245,9 +246,8 @@ static void nmi_source_start(void)
 		trap_set_nmi_handler(nmi_tick);
 		/* Claimed before the route exists: the PIT may still be ticking
 		 * from the clock's calibration, and its first NMI can arrive the
-		 * moment the I/O APIC entry is written, before the call returns
-		 * (a crash report "NMI on CPU 0" in watchdog_arm, seen under
-		 * --quota). RELEASE pairs with nmi_tick()'s ACQUIRE. */
+		 * moment the I/O APIC entry is written, before the call returns,
+		 * and nmi_tick() must then know it for its own. RELEASE pairs with nmi_tick()'s ACQUIRE. */
 		__atomic_store_n(&wd.nmi_routed, true, __ATOMIC_RELEASE);
 		bool routed = ioapic_route_nmi(acpi.pit_gsi, percpu_of(WATCHDOG_NMI_CPU)->apic_id);
 		__atomic_store_n(&wd.nmi_routed, routed, __ATOMIC_RELEASE);

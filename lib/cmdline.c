@@ -147,7 +147,7 @@ static bool unknown_option(const struct table *t, const char *token, struct cmdl
 	return bad_option(err, token, "unknown option", keys);
 }
 
-static bool parse_token(const struct table *t, const char *token, bool *seen,
+static bool parse_token(const struct table *t, const char *token, bool *named,
 			struct cmdline_error *err)
 {
 	const char *eq = strchr(token, '=');
@@ -158,11 +158,11 @@ static bool parse_token(const struct table *t, const char *token, bool *seen,
 		return unknown_option(t, token, err);
 	char accepted[CMDLINE_ACCEPTED_MAX];
 	unsigned int idx = (unsigned int)(o - t->opts);
-	if (seen[idx]) {
+	if (named[idx]) {
 		describe(o, accepted, sizeof(accepted));
 		return bad_option(err, token, "given twice", accepted);
 	}
-	seen[idx] = true;
+	named[idx] = true;
 	const char *what = apply(o, eq + 1);
 	if (what) {
 		describe(o, accepted, sizeof(accepted));
@@ -177,7 +177,7 @@ bool cmdline_parse(const struct opt_def *opts, unsigned int count, const char *c
 		   struct cmdline_error *err)
 {
 	const struct table t = { opts, count };
-	bool seen[OPTIONS_MAX] = { false };
+	bool named[OPTIONS_MAX] = { false };
 	char token[CMDLINE_TOKEN_MAX];
 
 	if (count > OPTIONS_MAX) {
@@ -218,7 +218,7 @@ bool cmdline_parse(const struct opt_def *opts, unsigned int count, const char *c
 			continue;
 		}
 		first = false;
-		if (!parse_token(&t, token, seen, err))
+		if (!parse_token(&t, token, named, err))
 			return false;
 	}
 	return true;

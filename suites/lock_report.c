@@ -56,13 +56,13 @@ void pv_counters_reset(unsigned int ncpus)
 
 uint64_t log2_hist_percentile_ns(const uint64_t *hist, unsigned int buckets, uint64_t permille)
 {
-	uint64_t total = 0, seen = 0;
+	uint64_t total = 0, below = 0;
 	for (unsigned int b = 0; b < buckets; b++)
 		total += hist[b];
 	uint64_t want = (total * permille + PERMILLE - 1) / PERMILLE;
 	for (unsigned int b = 0; b < buckets; b++) {
-		seen += hist[b];
-		if (seen >= want && hist[b])
+		below += hist[b];
+		if (below >= want && hist[b])
 			return 2ull << b;
 	}
 	return 0;

@@ -12,21 +12,21 @@
 static lock_storage_t early_lock;
 static struct {
 	bool held_before, free_after, relock_after;
-} seen;
+} checks;
 
 void pvswitch_before(void)
 {
 	lock_type_pvqspinlock.init(&early_lock);
 	lock_type_pvqspinlock.lock(&early_lock);
-	seen.held_before = lock_type_pvqspinlock.is_locked(&early_lock);
+	checks.held_before = lock_type_pvqspinlock.is_locked(&early_lock);
 }
 
 void pvswitch_after(void)
 {
 	lock_type_pvqspinlock.unlock(&early_lock);
-	seen.free_after = !lock_type_pvqspinlock.is_locked(&early_lock);
-	seen.relock_after = lock_type_pvqspinlock.trylock(&early_lock);
-	if (seen.relock_after)
+	checks.free_after = !lock_type_pvqspinlock.is_locked(&early_lock);
+	checks.relock_after = lock_type_pvqspinlock.trylock(&early_lock);
+	if (checks.relock_after)
 		lock_type_pvqspinlock.unlock(&early_lock);
 }
 
@@ -36,16 +36,16 @@ static void pvswitch_run(void)
 	json_begin(&j);
 	json_str(&j, "test", "pvswitch");
 	json_str(&j, "pv_backend", pv_backend_name());
-	json_bool(&j, "held_before_switch", seen.held_before);
-	json_bool(&j, "free_after_unlock", seen.free_after);
-	json_bool(&j, "trylock_after", seen.relock_after);
+	json_bool(&j, "held_before_switch", checks.held_before);
+	json_bool(&j, "free_after_unlock", checks.free_after);
+	json_bool(&j, "trylock_after", checks.relock_after);
 	json_end(&j);
 	ktap_result_json(&j);
-	if (seen.held_before && seen.free_after && seen.relock_after)
+	if (checks.held_before && checks.free_after && checks.relock_after)
 		ktap_ok("pvswitch");
 	else
 		ktap_fail("pvswitch", "lock taken before the PV switch: held=%d free after unlock=%d trylock=%d",
-			  seen.held_before, seen.free_after, seen.relock_after);
+			  checks.held_before, checks.free_after, checks.relock_after);
 }
 
 const struct suite suite_pvswitch = {

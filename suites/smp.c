@@ -41,8 +41,8 @@ static void report_self(void *arg)
 static void nothing(void *arg) { (void)arg; }
 
 /* The suite's work is a few stores. A CPU that has not finished it within
- * the watchdog's timeout is stuck (seen under nested KVM: a vCPU its KVM
- * could no longer run), and the run ends as a lockup that names it instead
+ * the watchdog's timeout is stuck (under nested KVM a vCPU's KVM may
+ * stop running it), and the run ends as a lockup that names it instead
  * of hanging until the host's timeout. */
 static uint64_t work_limit_ns(void)
 {

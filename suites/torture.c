@@ -190,8 +190,8 @@ static void irq_level_lock(unsigned int level)
 	/* Bound the interrupt-context work: with many vCPUs on few host CPUs,
 	 * a handler that waits longer than a tick period is re-entered at
 	 * once, and the CPU never gets back to thread context (an interrupt
-	 * storm, not a lock bug: seen as a lockup with 8 vCPUs on one host
-	 * CPU). So a CPU takes a level's lock at most once per tick period,
+	 * storm, not a lock bug: a lockup with 8 vCPUs on one host CPU).
+	 * So a CPU takes a level's lock at most once per tick period,
 	 * and at most a few CPUs wait at one level. */
 	uint64_t now = time_ns();
 	if (now - me->irq_done_ns[level] < WATCHDOG_TICK_NS) {

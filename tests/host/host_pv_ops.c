@@ -11,7 +11,7 @@
  *               futex_wait(w, SLEEPING, timeout); w = IDLE
  *
  * Every step of wait is an RMW on w, so in w's modification order a kick
- * is either before our first xchg (seen: return), between it and the
+ * is either before our first xchg (it is found: return), between it and the
  * cmpxchg (cmpxchg fails: return), or after the cmpxchg (the kicker sees
  * SLEEPING and wakes us; futex_wait sees KICKED and does not sleep).  No
  * kick is lost; a stale kick only causes a spurious return.
