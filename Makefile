@@ -18,8 +18,9 @@ LD      ?= ld
 OBJCOPY ?= objcopy
 BUILD   := build
 
-# Folders of the guest, bottom layer last (README "Layout").
-KERNEL_DIRS := kernel kernel/drivers hypercall lib suites
+# Folders of the guest's C, top layer first, bottom layer last (README
+# "Layout"; lock/, beside hypercall/, is LOCK_SRCS).
+KERNEL_DIRS := suites kernel kernel/drivers hypercall lib
 KERNEL_SRCS := $(wildcard $(addsuffix /*.c,$(KERNEL_DIRS)))
 LOCK_SRCS   := $(if $(wildcard lock/lock.h),$(wildcard lock/*.c))
 ASM_SRCS    := $(wildcard boot/*.asm kernel/*.asm)
