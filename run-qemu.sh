@@ -19,7 +19,6 @@ readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE=$TOP/build/pvspin.elf
 PVH_IMAGE=$TOP/build/pvspin-pvh.elf
-ISO=$TOP/build/pvspin.iso
 
 usage() {
 	cat <<'EOF'
@@ -58,13 +57,13 @@ options:
   --pin CPULIST       run QEMU on these host CPUs (taskset), for overcommit
   --timeout SEC       kill QEMU after SEC seconds, exit 124 (default 120)
   --log FILE          also write the serial output to FILE
-  --reset-log FILE    let a guest reset restart the machine (no -no-reboot) and
-                      log QEMU's -d guest_errors,cpu_reset to FILE: a triple
-                      fault then leaves every CPU's state from just before it
-                      there, and the restarted guest ends the run with its
-                      plan kept, "not ok ... # ERROR not run: machine reset"
-                      and status 3 (docs/debugging.md); the nested bed does
-                      this for every L2 run
+  --reset-log FILE    log QEMU's -d guest_errors,cpu_reset to FILE: a triple
+                      fault leaves every CPU's state from just before it
+                      there, named by function under the run. A reset never
+                      passes silently either way: the restarted guest ends
+                      the run with its plan kept, "not ok ... # ERROR not
+                      run: machine reset" and status 3 (docs/debugging.md);
+                      the nested bed logs every L2 run this way
   --qemu ARG          extra QEMU argument, repeatable (--qemu -cpu --qemu max)
   --gdb [PORT]        start paused with QEMU's gdbstub on PORT (default 1234)
                       and print the gdb command that attaches (docs/debugging.md);
@@ -109,40 +108,46 @@ die_env() {
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 # ---- options -------------------------------------------------------------
-smp=4 mem=256 accel=auto machine=q35 firmware= cpu= use_iso=0 pin= timeout=120
-boot= iso_flag=0 exit_via=debug-exit exit_given=0 guest=pvspin hv_bit=on
-log= reset_log= qaccel_for_bed=0 dry_run=0 batch= l1_kernel= l1_smp= l1_mem= l0_tcg= gdb_port= timeout_given=0 hyperv=0 diag_dir=
+smp=4 mem=256 accel=auto machine=q35 firmware='' cpu='' use_iso=0 pin='' timeout=120
+boot='' iso_flag=0 exit_via=debug-exit exit_given=0 guest=pvspin hv_bit=on
+log='' reset_log='' qaccel_for_bed=0 dry_run=0 batch='' l1_kernel='' l1_smp='' l1_mem='' l0_tcg='' gdb_port='' timeout_given=0 hyperv=0 diag_dir=''
 qemu_extra=() guest_args=()
+
+# need_value OPTION ARGS...: OPTION must be followed by its value (not by
+# nothing, an empty word or another --option): status 2 otherwise.
+need_value() {
+	[ $# -ge 2 ] && [ -n "$2" ] && [[ $2 != --* ]] || die_usage "option $1 needs a value"
+}
 
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--smp) smp=${2-}; shift ;;
-		--mem) mem=${2-}; shift ;;
-		--accel) accel=${2-}; shift ;;
-		--machine) machine=${2-}; shift ;;
-		--firmware) firmware=${2-}; shift ;;
-		--cpu) cpu=${2-}; shift ;;
+		--smp) need_value "$@"; smp=$2; shift ;;
+		--mem) need_value "$@"; mem=$2; shift ;;
+		--accel) need_value "$@"; accel=$2; shift ;;
+		--machine) need_value "$@"; machine=$2; shift ;;
+		--firmware) need_value "$@"; firmware=$2; shift ;;
+		--cpu) need_value "$@"; cpu=$2; shift ;;
 		--iso) iso_flag=1 ;;
-		--boot) boot=${2-}; shift ;;
-		--exit) exit_via=${2-}; exit_given=1; shift ;;
-		--guest) guest=${2-}; shift ;;
-		--hypervisor-bit) hv_bit=${2-}; shift ;;
+		--boot) need_value "$@"; boot=$2; shift ;;
+		--exit) need_value "$@"; exit_via=$2; exit_given=1; shift ;;
+		--guest) need_value "$@"; guest=$2; shift ;;
+		--hypervisor-bit) need_value "$@"; hv_bit=$2; shift ;;
 		--hyperv) hyperv=1 ;;
-		--pin) pin=${2-}; shift ;;
-		--timeout) timeout=${2-}; timeout_given=1; shift ;;
+		--pin) need_value "$@"; pin=$2; shift ;;
+		--timeout) need_value "$@"; timeout=$2; timeout_given=1; shift ;;
 		--gdb)
 			if [[ ${2-} =~ ^[0-9]+$ ]]; then gdb_port=$2; shift; else gdb_port=$GDB_DEFAULT_PORT; fi ;;
-		--log) log=${2-}; shift ;;
-		--reset-log) reset_log=${2-}; [ -n "$reset_log" ] || die_usage "--reset-log needs a file"; shift ;;
+		--log) need_value "$@"; log=$2; shift ;;
+		--reset-log) need_value "$@"; reset_log=$2; shift ;;
 		--qemu) [ $# -ge 2 ] || die_usage "--qemu needs an argument"; qemu_extra+=("$2"); shift ;;
 		--dry-run) dry_run=1 ;;
-		--batch) batch=${2-}; shift ;;
-		--l1-kernel) l1_kernel=${2-}; shift ;;
-		--l1-smp) l1_smp=${2-}; shift ;;
-		--l1-mem) l1_mem=${2-}; shift ;;
-		--l0-tcg) l0_tcg=${2-}; shift ;;
-		--diag-dir) diag_dir=${2-}; shift ;;
+		--batch) need_value "$@"; batch=$2; shift ;;
+		--l1-kernel) need_value "$@"; l1_kernel=$2; shift ;;
+		--l1-smp) need_value "$@"; l1_smp=$2; shift ;;
+		--l1-mem) need_value "$@"; l1_mem=$2; shift ;;
+		--l0-tcg) need_value "$@"; l0_tcg=$2; shift ;;
+		--diag-dir) need_value "$@"; diag_dir=$2; shift ;;
 		-h|--help) usage; exit 0 ;;
 		--) shift; guest_args=("$@"); return ;;
 		*) die_usage "unknown option '$1'" ;;
@@ -151,7 +156,19 @@ parse_args() {
 	done
 }
 
+# writable_file OPTION FILE: FILE can be written (created or truncated
+# later by the run): status 2 naming OPTION otherwise.
+writable_file() {
+	local dir
+	dir=$(dirname -- "$2")
+	[ -d "$dir" ] || die_usage "$1 '$2': no directory '$dir'"
+	[ ! -d "$2" ] || die_usage "$1 '$2': a directory, not a file"
+	if [ -e "$2" ]; then [ -w "$2" ]; else [ -w "$dir" ]; fi || die_usage "$1 '$2': not writable"
+}
+
 validate_args() {
+	[ -z "$log" ] || writable_file --log "$log"
+	[ -z "$reset_log" ] || writable_file --reset-log "$reset_log"
 	is_uint "$smp" && [ "$smp" -ge 1 ] || die_usage "--smp '$smp': a number of vCPUs, 1..$KVM_MAX_VCPUS"
 	[ "$smp" -le $KVM_MAX_VCPUS ] || die_usage "--smp $smp: too many vCPUs; QEMU's q35 takes at most $KVM_MAX_VCPUS"
 	is_uint "$mem" && [ "$mem" -ge 64 ] || die_usage "--mem '$mem': megabytes, at least 64"
@@ -325,26 +342,30 @@ build_qemu_args() {
 	fi
 	[ "$hyperv" = 1 ] && c=$c,$HYPERV_CPU_FLAGS
 	[ "$hv_bit" = off ] && c=$c,hypervisor=off
-	[ "$qaccel" = tcg ] && qargs+=(-accel tcg,thread=multi) || qargs+=(-accel kvm)
+	if [ "$qaccel" = tcg ]; then qargs+=(-accel "tcg,thread=multi"); else qargs+=(-accel kvm); fi
 	# The guest's NMI watchdog is the PIT routed as an NMI. KVM's in-kernel
 	# PIT by default holds back the next tick until the last one is
 	# acknowledged with an EOI, which an NMI never gets: discard instead.
 	[ "$qaccel" = kvm ] && qargs+=(-global kvm-pit.lost_tick_policy=discard)
 	qargs+=(-cpu "$c" -smp "$smp" -m "$mem")
-	# A reset ends QEMU (-no-reboot), unless it is to be logged: then the
-	# restarted guest ends the run itself (kernel/reset_guard.h). L2 runs
-	# of the nested bed are always logged (the bed adds -d and -D).
+	# A reset of pvspin restarts the machine: the restarted guest ends the
+	# run itself, its plan kept (kernel/reset_guard.h, CMOS marks). A reset
+	# ends QEMU (-no-reboot) instead, and complete_ktap() ends the document,
+	# where there are no marks (microvm has no RTC) and where a reset is a
+	# way out (--exit acpi falls back to the keyboard controller's reset
+	# and a triple fault, after the marks are cleared: a restart would run
+	# the plan again). Linux does not report a restart of its own: a reset
+	# ends QEMU. --reset-log adds QEMU's log of every CPU's state at the
+	# reset; the nested bed adds it to each L2 run.
 	qargs+=(-nodefaults)
-	if [ -n "$reset_log" ]; then
-		qargs+=(-d guest_errors,cpu_reset -D "$reset_log")
-	elif [ "$qaccel_for_bed" != 1 ] || [ "$guest" = linux ]; then
-		# (Linux, unlike pvspin, does not report a restart of its own)
+	if [ "$guest" = linux ] || [ "$machine" = microvm ] || [ "$exit_via" = acpi ]; then
 		qargs+=(-no-reboot)
 	fi
+	[ -n "$reset_log" ] && qargs+=(-d "guest_errors,cpu_reset" -D "$reset_log")
 	# The Linux peer in the nested bed: a copy of its serial output for the
 	# bed's end-of-run watcher (tools/nested/l1-init.sh, @SERIAL_COPY@).
 	if [ "$guest" = linux ] && [ "$qaccel_for_bed" = 1 ]; then
-		qargs+=(-display none -chardev stdio,id=console,logfile=@SERIAL_COPY@ -serial chardev:console)
+		qargs+=(-display none -chardev "stdio,id=console,logfile=@SERIAL_COPY@" -serial chardev:console)
 	else
 		qargs+=(-display none -serial stdio)
 	fi
@@ -410,10 +431,28 @@ verdict() {
 	fi
 	if grep -aq '^KTAP version 1' "$out"; then
 		echo "run-qemu.sh: the guest stopped without a verdict (QEMU status $qemu_status: a triple fault or reset?)" >&2
+		verdict_unfinished=1
 		return $ST_CRASH
 	fi
 	echo "run-qemu.sh: QEMU could not run the guest (status $qemu_status)" >&2
 	return $ST_NO_QEMU
+}
+
+# complete_ktap OUT: the guest's KTAP document ended early (the machine
+# reset or stopped with no word from pvspin): keep its plan, as the guest's
+# own restart does (kernel/reset_guard.h), with a result for every test it
+# did not report and the EXIT line, on stdout and in --log.
+complete_ktap() {
+	local out=$1 plan done_n i
+	plan=$(grep -a -m1 -o '^1\.\.[0-9]*' "$out") || return 0
+	plan=${plan#1..}
+	done_n=$(grep -a -c -E '^(not )?ok [0-9]+' "$out" || true)
+	{
+		for ((i = ${done_n:-0} + 1; i <= plan; i++)); do
+			echo "not ok $i # ERROR not run: machine reset"
+		done
+		echo "EXIT: STATUS=$ST_CRASH"
+	} | tee -a ${log:+"$log"}
 }
 
 run_direct() {
@@ -446,8 +485,10 @@ run_direct() {
 	if [ -s "$tmp/qemu.err" ]; then
 		grep -v 'warning: Number of hotpluggable cpus\|Number of SMP cpus requested' "$tmp/qemu.err" >&2 || true
 	fi
+	verdict_unfinished=0
 	verdict "$status" "$out"
 	status=$?
+	[ "$verdict_unfinished" = 1 ] && complete_ktap "$out"
 	symbolize "$out"
 	[ -n "$reset_log" ] && grep -aq '^# RESET:' "$out" && symbolize_reset_log "$reset_log"
 	return $status
@@ -585,10 +626,11 @@ nested_diag_settle() {
 }
 
 run_nested() {
-	local tmp=$1 jobs=$tmp/jobs total_timeout=0
+	local tmp=$1
+	local jobs=$tmp/jobs total_timeout=0
 	: > "$jobs"
 	if [ -n "$batch" ]; then
-		local line saved_guest
+		local line
 		local batch_guest=$guest
 		while IFS= read -r line || [ -n "$line" ]; do
 			[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
@@ -699,7 +741,7 @@ peer_lpj_probe() {
 	(
 		# A plain boot: none of the caller's extra QEMU arguments (a
 		# benchmark's -qmp socket and -S belong to the run, not the probe).
-		smp=1 pin= guest_args=() peer_lpj=0 qemu_extra=() gdb_port= reset_log=
+		smp=1 pin='' guest_args=() peer_lpj=0 qemu_extra=() gdb_port='' reset_log=''
 		build_qemu_args "$IMAGE" "$qaccel"
 		python3 "$PEER_RUN" lpj -- qemu-system-x86_64 "${qargs[@]}"
 	)

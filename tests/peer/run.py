@@ -397,7 +397,8 @@ def boot(name, args, guest, want_status, want_fields):
     if sum(1 for line in lines if re.match(r"^(not )?ok 1 ", line)) != 1:
         problems.append("not one result line")
     check(f"boot: {name} ({time.monotonic() - t0:.0f} s)", not problems,
-          "; ".join(problems) + f" (log {log})")
+          "; ".join(problems) + f" (log {log}; stderr ends: "
+          + " | ".join(p.stderr.strip().splitlines()[-4:]) + ")")
 
 
 def nested_batch():
@@ -433,7 +434,8 @@ def nested_batch():
         if results[0].get("env", {}).get("accel") != "nested":
             problems.append(f"run {i}: no nested env")
     check(f"boot: nested KVM batch, one L1 boot: a pass and lock_busted ({time.monotonic() - t0:.0f} s)",
-          not problems, "; ".join(problems) + f" (log {LOG_DIR / 'nested-batch.log'})")
+          not problems, "; ".join(problems) + f" (log {LOG_DIR / 'nested-batch.log'}; stderr ends: "
+          + " | ".join(p.stderr.strip().splitlines()[-4:]) + ")")
 
 
 def main(argv):
