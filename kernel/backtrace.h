@@ -9,13 +9,15 @@
 #define BACKTRACE_MAX_DEPTH 32
 
 /*
- * Print "# backtrace: #N 0x..." lines: #0 is rip (where the CPU stopped),
- * then the return address of each frame of the chain that starts at rbp,
- * walked by lib/frame_walk.c over the kernel's stacks (all in .bss). A frame
+ * Print "# backtrace: #N 0x..." lines: #0 is rip (where the CPU stopped);
+ * #1 the return address at rsp if the function at rip has no frame of its
+ * own (frame_walk_leaf_return()); then the return address of each frame of
+ * the chain that starts at rbp, walked by lib/frame_walk.c over the
+ * kernel's stacks (.bss and the AP stacks after the image). A frame
  * pointer that fails a check ends the walk with "# backtrace: stopped: ...";
  * the walk never faults. The last line is always "# backtrace: end (...)".
  */
-void backtrace_print(uint64_t rip, uint64_t rbp);
+void backtrace_print(uint64_t rip, uint64_t rsp, uint64_t rbp);
 
 /* Up to max return addresses of the chain at rbp, into ret; their number.
  * The same walk and checks as backtrace_print(), silently. */

@@ -109,7 +109,7 @@ static void __attribute__((noreturn)) report_exception(struct trap_frame *f)
 	kprintf("# rsi=%016lx rdi=%016lx rbp=%016lx r8 =%016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
 	kprintf("# r9 =%016lx r10=%016lx r11=%016lx r12=%016lx\n", f->r9, f->r10, f->r11, f->r12);
 	kprintf("# r13=%016lx r14=%016lx r15=%016lx cr3=%016lx\n", f->r13, f->r14, f->r15, read_cr3());
-	backtrace_print(f->rip, f->rbp);
+	backtrace_print(f->rip, f->rsp, f->rbp);
 	char reason[128];
 	snprintf(reason, sizeof(reason), "crash: %s on CPU %u at rip 0x%lx", name, cpu_id(), f->rip);
 	ktap_abort_current(reason, "guest crashed");

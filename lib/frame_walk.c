@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* frame_walk.c - the bounded, checked frame-pointer walk (frame_walk.h). */
+#include "call_insn.h"
 #include "frame_walk.h"
 
 struct frame {
@@ -39,6 +40,23 @@ enum frame_walk_end frame_walk(const struct frame_walk_bounds *b, uint64_t rbp,
 		prev = fp;
 		fp = f->next;
 	}
+}
+
+bool frame_walk_leaf_return(const struct frame_walk_bounds *b, uint64_t rsp, uint64_t rbp,
+			    uint64_t *ret)
+{
+	if ((rsp & 7) || rsp < b->lo || b->hi < sizeof(uint64_t) || rsp > b->hi - sizeof(uint64_t))
+		return false;
+	if (rsp >= rbp || rbp - rsp > b->max_span)
+		return false;
+	uint64_t r = *(const uint64_t *)(uintptr_t)rsp;
+	if (r <= b->text_lo || r > b->text_hi)
+		return false;
+	const uint8_t *code = (const uint8_t *)(uintptr_t)r;
+	if (!call_insn_ends_at(code, (const uint8_t *)(uintptr_t)b->text_lo))
+		return false;
+	*ret = r;
+	return true;
 }
 
 const char *frame_walk_end_text(enum frame_walk_end e)

@@ -3,6 +3,7 @@
 #ifndef PVSPIN_FRAME_WALK_H
 #define PVSPIN_FRAME_WALK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -20,6 +21,7 @@ struct frame_walk_bounds {
 	uint64_t lo, hi;                /* where stacks may be */
 	uint64_t max_span;              /* largest step between two frames */
 	unsigned int max_depth;         /* most return addresses reported */
+	uint64_t text_lo, text_hi;      /* where code is: frame_walk_leaf_return() */
 };
 
 enum frame_walk_end {
@@ -37,6 +39,21 @@ typedef void (*frame_walk_emit_t)(unsigned int depth, uint64_t ret, void *ctx);
  * walk ended; for a corrupt chain, *bad_rbp is the frame pointer refused. */
 enum frame_walk_end frame_walk(const struct frame_walk_bounds *b, uint64_t rbp,
 			       frame_walk_emit_t emit, void *ctx, uint64_t *bad_rbp);
+/*
+ * gcc sets up no frame in a leaf function that needs no stack, even with
+ * -fno-omit-frame-pointer; nor has any function one on its first
+ * instruction or on its RET. Stopped there, rbp is still the caller's
+ * frame, and the return address into the caller is the word at rsp, in no
+ * frame: a walk from rbp starts at the caller's caller. This takes that
+ * word for the missing return address when it looks like one: rsp 8-byte
+ * aligned, inside [lo, hi) and below rbp by less than max_span, and the
+ * word pointing into [text_lo, text_hi) just past a CALL instruction
+ * (lib/call_insn.h). A word at rsp of a function that has its frame is a
+ * saved register or a local, which is almost never such an address.
+ * True and *ret set when it does.
+ */
+bool frame_walk_leaf_return(const struct frame_walk_bounds *b, uint64_t rsp, uint64_t rbp,
+			    uint64_t *ret);
 /* True for the ends that mean a corrupt chain. */
 static inline int frame_walk_corrupt(enum frame_walk_end e)
 {

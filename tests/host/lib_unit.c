@@ -20,6 +20,7 @@
 #include "lib/acpi_aml.h"
 #include "lib/cmdline.h"
 #include "lib/fmt.h"
+#include "lib/call_insn.h"
 #include "lib/frame_walk.h"
 #include "lib/json.h"
 
@@ -490,6 +491,95 @@ static void test_frame_walk(void)
 	CHECK(!frame_walk_corrupt(FRAME_WALK_TOO_DEEP));
 }
 
+/* The CALL forms gcc emits end where the return address points; other
+ * bytes (padding before a function, a JMP) do not. Each case's bytes end
+ * at the end of its row. */
+static void test_call_insn(void)
+{
+	static const struct { uint8_t code[8]; unsigned int len; bool call; } cases[] = {
+		{ { 0xe8, 0x10, 0x20, 0x30, 0x40 }, 5, true },          /* call rel32 */
+		{ { 0xff, 0xd0 }, 2, true },                            /* call *%rax */
+		{ { 0x41, 0xff, 0xd3 }, 3, true },                      /* call *%r11 */
+		{ { 0xff, 0x10 }, 2, true },                            /* call *(%rax) */
+		{ { 0xff, 0x53, 0x08 }, 3, true },                      /* call *0x8(%rbx) */
+		{ { 0xff, 0x14, 0xc5 }, 3, false },                     /* SIB base 5: 7 bytes, not 3 */
+		{ { 0xff, 0x14, 0x24 }, 3, true },                      /* call *(%rsp) */
+		{ { 0xff, 0x54, 0x24, 0x08 }, 4, true },                /* call *0x8(%rsp) */
+		{ { 0xff, 0x15, 1, 2, 3, 4 }, 6, true },                /* call *disp32(%rip) */
+		{ { 0xff, 0x93, 1, 2, 3, 4 }, 6, true },                /* call *disp32(%rbx) */
+		{ { 0xff, 0x14, 0xc5, 1, 2, 3, 4 }, 7, true },          /* call *disp32(,%rax,8) */
+		{ { 0xcc, 0xcc, 0x90, 0x90 }, 4, false },               /* padding */
+		{ { 0xc3 }, 1, false },                                 /* ret */
+		{ { 0xff, 0xe0 }, 2, false },                           /* jmp *%rax (FF /4) */
+		{ { 0xe9, 1, 2, 3, 4 }, 5, false },                     /* jmp rel32 */
+		{ { 0xff, 0x15, 1, 2, 3 }, 5, false },                  /* rip-relative, one byte short */
+	};
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		const uint8_t *code = cases[i].code;
+		CHECK_EQ(call_insn_ends_at(code + cases[i].len, code), cases[i].call);
+	}
+	/* Clipped to lo: the E8 five bytes back is not read when lo is later. */
+	static const uint8_t direct[] = { 0xe8, 1, 2, 3, 4 };
+	CHECK(!call_insn_ends_at(direct + 5, direct + 1));
+	/* A SIB byte that would be at `end` is not read: no call. */
+	static const uint8_t sib_cut[] = { 0xff, 0x14 };
+	CHECK(!call_insn_ends_at(sib_cut + 2, sib_cut));
+}
+
+/* Code for frame_walk_leaf_return(): a function start after padding, and a
+ * CALL *%rax whose return address is fw_code + FW_CALL_RET. */
+static const uint8_t fw_code[] = { 0xcc, 0xcc, 0x55, 0x48, 0x89, 0xe5, 0xff, 0xd0, 0x5d, 0xc3 };
+#define FW_FUNC_START 2
+#define FW_CALL_RET 8
+
+static uint64_t fw_code_addr(unsigned int off) { return (uint64_t)(uintptr_t)&fw_code[off]; }
+
+/* A fault in a frameless leaf: rsp holds the return address into the caller
+ * and rbp is still the caller's frame; the walk from rbp does not see the
+ * caller, the leaf check does. */
+static void test_frame_walk_leaf(void)
+{
+	const struct frame_walk_bounds b = {
+		.lo = fw_addr(0), .hi = fw_addr(0) + sizeof(fw_stack),
+		.max_span = 256, .max_depth = 32,
+		.text_lo = fw_code_addr(0), .text_hi = fw_code_addr(sizeof(fw_code)),
+	};
+	uint64_t ret = 0;
+	/* The caller's frame at word 8, its caller's at 16, the outermost at 24. */
+	memset(fw_stack, 0, sizeof(fw_stack));
+	fw_stack[8] = fw_addr(16);
+	fw_stack[9] = 0x1000;
+	fw_stack[16] = fw_addr(24);
+	fw_stack[17] = 0x1001;
+	fw_stack[6] = fw_code_addr(FW_CALL_RET);
+	CHECK(frame_walk_leaf_return(&b, fw_addr(6), fw_addr(8), &ret));
+	CHECK_EQ(ret, fw_code_addr(FW_CALL_RET));
+	/* The walk from rbp then goes on with the caller's caller. */
+	uint64_t bad = 0;
+	fw_n = 0;
+	CHECK_EQ(frame_walk(&b, fw_addr(8), fw_emit, 0, &bad), FRAME_WALK_OUTERMOST);
+	CHECK_EQ(fw_n, 2);
+	CHECK_EQ(fw_rets[0], 0x1000);
+	/* The word at rsp of a framed function: a stack address, a function's
+	 * start (a function pointer in a saved register), code outside text. */
+	fw_stack[6] = fw_addr(20);
+	CHECK(!frame_walk_leaf_return(&b, fw_addr(6), fw_addr(8), &ret));
+	fw_stack[6] = fw_code_addr(FW_FUNC_START);
+	CHECK(!frame_walk_leaf_return(&b, fw_addr(6), fw_addr(8), &ret));
+	fw_stack[6] = fw_code_addr(0);
+	CHECK(!frame_walk_leaf_return(&b, fw_addr(6), fw_addr(8), &ret));
+	/* rsp not below rbp, too far below it, misaligned, outside the stacks. */
+	fw_stack[6] = fw_code_addr(FW_CALL_RET);
+	CHECK(!frame_walk_leaf_return(&b, fw_addr(6), fw_addr(6), &ret));
+	CHECK(!frame_walk_leaf_return(&b, fw_addr(6), fw_addr(6) + b.max_span + 8, &ret));
+	CHECK(!frame_walk_leaf_return(&b, fw_addr(6) + 4, fw_addr(8), &ret));
+	CHECK(!frame_walk_leaf_return(&b, fw_addr(0) - 8, fw_addr(8), &ret));
+	/* No code bounds (text_hi 0): never. */
+	struct frame_walk_bounds no_text = b;
+	no_text.text_lo = no_text.text_hi = 0;
+	CHECK(!frame_walk_leaf_return(&no_text, fw_addr(6), fw_addr(8), &ret));
+}
+
 /* ---- \_S5 in AML ------------------------------------------------------- */
 
 static int s5_find(const uint8_t *aml, size_t len, uint8_t *a, uint8_t *b)
@@ -575,6 +665,8 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_cmdline_bad_tables),
 	TEST_CASE(test_cmdline_lists),
 	TEST_CASE(test_frame_walk),
+	TEST_CASE(test_call_insn),
+	TEST_CASE(test_frame_walk_leaf),
 	TEST_CASE(test_aml_s5),
 };
 
