@@ -4,11 +4,11 @@
 # Its exit status is the guest's verdict; see usage() and docs/output.md.
 set -uo pipefail
 
-# Exit statuses (README "Exit statuses").
-readonly ST_PASS=0 ST_FAIL=1 ST_BAD_INPUT=2 ST_CRASH=3 ST_LOCKUP=4
-readonly ST_TIMEOUT=124 ST_NO_QEMU=125
-readonly TCG_MAX_VCPUS=255   # QEMU 7.2 TCG has no x2APIC
-readonly KVM_MAX_VCPUS=288   # QEMU 7.2 q35 limit
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Exit statuses (ST_*), vCPU limits (TCG_MAX_VCPUS, KVM_MAX_VCPUS) and the
+# CPU-list syntax (CPULIST_RE), stated once for every host tool.
+# shellcheck source=tools/facts.sh
+. "$TOP/tools/facts.sh"
 readonly DEBUG_EXIT_PORT=0xf4
 readonly GDB_DEFAULT_PORT=1234
 # --hyperv: QEMU's Hyper-V enlightenments for pv=hyperv (docs/pv.md). hv-ipi
@@ -16,7 +16,6 @@ readonly GDB_DEFAULT_PORT=1234
 # the guest reads from CPUID 0x40000004 EBX (QEMU's default: never notify).
 readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE=$TOP/build/pvspin.elf
 PVH_IMAGE=$TOP/build/pvspin-pvh.elf
 
@@ -176,7 +175,7 @@ validate_args() {
 	case $accel in auto|kvm|tcg|nested) ;; *) die_usage "--accel '$accel': accepted: auto, kvm, tcg, nested" ;; esac
 	case $machine in q35|pc|microvm) ;; *) die_usage "--machine '$machine': accepted: q35, pc, microvm" ;; esac
 	case $firmware in ''|qboot|seabios) ;; *) die_usage "--firmware '$firmware': accepted: qboot, seabios" ;; esac
-	if [ -n "$pin" ] && ! [[ $pin =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]]; then
+	if [ -n "$pin" ] && ! [[ $pin =~ $CPULIST_RE ]]; then
 		die_usage "--pin '$pin': a CPU list such as 0 or 0-1 or 0,2"
 	fi
 	case $guest in pvspin|linux) ;; *) die_usage "--guest '$guest': accepted: pvspin, linux" ;; esac
