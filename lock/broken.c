@@ -17,18 +17,13 @@ struct broken_lock {
 
 #define BROKEN_HELD 1U
 
-_Static_assert(sizeof(struct broken_lock) <= LOCK_MAX_SIZE, "broken size");
-_Static_assert(_Alignof(struct broken_lock) <= LOCK_MAX_ALIGN, "broken align");
-
-static void broken_init(void *l)
+static void broken_init(struct broken_lock *b)
 {
-	__atomic_store_n(&((struct broken_lock *)l)->word, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->word, 0, __ATOMIC_RELAXED);
 }
 
-static bool broken_trylock(void *l)
+static bool broken_trylock(struct broken_lock *b)
 {
-	struct broken_lock *b = l;
-
 	/* ACQUIRE: as a real lock would; the missing atomicity is the bug. */
 	if (__atomic_load_n(&b->word, __ATOMIC_ACQUIRE) != 0)
 		return false;
@@ -38,29 +33,21 @@ static bool broken_trylock(void *l)
 	return true;
 }
 
-static void broken_lock(void *l)
+static void broken_lock(struct broken_lock *b)
 {
-	while (!broken_trylock(l))
+	while (!broken_trylock(b))
 		lock_cpu_relax();
 }
 
-static void broken_unlock(void *l)
+static void broken_unlock(struct broken_lock *b)
 {
 	/* RELEASE: publish the critical section, like a correct lock. */
-	__atomic_store_n(&((struct broken_lock *)l)->word, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&b->word, 0, __ATOMIC_RELEASE);
 }
 
-static bool broken_is_locked(void *l)
+static bool broken_is_locked(struct broken_lock *b)
 {
-	return __atomic_load_n(&((struct broken_lock *)l)->word, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&b->word, __ATOMIC_RELAXED) != 0;
 }
 
-const struct lock_type lock_type_broken = {
-	.name = "broken",
-	.size = sizeof(struct broken_lock),
-	.init = broken_init,
-	.lock = broken_lock,
-	.unlock = broken_unlock,
-	.trylock = broken_trylock,
-	.is_locked = broken_is_locked,
-};
+LOCK_TYPE_DEFINE(broken, struct broken_lock, broken);

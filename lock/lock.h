@@ -34,6 +34,42 @@ typedef union {
 _Static_assert(sizeof(lock_storage_t) == LOCK_MAX_SIZE, "lock_storage_t size");
 _Static_assert(_Alignof(lock_storage_t) >= LOCK_MAX_ALIGN, "lock_storage_t align");
 
+/*
+ * LOCK_TYPE_DEFINE(ident, state, prefix) defines `lock_type_<ident>`, named
+ * "<ident>": its hooks are the functions prefix_init, prefix_lock,
+ * prefix_unlock, prefix_trylock and prefix_is_locked, each taking a
+ * `state *`, behind the void * of struct lock_type. It also checks that a
+ * `state` fits lock_storage_t.
+ */
+#define LOCK_TYPE_DEFINE(ident, state, prefix)                                 \
+	_Static_assert(sizeof(state) <= LOCK_MAX_SIZE,                         \
+		       #ident ": lock state larger than LOCK_MAX_SIZE");       \
+	_Static_assert(_Alignof(state) <= LOCK_MAX_ALIGN,                      \
+		       #ident ": lock state aligned beyond LOCK_MAX_ALIGN");   \
+	static void ident##_type_init(void *l) { prefix##_init((state *)l); } \
+	static void ident##_type_lock(void *l) { prefix##_lock((state *)l); } \
+	static void ident##_type_unlock(void *l)                               \
+	{                                                                      \
+		prefix##_unlock((state *)l);                                   \
+	}                                                                      \
+	static bool ident##_type_trylock(void *l)                              \
+	{                                                                      \
+		return prefix##_trylock((state *)l);                           \
+	}                                                                      \
+	static bool ident##_type_is_locked(void *l)                            \
+	{                                                                      \
+		return prefix##_is_locked((state *)l);                         \
+	}                                                                      \
+	const struct lock_type lock_type_##ident = {                           \
+		.name = #ident,                                                \
+		.size = sizeof(state),                                         \
+		.init = ident##_type_init,                                     \
+		.lock = ident##_type_lock,                                     \
+		.unlock = ident##_type_unlock,                                 \
+		.trylock = ident##_type_trylock,                               \
+		.is_locked = ident##_type_is_locked,                           \
+	}
+
 /* NULL if unknown.  Finds every lock in lock_types[] plus "broken". */
 const struct lock_type *lock_type_find(const char *name);
 

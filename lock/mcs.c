@@ -33,9 +33,6 @@ struct mcs_lock {
 	struct mcs_node *holder; /* node of the current owner (owner-only) */
 };
 
-_Static_assert(sizeof(struct mcs_lock) <= LOCK_MAX_SIZE, "mcs size");
-_Static_assert(_Alignof(struct mcs_lock) <= LOCK_MAX_ALIGN, "mcs align");
-
 static struct mcs_node mcs_nodes[LOCK_NR_CPUS][MCS_LOCK_NODES];
 
 static struct mcs_node *mcs_node_get(void)
@@ -65,17 +62,14 @@ static void mcs_node_put(struct mcs_node *n)
 	__atomic_store_n(&n->busy, 0, __ATOMIC_RELAXED);
 }
 
-static void mcs_init(void *l)
+static void mcs_init(struct mcs_lock *m)
 {
-	struct mcs_lock *m = l;
-
 	__atomic_store_n(&m->tail, NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->holder, NULL, __ATOMIC_RELAXED);
 }
 
-static void mcs_lock(void *l)
+static void mcs_lock(struct mcs_lock *m)
 {
-	struct mcs_lock *m = l;
 	struct mcs_node *n = mcs_node_get(), *prev;
 
 	__atomic_store_n(&n->next, NULL, __ATOMIC_RELAXED);
@@ -98,9 +92,8 @@ static void mcs_lock(void *l)
 	__atomic_store_n(&m->holder, n, __ATOMIC_RELAXED);
 }
 
-static bool mcs_trylock(void *l)
+static bool mcs_trylock(struct mcs_lock *m)
 {
-	struct mcs_lock *m = l;
 	struct mcs_node *n, *expected = NULL;
 
 	if (__atomic_load_n(&m->tail, __ATOMIC_RELAXED))
@@ -118,9 +111,8 @@ static bool mcs_trylock(void *l)
 	return true;
 }
 
-static void mcs_unlock(void *l)
+static void mcs_unlock(struct mcs_lock *m)
 {
-	struct mcs_lock *m = l;
 	struct mcs_node *n = __atomic_load_n(&m->holder, __ATOMIC_RELAXED);
 	/* ACQUIRE: the successor's node initialisation is visible to us. */
 	struct mcs_node *next = __atomic_load_n(&n->next, __ATOMIC_ACQUIRE);
@@ -143,9 +135,9 @@ static void mcs_unlock(void *l)
 	mcs_node_put(n);
 }
 
-static bool mcs_is_locked(void *l)
+static bool mcs_is_locked(struct mcs_lock *m)
 {
-	return __atomic_load_n(&((struct mcs_lock *)l)->tail, __ATOMIC_RELAXED) != NULL;
+	return __atomic_load_n(&m->tail, __ATOMIC_RELAXED) != NULL;
 }
 
 static struct mcs_node_ref node_ref(const struct mcs_node *n)
@@ -180,12 +172,4 @@ struct mcs_node_ref mcs_holder_ref(const void *l)
 	return node_ref(__atomic_load_n(&((const struct mcs_lock *)l)->holder, __ATOMIC_RELAXED));
 }
 
-const struct lock_type lock_type_mcs = {
-	.name = "mcs",
-	.size = sizeof(struct mcs_lock),
-	.init = mcs_init,
-	.lock = mcs_lock,
-	.unlock = mcs_unlock,
-	.trylock = mcs_trylock,
-	.is_locked = mcs_is_locked,
-};
+LOCK_TYPE_DEFINE(mcs, struct mcs_lock, mcs);

@@ -47,39 +47,4 @@ __attribute__((noinline)) void pvqspin_unlock_slowpath(struct qspinlock *lock,
 	pv_lock_kick(cpu);
 }
 
-/* ---- lock_type glue --------------------------------------------------- */
-
-static void pvqspin_type_init(void *l)
-{
-	pvqspin_init(l);
-}
-
-static void pvqspin_type_lock(void *l)
-{
-	pvqspin_lock(l);
-}
-
-static void pvqspin_type_unlock(void *l)
-{
-	pvqspin_unlock(l);
-}
-
-static bool pvqspin_type_trylock(void *l)
-{
-	return pvqspin_trylock(l);
-}
-
-static bool pvqspin_type_is_locked(void *l)
-{
-	return pvqspin_is_locked(l);
-}
-
-const struct lock_type lock_type_pvqspinlock = {
-	.name = "pvqspinlock",
-	.size = sizeof(struct qspinlock),
-	.init = pvqspin_type_init,
-	.lock = pvqspin_type_lock,
-	.unlock = pvqspin_type_unlock,
-	.trylock = pvqspin_type_trylock,
-	.is_locked = pvqspin_type_is_locked,
-};
+LOCK_TYPE_DEFINE(pvqspinlock, struct qspinlock, pvqspin);

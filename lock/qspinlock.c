@@ -47,42 +47,4 @@ static inline bool q_queue_trylock(struct qspinlock *lock)
 #define QSPIN_SLOWPATH_FN qspin_lock_slowpath
 #include "qspinlock_slowpath.h"
 
-/* ---- lock_type glue --------------------------------------------------- */
-
-_Static_assert(sizeof(struct qspinlock) <= LOCK_MAX_SIZE, "qspinlock size");
-_Static_assert(_Alignof(struct qspinlock) <= LOCK_MAX_ALIGN, "qspinlock align");
-
-static void qspin_type_init(void *l)
-{
-	qspin_init(l);
-}
-
-static void qspin_type_lock(void *l)
-{
-	qspin_lock(l);
-}
-
-static void qspin_type_unlock(void *l)
-{
-	qspin_unlock(l);
-}
-
-static bool qspin_type_trylock(void *l)
-{
-	return qspin_trylock(l);
-}
-
-static bool qspin_type_is_locked(void *l)
-{
-	return qspin_is_locked(l);
-}
-
-const struct lock_type lock_type_qspinlock = {
-	.name = "qspinlock",
-	.size = sizeof(struct qspinlock),
-	.init = qspin_type_init,
-	.lock = qspin_type_lock,
-	.unlock = qspin_type_unlock,
-	.trylock = qspin_type_trylock,
-	.is_locked = qspin_type_is_locked,
-};
+LOCK_TYPE_DEFINE(qspinlock, struct qspinlock, qspin);

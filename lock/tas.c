@@ -14,22 +14,18 @@ struct tas_lock {
 
 #define TAS_HELD 1U
 
-_Static_assert(sizeof(struct tas_lock) <= LOCK_MAX_SIZE, "tas size");
-_Static_assert(_Alignof(struct tas_lock) <= LOCK_MAX_ALIGN, "tas align");
-
-static void tas_init(void *l)
+static void tas_init(struct tas_lock *l)
 {
-	__atomic_store_n(&((struct tas_lock *)l)->word, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELAXED);
 }
 
-static bool tas_trylock(void *l)
+static bool tas_trylock(struct tas_lock *l)
 {
 	/* ACQUIRE: the critical section cannot start before we own the word. */
-	return __atomic_exchange_n(&((struct tas_lock *)l)->word, TAS_HELD,
-				   __ATOMIC_ACQUIRE) == 0;
+	return __atomic_exchange_n(&l->word, TAS_HELD, __ATOMIC_ACQUIRE) == 0;
 }
 
-static void tas_lock(void *l)
+static void tas_lock(struct tas_lock *l)
 {
 	unsigned int delay = LOCK_BACKOFF_MIN;
 
@@ -37,23 +33,15 @@ static void tas_lock(void *l)
 		lock_backoff(&delay);
 }
 
-static void tas_unlock(void *l)
+static void tas_unlock(struct tas_lock *l)
 {
 	/* RELEASE: the critical section's accesses happen before the next owner's. */
-	__atomic_store_n(&((struct tas_lock *)l)->word, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
 }
 
-static bool tas_is_locked(void *l)
+static bool tas_is_locked(struct tas_lock *l)
 {
-	return __atomic_load_n(&((struct tas_lock *)l)->word, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&l->word, __ATOMIC_RELAXED) != 0;
 }
 
-const struct lock_type lock_type_tas = {
-	.name = "tas",
-	.size = sizeof(struct tas_lock),
-	.init = tas_init,
-	.lock = tas_lock,
-	.unlock = tas_unlock,
-	.trylock = tas_trylock,
-	.is_locked = tas_is_locked,
-};
+LOCK_TYPE_DEFINE(tas, struct tas_lock, tas);

@@ -33,17 +33,14 @@ _Static_assert(offsetof(struct ticket_lock, next) == TICKET_SHIFT / 8,
 	       "next is high half");
 /* Tickets are 16 bits: all CPUs waiting at once must fit. */
 _Static_assert(LOCK_NR_CPUS <= TICKET_MASK, "too many CPUs for 16-bit tickets");
-_Static_assert(sizeof(struct ticket_lock) <= LOCK_MAX_SIZE, "ticket size");
-_Static_assert(_Alignof(struct ticket_lock) <= LOCK_MAX_ALIGN, "ticket align");
 
-static void ticket_init(void *l)
+static void ticket_init(struct ticket_lock *t)
 {
-	__atomic_store_n(&((struct ticket_lock *)l)->val, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->val, 0, __ATOMIC_RELAXED);
 }
 
-static void ticket_lock(void *l)
+static void ticket_lock(struct ticket_lock *t)
 {
-	struct ticket_lock *t = l;
 	/* ACQUIRE: if our ticket is served at once, this is the acquisition. */
 	uint32_t v = __atomic_fetch_add(&t->val, TICKET_ONE, __ATOMIC_ACQUIRE);
 	uint16_t me = (uint16_t)(v >> TICKET_SHIFT);
@@ -55,9 +52,8 @@ static void ticket_lock(void *l)
 		lock_cpu_relax();
 }
 
-static bool ticket_trylock(void *l)
+static bool ticket_trylock(struct ticket_lock *t)
 {
-	struct ticket_lock *t = l;
 	uint32_t v = __atomic_load_n(&t->val, __ATOMIC_RELAXED);
 
 	if ((uint16_t)(v >> TICKET_SHIFT) != (uint16_t)(v & TICKET_MASK))
@@ -67,9 +63,8 @@ static bool ticket_trylock(void *l)
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-static void ticket_unlock(void *l)
+static void ticket_unlock(struct ticket_lock *t)
 {
-	struct ticket_lock *t = l;
 	/* Relaxed read: only the owner writes `owner`, and we are the owner. */
 	uint16_t o = __atomic_load_n(&t->owner, __ATOMIC_RELAXED);
 
@@ -77,19 +72,11 @@ static void ticket_unlock(void *l)
 	__atomic_store_n(&t->owner, (uint16_t)(o + 1U), __ATOMIC_RELEASE);
 }
 
-static bool ticket_is_locked(void *l)
+static bool ticket_is_locked(struct ticket_lock *t)
 {
-	uint32_t v = __atomic_load_n(&((struct ticket_lock *)l)->val, __ATOMIC_RELAXED);
+	uint32_t v = __atomic_load_n(&t->val, __ATOMIC_RELAXED);
 
 	return (uint16_t)(v >> TICKET_SHIFT) != (uint16_t)(v & TICKET_MASK);
 }
 
-const struct lock_type lock_type_ticket = {
-	.name = "ticket",
-	.size = sizeof(struct ticket_lock),
-	.init = ticket_init,
-	.lock = ticket_lock,
-	.unlock = ticket_unlock,
-	.trylock = ticket_trylock,
-	.is_locked = ticket_is_locked,
-};
+LOCK_TYPE_DEFINE(ticket, struct ticket_lock, ticket);

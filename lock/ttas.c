@@ -14,18 +14,13 @@ struct ttas_lock {
 
 #define TTAS_HELD 1U
 
-_Static_assert(sizeof(struct ttas_lock) <= LOCK_MAX_SIZE, "ttas size");
-_Static_assert(_Alignof(struct ttas_lock) <= LOCK_MAX_ALIGN, "ttas align");
-
-static void ttas_init(void *l)
+static void ttas_init(struct ttas_lock *t)
 {
-	__atomic_store_n(&((struct ttas_lock *)l)->word, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->word, 0, __ATOMIC_RELAXED);
 }
 
-static bool ttas_trylock(void *l)
+static bool ttas_trylock(struct ttas_lock *t)
 {
-	struct ttas_lock *t = l;
-
 	/*
 	 * The relaxed peek orders nothing; the ACQUIRE exchange orders the
 	 * critical section after taking ownership.
@@ -34,9 +29,8 @@ static bool ttas_trylock(void *l)
 	       __atomic_exchange_n(&t->word, TTAS_HELD, __ATOMIC_ACQUIRE) == 0;
 }
 
-static void ttas_lock(void *l)
+static void ttas_lock(struct ttas_lock *t)
 {
-	struct ttas_lock *t = l;
 	unsigned int delay = LOCK_BACKOFF_MIN;
 
 	for (;;) {
@@ -50,23 +44,15 @@ static void ttas_lock(void *l)
 	}
 }
 
-static void ttas_unlock(void *l)
+static void ttas_unlock(struct ttas_lock *t)
 {
 	/* RELEASE: publish the critical section to the next owner's ACQUIRE. */
-	__atomic_store_n(&((struct ttas_lock *)l)->word, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->word, 0, __ATOMIC_RELEASE);
 }
 
-static bool ttas_is_locked(void *l)
+static bool ttas_is_locked(struct ttas_lock *t)
 {
-	return __atomic_load_n(&((struct ttas_lock *)l)->word, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&t->word, __ATOMIC_RELAXED) != 0;
 }
 
-const struct lock_type lock_type_ttas = {
-	.name = "ttas",
-	.size = sizeof(struct ttas_lock),
-	.init = ttas_init,
-	.lock = ttas_lock,
-	.unlock = ttas_unlock,
-	.trylock = ttas_trylock,
-	.is_locked = ttas_is_locked,
-};
+LOCK_TYPE_DEFINE(ttas, struct ttas_lock, ttas);
