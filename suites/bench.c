@@ -26,6 +26,7 @@
 #include "lib/xorshift.h"
 #include "lock/lock.h"
 #include "lock_report.h"
+#include "options.h"
 #include "suite.h"
 #include "torture.h"
 #include "torture_shape.h"
@@ -242,7 +243,7 @@ static void worker_stop(struct bench_cpu *me, unsigned int id)
 static uint64_t default_hold(struct bench_cpu *me)
 {
 	(void)me;
-	delay_ns(opt.hold_ns);
+	delay_ns(suite_opt.hold_ns);
 	return b.overrun_ns;
 }
 
@@ -253,7 +254,7 @@ static void default_worker(void *arg)
 	struct bench_cpu *me = worker_start(id);
 	while (running()) {
 		acquire_once(me, id, default_hold);
-		delay_ns(opt.think_ns);
+		delay_ns(suite_opt.think_ns);
 		if (id == 0)
 			advance_phase();
 	}
@@ -419,8 +420,8 @@ static void bench_one(const char *lock_name, void *ctx)
 	b.long_overrun_ns = OVERRUN_FACTOR * b.lt.long_hold_ms * NS_PER_MS;
 	pv_counters_reset(b.ncpus);
 	b.start_ns = time_ns();
-	b.warmup_end_ns = b.start_ns + opt.warmup_ms * NS_PER_MS;
-	b.measure_end_ns = b.warmup_end_ns + opt.duration_ms * NS_PER_MS;
+	b.warmup_end_ns = b.start_ns + suite_opt.warmup_ms * NS_PER_MS;
+	b.measure_end_ns = b.warmup_end_ns + suite_opt.duration_ms * NS_PER_MS;
 	b.measure_start_ns = b.stop_ns = 0;
 	__atomic_store_n(&b.phase, PHASE_WARMUP, __ATOMIC_RELEASE);
 	watchdog_arm(b.ncpus, watchdog_timeout_ns(opt.watchdog_ms, b.ncpus), 0);
@@ -448,18 +449,18 @@ static void print_table(void)
 	}
 }
 
-static uint64_t default_wait_ns(void) { return opt.hold_ns; }
+static uint64_t default_wait_ns(void) { return suite_opt.hold_ns; }
 
 static void default_params(char *buf, size_t size)
 {
-	snprintf(buf, size, "hold_ns=%lu think_ns=%lu", opt.hold_ns, opt.think_ns);
+	snprintf(buf, size, "hold_ns=%lu think_ns=%lu", suite_opt.hold_ns, suite_opt.think_ns);
 }
 
 static void default_json(struct json *j)
 {
 	json_str(j, "shape", torture_shape_name(TORTURE_SHAPE_DEFAULT));
-	json_u64(j, "hold_ns", opt.hold_ns);
-	json_u64(j, "think_ns", opt.think_ns);
+	json_u64(j, "hold_ns", suite_opt.hold_ns);
+	json_u64(j, "think_ns", suite_opt.think_ns);
 }
 
 /* No wait but the rare delays, the 2 us one below the overrun limit's floor. */
@@ -484,7 +485,7 @@ static void describe(void)
 	char params[LOCKTORTURE_DESCRIBE_MAX];
 	b.shape->params(params, sizeof(params));
 	ktap_diag("bench: shape=%s lock=%s cpus=%u warmup_ms=%lu duration_ms=%lu %s pv=%s",
-		  torture_shape_name(opt.shape), opt.lock, b.ncpus, opt.warmup_ms, opt.duration_ms,
+		  torture_shape_name(suite_opt.shape), suite_opt.lock, b.ncpus, suite_opt.warmup_ms, suite_opt.duration_ms,
 		  params, pv_backend_name());
 }
 
@@ -494,8 +495,8 @@ static void bench_run(void)
 {
 	if (!suite_lock_cpus("bench", &b.ncpus))
 		return;
-	b.shape = &shapes[opt.shape];
-	locktorture_prepare(&b.lt, b.ncpus, opt.long_hold_ms);
+	b.shape = &shapes[suite_opt.shape];
+	locktorture_prepare(&b.lt, b.ncpus, suite_opt.long_hold_ms);
 	describe();
 	b.nrows = 0;
 	cmdline_list_each(torture_lock_selection(), bench_one, 0);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* options.c - every guest option, in one table: name, type, range, default, help. */
+/* It fills the suites' own options (options.h) and the platform's (kernel/options.h). */
 #include "kernel/options.h"
 #include "kernel/pv_backend.h"
 #include "kernel/pv_inject.h"
 #include "lib/cmdline.h"
 #include "lib/layout.h"
 #include "lock/pv_ops.h"
+#include "options.h"
 #include "suite.h"
 #include "torture.h"
 #include "torture_shape.h"
@@ -22,6 +24,8 @@ _Static_assert(LOCKTORTURE_LONG_HOLD_MS_DEFAULT == 100, "keep the long_hold_ms d
 
 #define WATCHDOG_MS_MIN 50              /* a few watchdog ticks */
 
+struct suite_options suite_opt;
+
 static const char *parse_watchdog_ms(const char *value)
 {
 	uint64_t v;
@@ -35,7 +39,7 @@ static const char *parse_watchdog_ms(const char *value)
 
 static const struct opt_def options_table[] = {
 	{
-		.key = "test", .kind = OPT_NAMES, .dest = opt.test, .dest_size = sizeof(opt.test),
+		.key = "test", .kind = OPT_NAMES, .dest = suite_opt.test, .dest_size = sizeof(suite_opt.test),
 		.names = suite_selector_name, .def = "default",
 		.help = "suites to run; 'default' is every suite in its short form, 'all' adds the rest",
 	},
@@ -67,51 +71,51 @@ static const struct opt_def options_table[] = {
 		.help = "a CPU that makes no progress this long ends the run with the lockup report; 0 = 10000 plus 200 per CPU above 16",
 	},
 	{
-		.key = "lock", .kind = OPT_NAMES, .dest = opt.lock, .dest_size = sizeof(opt.lock),
+		.key = "lock", .kind = OPT_NAMES, .dest = suite_opt.lock, .dest_size = sizeof(suite_opt.lock),
 		.names = torture_lock_name, .def = "all",
 		.help = "locks to torture or benchmark; all = every correct lock; broken is a deliberately wrong one",
 	},
 	{
-		.key = "duration_ms", .kind = OPT_U64, .dest = &opt.duration_ms, .min = 1,
+		.key = "duration_ms", .kind = OPT_U64, .dest = &suite_opt.duration_ms, .min = 1,
 		.max = DURATION_MS_MAX, .def = "200", .help = "how long each lock is tortured or measured",
 	},
 	{
-		.key = "warmup_ms", .kind = OPT_U64, .dest = &opt.warmup_ms, .min = 0,
+		.key = "warmup_ms", .kind = OPT_U64, .dest = &suite_opt.warmup_ms, .min = 0,
 		.max = DURATION_MS_MAX, .def = "100", .help = "bench: time each lock runs before it is measured",
 	},
 	{
-		.key = "cpus", .kind = OPT_U64, .dest = &opt.cpus, .min = 0, .max = MAX_CPUS,
+		.key = "cpus", .kind = OPT_U64, .dest = &suite_opt.cpus, .min = 0, .max = MAX_CPUS,
 		.def = "0", .help = "CPUs taking part (CPUs 0..n-1); 0 = every online CPU",
 	},
 	{
-		.key = "hold_ns", .kind = OPT_U64, .dest = &opt.hold_ns, .min = 0, .max = HOLD_NS_MAX,
-		.given = &opt.given.hold_ns,
+		.key = "hold_ns", .kind = OPT_U64, .dest = &suite_opt.hold_ns, .min = 0, .max = HOLD_NS_MAX,
+		.given = &suite_opt.given.hold_ns,
 		.def = "200", .help = "mean time in the critical section (uniform 0..2x, 1 in 1024 ten times longer)",
 	},
 	{
-		.key = "long_hold", .kind = OPT_U64, .dest = &opt.long_hold, .min = 0, .max = UINT32_MAX,
-		.given = &opt.given.long_hold, .def = "1024", .help = "torture: one critical section in N holds ten times longer, as locktorture does; 0 = never",
+		.key = "long_hold", .kind = OPT_U64, .dest = &suite_opt.long_hold, .min = 0, .max = UINT32_MAX,
+		.given = &suite_opt.given.long_hold, .def = "1024", .help = "torture: one critical section in N holds ten times longer, as locktorture does; 0 = never",
 	},
 	{
-		.key = "think_ns", .kind = OPT_U64, .dest = &opt.think_ns, .min = 0, .max = HOLD_NS_MAX,
-		.given = &opt.given.think_ns, .def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
+		.key = "think_ns", .kind = OPT_U64, .dest = &suite_opt.think_ns, .min = 0, .max = HOLD_NS_MAX,
+		.given = &suite_opt.given.think_ns, .def = "500", .help = "mean time between release and the next acquire (uniform 0..2x)",
 	},
 	{
-		.key = "irq_lock", .kind = OPT_U64, .dest = &opt.irq_lock, .min = 0, .max = IRQ_LEVELS_MAX,
-		.given = &opt.given.irq_lock,
+		.key = "irq_lock", .kind = OPT_U64, .dest = &suite_opt.irq_lock, .min = 0, .max = IRQ_LEVELS_MAX,
+		.given = &suite_opt.given.irq_lock,
 		.def = "1", .help = "interrupt levels that take a lock of the queued type under test: 1 = the timer tick; 2-4 add IPIs sent to CPUs waiting one level below (nesting to the no-node fallback); 0 by default with shape=locktorture",
 	},
 	{
-		.key = "shape", .kind = OPT_CHOICE, .dest = &opt.shape, .names = torture_shape_name,
+		.key = "shape", .kind = OPT_CHOICE, .dest = &suite_opt.shape, .names = torture_shape_name,
 		.def = "default", .help = "torture and bench: the writer loop; default = hold_ns, think_ns (torture: long_hold); locktorture = Linux 6.12 locktorture's spin_lock writer (docs/torture.md)",
 	},
 	{
-		.key = "long_hold_ms", .kind = OPT_U64, .dest = &opt.long_hold_ms, .min = 0,
-		.max = LOCKTORTURE_LONG_HOLD_MS_MAX, .given = &opt.given.long_hold_ms,
+		.key = "long_hold_ms", .kind = OPT_U64, .dest = &suite_opt.long_hold_ms, .min = 0,
+		.max = LOCKTORTURE_LONG_HOLD_MS_MAX, .given = &suite_opt.given.long_hold_ms,
 		.def = LONG_HOLD_MS_DEFAULT_STR, .help = "shape=locktorture only: locktorture's long_hold, a hold of N ms one time in cpus*2000*N; 0 = never",
 	},
 	{
-		.key = "smp_stall", .kind = OPT_U64, .dest = &opt.smp_stall, .min = 0, .max = MAX_CPUS - 1,
+		.key = "smp_stall", .kind = OPT_U64, .dest = &suite_opt.smp_stall, .min = 0, .max = MAX_CPUS - 1,
 		.def = "0", .help = "test hook: this CPU (not 0) stops with interrupts off in the smp suite's work, as a vCPU its hypervisor no longer runs, so the suite must end as a lockup; 0 = none",
 	},
 	{

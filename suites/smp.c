@@ -12,6 +12,7 @@
 #include "kernel/watchdog.h"
 #include "lib/json.h"
 #include "lib/x86.h"
+#include "options.h"
 #include "suite.h"
 
 #define PING_ROUNDS 15
@@ -28,7 +29,7 @@ static struct cpu_report reports[MAX_CPUS];
 static void report_self(void *arg)
 {
 	(void)arg;
-	if (opt.smp_stall && cpu_id() == opt.smp_stall)
+	if (suite_opt.smp_stall && cpu_id() == suite_opt.smp_stall)
 		halt_forever();
 	struct percpu *p = this_cpu();
 	struct cpu_report *r = &reports[p->cpu];

@@ -7,6 +7,7 @@
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "lib/cmdline.h"
+#include "options.h"
 #include "suite.h"
 #include "torture.h"
 
@@ -41,11 +42,11 @@ const char *suite_selector_name(unsigned int i)
 /* A suite runs when test= names it or one of its groups. */
 static bool selected(const struct suite *s)
 {
-	if (cmdline_list_has(opt.test, s->name))
+	if (cmdline_list_has(suite_opt.test, s->name))
 		return true;
-	if (cmdline_list_has(opt.test, SELECT_ALL))
+	if (cmdline_list_has(suite_opt.test, SELECT_ALL))
 		return s->groups & SUITE_IN_ALL;
-	return (s->groups & SUITE_IN_DEFAULT) && cmdline_list_has(opt.test, SELECT_DEFAULT);
+	return (s->groups & SUITE_IN_DEFAULT) && cmdline_list_has(suite_opt.test, SELECT_DEFAULT);
 }
 
 void suite_on_last_cpu(void (*fn)(void *arg))
@@ -61,7 +62,7 @@ void suite_on_last_cpu(void (*fn)(void *arg))
 
 bool suite_lock_cpus(const char *suite, unsigned int *ncpus)
 {
-	*ncpus = opt.cpus ? (unsigned int)opt.cpus : smp.online;
+	*ncpus = suite_opt.cpus ? (unsigned int)suite_opt.cpus : smp.online;
 	if (*ncpus <= smp.online && smp.online == smp.expected)
 		return true;
 	for (unsigned int i = 0; i < torture_nr_locks(); i++)
@@ -87,7 +88,7 @@ void suite_begin(void)
 		plan += n;
 	}
 	ktap_begin(plan);
-	kprintf("# pvspin: test=%s seed=%lu verbose=%lu\n", opt.test, opt.seed, opt.verbose);
+	kprintf("# pvspin: test=%s seed=%lu verbose=%lu\n", suite_opt.test, opt.seed, opt.verbose);
 }
 
 int suite_run(void)

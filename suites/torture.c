@@ -33,6 +33,7 @@
 #include "lock/pv_ops.h"
 #include "lock/qnode.h"
 #include "lock_report.h"
+#include "options.h"
 #include "suite.h"
 #include "torture.h"
 #include "torture_shape.h"
@@ -309,8 +310,8 @@ static inline bool stopped(void)
  * longer; think uniform 0..2x think_ns. */
 static void default_hold(struct torture_cpu *me)
 {
-	uint64_t hold = random_ns(&me->rng, opt.hold_ns);
-	if (opt.long_hold && xorshift(&me->rng) % opt.long_hold == 0)
+	uint64_t hold = random_ns(&me->rng, suite_opt.hold_ns);
+	if (suite_opt.long_hold && xorshift(&me->rng) % suite_opt.long_hold == 0)
 		hold *= LONG_HOLD_FACTOR;
 	delay_ns(hold);
 }
@@ -322,7 +323,7 @@ static void default_worker(void *arg)
 	struct torture_cpu *me = worker_start();
 	while (!stopped()) {
 		acquire_once(me, id, default_hold);
-		delay_ns(random_ns(&me->rng, opt.think_ns));
+		delay_ns(random_ns(&me->rng, suite_opt.think_ns));
 		stop_at_deadline();
 	}
 	worker_stop(me);
@@ -554,7 +555,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	 * have per-CPU nodes for it; test-and-set style locks would deadlock
 	 * against their own thread context on the same CPU. */
 	t.queued = !strcmp(lock_name, "qspinlock") || !strcmp(lock_name, "pvqspinlock");
-	t.irq_levels = t.queued ? (unsigned int)opt.irq_lock : 0;
+	t.irq_levels = t.queued ? (unsigned int)suite_opt.irq_lock : 0;
 	t.nest_self = !strcmp(lock_name, "pvqspinlock") && pv_backend_kick_is_interrupt();
 	if (t.nest_self) {
 		/* No CPU is waiting between runs: the ops may change. The
@@ -571,7 +572,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	__atomic_store_n(&t.irq_running, t.irq_levels > 0, __ATOMIC_RELEASE);
 	watchdog_set_tick_hook(t.irq_levels ? irq_lock_tick : 0);
 	uint64_t t0 = time_ns();
-	t.deadline_ns = t0 + opt.duration_ms * NS_PER_MS;
+	t.deadline_ns = t0 + suite_opt.duration_ms * NS_PER_MS;
 	smp_run_on_first(t.ncpus, t.shape->worker, 0, SMP_NO_LIMIT);
 	uint64_t ns = time_ns() - t0;
 	watchdog_disarm();
@@ -584,7 +585,7 @@ static void torture_one(const char *lock_name, void *ctx)
 static void default_describe(void)
 {
 	ktap_diag("torture: lock=%s cpus=%u duration_ms=%lu hold_ns=%lu think_ns=%lu irq_lock=%lu pv=%s",
-		  opt.lock, t.ncpus, opt.duration_ms, opt.hold_ns, opt.think_ns, opt.irq_lock,
+		  suite_opt.lock, t.ncpus, suite_opt.duration_ms, suite_opt.hold_ns, suite_opt.think_ns, suite_opt.irq_lock,
 		  pv_backend_name());
 }
 
@@ -598,7 +599,7 @@ static void locktorture_shape_describe(void)
 	char params[LOCKTORTURE_DESCRIBE_MAX];
 	locktorture_describe(params, sizeof(params), &t.lt);
 	ktap_diag("torture: shape=locktorture lock=%s cpus=%u duration_ms=%lu %s irq_lock=%lu pv=%s",
-		  opt.lock, t.ncpus, opt.duration_ms, params, opt.irq_lock, pv_backend_name());
+		  suite_opt.lock, t.ncpus, suite_opt.duration_ms, params, suite_opt.irq_lock, pv_backend_name());
 }
 
 static const struct locktorture_counts *cpu_lt(unsigned int c) { return &t.cpu[c].lt; }
@@ -620,8 +621,8 @@ static void torture_run(void)
 	trap_set_handler(VEC_NEST2, nest2_handler);
 	trap_set_handler(VEC_NEST3, nest3_handler);
 	trap_set_handler(VEC_NEST4, nest4_handler);
-	t.shape = &shapes[opt.shape];
-	locktorture_prepare(&t.lt, t.ncpus, opt.long_hold_ms);
+	t.shape = &shapes[suite_opt.shape];
+	locktorture_prepare(&t.lt, t.ncpus, suite_opt.long_hold_ms);
 	t.shape->describe();
 	pv_rows = 0;
 	cmdline_list_each(torture_lock_selection(), torture_one, 0);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* torture_locks.c - the lock= selection shared by the torture and bench suites (torture.h). */
-#include "kernel/options.h"
 #include "lib/cmdline.h"
 #include "lib/string.h"
 #include "lock/lock.h"
+#include "options.h"
 #include "torture.h"
 
 #define SELECT_ALL    "all"
@@ -42,7 +42,7 @@ void torture_expand_all(void)
 
 const char *torture_lock_selection(void)
 {
-	return cmdline_list_has(opt.lock, SELECT_ALL) ? TORTURE_ALL_LOCKS : opt.lock;
+	return cmdline_list_has(suite_opt.lock, SELECT_ALL) ? TORTURE_ALL_LOCKS : suite_opt.lock;
 }
 
 static void count_one(const char *name, void *ctx)

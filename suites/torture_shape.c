@@ -30,6 +30,7 @@
  * measured phases. */
 #include "kernel/options.h"
 #include "lib/fmt.h"
+#include "options.h"
 #include "torture_shape.h"
 
 #define JIFFY_NS                (NS_PER_S / 250)        /* HZ=250 */
@@ -59,26 +60,26 @@ static void __attribute__((noreturn)) reject(const char *key, uint64_t value, co
 
 void torture_shape_options(void)
 {
-	if (opt.shape != TORTURE_SHAPE_LOCKTORTURE) {
-		if (opt.given.long_hold_ms)
-			reject("long_hold_ms", opt.long_hold_ms, "only with shape=locktorture",
+	if (suite_opt.shape != TORTURE_SHAPE_LOCKTORTURE) {
+		if (suite_opt.given.long_hold_ms)
+			reject("long_hold_ms", suite_opt.long_hold_ms, "only with shape=locktorture",
 			       "long_hold_ms=0..%lu with shape=locktorture; with shape=default, the torture's long_hold=N (one hold in N ten times longer)");
 		return;
 	}
 	/* pvspin's own hold and think times: locktorture's writer has
 	 * neither, only the random delays of its write_delay(). */
 	const struct { const char *key; bool given; uint64_t value; } own[] = {
-		{ "hold_ns", opt.given.hold_ns, opt.hold_ns },
-		{ "think_ns", opt.given.think_ns, opt.think_ns },
-		{ "long_hold", opt.given.long_hold, opt.long_hold },
+		{ "hold_ns", suite_opt.given.hold_ns, suite_opt.hold_ns },
+		{ "think_ns", suite_opt.given.think_ns, suite_opt.think_ns },
+		{ "long_hold", suite_opt.given.long_hold, suite_opt.long_hold },
 	};
 	for (unsigned int i = 0; i < sizeof(own) / sizeof(own[0]); i++)
 		if (own[i].given)
 			reject(own[i].key, own[i].value,
 			       "has no meaning with shape=locktorture, whose hold and think times are locktorture's",
 			       "hold_ns=, think_ns= and long_hold= with shape=default; with shape=locktorture, long_hold_ms=0..%lu (locktorture's long_hold)");
-	if (!opt.given.irq_lock)
-		opt.irq_lock = 0;
+	if (!suite_opt.given.irq_lock)
+		suite_opt.irq_lock = 0;
 }
 
 void locktorture_prepare(struct locktorture_params *p, unsigned int nwriters, uint64_t long_hold_ms)
