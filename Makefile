@@ -123,10 +123,11 @@ bench-stall: all
 bench-stall-sweep: all
 	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_SWEEP_MATRIX) $(BENCH_ARGS)
 
+# pvspin's boot beside QEMU's floor, with where the time goes (docs/bench.md).
 # KUT=path/to/smptest.flat also boots kvm-unit-tests' smptest; BENCH_BOOT_ARGS
 # passes --reps N / --smp LIST.
 bench-boot: all
-	KUT="$(KUT)" tools/bench-boot.sh $(BENCH_BOOT_ARGS)
+	tools/deps.sh run build && KUT="$(KUT)" tools/bench_boot.py $(BENCH_BOOT_ARGS)
 
 bench-host:
 	$(MAKE) --no-print-directory -C tests/host bench

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# bench_boot.py: make bench-boot: pvspin's whole-process boot time beside QEMU's floor, with where the time goes.
+"""make bench-boot: how long pvspin takes from QEMU's start to its exit,
+beside QEMU's floor (a guest that prints a line and exits at once) and,
+with --kut FILE (or KUT=FILE), kvm-unit-tests' smptest, interleaved per
+vCPU count on the same QEMU options (TCG, q35 + qboot, as run-qemu.sh).
+
+usage: tools/bench_boot.py [--reps N] [--smp LIST] [--out DIR] [--kut FILE]
+
+Every boot is timed from the host: the QEMU process's spawn, each serial
+line as it arrives, and the process's end. A boot's time splits into
+  start    spawn -> the first serial byte (QEMU, firmware, image load, and
+           the guest up to its first line)
+  run      first byte -> the last result line (pvspin: its boot phases and
+           test=smp; the floor and kut: their whole run)
+  exit     the last result line -> the process's end (the guest's exit
+           path, QEMU's teardown)
+and pvspin's own boot_phases_us (guest clock) is shown beside them.
+Repetitions: --reps N (default 7; 3 at 255 vCPUs). Writes DIR/results.md
+(tables, the machine named) and DIR/results.jsonl (one object per guest and
+vCPU count; DIR defaults to build/bench-boot). Status: 0 done, 1 a guest
+failed, 2 bad input.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+from pvspin import facts, procs, stats, status  # noqa: E402
+
+PROG = "bench_boot.py"
+DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 3, 255
+DEFAULT_SMP = "1,8,64,255"
+GUEST_TIMEOUT_S = 300
+DEBUG_EXIT_PASS = 1             # isa-debug-exit status for the value 0
+FLOOR_SOURCE = REPO / "tests" / "nested" / "tiny.asm"
+RESULT_LINE = re.compile(rb"^(?:not )?ok \d+")
+PHASES = re.compile(rb'"boot_phases_us":\{[^}]*"total":(\d+)')
+
+
+class UsageError(Exception):
+    pass
+
+
+def qemu_argv(vcpus):
+    """run-qemu.sh's QEMU options for q35 + qboot under TCG, for every guest."""
+    return ["qemu-system-x86_64", "-M", "q35", "-bios", "qboot.rom", "-accel", "tcg,thread=multi",
+            "-cpu", "max", "-smp", str(vcpus), "-m", "256", "-nodefaults", "-no-reboot",
+            "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+
+
+def guest_args(name, floor, kut):
+    return {"floor": ["-kernel", str(floor)],
+            "pvspin": ["-kernel", str(REPO / "build" / "pvspin.elf"), "-append", "test=smp"],
+            "kut": ["-kernel", str(kut) if kut else ""]}[name]
+
+
+def timed_boot(argv):
+    """Boot once; {start_ms, run_ms, exit_ms, total_ms, guest_boot_ms, status, tail}."""
+    t0 = time.monotonic_ns()
+    child = procs.Group(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    fd = child.proc.stdout.fileno()
+    first = last_result = None
+    buf = b""
+    out = bytearray()
+    deadline = time.monotonic() + GUEST_TIMEOUT_S
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            child.stop()
+            return {"status": status.TIMEOUT, "tail": out[-400:].decode(errors="replace")}
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        now = time.monotonic_ns()
+        if not chunk:
+            break
+        if first is None:
+            first = now
+        out += chunk
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        if any(RESULT_LINE.match(line) for line in lines):
+            last_result = now
+    code = child.proc.wait()
+    t_end = time.monotonic_ns()
+    child.proc.stderr.read()
+    first = first or t_end
+    last_result = last_result or first
+    phases = PHASES.search(out)
+    ms = lambda a, b: (b - a) / 1e6   # noqa: E731
+    return {"status": code, "start_ms": ms(t0, first), "run_ms": ms(first, last_result),
+            "exit_ms": ms(last_result, t_end), "total_ms": ms(t0, t_end),
+            "guest_boot_ms": int(phases.group(1)) / 1000 if phases else None,
+            "tail": out[-400:].decode(errors="replace")}
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reps", type=int, default=None, help="repetitions per vCPU count")
+    p.add_argument("--smp", default=DEFAULT_SMP, help=f"vCPU counts (default {DEFAULT_SMP})")
+    p.add_argument("--out", default=str(REPO / "build" / "bench-boot"), help="output directory")
+    p.add_argument("--kut", default=os.environ.get("KUT") or None, help="kvm-unit-tests' x86/smptest.flat")
+    try:
+        a = p.parse_args(argv)
+    except SystemExit as e:
+        raise SystemExit(status.BAD_INPUT if e.code else 0)
+    if a.reps is not None and a.reps < 1:
+        raise UsageError(f"--reps {a.reps}: a number of repetitions, at least 1")
+    counts = []
+    for word in re.split(r"[ ,]+", a.smp.strip()):
+        if not re.fullmatch(r"[1-9][0-9]*", word or "") or int(word) > facts.TCG_MAX_VCPUS:
+            raise UsageError(f"--smp: {word!r} is not a vCPU count 1..{facts.TCG_MAX_VCPUS} "
+                             f"(TCG stops at {facts.TCG_MAX_VCPUS})")
+        counts.append(int(word))
+    a.counts = counts
+    if a.kut and not os.access(a.kut, os.R_OK):
+        raise UsageError(f"--kut {a.kut!r}: no such readable file (kvm-unit-tests' x86/smptest.flat)")
+    return a
+
+
+def machine():
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout
+    return f"{model}, {os.cpu_count()} host CPUs, Linux {platform.release()}, {qemu.splitlines()[0]}"
+
+
+def main(argv):
+    try:
+        a = parse_args(argv)
+    except UsageError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return status.BAD_INPUT
+    if subprocess.run(["make", "-s", "all"], cwd=REPO, stdout=subprocess.DEVNULL).returncode:
+        print(f"{PROG}: the build failed", file=sys.stderr)
+        return status.TEST_FAILURE
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    floor = out / "tiny.elf"
+    subprocess.run(["nasm", "-f", "bin", "-o", str(floor), str(FLOOR_SOURCE)], check=True)
+    guests = ["floor", "pvspin"] + (["kut"] if a.kut else [])
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    host = machine()
+    records = []
+    for n in a.counts:
+        reps = a.reps or (DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS)
+        runs = {g: [] for g in guests}
+        for i in range(reps):
+            for g in guests:          # interleaved: floor, pvspin[, kut], floor, ...
+                r = timed_boot(qemu_argv(n) + guest_args(g, floor, a.kut))
+                if r["status"] != DEBUG_EXIT_PASS:
+                    print(f"\n{PROG}: {g} at {n} vCPUs failed (status {r['status']}); its output ends:\n"
+                          f"{r['tail']}", file=sys.stderr)
+                    return status.TEST_FAILURE
+                runs[g].append(r)
+            print(f"\rbench-boot: {n} vCPUs, run {i + 1}/{reps} ", end="", file=sys.stderr, flush=True)
+        records.append(record(n, reps, runs, host, when))
+    print(file=sys.stderr)
+    write(out, records, host, when, guests, a)
+    return status.PASS
+
+
+def summary_of(values):
+    s = stats.summary([v for v in values if v is not None])
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in s.as_dict().items()} if s else None
+
+
+def record(n, reps, runs, host, when):
+    """One vCPU count: each guest's whole-process time, pvspin's difference
+    and ratio to the floor, and every guest's breakdown."""
+    total = {g: summary_of(r["total_ms"] for r in rs) for g, rs in runs.items()}
+    rec = {"vcpus": n, "runs": reps, "pvspin_ms": total["pvspin"], "floor_ms": total["floor"],
+           "diff_ms": round(total["pvspin"]["median"] - total["floor"]["median"], 2),
+           "ratio": round(total["pvspin"]["median"] / total["floor"]["median"], 3),
+           "pvspin_guest_boot_ms": summary_of(r["guest_boot_ms"] for r in runs["pvspin"]),
+           "breakdown_ms": {g: {part: summary_of(r[part + "_ms"] for r in rs) for part in ("start", "run", "exit")}
+                            for g, rs in runs.items()},
+           "machine": host, "date": when}
+    if "kut" in total:
+        rec["kut_ms"] = total["kut"]
+    return rec
+
+
+def write(out, records, host, when, guests, a):
+    with open(out / "results.jsonl", "w") as f:
+        for rec in records:
+            f.write(json.dumps(rec, sort_keys=True) + "\n")
+    lines = [f"# make bench-boot, {when}", "", f"Machine: {host}.",
+             "Whole QEMU process, TCG, q35 + qboot, interleaved in one run; median [min-max] in ms.",
+             "floor: tests/nested/tiny.asm (prints a line, exits at once); pvspin: test=smp."
+             + (" kut: kvm-unit-tests smptest.flat." if a.kut else ""), "",
+             "| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor |"
+             + (" kut smptest |" if a.kut else ""),
+             "|---|---|---|---|---|---|" + ("---|" if a.kut else "")]
+    for r in records:
+        row = (f"| {r['vcpus']} | {r['runs']} | {fmt(r['pvspin_ms'])} | {fmt(r['floor_ms'])} "
+               f"| {r['diff_ms']:+.0f} | {r['ratio']:.2f}x |")
+        if a.kut:
+            row += f" {fmt(r['kut_ms'])} |"
+        lines.append(row)
+    lines += ["", "Where the time goes (host clock, median [min-max] in ms). start: the spawn of QEMU to the "
+              "first serial byte; run: the first byte to the last result line; exit: the last result line "
+              "to the process's end; guest boot: pvspin's boot_phases_us total (guest clock, inside start "
+              "and run).", "",
+              "| vCPUs | guest | start | run | exit | guest boot |", "|---|---|---|---|---|---|"]
+    for r in records:
+        for g in guests:
+            b = r["breakdown_ms"][g]
+            gb = fmt(r["pvspin_guest_boot_ms"]) if g == "pvspin" else "-"
+            lines.append(f"| {r['vcpus']} | {g} | {fmt(b['start'])} | {fmt(b['run'])} | {fmt(b['exit'])} | {gb} |")
+    text = "\n".join(lines) + "\n"
+    (out / "results.md").write_text(text)
+    print(text, end="")
+    print(f"{PROG}: wrote {out / 'results.md'} and {out / 'results.jsonl'}", file=sys.stderr)
+
+
+def fmt(s):
+    """'median [min-max]' in whole ms, '-' when not measured."""
+    return f"{s['median']:.0f} [{s['min']:.0f}-{s['max']:.0f}]" if s else "-"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
