@@ -24,6 +24,7 @@ class Group:
         self.proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
                                      cwd=cwd, env=env, text=text, start_new_session=True)
         self.pid = self.proc.pid
+        self.timed_out = False      # wait() stopped it at its timeout
 
     def poll(self):
         return self.proc.poll()
@@ -38,6 +39,7 @@ class Group:
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.timed_out = True
             self.stop()
             return status.TIMEOUT
         except KeyboardInterrupt:

@@ -294,10 +294,10 @@ class ThreadGroup:
             REGISTRY.frozen.discard(self.freezer)
         else:
             # A thread throttled in the jail may stay throttled after it
-            # moves out until the jail's next period, up to 1 s (seen on
-            # Linux 6.18: a 30 ms warm-up took 2 s). Lifting the jail's
-            # limit first unthrottles it; the limit comes back at once, so
-            # at most the minimum quota (1 ms) leaks into each stall.
+            # moves out, until the jail's next period: up to 1 s, which
+            # stretches a 30 ms warm-up to 2 s (Linux 6.18). Lifting the
+            # jail's limit first unthrottles it; the limit comes back at
+            # once, so at most the minimum quota (1 ms) leaks into each stall.
             write(self.jail / "cpu.cfs_quota_us", "-1")
             write(self.cpu / "tasks", str(self.tid))
             write(self.jail / "cpu.cfs_quota_us", str(BANDWIDTH_CUT_QUOTA_US))

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pvspin import facts
+
 from .common import (BENCH_DIR, DEFAULT_RUN_QEMU, GNUPLOT_INSTALL, UsageError, die_usage)
 from .config import (LOCKS, MAX_VCPUS, MAX_VMS, cross_product, format_cpuset, int_in,
                      parse_configs, parse_host_cpus, parse_int_list, parse_locks)
@@ -20,13 +22,14 @@ from .cgroups import STALL_CHOICES
 from .interference import (DEFAULT_QUOTA_PERIOD_MS, NONE, STALL_ORDERS, check_spec, parse_hog,
                            parse_mode, parse_quota, parse_stall, parse_sweep)
 from .variants import (DEFAULT_PEER_LOCK, LOCKTORTURE_SHAPE, LONG_HOLD_MS_MAX, PEERS, SHAPES,
-                       parse_peer, parse_peer_lock, parse_shapes)
+                       linux_pv_choices, parse_peer, parse_peer_lock, parse_shapes)
 
 ACCELS = ("tcg", "nested", "kvm", "auto")
-PV_MODES = ("auto", "kvm", "ipi", "off")
-PEER_PV_MODES = ("auto", "kvm", "off")     # the Linux peer's pv= (no IPI backend)
+# The guest's pv= values but hyperv: that needs run-qemu.sh --hyperv, which
+# the matrix does not pass.
+PV_MODES = tuple(p for p in facts.PV_CHOICES if p != "hyperv")
 HYPERVISOR_BITS = ("on", "off")
-TCG_MAX_VCPUS = 255             # QEMU 7.2's TCG has no x2APIC
+TCG_MAX_VCPUS = facts.TCG_MAX_VCPUS
 DEFAULT_L1_CPUS = 2             # run-qemu.sh --accel nested without --l1-smp
 MAX_REPS = 1000
 MAX_TIMEOUT_S = 1000000
@@ -336,9 +339,9 @@ def parse_long_hold(text, shapes, peer):
 def check_peer_options(a, peer):
     if a.hypervisor_bit not in HYPERVISOR_BITS:
         raise UsageError(f"--hypervisor-bit '{a.hypervisor_bit}': accepted: {', '.join(HYPERVISOR_BITS)}")
-    if peer and a.pv not in PEER_PV_MODES:
+    if peer and a.pv not in linux_pv_choices():
         raise UsageError(f"--pv '{a.pv}' with --peer {peer}: the Linux peer has no such PV backend; "
-                         f"accepted: {', '.join(PEER_PV_MODES)}")
+                         f"accepted: {', '.join(linux_pv_choices())}")
 
 
 def host_slice(accel):

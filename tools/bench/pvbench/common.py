@@ -4,9 +4,12 @@
 
 UsageError carries a bad-input message; die_usage() prints it and exits
 with EXIT_BAD_ARGS. read_text() never raises (a missing file reads empty).
+run-qemu.sh's exit statuses and their meanings are tools/pvspin/status.py's.
 """
 import sys
 from pathlib import Path
+
+from pvspin import status
 
 PROG = "matrix.py"
 REPO = Path(__file__).resolve().parents[3]
@@ -14,14 +17,7 @@ DEFAULT_RUN_QEMU = REPO / "run-qemu.sh"
 BENCH_DIR = REPO / "build" / "bench"
 LATEST_LINK = BENCH_DIR / "latest"
 
-EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_ARGS = 0, 1, 2
-
-# run-qemu.sh exit statuses (README "Exit statuses").
-ST_PASS, ST_BAD_INPUT, ST_TIMEOUT, ST_NO_QEMU = 0, 2, 124, 125
-STATUS_MEANING = {
-    0: "pass", 1: "test failure", 2: "bad input", 3: "guest crash",
-    4: "lockup", 124: "timeout", 125: "QEMU could not run",
-}
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_ARGS = status.PASS, status.TEST_FAILURE, status.BAD_INPUT
 
 GNUPLOT_INSTALL = "apt-get install -y gnuplot-nox"
 
@@ -39,9 +35,9 @@ def warn(message):
     print(f"{PROG}: {message}", file=sys.stderr)
 
 
-def meaning(status):
+def meaning(code):
     """What a run-qemu.sh exit status means."""
-    return STATUS_MEANING.get(status, "unknown")
+    return status.MEANING.get(code, "unknown")
 
 
 def read_text(path):

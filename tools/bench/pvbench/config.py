@@ -5,46 +5,33 @@
 A Config is VCPUS vCPUs per VM and VMS VMs at once on the host CPUs CPUS;
 its label (2@0-1, 4@0x2) names it everywhere (results, logs, summary).
 Every parser returns values or raises UsageError naming what is accepted.
+The lock names, the vCPU limit and the CPU-list syntax are
+tools/pvspin/facts.py's.
 """
 import re
 from dataclasses import dataclass
 
+from pvspin import facts
+
 from .common import UsageError
 
-LOCKS = ("tas", "ttas", "ticket", "mcs", "qspinlock", "pvqspinlock")
-MAX_VCPUS = 288                 # QEMU 7.2's q35 limit
+LOCKS = facts.LOCKS
+MAX_VCPUS = facts.KVM_MAX_VCPUS
 MAX_VMS = 64
 
-CPUSET_RE = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 CONFIG_RE = re.compile(r"^(\d+)@([0-9,-]+?)(?:x(\d+))?(?:~(\S+))?$")
 SLUG_BAD_RE = re.compile(r"[^A-Za-z0-9@.+=~_-]")
 
 
 def parse_cpuset(text):
     """'0-1,4' -> (0, 1, 4)."""
-    if not CPUSET_RE.match(text):
-        raise UsageError(f"'{text}' is not a CPU list; accepted: CPU numbers "
-                         "and ranges such as 0, 0-1, 0,2-3")
-    cpus = set()
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        low, high = int(low), int(high or low)
-        if high < low:
-            raise UsageError(f"'{text}': the range {part} runs backwards")
-        cpus.update(range(low, high + 1))
-    return tuple(sorted(cpus))
+    try:
+        return facts.parse_cpulist(text)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
-def format_cpuset(cpus):
-    """(0, 1, 4) -> '0-1,4'."""
-    parts, start = [], None
-    for i, cpu in enumerate(cpus):
-        if start is None:
-            start = cpu
-        if i + 1 == len(cpus) or cpus[i + 1] != cpu + 1:
-            parts.append(str(start) if start == cpu else f"{start}-{cpu}")
-            start = None
-    return ",".join(parts)
+format_cpuset = facts.format_cpulist
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,12 @@ clock), cut to the window.
 """
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from pvspin import procs
 
 from .cgroups import (MECH_FREEZER, MECH_FREEZER_V2, MECH_QUOTA, REGISTRY, ThreadGroup,
                       make_jail, make_v2_domain)
@@ -239,10 +240,9 @@ class Session:
         """Before the VMs run: hogs and the sampler."""
         if self.spec.mode == "hog":
             for cpu in self.spec.cpus:
-                self.hogs.append(subprocess.Popen(
+                self.hogs.append(procs.Group(
                     [sys.executable, str(HOG_SCRIPT), str(cpu), str(self.spec.duty),
-                     str(self.spec.period_ms), "fifo" if self.spec.fifo else "other"],
-                    stdin=subprocess.DEVNULL, start_new_session=True))
+                     str(self.spec.period_ms), "fifo" if self.spec.fifo else "other"]))
         self.sampler = threading.Thread(target=self.sample_loop, daemon=True)
         self.sampler.start()
 
@@ -272,7 +272,7 @@ class Session:
         if self.sampler and self.sampler.is_alive():
             self.sampler.join()
         for hog in self.hogs:
-            stop_hog(hog)
+            hog.stop(HOG_STOP_WAIT_S)
         REGISTRY.cleanup()
 
     def measure(self, run):
@@ -334,13 +334,3 @@ class Session:
         interference = {"mode": self.spec.mode or "taskset", **self.spec.requested(),
                         "mechanism": self.mechanism, "measured": measured}
         return {"host_cpu_ns": host_cpu_ns, "interference": interference}
-
-
-def stop_hog(proc):
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, 9)
-        proc.wait(HOG_STOP_WAIT_S)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass

@@ -10,7 +10,6 @@ number. The Linux peer's document reads the same way: its one verdict
 last 'EXIT: STATUS=n', or None. A missing or unreadable log reads as empty.
 bench_ends(text): the locks whose result is in TEXT so far, with their
 measured time (the live sampler, hostrun.py, notes when each appears).
-L1_PREFIX is pvlog's: nested.py cuts a batch's stream into runs at it.
 
 The peer prints its result only once Linux has shut down, so the sampler
 dates its window by the console instead: peer_stats_times(text) lists the
@@ -40,7 +39,6 @@ def load_peer_console():
 
 peer_console = load_peer_console()
 
-L1_PREFIX = pvlog.L1_PREFIX
 BENCH_PREFIX = "bench:"         # the description of test=bench's verdicts
 PEER_PREFIX = "torture:linux-"  # the Linux peer's verdict (its Plan.result_name)
 CONSOLE_PREFIX = "# console: "  # each line of the peer's console

@@ -14,10 +14,12 @@ import signal
 import subprocess
 import sys
 
+from pvspin import status
+
 from . import report
 from .cli import parse_args
 from .cgroups import REGISTRY, HostError, host_support, remove_stale
-from .common import EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_LINK, REPO, ST_PASS, die_usage, warn
+from .common import EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_LINK, REPO, die_usage, warn
 from .env import gather_env, gnuplot_png_terminal
 from .nested import run_nested
 from .results import explain_failures, first_l1, make_records
@@ -122,5 +124,5 @@ def main(argv):
         return EXIT_BAD_ARGS
     # A record can fail in a boot that passed: a guest that ran another
     # shape than the one asked for (results.shape_mismatch).
-    all_passed = all(r.status == ST_PASS for r in runs) and all(r["status"] == "ok" for r in records)
+    all_passed = all(r.status == status.PASS for r in runs) and all(r["status"] == "ok" for r in records)
     return EXIT_OK if all_passed else EXIT_RUN_FAILED

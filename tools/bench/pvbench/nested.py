@@ -8,19 +8,18 @@ cannot mix guests, so the peer gets an L1 boot of its own, after pvspin's).
 Each batch's stdout is split into one log per run at the '# l1:' lines, and
 every Run's status comes from run-qemu.sh's 'nested run I of N: status S'
 lines, else from the guest's verdict (a bed that failed prints no such
-lines).
+lines); tools/pvspin/runner.py reads both kinds of line.
 """
-import re
 import shlex
 import subprocess
 import time
 
-from .common import REPO, ST_NO_QEMU, ST_PASS, meaning, read_text
-from .logs import L1_PREFIX, guest_verdict
+from pvspin import procs, runner, status
+
+from .common import REPO, meaning, read_text
+from .logs import guest_verdict
 from .runs import Progress, guest_cmdline, run_qemu_options, stop
 from .variants import LINUX, PVSPIN
-
-NESTED_STATUS_RE = re.compile(r"^run-qemu\.sh: nested run (\d+) of \d+: status (\d+)")
 
 
 def nested_batch_line(opts, run):
@@ -37,7 +36,7 @@ class RunSplitter:
         self.index, self.current, self.t0 = -1, None, time.monotonic()
 
     def feed(self, line):
-        if line.startswith(L1_PREFIX.encode()):
+        if runner.is_l1_line(line):
             self.finish()
             self.index, self.t0 = self.index + 1, time.monotonic()
             if self.index < len(self.runs):
@@ -52,9 +51,9 @@ class RunSplitter:
         self.current = None
         run = self.runs[self.index]
         run.seconds = time.monotonic() - self.t0
-        status = guest_verdict(run.log)
-        outcome = ("done" if status == ST_PASS else "FAILED: no guest verdict" if status is None
-                   else f"FAILED: guest status {status} ({meaning(status)})")
+        code = guest_verdict(run.log)
+        outcome = ("done" if code == status.PASS else "FAILED: no guest verdict" if code is None
+                   else f"FAILED: guest status {code} ({meaning(code)})")
         self.progress.step(run.what, run.seconds, outcome)
 
     @property
@@ -80,17 +79,16 @@ def run_batch(opts, runs, guest, name, progress):
             "--accel", "nested", "--l1-smp", str(opts.l1_smp), "--batch", str(batch)]
     splitter = RunSplitter(runs, progress)
     with open(whole_log, "wb") as whole, open(whole_err, "wb") as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                                cwd=REPO, start_new_session=True)
+        proc = procs.Group(argv, stdout=subprocess.PIPE, stderr=err, cwd=REPO)
         try:
-            for line in proc.stdout:
+            for line in proc.proc.stdout:
                 whole.write(line)
                 splitter.feed(line)
             splitter.finish()
-            status = proc.wait()
+            code = proc.wait()
         finally:
             stop(proc)
-    assign_nested_statuses(runs, splitter.started, status, whole_err)
+    assign_nested_statuses(runs, splitter.started, code, whole_err)
 
 
 def assign_nested_statuses(runs, started, batch_status, err_path):
@@ -98,19 +96,15 @@ def assign_nested_statuses(runs, started, batch_status, err_path):
     When the bed itself failed (no such lines and a nonzero status), a run
     that got as far as the guest's verdict line has that verdict; the others
     get the batch status."""
-    failed = {}
-    for line in read_text(err_path).splitlines():
-        m = NESTED_STATUS_RE.match(line)
-        if m:
-            failed[int(m.group(1))] = int(m.group(2))
-    bed_finished = batch_status == ST_PASS or bool(failed)
+    failed = runner.nested_statuses(read_text(err_path))
+    bed_finished = batch_status == status.PASS or bool(failed)
     for i, run in enumerate(runs, start=1):
         run.err, run.accel = err_path, "nested"
         if i > started:
             run.log.write_bytes(b"")
-            run.status = batch_status if batch_status != ST_PASS else ST_NO_QEMU
+            run.status = batch_status if batch_status != status.PASS else status.NO_VMM
         elif bed_finished:
-            run.status = failed.get(i, ST_PASS)
+            run.status = failed.get(i, status.PASS)
         else:
             guest = guest_verdict(run.log)
             run.status = batch_status if guest is None else guest

@@ -14,7 +14,9 @@ results.csv and runs.csv from records and runs (the report's inputs).
 import csv
 import re
 
-from .common import PROG, ST_PASS, meaning, read_text, relative
+from pvspin import status
+
+from .common import PROG, meaning, read_text, relative
 from .env import host_env
 from .logs import parse_log
 from .variants import DEFAULT_SHAPE, LINUX, variant_locks
@@ -60,7 +62,7 @@ def failure_reason(run):
 def explain_failures(runs):
     """Every started run that failed gets its reason (the summary's and runs.csv's)."""
     for run in runs:
-        run.reason = "" if run.status in (None, ST_PASS) else failure_reason(run)
+        run.reason = "" if run.status in (None, status.PASS) else failure_reason(run)
 
 
 def first_l1(runs):

@@ -8,19 +8,19 @@ boots each step's VMs together and sets every Run's status, seconds and
 accel (status None: not started). --accel nested is in nested.py.
 """
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import PROG, REPO, ST_BAD_INPUT, ST_NO_QEMU, ST_PASS, ST_TIMEOUT, meaning, read_text, warn
+from pvspin import procs, status
+from pvspin.qmp import QmpError, close_all, connect_all, vcpu_threads
+
+from .common import PROG, REPO, meaning, read_text, warn
 from .config import Config, fmt_ratio
 from .cgroups import REGISTRY
 from .hostrun import Session
-from pvspin.qmp import QmpError, close_all, connect_all, vcpu_threads
 from .results import ACCEL_LINE_RE, failure_reason
 from .variants import LINUX, LOCKTORTURE_SHAPE, PVSPIN_DEFAULT, Variant
 
@@ -101,24 +101,14 @@ def run_qemu_options(opts, run):
 
 
 def launch(argv, run):
+    """run-qemu.sh and its QEMU, in a process group of their own (procs.Group)."""
     with open(run.log, "wb") as out, open(run.err, "wb") as err:
-        return subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                cwd=REPO, start_new_session=True)
+        return procs.Group(argv, stdout=out, stderr=err, cwd=REPO)
 
 
 def stop(proc):
-    """End run-qemu.sh and its QEMU (they have their own process group)."""
-    if proc.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(STOP_GRACE_S)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """End run-qemu.sh and its QEMU, the whole group."""
+    proc.stop(STOP_GRACE_S)
 
 
 def note(run, message):
@@ -128,12 +118,10 @@ def note(run, message):
 
 
 def wait_run(run, proc, timeout):
-    try:
-        return proc.wait(timeout + WAIT_GRACE_S)
-    except subprocess.TimeoutExpired:
-        stop(proc)
+    code = proc.wait(timeout + WAIT_GRACE_S)
+    if proc.timed_out:
         note(run, f"run-qemu.sh did not end {WAIT_GRACE_S} s after its --timeout; killed")
-        return ST_TIMEOUT
+    return code
 
 
 def vm_argv(opts, run, qmp_socket):
@@ -197,12 +185,12 @@ def run_group(opts, runs, support):
                 for proc in procs:
                     stop(proc)
             for run, proc in zip(runs, procs):
-                status = wait_run(run, proc, run_timeout(opts, run))
-                run.status = ST_NO_QEMU if status < 0 else status     # < 0: killed by a signal
+                code = wait_run(run, proc, run_timeout(opts, run))
+                run.status = status.NO_VMM if code < 0 else code     # < 0: killed by a signal
                 run.seconds = time.monotonic() - t0
                 run.accel = run_accel(run.err, opts.accel)
                 if accel_mismatch(opts, run):
-                    run.status = ST_BAD_INPUT
+                    run.status = status.BAD_INPUT
         finally:
             session.stop()          # thaw and ungroup before QEMU is killed
             for proc in procs:
@@ -236,7 +224,7 @@ class Progress:
 
 
 def outcome_text(runs):
-    bad = [r for r in runs if r.status != ST_PASS]
+    bad = [r for r in runs if r.status != status.PASS]
     if not bad:
         return "done"
     return "FAILED " + ", ".join(
@@ -251,7 +239,7 @@ def run_direct(opts, runs, support):
     for group in groups.values():
         run_group(opts, group, support)
         progress.step(group[0].what, max(r.seconds for r in group), outcome_text(group))
-        bad_input = next((r for r in group if r.status == ST_BAD_INPUT), None)
+        bad_input = next((r for r in group if r.status == status.BAD_INPUT), None)
         if bad_input:
             left = sum(1 for r in runs if r.status is None)
             warn(f"run {bad_input.name} was rejected as bad input: {failure_reason(bad_input)}; "

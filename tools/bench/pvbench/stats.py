@@ -6,10 +6,11 @@ build_cells(records) -> {(config label, series): Cell}; a Cell counts every
 record and keeps the measured values of the ok ones. A series is the lock
 for pvspin's default shape, else it names the shape or guest too
 (variants.record_series). ordered_configs() sorts by overcommit. fmt_*()
-return '-' for None.
+return '-' for None. Medians are tools/pvspin/stats.py's.
 """
-import statistics
 from dataclasses import dataclass, field
+
+from pvspin.stats import median
 
 from .variants import record_series
 
@@ -36,7 +37,7 @@ class Cell:
 
     def median(self, name):
         values = getattr(self, name)
-        return statistics.median(values) if values else None
+        return median(values)
 
 
 TAS_LOCK = "tas"
@@ -113,7 +114,7 @@ def fmt_spread(values):
     """('min-max', '(max - min) / median') of a cell's values, '-' for none."""
     if not values:
         return "-", "-"
-    med = statistics.median(values)
+    med = median(values)
     return (f"{fmt_rate(min(values))}-{fmt_rate(max(values))}",
             f"{(max(values) - min(values)) / med:.0%}" if med else "-")
 

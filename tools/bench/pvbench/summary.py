@@ -7,19 +7,21 @@ text is a function of the stored run alone (its date is the one stored), so
 a report rebuilt later is the same byte for byte.
 """
 import shlex
-import statistics
 
-from .common import ST_PASS, meaning, relative
+from pvspin import status
+from pvspin.stats import median
+
+from .common import meaning, relative
 from .config import fmt_ratio
 from .stats import Cell, baseline_config, fmt_ns, fmt_rate, fmt_spread, fmt_times, ordered_configs
 from .variants import (DEFAULT_SHAPE, LINUX, LOCKTORTURE_SHAPE, PVSPIN, all_series, plan_variants,
                        series)
 
-# The issue's goals (summary.md "Goals").
+# The overcommit goals (summary.md "Goals").
 GOAL_OVERCOMMIT = 4.0
 GOAL_KEEP_FRACTION = 0.5
 GOAL_SPEEDUP = 5.0
-# Issue 11's targets under --quota and --stall, and in the taskset mode.
+# The goals under --quota and --stall, and in the taskset mode (summary.md "Goals under interference").
 GOAL_INTF_SPEEDUP = 10.0        # pvqspinlock / ticket and / qspinlock
 GOAL_INTF_VS_TAS = 0.9
 GOAL_INTF_FAIRNESS = 0.9
@@ -197,10 +199,6 @@ def interference_section(opts, cells):
             *md_table(header, rows), ""]
 
 
-def median(values):
-    return statistics.median(values) if values else None
-
-
 def ratio_of(cells, label, lock_a, lock_b):
     a = cells.get((label, lock_a), Cell()).median("tput")
     b = cells.get((label, lock_b), Cell()).median("tput")
@@ -372,7 +370,7 @@ def goals_section(opts, cells):
 
 
 def intf_goal(opts, cells, c):
-    """Issue 11's targets at one --quota or --stall config."""
+    """The goals under interference at one --quota or --stall config."""
     get = lambda lock: cells.get((c.label, lock), Cell())     # noqa: E731
     pv, ticket, native, tas = get(PV_LOCK), get(TICKET_LOCK), get(NATIVE_LOCK), get(TAS_LOCK)
     if not pv.tput:
@@ -419,7 +417,7 @@ def intf_goals_section(opts, cells):
 
 
 def failures_section(opts, runs):
-    bad = [r for r in runs if r.status not in (None, ST_PASS)]
+    bad = [r for r in runs if r.status not in (None, status.PASS)]
     not_run = sum(1 for r in runs if r.status is None)
     lines = ["## Failed runs", ""]
     if bad:

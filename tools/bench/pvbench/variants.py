@@ -16,6 +16,7 @@ record without guest or shape is pvspin's default shape.
 The Linux peer's lock types are read from tools/peer/linux/options.py, the
 peer's own list, so the runner accepts exactly what the peer does.
 """
+import functools
 import importlib.util
 from dataclasses import dataclass
 
@@ -98,12 +99,23 @@ def all_series(opts):
             for lock in variant_locks(opts, v)]
 
 
-def linux_lock_types():
-    """The locktorture types the Linux peer accepts (its options.py)."""
+@functools.lru_cache(maxsize=None)
+def linux_peer_options():
+    """The Linux peer's options module (tools/peer/linux/options.py)."""
     spec = importlib.util.spec_from_file_location("pvbench_linux_peer_options", PEER_OPTIONS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.LOCK_TYPES
+    return module
+
+
+def linux_lock_types():
+    """The locktorture types the Linux peer accepts."""
+    return linux_peer_options().LOCK_TYPES
+
+
+def linux_pv_choices():
+    """The Linux peer's pv= values (it has no IPI backend)."""
+    return linux_peer_options().PV_CHOICES
 
 
 def parse_peer(text):
