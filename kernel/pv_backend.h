@@ -18,7 +18,7 @@
 #include <stdbool.h>
 
 /* In the order of the option's names (pv_choice_name()). */
-enum pv_choice { PV_AUTO, PV_KVM, PV_IPI, PV_OFF, PV_HYPERV };
+enum pv_choice { PV_AUTO, PV_KVM, PV_IPI, PV_OFF, PV_HYPERV, PV_CHOICES };
 
 const char *pv_choice_name(unsigned int i);     /* option names, NULL-ended */
 /* Resolves the choice (pv=auto) and rejects as bad input (status 2) one

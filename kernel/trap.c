@@ -121,7 +121,7 @@ void trap_dispatch(struct trap_frame *f)
 	struct percpu *p = this_cpu();
 	p->irq_depth++;
 	if (f->vector == VEC_NMI) {
-		p->nmi_depth++;         /* PV waits check it (kernel/pv_backend.c) */
+		p->nmi_depth++;         /* PV waits check it (pv_wait_in_nmi()) */
 		if (guest_exiting()) {
 			/* Stopped by the exiting CPU; on that CPU itself (a
 			 * watchdog NMI mid-exit) return, so the verdict leaves. */

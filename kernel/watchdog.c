@@ -67,8 +67,9 @@ static uint64_t ago_ms(uint64_t now, uint64_t then)
 /* A hypercall still in flight is named even when the CPU's state says
  * otherwise: an interrupt taken inside a hypercall that never returns (the
  * caller had interrupts on) runs handlers that may wait and halt, and those
- * overwrite the state. wd_hypercall stays set meanwhile (pv_backend.c gives
- * an interrupted hypercall's number back when a nested one ends). */
+ * overwrite the state. wd_hypercall stays set meanwhile (pv_hypercall_end(),
+ * kernel/pv_account.h, gives an interrupted hypercall's number back when a
+ * nested one ends). */
 static const char *hypercall_note(const struct percpu *p, uint32_t st, char *buf, size_t size)
 {
 	uint32_t nr = p->wd_hypercall;
