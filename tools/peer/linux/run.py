@@ -48,7 +48,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE))
-from pvspin import status  # noqa: E402
+from pvspin import runner, status  # noqa: E402
 import build  # noqa: E402
 import options  # noqa: E402
 from console import DECIDED_ERE, Console  # noqa: E402
@@ -57,7 +57,6 @@ from vmm import console_lines  # noqa: E402
 PROG = "run.py"
 GRACE_S = 5          # after the verdict is known, QEMU gets this long to exit by itself
 KILL_AFTER_S = 5     # SIGTERM to SIGKILL
-L1_RE = re.compile(r"^# l1: (\{.*\})\s*$")
 
 
 class Doc:
@@ -324,31 +323,24 @@ def cmd_translate(a):
     statuses = []
     if a.status_file:
         statuses = [int(x) for x in Path(a.status_file).read_text().split()]
-    # A stream of the nested bed: a run starts at each "# l1:" line (and
-    # nothing before the first belongs to a run); else one recorded console.
-    lines = text.splitlines()
-    nested = any(L1_RE.match(line) for line in lines)
-    runs = [] if nested else [(None, [])]      # (L1 description or None, [lines])
-    for line in lines:
-        m = L1_RE.match(line)
-        if m:
-            runs.append((json.loads(m.group(1)), []))
-        elif runs:
-            runs[-1][1].append(line)
+    # A stream of the nested bed is cut into its runs (pvspin.runner); else
+    # it is one recorded console.
+    runs = runner.split_nested(text) or [runner.NestedRun(None, text.splitlines(), "")]
     if a.plans and len(plans) != len(runs) or statuses and len(statuses) != len(runs):
         print(f"{PROG}: {len(runs)} runs in {a.log}, {len(plans)} plans, {len(statuses)} statuses: "
               "they must agree", file=sys.stderr)
         return status.NO_VMM
     worst = status.PASS
     verdicts = []
-    for i, (l1, lines) in enumerate(runs):
-        env = {"accel": "nested", "l1": l1} if l1 is not None else None
+    for i, run in enumerate(runs):
+        env = {"accel": "nested", "l1": run.l1} if run.l1_line else None
         plan = plans[i] if a.plans else plans[0]
         doc = Doc(sys.stdout, plan, env)
-        if l1 is not None:
-            doc.emit("# l1: " + json.dumps(l1, separators=(",", ":")))
+        if run.l1_line:
+            doc.emit(runner.L1_PREFIX + json.dumps(run.l1, separators=(",", ":"))
+                     if run.l1 is not None else run.l1_line)
         doc.begin()
-        for line in lines:
+        for line in run.lines:
             doc.feed(line)
         vmm = statuses[i] if i < len(statuses) else 0
         if doc.console.lines == 0 and vmm not in (0, status.TIMEOUT):
