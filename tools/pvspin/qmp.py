@@ -23,8 +23,9 @@ class QmpError(Exception):
 class Qmp:
     """A minimal QMP client over a unix socket."""
 
-    def __init__(self, path, proc):
-        deadline = time.monotonic() + QMP_CONNECT_TIMEOUT_S
+    def __init__(self, path, proc, connect_timeout=QMP_CONNECT_TIMEOUT_S,
+                 reply_timeout=QMP_REPLY_TIMEOUT_S):
+        deadline = time.monotonic() + connect_timeout
         while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -36,9 +37,9 @@ class Qmp:
                     raise QmpError(f"run-qemu.sh exited (status {proc.returncode}) "
                                    "before QEMU's QMP socket appeared") from None
                 if time.monotonic() > deadline:
-                    raise QmpError(f"no QMP socket after {QMP_CONNECT_TIMEOUT_S} s") from None
+                    raise QmpError(f"no QMP socket after {connect_timeout} s") from None
                 time.sleep(QMP_POLL_S)
-        sock.settimeout(QMP_REPLY_TIMEOUT_S)
+        sock.settimeout(reply_timeout)
         self.sock = sock
         self.file = sock.makefile("rwb")
         if "QMP" not in self._read():
