@@ -122,6 +122,34 @@ class Logs(unittest.TestCase):
             self.assertIsNone(guest_verdict(Path(tmp) / "missing.log"))
 
 
+class Nested(unittest.TestCase):
+    def runs(self, tmp, logs):
+        out = []
+        for i, text in enumerate(logs, 1):
+            log = Path(tmp) / f"r{i}.log"
+            log.write_text(text)
+            out.append(Run(Config(2, (0, 1)), 1, i, log, Path(tmp) / f"r{i}.err"))
+        return out
+
+    def test_statuses(self):
+        """a nested batch's runs get run-qemu.sh's status lines, else the guest's verdict or the bed's status"""
+        from pvbench.nested import assign_nested_statuses
+        from pvspin import runner, status
+        passed, crashed = "KTAP version 1\nEXIT: STATUS=0\n", "KTAP version 1\nEXIT: STATUS=3\n"
+        with tempfile.TemporaryDirectory() as tmp:
+            err = Path(tmp) / "batch.err"
+            err.write_text("run-qemu.sh: accel=nested\n" + runner.status_line(2, 3, status.LOCKUP) + "\n")
+            runs = self.runs(tmp, [passed, passed, passed])
+            assign_nested_statuses(runs, 3, status.LOCKUP, err)
+            self.assertEqual([r.status for r in runs], [status.PASS, status.LOCKUP, status.PASS])
+            # The bed failed (no status lines): verdicts where the guest gave one, the bed's status
+            # for the rest, and a run never started gets it too.
+            err.write_text("run-qemu.sh: nested bed failure\n")
+            runs = self.runs(tmp, [crashed, "KTAP version 1\n", ""])
+            assign_nested_statuses(runs, 2, status.NO_VMM, err)
+            self.assertEqual([r.status for r in runs], [status.GUEST_CRASH, status.NO_VMM, status.NO_VMM])
+
+
 class Statistics(unittest.TestCase):
     def test_cells(self):
         """medians over the ok records only; every record counted"""
