@@ -9,8 +9,8 @@ usage: tools/soak.py [--hours H | --minutes M] [--seed S] [--nested-every N]
                      [--locks LIST] [--max-runs N] [--max-duration-ms MS] [--plan N]
 
 Each iteration is one ./run-qemu.sh boot under TCG with a configuration drawn
-from a PRNG seeded by (SEED, iteration): the seed, 1-3 locks, 2..255 vCPUs
-(sometimes squeezed onto one host CPU), irq_lock=0..4, pv=ipi|off, an
+from a PRNG seeded by (SEED, iteration): the seed, 1-3 locks, from 2 vCPUs up
+to TCG's limit (sometimes squeezed onto one host CPU), irq_lock=0..4, pv=ipi|off, an
 injected fault (none, spurious_wake, kick_delay_us; drop_kick only under
 pv=ipi with irq_lock=0, where the ipi backend recovers lost kicks) and the
 torture duration (long for small guests, short for big ones), the hold and
