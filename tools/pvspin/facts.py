@@ -11,7 +11,7 @@ source that states it:
     LOCKS                          the guest's lock names, in its order
                                    (lock/: the lock_types[] registry)
     HIDDEN_LOCKS                   looked up by name, never in "all" (broken)
-    PV_CHOICES                     the guest's pv= values (enum pv_choice)
+    PV_CHOICES                     the guest's pv= values (pv_choice_name()'s table)
 
 `python3 tools/pvspin/facts.py --sh` prints tools/facts.sh, the same facts
 and the exit statuses (status.py) as shell assignments for run-qemu.sh and
@@ -86,14 +86,18 @@ def _registry(array):
 
 
 def _pv_choices():
-    """The guest's pv= values: enum pv_choice's PV_NAME members, in order."""
+    """The guest's pv= values: the name table pv_choice_name() reads, in order."""
     for path in _sources(KERNEL_DIR):
-        m = re.search(r"\benum\s+pv_choice\s*\{(.*?)\}", path.read_text(errors="replace"), re.S)
-        if m:
-            names = re.findall(r"\bPV_(\w+)", m.group(1))
+        text = path.read_text(errors="replace")
+        fn = re.search(r"\bpv_choice_name\s*\([^)]*\)\s*\{(.*?)\n\}", text, re.S)
+        if not fn:
+            continue
+        for table in re.findall(r"\b(\w+)\s*\[\s*\w+\s*\]", fn.group(1)):
+            m = re.search(rf"\b{table}\s*\[\s*\w*\s*\]\s*=\s*\{{(.*?)\}};", text, re.S)
+            names = re.findall(r'"([^"]*)"', m.group(1)) if m else []
             if names:
-                return tuple(n.lower() for n in names)
-    raise RuntimeError(f"{KERNEL_DIR}: no 'enum pv_choice {{ PV_NAME, ... }}'")
+                return tuple(names)
+    raise RuntimeError(f"{KERNEL_DIR}: no pv_choice_name() reading a table of pv= names")
 
 
 LOCKS = _registry("lock_types")
