@@ -127,7 +127,7 @@ bench-stall-sweep: all
 # KUT=path/to/smptest.flat also boots kvm-unit-tests' smptest; BENCH_BOOT_ARGS
 # passes --reps N / --smp LIST.
 bench-boot: all
-	tools/deps.sh run build && KUT="$(KUT)" tools/bench_boot.py $(BENCH_BOOT_ARGS)
+	tools/deps.sh run build && KUT="$(KUT)" tools/bench/boot.py $(BENCH_BOOT_ARGS)
 
 bench-host:
 	$(MAKE) --no-print-directory -C tests/host bench

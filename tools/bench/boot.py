@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# bench_boot.py: make bench-boot: pvspin's whole-process boot time beside QEMU's floor, with where the time goes.
+# boot.py: make bench-boot: pvspin's whole-process boot time beside QEMU's floor, with where the time goes.
 """make bench-boot: how long pvspin takes from QEMU's start to its exit,
 beside QEMU's floor (a guest that prints a line and exits at once) and,
 with --kut FILE (or KUT=FILE), kvm-unit-tests' smptest, interleaved per
 vCPU count on the same QEMU options (TCG, q35 + qboot, as run-qemu.sh).
 
-usage: tools/bench_boot.py [--reps N] [--smp LIST] [--out DIR] [--kut FILE]
+usage: tools/bench/boot.py [--reps N] [--smp LIST] [--out DIR] [--kut FILE]
 
 Every boot is timed from the host: the QEMU process's spawn, each serial
 line as it arrives, and the process's end. A boot's time splits into
@@ -33,11 +33,11 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 from pvspin import facts, procs, stats, status  # noqa: E402
 
-PROG = "bench_boot.py"
+PROG = "bench/boot.py"
 DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 3, 255
 DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
