@@ -3,7 +3,7 @@
  * APIC stays disabled, so the static keys KVM moves per VM and per APIC never return to zero and
  * L1's kernel text is not rewritten while L2 guests run.
  *
- * Why (docs/nested.md "Issue 12's R8"): each move of a static key between 0
+ * Why (docs/notes/nested-failures-below-the-guest.md): each move of a static key between 0
  * and 1 rewrites its jump sites with text_poke_bp() (an int3 first, the rest,
  * then the first byte) while L1's CPUs run through them. Every L2 guest moves
  * - preempt_notifier_key (kernel/sched/core.c), raised by each KVM VM
