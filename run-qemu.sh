@@ -68,6 +68,11 @@ options:
                       and print the gdb command that attaches (docs/debugging.md);
                       no timeout unless --timeout is given
   --dry-run           print the QEMU command line instead of running it
+  --lava-job          print a LAVA job (YAML) that boots this guest the same
+                      way on a lab's stock qemu device type, instead of
+                      booting it (docs/lava.md); --accel auto means tcg there
+  --lava-image-url BASE  where the job fetches the image (BASE/pvspin.elf;
+                      default: file:// of this build)
   -h, --help          this text
 nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
   --l1-kernel PKG     Debian kernel package for the L1 host
@@ -110,6 +115,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 smp=4 mem=256 accel=auto machine=q35 firmware='' cpu='' use_iso=0 pin='' timeout=120
 boot='' iso_flag=0 exit_via=debug-exit exit_given=0 guest=pvspin hv_bit=on
 log='' reset_log='' qaccel_for_bed=0 dry_run=0 batch='' l1_kernel='' l1_smp='' l1_mem='' l0_tcg='' gdb_port='' timeout_given=0 hyperv=0 diag_dir=''
+lava_job=0 lava_image_url=''
 qemu_extra=() guest_args=()
 
 # need_value OPTION ARGS...: OPTION must be followed by its value (not by
@@ -141,6 +147,8 @@ parse_args() {
 		--reset-log) need_value "$@"; reset_log=$2; shift ;;
 		--qemu) [ $# -ge 2 ] || die_usage "--qemu needs an argument"; qemu_extra+=("$2"); shift ;;
 		--dry-run) dry_run=1 ;;
+		--lava-job) lava_job=1 ;;
+		--lava-image-url) need_value "$@"; lava_image_url=$2; shift ;;
 		--batch) need_value "$@"; batch=$2; shift ;;
 		--l1-kernel) need_value "$@"; l1_kernel=$2; shift ;;
 		--l1-smp) need_value "$@"; l1_smp=$2; shift ;;
@@ -199,6 +207,7 @@ validate_args() {
 	[ -z "$batch" ] || [ -r "$batch" ] || die_usage "--batch '$batch': no such readable file"
 	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel tcg"
 	[ -z "$gdb_port" ] || validate_gdb_port
+	[ -z "$lava_image_url" ] || [ "$lava_job" = 1 ] || die_usage "--lava-image-url goes with --lava-job"
 }
 
 # --guest linux: what the Linux peer cannot do the way pvspin does. It ends
@@ -776,10 +785,35 @@ run_nested_peer() {
 	return "$st"
 }
 
+# ---- LAVA job ------------------------------------------------------------
+# --lava-job: tools/lava/job.py writes the job from these settings, for the
+# image built here. Options a job cannot carry go to it as --refuse, so
+# the reason for each is stated there once.
+lava_job() {
+	local a=() q targets=(all)
+	[ "$guest" = pvspin ] || a+=(--refuse guest)
+	[ -z "$gdb_port" ] || a+=(--refuse gdb)
+	[ -z "$pin" ] || a+=(--refuse pin)
+	[ -z "$log" ] || a+=(--refuse log)
+	[ -z "$reset_log" ] || a+=(--refuse reset-log)
+	[ "$dry_run" = 0 ] || a+=(--refuse dry-run)
+	[ "$hyperv" = 0 ] || a+=(--hyperv)
+	for q in "${qemu_extra[@]}"; do a+=("--qemu=$q"); done
+	command -v python3 >/dev/null || die_usage "--lava-job needs python3 (tools/lava/job.py writes the job)"
+	"$TOP/tools/deps.sh" build || exit $ST_BAD_INPUT
+	[ "$boot" = pvh ] && targets+=(pvh)
+	make -s -C "$TOP" "${targets[@]}" >&2 || die_env "the build failed"
+	exec python3 "$TOP/tools/lava/job.py" "${a[@]}" --smp "$smp" --mem "$mem" --accel "$accel" \
+		--machine "$machine" --firmware "$firmware" --cpu "$cpu" --boot "$boot" --exit "$exit_via" \
+		--hypervisor-bit "$hv_bit" --timeout "$timeout" --lava-image-url "$lava_image_url" \
+		-- "${guest_args[@]}"
+}
+
 # ---- main ----------------------------------------------------------------
 main() {
 	parse_args "$@"
 	validate_args
+	[ "$lava_job" = 1 ] && lava_job
 	[ -n "$gdb_port" ] && [ $timeout_given = 0 ] && timeout=0
 	local purposes=(build run)
 	[ $use_iso = 1 ] && purposes+=(iso)
