@@ -4,7 +4,7 @@
 """Check a pvspin serial log: KTAP version 1 structure and the JSON results.
 
 usage: ktap_check.py LOG [--pvspin] [--expect TEST.KEY=VALUE ...]
-                        [--result NAME=ok|fail|skip|error|xfail|todo ...]
+                        [--result NAME=ok|fail|skip|error ...]
 
 The structure is checked as Documentation/dev-tools/ktap.rst defines KTAP
 version 1: descriptions of several words, directives, unknown lines and
@@ -80,47 +80,82 @@ def matches(actual, want):
         return str(actual) == want
 
 
+def expectation_problems(jsons, spec):
+    """Problems of one --expect TEST.KEY=VALUE against the JSON results."""
+    path, want = spec.split('=', 1)
+    test, key = path.split('.', 1)
+    objs = [j for j in jsons if j.get('test') == test or j.get('name') == test]
+    if not objs:
+        return [f'no JSON result for test {test}']
+    problems = []
+    for j in objs:
+        actual = j
+        for part in key.split('.'):
+            actual = actual.get(part) if isinstance(actual, dict) else None
+        if not matches(actual, want):
+            problems.append(f'{test}.{key} is {actual!r}, expected {want}')
+    return problems
+
+
+def result_problems(results, spec):
+    """Problems of one --result NAME=STATUS against the KTAP results."""
+    name, want = spec.split('=', 1)
+    got = [r.status for r in results if r.description == name]
+    if not got:
+        return [f'no KTAP result named {name}']
+    if got[0] != want:
+        return [f'result {name} is {got[0]}, expected {want}']
+    return []
+
+
+def valid_spec(opt, spec):
+    """None if SPEC is well formed for OPT, else what is wrong."""
+    if '=' not in spec:
+        return f'{opt} {spec!r}: accepted: ' + ('TEST.KEY=VALUE' if opt == '--expect' else 'NAME=STATUS')
+    if opt == '--expect' and '.' not in spec.split('=', 1)[0]:
+        return f'{opt} {spec!r}: accepted: TEST.KEY=VALUE'
+    if opt == '--result' and spec.split('=', 1)[1] not in pvlog.STATUS_RANK:
+        return f"{opt} {spec!r}: accepted statuses: {', '.join(pvlog.STATUS_RANK)}"
+    return None
+
+
+def check(path, pvspin_form=False, expects=(), results=()):
+    """Every problem of the log at PATH (OSError when it cannot be read)."""
+    problems, got, jsons = check_log(path, pvspin_form)
+    for spec in expects:
+        problems += expectation_problems(jsons, spec)
+    for spec in results:
+        problems += result_problems(got, spec)
+    return problems
+
+
 def main(argv):
-    if len(argv) < 2:
+    if len(argv) < 2 or argv[1].startswith('-'):
         print(__doc__, file=sys.stderr)
         return 2
     args = argv[2:]
     pvspin_form = '--pvspin' in args
     args = [a for a in args if a != '--pvspin']
+    specs = {'--expect': [], '--result': []}
+    while args:
+        opt = args.pop(0)
+        if opt not in specs:
+            print(f'ktap_check: unknown option {opt}', file=sys.stderr)
+            return 2
+        if not args:
+            print(f'ktap_check: {opt} needs a value', file=sys.stderr)
+            return 2
+        spec = args.pop(0)
+        bad = valid_spec(opt, spec)
+        if bad:
+            print(f'ktap_check: {bad}', file=sys.stderr)
+            return 2
+        specs[opt].append(spec)
     try:
-        problems, results, jsons = check_log(argv[1], pvspin_form)
+        problems = check(argv[1], pvspin_form, specs['--expect'], specs['--result'])
     except OSError as e:
         print(f'ktap_check: cannot read {argv[1]}: {e.strerror}', file=sys.stderr)
         return 1
-    while args:
-        opt = args.pop(0)
-        if not args:
-            print(f'{opt} needs a value', file=sys.stderr)
-            return 2
-        spec = args.pop(0)
-        if opt == '--expect':
-            path, want = spec.split('=', 1)
-            test, key = path.split('.', 1)
-            objs = [j for j in jsons if j.get('test') == test or j.get('name') == test]
-            if not objs:
-                problems.append(f'no JSON result for test {test}')
-                continue
-            for j in objs:
-                actual = j
-                for part in key.split('.'):
-                    actual = actual.get(part) if isinstance(actual, dict) else None
-                if not matches(actual, want):
-                    problems.append(f'{test}.{key} is {actual!r}, expected {want}')
-        elif opt == '--result':
-            name, want = spec.split('=', 1)
-            got = [r.status for r in results if r.description == name]
-            if not got:
-                problems.append(f'no KTAP result named {name}')
-            elif got[0] != want:
-                problems.append(f'result {name} is {got[0]}, expected {want}')
-        else:
-            print(f'unknown option {opt}', file=sys.stderr)
-            return 2
     for p in problems:
         print(f'ktap_check: {p}', file=sys.stderr)
     return 1 if problems else 0
