@@ -3,7 +3,8 @@
 #   make            build/pvspin.elf (Multiboot v1, ELF32 for QEMU -kernel)
 #   make iso        build/pvspin.iso (GRUB, Multiboot2)
 #   make pvh        build/pvspin-pvh.elf (PVH entry only, ELF64: docs/boot.md)
-#   make test       every host-side and guest test (tests/run.sh)
+#   make check      the fast tier of the tests (tests/run.py --tier check)
+#   make test       every host-side and guest test (tests/run.py; tests/cases.cfg)
 #   make bench-boot boot-time benchmark      make bench-host  lock micro-benchmarks
 #   make bench      overcommit benchmark matrix (TCG; BENCH_ARGS adds options)
 #   make bench-nested   the same under nested KVM, smaller (docs/bench.md)
@@ -94,9 +95,15 @@ $(BUILD)/pvspin.iso: $(BUILD)/pvspin.elf tools/grub.cfg
 deps:
 	tools/deps.sh build
 
-# tests/run.sh checks (and as root installs) the host tools before building.
+# tests/run.py checks (and as root installs) the host tools before building;
+# the matrix is tests/cases.cfg. check: no nested KVM, no 64- or 255-vCPU
+# boots, no long runs (README "Tests" says how long each tier takes).
+# TEST_ARGS adds options (--only GROUP,..., --no-nested, --jobs N).
+.PHONY: check
+check:
+	tests/run.py --tier check $(TEST_ARGS)
 test:
-	tests/run.sh
+	tests/run.py --tier test $(TEST_ARGS)
 
 # The headline matrix: 1x, 2x and 4x overcommit of CPUs 0-1, and 4x on CPU 0
 # alone; every lock, 5 repetitions: about 3.5 minutes on a 2-CPU host under TCG.

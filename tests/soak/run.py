@@ -72,9 +72,18 @@ def plan_problem(plan):
     return None
 
 
-def qemus():
-    out = subprocess.run(['pgrep', '-f', 'qemu-system-x86_64 -M'], capture_output=True, text=True)
-    return set(out.stdout.split())
+def qemus(mark):
+    """The QEMUs whose environment holds MARK: started under this runner's
+    soak.py, whoever else runs QEMU on the machine."""
+    out = subprocess.run(['pgrep', '-f', 'qemu-system-x86_64'], capture_output=True, text=True)
+    found = []
+    for pid in out.stdout.split():
+        try:
+            if mark.encode() in Path(f'/proc/{pid}/environ').read_bytes().split(b'\0'):
+                found.append(pid)
+        except OSError:
+            pass    # it ended meanwhile
+    return found
 
 
 def main(argv):
@@ -126,10 +135,11 @@ def main(argv):
                 f'{" ".join(p.stderr.splitlines()[-2:])}')
 
         out = scratch / 'int'
-        before = qemus()
+        mark = f'PVSPIN_SOAK_TEST={os.getpid()}'
         with open(scratch / 'int.stdout', 'w') as so, open(scratch / 'int.stderr', 'w') as se:
             child = procs.Group(SOAK + ['--minutes', '5', '--no-nested', '--max-duration-ms', '30000',
-                                        '--seed', '4', '--out', str(out)], stdout=so, stderr=se, cwd=TOP)
+                                        '--seed', '4', '--out', str(out)], stdout=so, stderr=se, cwd=TOP,
+                                env=dict(os.environ, PVSPIN_SOAK_TEST=str(os.getpid())))
             try:
                 time.sleep(INT_AFTER_S)
                 os.kill(child.pid, signal.SIGINT)
@@ -137,7 +147,7 @@ def main(argv):
             finally:
                 child.stop(grace=3)
         time.sleep(1)
-        left = sorted(qemus() - before)
+        left = qemus(mark)
         summary = (out / 'summary.md').read_text() if (out / 'summary.md').exists() else ''
         good = (st == EXIT_INTERRUPTED and re.search(r'^Stopped: interrupted', summary, re.M)
                 and re.search(r'^- runs: ', (scratch / 'int.stdout').read_text(), re.M)

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+# boot.py: what tests/cases.cfg's boot group cannot say as a table: boot phases, bench-boot's files, the nested retry rule.
+import json
+import re
+import shutil
+from pathlib import Path
+
+from runner.registry import case, check, retry, setup
+
+# The phases of '# boot-phases:' (verbose=1), in boot order.
+BOOT_PHASE_NAMES = ('page_tables bss entry console multiboot acpi tsc apic smp tsc_refine '
+                    'apic_timer pv total').split()
+# An ACPI table with a 36-byte header and 4 bytes of body: 40 bytes, shorter
+# than the HPET table's 56.
+HPET_SHORT_BODY = b'\0\0\0\0'
+# results.jsonl rounds its times to 0.01 ms.
+DIFF_ROUNDING_MS = 0.02
+
+
+@setup('hpet-short-table')
+def hpet_short_table(ctx, path):
+    Path(path).write_bytes(HPET_SHORT_BODY)
+
+
+@check('boot-phases')
+def boot_phases(ctx):
+    """One '# boot-phases:' line, every phase in boot order, equal to the smp
+    result's boot_phases_us, the parts adding up to the total to rounding
+    (one microsecond per phase)."""
+    text = ctx.text().splitlines()
+    lines = [l[len('# boot-phases: '):] for l in text if l.startswith('# boot-phases: ')]
+    if len(lines) != 1:
+        return f'{len(lines)} boot-phases lines'
+    line = json.loads(lines[0])
+    if list(line) != BOOT_PHASE_NAMES:
+        return f'phases {list(line)}'
+    results = [json.loads(l[len('# result: '):]) for l in text if l.startswith('# result: ')]
+    smp = [r for r in results if r.get('test') == 'smp']
+    if not smp or smp[0].get('boot_phases_us') != line:
+        return 'smp.boot_phases_us differs from the line'
+    parts = sum(v for k, v in line.items() if k != 'total')
+    if abs(parts - line['total']) > len(line):
+        return f'phases add up to {parts}, total {line["total"]}'
+    return None
+
+
+@check('bench-boot-results')
+def bench_boot_results(ctx, out):
+    """results.md: the header, a row of 1 vCPU and 1 run with medians and
+    spreads, the machine; results.jsonl: one row whose difference is its
+    medians' difference."""
+    out = Path(out)
+    md = ctx.text(out / 'results.md')
+    if ('| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor |' not in md
+            or not re.search(r'^\| 1 \| 1 \| [0-9]+ \[[0-9]+-[0-9]+\] \| [0-9]+ \[[0-9]+-[0-9]+\] '
+                             r'\| [-+][0-9]+ \| [0-9]+\.[0-9]+x \|', md, re.M)
+            or not re.search(r'^Machine: .*QEMU', md, re.M)):
+        return f'results.md lacks the header, the row or the machine: {md[:600]!r}'
+    try:
+        rows = [json.loads(l) for l in ctx.text(out / 'results.jsonl').splitlines()]
+        r = rows[0]
+        assert len(rows) == 1 and r['vcpus'] == 1 and r['runs'] == 1, 'one row of 1 vCPU, 1 run'
+        assert abs(r['diff_ms'] - (r['pvspin_ms']['median'] - r['floor_ms']['median'])) < DIFF_ROUNDING_MS, \
+            'diff_ms'
+        assert r['ratio'] > 0 and r['machine'] and r['date'], 'ratio, machine, date'
+    except (ValueError, KeyError, IndexError, AssertionError) as e:
+        return f'results.jsonl: {type(e).__name__} {e}'
+    return None
+
+
+def fault_below_guest(status, log, trace):
+    """Why a failed nested run is the bed's and not the guest's, or None:
+    a machine reset with no crash report from pvspin, or L1's KVM handling
+    an L1 kernel address as the vCPU's (tools/nested/l1-init.sh names it
+    in the run's L1 trace)."""
+    if status == 3 and not re.search(r'^# CRASH', log, re.M):
+        return 'L2 reset with no crash report'
+    m = re.search(r'^L1 address (.* is .*)$', trace, re.M)
+    if m:
+        return f"L1's KVM ran the vCPU at L1's own code ({m.group(1)})"
+    return None
+
+
+@retry('below-guest')
+def below_guest(ctx):
+    """A nested run the bed broke below the guest runs once more, its first
+    log and the bed's diagnostics kept beside (so the case still fails if
+    it happens twice)."""
+    diag = ctx.logs / f'{ctx.case.name}.diag'
+    why = fault_below_guest(ctx.status, ctx.text(), ctx.text(diag / 'run-1.l1-trace'))
+    if why and diag.exists():
+        first = ctx.logs / f'{ctx.case.name}-first.diag'
+        shutil.rmtree(first, ignore_errors=True)
+        shutil.move(str(diag), first)
+    return why
+
+
+@case('below-guest-rule')
+def below_guest_rule(ctx):
+    """The retry rule on made-up diagnostics: a reset without a crash report
+    and an L1 address in L1's trace are the bed's; a guest crash report or
+    a lockup with a clean trace are the guest's."""
+    reset = '# RESET: the machine reset while pvspin ran\n'
+    crash = reset + '# CRASH: #PF page fault (vector 14) on CPU 3\n'
+    trace = 'L1 address ffffffffc038120c is __svm_vcpu_run+0x6c [kvm_amd]\n'
+    ctx.require(fault_below_guest(3, reset, ''), "a reset without '# CRASH' was not taken for the bed's")
+    ctx.require(not fault_below_guest(3, crash, ''), "a guest crash report was taken for the bed's")
+    got = fault_below_guest(4, reset, trace)
+    want = "L1's KVM ran the vCPU at L1's own code (ffffffffc038120c is __svm_vcpu_run+0x6c [kvm_amd])"
+    ctx.require(got == want, f"an L1 address in L1's trace was not named: {got!r}")
+    ctx.require(not fault_below_guest(4, reset, ''),
+                "a lockup with no L1 address in the trace was taken for the bed's")
