@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "tools"))
 
 from lava import dispatcher, job, results   # noqa: E402
 from pvspin import facts, status            # noqa: E402
+from pvspin.counts import Counts            # noqa: E402
 
 RUN_QEMU = REPO / "run-qemu.sh"
 RUN_LOCAL = REPO / "tools" / "lava" / "run-local.sh"
@@ -44,21 +45,21 @@ LAVA_SIDE = Path(__file__).resolve().parent / "lava_side.py"
 STOCK_OPTIONS = ["-nographic", "-net", "nic,model=virtio,macaddr=52:54:00:12:34:58",
                  "-net", "user", "-m", "MEM", "-monitor", "none"]
 
-counts = {"passed": 0, "failed": 0, "skipped": 0}
+counts = Counts()
 
 
 def ok(name):
-    counts["passed"] += 1
+    counts.passed += 1
     print(f"ok {name}", flush=True)
 
 
 def fail(name, why):
-    counts["failed"] += 1
+    counts.failed += 1
     print(f"FAIL {name}: {why}", flush=True)
 
 
 def skip(name, why):
-    counts["skipped"] += 1
+    counts.skipped += 1
     print(f"skip {name}: {why}", flush=True)
 
 
@@ -439,8 +440,8 @@ def main(argv):
         test_frontdoor()
         test_results()
         test_run_local(quick, lava_ok, Path(tmp))
-    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
-    return 1 if counts["failed"] else 0
+    print(counts.line())
+    return 1 if counts.failed else 0
 
 
 if __name__ == "__main__":
