@@ -17,7 +17,7 @@ TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "tools"))
 
 from pvspin import status  # noqa: E402
-from pvspin.nested import cache, control, cpio, jobcpio, monitor, options, report, results  # noqa: E402
+from pvspin.nested import cache, cachedir, control, cpio, jobcpio, kernel, monitor, options, report, results  # noqa: E402
 from pvspin.nested.l1 import STATUS_KILLED  # noqa: E402
 from pvspin.nested.watchers import (DumpTimer, FileLines, OutputCopier, Progress, ReadyWatch,  # noqa: E402
                                     StallWatch, cs_to_s, fmt_s)
@@ -288,18 +288,18 @@ class TestCpio(Scratch):
 
 class TestCacheKeys(Scratch):
     def test_key(self):
-        self.assertEqual(cache.key("qemu_7.2.22 (Debian 1:7.2+dfsg)"), "qemu_7.2.22__Debian_1_7.2+dfsg_")
+        self.assertEqual(cachedir.key("qemu_7.2.22 (Debian 1:7.2+dfsg)"), "qemu_7.2.22__Debian_1_7.2+dfsg_")
 
     def test_module_depends(self):
         ko = self.dir / "kvm_amd.ko"
         ko.write_bytes(b"\x00\x01license=GPL\x00depends=kvm,ccp\x00retpoline=Y\x00")
-        self.assertEqual(cache.module_depends(ko), ["kvm", "ccp"])
+        self.assertEqual(kernel.module_depends(ko), ["kvm", "ccp"])
         ko.write_bytes(b"\x00depends=\x00name=irqbypass\x00")
-        self.assertEqual(cache.module_depends(ko), [])
+        self.assertEqual(kernel.module_depends(ko), [])
 
     def test_root(self):
-        self.assertEqual(cache.cache_root({"XDG_CACHE_HOME": "/c"}), Path("/c/pvspin/nested"))
-        self.assertEqual(cache.cache_root({"HOME": "/h"}), Path("/h/.cache/pvspin/nested"))
+        self.assertEqual(cachedir.cache_root({"XDG_CACHE_HOME": "/c"}), Path("/c/pvspin/nested"))
+        self.assertEqual(cachedir.cache_root({"HOME": "/h"}), Path("/h/.cache/pvspin/nested"))
 
 
 class TestConfig(unittest.TestCase):

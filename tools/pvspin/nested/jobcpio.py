@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from . import cpio
-from .cache import L1_FIRMWARE_DIR
+from .base import L1_FIRMWARE_DIR
 from .report import BedFailure
 
 NESTED_DIR = Path(__file__).resolve().parents[2] / "nested"

@@ -58,7 +58,7 @@ def run(o, clock=time.monotonic):
     if not shutil.which(o.host_qemu):
         raise BedFailure(f"{o.host_qemu} not found on the host")
     check_host_tools()
-    prep = cache.Cache(o).prepare()
+    prep = cache.prepare(o)
     if o.prepare:
         log(f"cache ready: {prep.kernel_dir}, {prep.base_initrd}")
         return EXIT_OK
