@@ -29,7 +29,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(TOP / "tools"), str(TOP / "tests" / "nested")]
 import pvlog  # noqa: E402
-from pvspin import procs, status  # noqa: E402
+from pvspin import counts, procs, status  # noqa: E402
 from pvspin.nested.report import EXIT_BED, EXIT_USAGE, PROG  # noqa: E402
 
 NESTED_RUN = TOP / "tools" / "nested" / "nested-run.sh"
@@ -58,11 +58,11 @@ CPU_LINE_RE = re.compile(r"^  L1 CPU#0 RIP=[0-9a-f]{16} CPL=[0-3] HLT=[01]: ", r
 PV_UNHALT_BIT = 7                  # of CPUID 0x40000001 EAX
 
 
-class Counts:
-    """ok / FAIL / skip lines as tests/lib.sh prints them, and the summary."""
+class Cases:
+    """ok / FAIL / skip lines, one a case, and the totals (pvspin.counts)."""
 
     def __init__(self):
-        self.passed = self.failed = self.skipped = 0
+        self.totals = counts.Counts()
         self.t0 = time.monotonic()
 
     def begin(self):
@@ -73,20 +73,20 @@ class Counts:
 
     def check(self, name, ok, *detail):
         if ok:
-            self.passed += 1
+            self.totals.passed += 1
             print(f"ok {name} ({self._elapsed()})", flush=True)
         else:
-            self.failed += 1
+            self.totals.failed += 1
             print(f"FAIL {name}: {'|'.join(str(d) for d in detail)} ({self._elapsed()})", flush=True)
         return ok
 
     def skip(self, name, why):
-        self.skipped += 1
+        self.totals.skipped += 1
         print(f"skip {name}: {why}", flush=True)
 
     def summary(self):
-        print(f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped", flush=True)
-        return 1 if self.failed else 0
+        print(self.totals.line(), flush=True)
+        return 1 if self.totals.failed else 0
 
 
 class Bed:
@@ -407,8 +407,8 @@ class Tests:
             return
         statuses = text(f"{p}.status").split()
         runs = pvlog.parse(pvlog.read_log(f"{p}.out"))
-        counts = list(PVSPIN_CPU_COUNTS) + ([PVSPIN_MANY_CPUS] if many else [])
-        for i, n in enumerate(counts):
+        cpu_counts = list(PVSPIN_CPU_COUNTS) + ([PVSPIN_MANY_CPUS] if many else [])
+        for i, n in enumerate(cpu_counts):
             idx = i if n != PVSPIN_MANY_CPUS else reset_run
             st = statuses[idx] if idx < len(statuses) else "none"
             problems = smp_problems(runs, idx + 1, n)
@@ -499,7 +499,7 @@ def main(argv):
         print(f"tests/nested/run.py: unknown arguments: {' '.join(argv)}\n{__doc__.splitlines()[0]}", file=sys.stderr)
         return 2
     no_l1 = argv == ["--no-l1"]
-    c = Counts()
+    c = Cases()
     if not shutil.which("nasm"):
         c.check("nasm builds tests/nested/tiny.asm", False, "nasm missing (apt-get install nasm)")
         return c.summary()

@@ -4,7 +4,7 @@
 # TCG. POSIX sh for busybox. It loads KVM, then runs the L2 jobs of
 # /job/jobs one after another with qemu-system-x86_64 -accel kvm.
 #
-# Channels to the host (see nested-run.sh):
+# Channels to the host (named in tools/pvspin/nested/jobcpio.py):
 #   ttyS0      kernel console and this script's own stdout/stderr (noise,
 #              kept in a log on the host); control lines prefixed with
 #              $EARLY_CTL_PREFIX (through /dev/kmsg) until the ports below exist
