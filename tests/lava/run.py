@@ -322,7 +322,9 @@ def test_results():
                           result("lava", "job", "fail", error_type="Job", error_msg="boom")],
                          status.NO_VMM, "# lava: job fail: Job: boom\n"),
         "lavacli raw": ([log_line("target", "KTAP version 1", raw=True),
-                         "- " + result(k, "smp", "pass"), "- " + result(e, "exit", "pass", measurement="0")],
+                         "- " + result(k, "smp", "pass"),
+                         '- {"dt": "x", "lvl": "results", "msg": {"case": "exit", "definition": "'
+                         + e + '", "measurement": !!int "0", "result": "pass"}}'],
                         status.PASS, "1..2\nok 1 smp\nok 2 exit # STATUS=0\n"),
     }
     p = []

@@ -33,9 +33,10 @@ if str(TOOLS) not in sys.path:
 from lava.job import EXIT_CASE, EXIT_MONITOR, KTAP_MONITOR     # noqa: E402
 from pvspin import status                                      # noqa: E402
 
-# A record's YAML tags (`"size": ! "594432"`) are all that keeps a record
-# from being JSON.
-_TAG = re.compile(r'(?<=: )! (?=")')
+# A record's YAML tags (lava-run's `"size": ! "594432"`, lavacli's
+# `!!int "3"`) are what mostly keeps it from being JSON; a record JSON
+# still cannot read (a YAML-only escape) is read by PyYAML where it exists.
+_TAG = re.compile(r'(?<=[\s\[{,:])!(?:!\w+)? (?=")')
 _TIMEOUT = re.compile(r"\btimed out\b|\bTimeout\b")
 
 
@@ -106,9 +107,17 @@ def records(text):
         try:
             rec = json.loads(_TAG.sub("", line))
         except ValueError:
-            continue
+            rec = _yaml(line)
         if isinstance(rec, dict) and "lvl" in rec:
             yield rec
+
+
+def _yaml(line):
+    try:
+        import yaml
+        return yaml.safe_load(line)
+    except Exception:           # no PyYAML, or not a record: skipped
+        return None
 
 
 def read(text):
