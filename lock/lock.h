@@ -83,6 +83,7 @@ extern const struct lock_type lock_type_ticket;
 extern const struct lock_type lock_type_mcs;
 extern const struct lock_type lock_type_qspinlock;
 extern const struct lock_type lock_type_pvqspinlock;
+extern const struct lock_type lock_type_pvqspinlock_adaptive;
 /* Deliberately NOT mutually exclusive: proves the torture tests can fail. */
 extern const struct lock_type lock_type_broken;
 

@@ -32,6 +32,9 @@
 	X(pv_kick_wake)       /* a wait ended after a kick was sent to us */   \
 	X(pv_spurious_wakeup) /* waiter woke with nothing to do */             \
 	X(pv_lock_stealing)   /* lock taken unfairly ahead of the queue */     \
+	X(pv_steal_stale)     /* adaptive: stole past a head that is not running */\
+	X(pv_wait_stale)      /* adaptive: halted early: predecessor's beat stood still */\
+	X(pv_wait_budget)     /* adaptive: a spin ended: it lasted a halt and kick */\
 	X(pv_hash_hops)       /* hash table slots probed by inserts */         \
 	X(pv_latency_kick)    /* sum of ns spent in pv_ops->kick */            \
 	X(pv_latency_wake)    /* sum of ns from kick to the waiter running */

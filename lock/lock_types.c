@@ -11,6 +11,7 @@ const struct lock_type *const lock_types[] = {
 	&lock_type_mcs,
 	&lock_type_qspinlock,
 	&lock_type_pvqspinlock,
+	&lock_type_pvqspinlock_adaptive,
 	NULL,
 };
 

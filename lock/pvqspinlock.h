@@ -16,6 +16,8 @@
 #include "qspinlock_word.h"
 
 void pvqspin_lock_slowpath(struct qspinlock *lock, uint32_t val);
+/* pvqspinlock_adaptive's (pvqspinlock_adaptive.c); its unlock is ours. */
+void pvqspin_adaptive_lock_slowpath(struct qspinlock *lock, uint32_t val);
 void pvqspin_unlock_slowpath(struct qspinlock *lock, uint8_t locked);
 
 static inline void pvqspin_init(struct qspinlock *lock)

@@ -2,7 +2,13 @@
 /*
  * pvqspinlock_hooks.h - the PV hooks of the queued spinlock slow path.
  *
- * Included only by pvqspinlock.c, before qspinlock_slowpath.h.
+ * Included by pvqspinlock.c and pvqspinlock_adaptive.c, before
+ * qspinlock_slowpath.h.  PV_ADAPTIVE (default 0; pvqspinlock_adaptive.c
+ * defines it 1) adds the judgements of pv_adaptive.h at three places:
+ * q_queue_trylock() also steals past a queue head that leaves a free lock
+ * untaken, q_pv_wait_node() also halts when the predecessor's beat stood
+ * still, and both spins also end when they have cost a halt and kick.
+ * With PV_ADAPTIVE 0 this is Linux's pvqspinlock, step for step.
  *
  * Per-node vCPU state (lock_qnode.state), and who moves it:
  *
@@ -49,12 +55,19 @@
 #define LOCK_PVQSPINLOCK_HOOKS_H
 
 #include "lock_events.h"
+#include "pv_adaptive.h"
 #include "pv_hash.h"
 #include "pv_ops.h"
 #include "qnode.h"
 
 /* A waiter checks its predecessor's state every this many + 1 spins. */
 #define PV_PREV_CHECK_MASK 0xffU
+
+#ifndef PV_ADAPTIVE
+#define PV_ADAPTIVE 0
+#endif
+_Static_assert(PV_PREV_CHECK_MASK > PV_BEAT_MASK,
+	       "a running predecessor beats between two checks of its beat");
 
 static inline bool q_pv_enabled(void)
 {
@@ -74,6 +87,11 @@ static inline void q_pv_init_node(struct lock_qnode *node)
  * give up as soon as there is no queue (then queueing is cheap and fair)
  * or the queue head has set pending (it is actively spinning: let it win).
  * This keeps a preempted queue from stalling the lock for everyone.
+ *
+ * PV_ADAPTIVE: a head with pending set that leaves the lock free is not
+ * running (pv_head_stale()); steal past it too.  The steal is the same
+ * cmpxchg of the locked byte: the head's q_trylock_clear_pending() then
+ * fails and it spins on, as after any steal.
  */
 static inline bool q_queue_trylock(struct qspinlock *lock)
 {
@@ -89,8 +107,21 @@ static inline bool q_queue_trylock(struct qspinlock *lock)
 			lock_event_inc(pv_lock_stealing);
 			return true;
 		}
-		if (!(val & Q_TAIL_MASK) || (val & Q_PENDING_MASK))
+		if (!(val & Q_TAIL_MASK))
 			return false;
+		if (val & Q_PENDING_MASK) {
+			if (!PV_ADAPTIVE || (val & Q_LOCKED_MASK))
+				return false;
+			/* ACQUIRE on success, as above. */
+			if (pv_head_stale(lock, val) &&
+			    __atomic_compare_exchange_n(&lock->locked, &free_byte,
+							(uint8_t)Q_LOCKED_VAL, false,
+							__ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED)) {
+				lock_event_inc(pv_steal_stale);
+				return true;
+			}
+		}
 		lock_cpu_relax();
 	}
 }
@@ -110,8 +141,12 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 
 	pv_spin_hint_init(&hint);
 	for (;;) {
-		bool early = false;
+		bool early = false, stale = false, spent = false;
+		struct pv_beat_watch watch = { 0, false };
+		struct pv_budget budget = { 0, UINT64_MAX };
 
+		if (PV_ADAPTIVE)
+			pv_budget_start(&budget);
 		for (uint32_t loop = pv_lock_spin_threshold(); loop; loop--) {
 			/* Relaxed: the caller does the ACQUIRE read after us. */
 			if (__atomic_load_n(&node->locked, __ATOMIC_RELAXED))
@@ -119,6 +154,15 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 			if (pv_wait_early(prev, loop)) {
 				early = true;
 				break;
+			}
+			if (PV_ADAPTIVE) {
+				pv_beat(node, loop);
+				if (!(loop & PV_PREV_CHECK_MASK)) {
+					stale = pv_prev_stalled(prev, &watch);
+					spent = !stale && pv_budget_spent(&budget);
+					if (stale || spent)
+						break;
+				}
 			}
 			pv_spin_hint_tick(&hint);
 			lock_cpu_relax();
@@ -138,6 +182,8 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 		if (!__atomic_load_n(&node->locked, __ATOMIC_RELAXED)) {
 			lock_event_inc(pv_wait_node);
 			lock_event_cond_inc(pv_wait_early, early);
+			lock_event_cond_inc(pv_wait_stale, stale);
+			lock_event_cond_inc(pv_wait_budget, spent);
 			pv_lock_wait(&node->state, (uint8_t)PV_VCPU_HALTED);
 		}
 
@@ -192,19 +238,32 @@ static inline uint32_t q_pv_wait_head_or_lock(struct qspinlock *lock,
 	pv_spin_hint_init(&hint);
 
 	for (uint32_t waits = 0;; waits++) {
+		bool spent = false;
+		struct pv_budget budget = { 0, UINT64_MAX };
+
 		/* Relaxed: read by successors' pv_wait_early() as a hint. */
 		__atomic_store_n(&node->state, (uint8_t)PV_VCPU_RUNNING,
 				 __ATOMIC_RELAXED);
 
+		if (PV_ADAPTIVE)
+			pv_budget_start(&budget);
 		/* Pending set: stealers back off while we spin. */
 		q_set_pending(lock);
 		for (uint32_t loop = pv_lock_spin_threshold(); loop; loop--) {
 			if (q_trylock_clear_pending(lock))
 				goto gotlock;
+			if (PV_ADAPTIVE) {
+				pv_beat(node, loop);
+				spent = !(loop & PV_PREV_CHECK_MASK) &&
+					pv_budget_spent(&budget);
+				if (spent)
+					break;
+			}
 			pv_spin_hint_tick(&hint);
 			lock_cpu_relax();
 		}
 		q_clear_pending(lock);
+		lock_event_cond_inc(pv_wait_budget, spent);
 
 		if (!hashed) {
 			struct pv_hash_entry *he = pv_hash(lock, node);

@@ -34,6 +34,7 @@ struct lock_qnode {
 	uint32_t locked;         /* MCS handoff: set by the predecessor */
 	uint32_t count;          /* node[0] only: nodes in use on this CPU */
 	uint32_t cpu;            /* PV: CPU that owns this node, for kicks */
+	uint32_t beat;           /* adaptive PV: bumped while this node's CPU spins */
 	uint8_t state;           /* PV: enum pv_vcpu_state */
 } LOCK_CACHE_ALIGNED;
 

@@ -2,13 +2,15 @@
 /*
  * qspinlock_slowpath.h - THE queued spinlock slow path, written once.
  *
- * Included by exactly two files, each after defining the PV hooks and
+ * Included by exactly three files, each after defining the PV hooks and
  * QSPIN_SLOWPATH_FN (the function name):
  *
  *   qspinlock.c    native: hooks are empty inlines and compile to nothing,
  *                  q_queue_trylock() is the plain trylock.
  *   pvqspinlock.c  paravirt: hooks halt/kick/hash (pvqspinlock_hooks.h),
  *                  q_queue_trylock() is the hybrid unfair trylock.
+ *   pvqspinlock_adaptive.c  the same hooks with PV_ADAPTIVE 1
+ *                  (pv_adaptive.h).
  *
  * Hooks each includer must provide:
  *   bool     q_pv_enabled(void)

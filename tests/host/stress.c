@@ -203,7 +203,7 @@ static void test_stress_4_threads_oversubscribed(void)
 	stress_all(4, stress_iters / STRESS_OVERSUB_DIVISOR);
 }
 
-/* pvqspinlock with real futex halting and a low threshold. */
+/* pvqspinlock and pvqspinlock_adaptive with real futex halting and a low threshold. */
 static void test_stress_pv_futex(void)
 {
 	struct lock_event_totals ev;
@@ -215,12 +215,15 @@ static void test_stress_pv_futex(void)
 	pv_lock_set_ops(&host_pv_ops_futex);
 	pv_lock_set_spin_threshold(STRESS_PV_THRESHOLD);
 	do {
-		CHECK(stress_run_cs(&lock_type_pvqspinlock, 2,
-				    stress_iters / STRESS_PV_ITERS_DIVISOR,
-				    STRESS_PV_CS_PAUSES, true));
-		CHECK(stress_run_cs(&lock_type_pvqspinlock, 4,
-				    stress_iters / STRESS_PV_ITERS_DIVISOR,
-				    STRESS_PV_CS_PAUSES, true));
+		for (unsigned int t = 0; t < 2; t++) {
+			const struct lock_type *type =
+				t ? &lock_type_pvqspinlock_adaptive : &lock_type_pvqspinlock;
+
+			CHECK(stress_run_cs(type, 2, stress_iters / STRESS_PV_ITERS_DIVISOR,
+					    STRESS_PV_CS_PAUSES, true));
+			CHECK(stress_run_cs(type, 4, stress_iters / STRESS_PV_ITERS_DIVISOR,
+					    STRESS_PV_CS_PAUSES, true));
+		}
 		runs++;
 		lock_events_sum(&ev);
 	} while ((!ev.count[LOCK_EV_pv_wait_head] || !ev.count[LOCK_EV_pv_kick_unlock]) &&
@@ -298,6 +301,7 @@ static void test_stress_irq_nesting(void)
 	pv_lock_set_ops(&host_pv_ops_futex);
 	pv_lock_set_spin_threshold(STRESS_PV_THRESHOLD);
 	CHECK(stress_irq_one(&lock_type_pvqspinlock));
+	CHECK(stress_irq_one(&lock_type_pvqspinlock_adaptive));
 	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
 	pv_lock_set_ops(NULL);
 	CHECK_EQ(host_pv_timeouts(), 0);

@@ -118,7 +118,8 @@ static void test_xchg_tail_keeps_low_bits(void)
 static void test_registry(void)
 {
 	static const char *const all[] = { "tas", "ttas", "ticket", "mcs",
-					   "qspinlock", "pvqspinlock" };
+					   "qspinlock", "pvqspinlock",
+					   "pvqspinlock_adaptive" };
 	size_t n = 0;
 
 	for (const struct lock_type *const *t = lock_types; *t; t++, n++) {
@@ -902,6 +903,159 @@ static void test_spin_threshold(void)
 	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
 }
 
+/* ---- PV adaptive: pvqspinlock_adaptive's judgements (pv_adaptive.h) ------------ */
+
+static void adaptive_lock(struct qspinlock *l) { lock_type_pvqspinlock_adaptive.lock(l); }
+static void adaptive_unlock(struct qspinlock *l) { lock_type_pvqspinlock_adaptive.unlock(l); }
+
+/* Looks without pause (a lapse of PV_STALE_HEAD_NS starts over) until the judgement comes. */
+static int head_judged_stale(struct qspinlock *l)
+{
+	uint64_t t0 = lock_now_ns();
+
+	while (lock_now_ns() - t0 < UNIT_WAIT_LIMIT_NS)
+		if (pv_head_stale(l, word(l)))
+			return 1;
+	return 0;
+}
+
+/* A free lock with pending set: judged stale only after a while, and only for that lock and word. */
+static void test_pv_adaptive_stale_head(void)
+{
+	struct qspinlock l, other;
+	const uint32_t w = q_encode_tail(CPU_FAKE_HEAD, 0) | Q_PENDING_VAL;
+
+	host_cpu_bind(CPU_MAIN);
+	l.val = w;
+	other.val = w;
+	CHECK(!pv_head_stale(&l, w));                  /* first look */
+	CHECK(head_judged_stale(&l));
+	CHECK(pv_head_stale(&l, w));                   /* and it stays made */
+	CHECK(!pv_head_stale(&other, w));              /* another lock: start over */
+	CHECK(!pv_head_stale(&other, q_encode_tail(CPU_C, 0) | Q_PENDING_VAL));
+}
+
+/* The adaptive lock steals past a head that never takes the free lock; pvqspinlock would queue. */
+static void test_pv_adaptive_steals_past_stale_head(void)
+{
+	struct qspinlock l;
+	const uint32_t head = q_encode_tail(CPU_FAKE_HEAD, 0) | Q_PENDING_VAL;
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	l.val = head;
+	adaptive_lock(&l);
+	CHECK_EQ(word(&l), head | Q_LOCKED_VAL);       /* the head's pending and tail kept */
+	CHECK_EQ(event(LOCK_EV_pv_steal_stale), 1);
+	CHECK_EQ(event(LOCK_EV_pv_lock_stealing), 0);
+	adaptive_unlock(&l);
+	CHECK_EQ(word(&l), head);
+	adaptive_lock(&l);                             /* still so: stolen again */
+	CHECK_EQ(event(LOCK_EV_pv_steal_stale), 2);
+	adaptive_unlock(&l);
+	CHECK_EQ(word(&l), head);
+	CHECK_EQ(lock_qnodes[CPU_MAIN][0].count, 0);   /* the node was given back */
+}
+
+/* A successor sees its predecessor's beat stand still between two looks. */
+static void test_pv_adaptive_beat(void)
+{
+	struct lock_qnode *prev = &lock_qnodes[CPU_FAKE_HEAD][0];
+	struct pv_beat_watch w = { 0, false };
+
+	CHECK(!pv_prev_stalled(prev, &w));             /* first look: nothing to compare */
+	CHECK(pv_prev_stalled(prev, &w));              /* no beat since */
+	pv_beat(prev, PV_BEAT_MASK + 1U);              /* a spin that beats */
+	CHECK(!pv_prev_stalled(prev, &w));
+	pv_beat(prev, PV_BEAT_MASK);                   /* a spin between beats */
+	CHECK(pv_prev_stalled(prev, &w));
+}
+
+static int budget_spent(void *b)
+{
+	return pv_budget_spent(b);
+}
+
+/* The spin budget is the measured halt and kick, at least PV_BUDGET_MIN_NS. */
+static void test_pv_adaptive_budget(void)
+{
+	struct pv_budget b;
+	uint8_t byte = 1;
+
+	host_cpu_bind(CPU_MAIN);
+	pv_lock_set_ops(&host_pv_ops_futex);
+	pv_lock_kick(CPU_MAIN);                        /* kick before wait: returns at once */
+	pv_lock_wait(&byte, 1);
+	pv_lock_set_ops(NULL);
+	CHECK(pv_lock_wake_cost_ns() > 0);
+	pv_budget_start(&b);
+	CHECK(b.limit_ns != UINT64_MAX);
+	CHECK(b.limit_ns >= PV_BUDGET_MIN_NS);
+	CHECK(b.limit_ns >= pv_lock_wake_cost_ns());
+	CHECK(wait_until(budget_spent, &b));
+	CHECK_EQ(host_pv_timeouts(), 0);
+}
+
+static int c_halted_or_hashed(void *unused)
+{
+	(void)unused;
+	return __atomic_load_n(&lock_qnodes[CPU_C][0].state, __ATOMIC_SEQ_CST) ==
+	       PV_VCPU_HALTED;
+}
+
+/*
+ * C queues behind a predecessor that is RUNNING by its state but never
+ * beats (preempted): it halts at once, without spinning the threshold.
+ * Then the predecessor hands over as pvqspinlock's does and the unlock
+ * kicks C.
+ */
+static void test_pv_adaptive_halts_behind_stalled_prev(void)
+{
+	struct qspinlock l;
+	struct lock_qnode *prev = &lock_qnodes[CPU_FAKE_HEAD][0];
+	struct lock_qnode *cnode = &lock_qnodes[CPU_C][0];
+	unsigned int seq = 0;
+	struct locker c = { &l, adaptive_lock, adaptive_unlock, CPU_C, &seq, 0 };
+	pthread_t tc;
+
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	host_pv_stats_reset();
+	pv_lock_set_ops(&host_pv_ops_futex);
+	pv_lock_set_spin_threshold(UINT32_MAX);
+	CHECK_EQ(pv_lock_wake_cost_ns(), 0);           /* no budget yet: only the beat can halt C */
+
+	/* A fake head of CPU_FAKE_HEAD, spinning with pending on a held lock. */
+	prev->next = NULL;
+	prev->locked = Q_NODE_HANDOFF;
+	prev->cpu = CPU_FAKE_HEAD;
+	prev->state = PV_VCPU_RUNNING;
+	l.val = q_encode_tail(CPU_FAKE_HEAD, 0) | Q_PENDING_VAL | Q_LOCKED_VAL;
+
+	pthread_create(&tc, NULL, locker_thread, &c);
+	CHECK(wait_until(c_halted_or_hashed, NULL));
+	CHECK_EQ(event(LOCK_EV_pv_wait_stale), 1);
+	CHECK_EQ(event(LOCK_EV_pv_wait_early), 0);
+	CHECK(__atomic_load_n(&prev->next, __ATOMIC_SEQ_CST) == cnode);
+
+	/* The head takes the lock and hands the head role to C. */
+	q_clear_pending(&l);
+	__atomic_store_n(&cnode->locked, Q_NODE_HANDOFF, __ATOMIC_RELEASE);
+	q_pv_kick_node(&l, cnode);                     /* C halted: hashed, slow value */
+	CHECK_EQ(__atomic_load_n(&l.locked, __ATOMIC_SEQ_CST), Q_SLOW_VAL);
+	adaptive_unlock(&l);                           /* unhash, kick C */
+	pthread_join(tc, NULL);
+
+	CHECK_EQ(c.order, 1);
+	CHECK_EQ(word(&l), 0);
+	CHECK(pv_hash_lookup(&l) == NULL);
+	CHECK_EQ(event(LOCK_EV_pv_kick_unlock), 1);
+	CHECK_EQ(host_pv_timeouts(), 0);
+
+	pv_lock_set_spin_threshold(PV_SPIN_THRESHOLD);
+	pv_lock_set_ops(NULL);
+}
+
 /* ---- lock events ---------------------------------------------------------------- */
 
 static void test_events(void)
@@ -910,7 +1064,8 @@ static void test_events(void)
 		"lock_pending", "lock_slowpath", "lock_use_node2", "lock_use_node3",
 		"lock_use_node4", "lock_no_node", "pv_wait_node", "pv_wait_head",
 		"pv_wait_again", "pv_wait_early", "pv_kick_unlock", "pv_kick_wake",
-		"pv_spurious_wakeup", "pv_lock_stealing", "pv_hash_hops",
+		"pv_spurious_wakeup", "pv_lock_stealing", "pv_steal_stale",
+		"pv_wait_stale", "pv_wait_budget", "pv_hash_hops",
 		"pv_latency_kick", "pv_latency_wake",
 	};
 
@@ -958,6 +1113,11 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_pv_hybrid_trylock),
 	TEST_CASE(test_pv_unlock_corruption_traps),
 	TEST_CASE(test_pv_unlock_slowpath),
+	TEST_CASE(test_pv_adaptive_stale_head),
+	TEST_CASE(test_pv_adaptive_steals_past_stale_head),
+	TEST_CASE(test_pv_adaptive_beat),
+	TEST_CASE(test_pv_adaptive_halts_behind_stalled_prev), /* before any kicked wait */
+	TEST_CASE(test_pv_adaptive_budget),
 	TEST_CASE(test_pv_head_halts),
 	TEST_CASE(test_pv_wait_node_and_kick_node),
 	TEST_CASE(test_pv_ops_switch),

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pvqspinlock_adaptive.c - pvqspinlock with the judgements of pv_adaptive.h:
+ * the same word, fast paths, unlock and slow path, the PV hooks with
+ * PV_ADAPTIVE 1, and its lock_type.
+ */
+#include "lock.h"
+#include "pvqspinlock.h"
+
+#define PV_ADAPTIVE 1
+#include "pvqspinlock_hooks.h"
+
+#define QSPIN_SLOWPATH_FN pvqspin_adaptive_lock_slowpath
+#include "qspinlock_slowpath.h"
+
+struct pv_stale_seen pv_stale_seen[LOCK_NR_CPUS];
+
+static inline void pvqspin_adaptive_lock(struct qspinlock *lock)
+{
+	uint32_t val = 0;
+
+	/* ACQUIRE: critical section after (0,0,0) -> (0,0,1). */
+	if (lock_likely(__atomic_compare_exchange_n(&lock->val, &val, Q_LOCKED_VAL,
+						    false, __ATOMIC_ACQUIRE,
+						    __ATOMIC_RELAXED)))
+		return;
+	pvqspin_adaptive_lock_slowpath(lock, val);
+}
+
+/* The rest is pvqspinlock's: the unlock slow path kicks whoever is hashed. */
+#define pvqspin_adaptive_init pvqspin_init
+#define pvqspin_adaptive_unlock pvqspin_unlock
+#define pvqspin_adaptive_trylock pvqspin_trylock
+#define pvqspin_adaptive_is_locked pvqspin_is_locked
+
+LOCK_TYPE_DEFINE(pvqspinlock_adaptive, struct qspinlock, pvqspin_adaptive);
