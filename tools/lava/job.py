@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import re
 import sys
+import urllib.parse
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parents[1]
@@ -228,10 +229,13 @@ def build_job(o):
     cmdline = " ".join(o.guest_args)
     name = o.job_name or (f"pvspin {cmdline or 'default'} ({o.machine}, {accel}, "
                           f"{o.smp} vCPUs)")
-    kernel = {"url": f"{base}/{image.name}",
-              "image_arg": f'-kernel {{kernel}} -append "{cmdline}"'}
-    if image.is_file():
-        kernel["sha256sum"] = _sha256(image)
+    url = f"{base}/{image.name}"
+    kernel = {"url": url, "image_arg": f'-kernel {{kernel}} -append "{cmdline}"'}
+    # The checksum of the image the job fetches: the file a file:// URL
+    # names, else this build's (the one to upload to the store).
+    local = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)) if url.startswith("file://") else image
+    if local.is_file():
+        kernel["sha256sum"] = _sha256(local)
     return {
         "job_name": name[:JOB_NAME_MAX],
         "device_type": DEVICE_TYPE,
