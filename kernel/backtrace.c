@@ -5,10 +5,11 @@
 #include "lib/layout.h"
 #include "backtrace.h"
 #include "console.h"
-#include "smp.h"
+#include "ram.h"
 
-/* Every stack pvspin runs on is in .bss (boot, CPU 0's IST) or in the AP
- * memory placed right after the image (smp.c): one range from .bss up. */
+/* Every stack pvspin runs on is in .bss (boot, CPU 0's IST) or in the RAM
+ * handed out after the image (ram.h: the APs' stacks and IST stacks): one
+ * range from .bss up. */
 extern char __bss_start[], __bss_end[];
 extern char __text_start[], __text_end[];      /* linker.ld */
 
@@ -26,7 +27,7 @@ static struct frame_walk_bounds stack_bounds(unsigned int max_depth)
 {
 	return (struct frame_walk_bounds){
 		.lo = (uint64_t)(uintptr_t)__bss_start,
-		.hi = smp_memory_end() ? smp_memory_end() : (uint64_t)(uintptr_t)__bss_end,
+		.hi = ram_end() ? ram_end() : (uint64_t)(uintptr_t)__bss_end,
 		.max_span = AP_STACK_SIZE,
 		.max_depth = max_depth,
 		.text_lo = (uint64_t)(uintptr_t)__text_start,

@@ -12,8 +12,8 @@
 #include "exit.h"
 #include "gdt.h"
 #include "ktap.h"
-#include "multiboot.h"
 #include "percpu.h"
+#include "ram.h"
 #include "smp.h"
 #include "time.h"
 #include "trap.h"
@@ -54,12 +54,12 @@
 struct smp_info smp;
 
 extern const uint8_t trampoline_start[], trampoline_end[];
-extern char __image_end[];              /* linker.ld */
 
-/* The AP stacks, then the APs' per-CPU areas (percpu_place), live in RAM after
- * the image, not in .bss, so that QEMU need not load them nor the guest zero
- * them. A stack slot goes by arrival order, INIT restarts included, so all
- * MAX_CPUS slots are there (address space only: nothing touches an unused one). */
+/* The APs' per-CPU areas (percpu_place), then their stacks, come from the RAM
+ * after the image (ram.h), the areas first: what the APs touch then starts
+ * right after the image, the smallest span of memory. A stack slot goes by
+ * arrival order, INIT restarts included, so all MAX_CPUS slots are there
+ * (address space only: nothing touches an unused one). */
 #define AP_STACKS_SIZE ((uint64_t)MAX_CPUS * AP_STACK_SIZE)
 static uintptr_t ap_stacks;
 
@@ -280,37 +280,20 @@ static void report_missing(void)
 		}
 }
 
-/* Start of `size` bytes of usable RAM right after the image, or 0. The boot
- * loader's information there has been copied out (multiboot_parse). */
-static uintptr_t ram_after_image(uint64_t size)
-{
-	uint64_t base = ((uintptr_t)__image_end + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
-	for (int i = 0; i < boot_info.nr_regions; i++) {
-		const struct mem_region *r = &boot_info.regions[i];
-		if (r->type == MEM_TYPE_USABLE && r->base <= base && base + size <= r->base + r->len)
-			return (uintptr_t)base;
-	}
-	return 0;
-}
-
 /* False if there is no room: then no AP is started, and the smp suite
  * reports the CPUs missing. */
 static bool place_ap_memory(void)
 {
-	uintptr_t base = ram_after_image(AP_STACKS_SIZE + percpu_place_size(cpu_list.nr));
-	if (!base) {
+	void *areas = ram_alloc(percpu_place_size(cpu_list.nr), PAGE_SIZE);
+	void *stacks = areas ? ram_alloc(AP_STACKS_SIZE, PAGE_SIZE) : 0;
+	if (!stacks) {
 		kprintf("# smp: no usable RAM after the image for %u CPUs' stacks and per-CPU areas: CPU 0 only\n",
 			cpu_list.nr);
 		return false;
 	}
-	ap_stacks = base;
-	percpu_place((void *)(base + AP_STACKS_SIZE), cpu_list.nr);
+	ap_stacks = (uintptr_t)stacks;
+	percpu_place(areas, cpu_list.nr);
 	return true;
-}
-
-uint64_t smp_memory_end(void)
-{
-	return ap_stacks ? ap_stacks + AP_STACKS_SIZE + percpu_place_size(percpu_nr) : 0;
 }
 
 void smp_boot_aps(bool hold_init_race)

@@ -26,9 +26,6 @@ extern struct smp_info smp;
  * takes its list of offline APs before the first SIPIs, and its INITs wait
  * until one of them has come online, so the batch must restart that AP. */
 void smp_boot_aps(bool hold_init_race);
-/* End of the AP stacks and per-CPU areas after the image (0 before smp_boot_aps
- * placed them): every stack lies below it. */
-uint64_t smp_memory_end(void);
 unsigned int smp_online(void);
 /* AP starts at address 0 (a lost SIPI vector), redirected to the trampoline. */
 unsigned int smp_parked_at_zero(void);

@@ -15,6 +15,7 @@
 #include "kernel/options.h"
 #include "kernel/percpu.h"
 #include "kernel/pv_backend.h"
+#include "kernel/ram.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/watchdog.h"
@@ -99,7 +100,8 @@ static struct {
 	unsigned int ncpus;
 	uint64_t overrun_ns;            /* a critical section's overrun limit */
 	uint64_t long_overrun_ns;       /* shape=locktorture: one with a long hold */
-	struct bench_cpu cpu[MAX_CPUS];
+	struct bench_cpu *cpu;          /* [ncpus], from ram_alloc: not in .bss (kernel/ram.h) */
+	unsigned int cpu_room;          /* entries allocated at cpu */
 	struct bench_row rows[TABLE_ROWS];
 	unsigned int nrows;
 } b;
@@ -409,7 +411,7 @@ static void bench_one(const char *lock_name, void *ctx)
 	char name[NAME_MAX];
 	snprintf(name, sizeof(name), "bench:%s", lock_name);
 	ktap_set_current("bench");
-	memset(b.cpu, 0, sizeof(b.cpu));
+	memset(b.cpu, 0, b.ncpus * sizeof(*b.cpu));
 	b.type = lock_type_find(lock_name);
 	b.type->init(&b.lock);
 	b.owner = NO_OWNER;
@@ -489,11 +491,24 @@ static void describe(void)
 		  params, pv_backend_name());
 }
 
+/* Room for n CPUs' counters; false (every result failed) when RAM has none. */
+static bool cpu_room(unsigned int n)
+{
+	if (b.cpu_room >= n)
+		return true;
+	b.cpu = ram_alloc((uint64_t)n * sizeof(*b.cpu), CACHE_LINE);
+	b.cpu_room = b.cpu ? n : 0;
+	if (!b.cpu)
+		for (unsigned int i = 0; i < torture_nr_locks(); i++)
+			ktap_fail("bench", "no RAM after the image for %u CPUs' counters", n);
+	return b.cpu != 0;
+}
+
 static unsigned int bench_nr_results(void) { return torture_nr_locks(); }
 
 static void bench_run(void)
 {
-	if (!suite_lock_cpus("bench", &b.ncpus))
+	if (!suite_lock_cpus("bench", &b.ncpus) || !cpu_room(b.ncpus))
 		return;
 	b.shape = &shapes[suite_opt.shape];
 	locktorture_prepare(&b.lt, b.ncpus, suite_opt.long_hold_ms);
