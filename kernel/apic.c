@@ -45,12 +45,23 @@
 #define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_LEAF_X2APIC_TOPOLOGY 0xB
 
-#define TIMER_CALIBRATE_NS 500000ull   /* a fixed cost of every boot */
+/* The timer's rate is counted over a stretch that boot spends anyway, from
+ * apic_timer_count_start() (before the AP bring-up) to apic_timer_calibrate()
+ * (after time_refine(), so against the refined TSC), not over a wait of its
+ * own. Counting divided by 16, the 32-bit count lasts 68 s at the 1 GHz timer
+ * clock QEMU and KVM give, longer than any bring-up, at a resolution of 16
+ * ns. A stretch shorter than TIMER_CALIBRATE_NS is waited out to that length
+ * (the error stays what a window of that length gives); a count that ran out,
+ * or none started, is redone over such a wait. */
+#define TIMER_DIVIDE_BY_16 0x3
+#define TIMER_COUNT_DIVISOR 16
+#define TIMER_CALIBRATE_NS 500000ull
 
 static enum apic_mode mode;
 static volatile uint32_t *xapic_mmio;
 static bool ready;
 static uint64_t timer_ticks_per_ms;
+static uint64_t timer_count_start_tsc;  /* 0: no count under way */
 
 bool cpu_has_x2apic(void)
 {
@@ -156,19 +167,32 @@ void apic_send_nmi(uint32_t apic_id)
 }
 
 
-/* Count LAPIC timer ticks (divide by 1) over a known stretch of TSC time. */
-void apic_timer_calibrate(void)
+/* The BSP counts its timer over a stretch of TSC time (above). */
+void apic_timer_count_start(void)
 {
-	apic_write(APIC_TIMER_DCR, TIMER_DIVIDE_BY_1);
+	apic_write(APIC_TIMER_DCR, TIMER_DIVIDE_BY_16);
 	apic_write(APIC_LVT_TIMER, LVT_MASKED);
 	apic_write(APIC_TIMER_ICR, 0xFFFFFFFFu);
-	uint64_t t0 = time_ns();
-	while (time_ns() - t0 < TIMER_CALIBRATE_NS)
+	timer_count_start_tsc = rdtsc_ordered();
+}
+
+void apic_timer_calibrate(void)
+{
+	if (!timer_count_start_tsc)
+		apic_timer_count_start();
+	uint64_t end = timer_count_start_tsc + ns_to_tsc(TIMER_CALIBRATE_NS);
+	while ((int64_t)(rdtsc() - end) < 0)
 		cpu_pause();
 	uint32_t left = apic_read(APIC_TIMER_CCR);
+	uint64_t ns = tsc_to_ns(rdtsc_ordered() - timer_count_start_tsc);
 	apic_write(APIC_TIMER_ICR, 0);
-	uint64_t ticks = 0xFFFFFFFFull - left;
-	timer_ticks_per_ms = ticks * 1000000ull / TIMER_CALIBRATE_NS;
+	timer_count_start_tsc = 0;
+	if (left == 0 || ns == 0) {
+		apic_timer_calibrate();         /* ran out: count again over the short wait */
+		return;
+	}
+	uint64_t ticks = (0xFFFFFFFFull - left) * TIMER_COUNT_DIVISOR;
+	timer_ticks_per_ms = ticks * NS_PER_MS / ns;
 	if (timer_ticks_per_ms == 0)
 		timer_ticks_per_ms = 1;
 }

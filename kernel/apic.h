@@ -29,7 +29,9 @@ void apic_send_sipi(uint32_t apic_id, uint8_t page);
 void apic_send_nmi(uint32_t apic_id);
 
 /* LAPIC timer: periodic interrupts on `vector` every `ns` (after
- * apic_timer_calibrate()), or stop it. */
+ * apic_timer_calibrate()), or stop it. The BSP's timer rate is counted from
+ * apic_timer_count_start() to apic_timer_calibrate() (apic.c). */
+void apic_timer_count_start(void);
 void apic_timer_calibrate(void);
 void apic_timer_periodic(uint8_t vector, uint64_t ns);
 void apic_timer_stop(void);

@@ -121,8 +121,9 @@ void kmain(void)
 	boot_phase_end("acpi");
 	time_init();
 	boot_phase_end("tsc");
-	print_boot_info();
 	apic_init_bsp();
+	apic_timer_count_start();       /* read in apic_timer_calibrate() below */
+	print_boot_info();
 	percpu_of(0)->apic_id = apic_read_id();
 	check_apic_reach();
 	steal_time_enable(0);
