@@ -43,6 +43,12 @@
 #include "pv_ops.h"
 #include "qnode.h"
 
+/* The judgements, bits of PV_ADAPTIVE (pvqspinlock_hooks.h). */
+#define PV_ADAPT_STEAL 1U  /* 1: steal past a stale head */
+#define PV_ADAPT_BEAT 2U   /* 2: halt behind a predecessor whose beat stood still */
+#define PV_ADAPT_BUDGET 4U /* 3: end a spin that lasted a halt and kick */
+#define PV_ADAPT_ALL (PV_ADAPT_STEAL | PV_ADAPT_BEAT | PV_ADAPT_BUDGET)
+
 /* Free with pending set this long: the head is not running. */
 #define PV_STALE_HEAD_NS 20000U
 /* The shortest spin budget, whatever a halt and kick was measured at. */

@@ -7,7 +7,8 @@
 #include "lock.h"
 #include "pvqspinlock.h"
 
-#define PV_ADAPTIVE 1
+#include "pv_adaptive.h"
+#define PV_ADAPTIVE PV_ADAPT_ALL
 #include "pvqspinlock_hooks.h"
 
 #define QSPIN_SLOWPATH_FN pvqspin_adaptive_lock_slowpath

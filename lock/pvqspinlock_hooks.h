@@ -4,11 +4,12 @@
  *
  * Included by pvqspinlock.c and pvqspinlock_adaptive.c, before
  * qspinlock_slowpath.h.  PV_ADAPTIVE (default 0; pvqspinlock_adaptive.c
- * defines it 1) adds the judgements of pv_adaptive.h at three places:
- * q_queue_trylock() also steals past a queue head that leaves a free lock
- * untaken, q_pv_wait_node() also halts when the predecessor's beat stood
- * still, and both spins also end when they have cost a halt and kick.
- * With PV_ADAPTIVE 0 this is Linux's pvqspinlock, step for step.
+ * defines it PV_ADAPT_ALL) adds the judgements of pv_adaptive.h, one bit
+ * each: PV_ADAPT_STEAL, q_queue_trylock() also steals past a queue head
+ * that leaves a free lock untaken; PV_ADAPT_BEAT, q_pv_wait_node() also
+ * halts when the predecessor's beat stood still; PV_ADAPT_BUDGET, both
+ * spins also end when they have lasted a halt and kick.  With PV_ADAPTIVE
+ * 0 this is Linux's pvqspinlock, step for step.
  *
  * Per-node vCPU state (lock_qnode.state), and who moves it:
  *
@@ -64,8 +65,11 @@
 #define PV_PREV_CHECK_MASK 0xffU
 
 #ifndef PV_ADAPTIVE
-#define PV_ADAPTIVE 0
+#define PV_ADAPTIVE 0U
 #endif
+#define PV_STEAL_STALE ((PV_ADAPTIVE & PV_ADAPT_STEAL) != 0)
+#define PV_BEAT ((PV_ADAPTIVE & PV_ADAPT_BEAT) != 0)
+#define PV_BUDGET ((PV_ADAPTIVE & PV_ADAPT_BUDGET) != 0)
 _Static_assert(PV_PREV_CHECK_MASK > PV_BEAT_MASK,
 	       "a running predecessor beats between two checks of its beat");
 
@@ -110,7 +114,7 @@ static inline bool q_queue_trylock(struct qspinlock *lock)
 		if (!(val & Q_TAIL_MASK))
 			return false;
 		if (val & Q_PENDING_MASK) {
-			if (!PV_ADAPTIVE || (val & Q_LOCKED_MASK))
+			if (!PV_STEAL_STALE || (val & Q_LOCKED_MASK))
 				return false;
 			/* ACQUIRE on success, as above. */
 			if (pv_head_stale(lock, val) &&
@@ -145,7 +149,7 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 		struct pv_beat_watch watch = { 0, false };
 		struct pv_budget budget = { 0, UINT64_MAX };
 
-		if (PV_ADAPTIVE)
+		if (PV_BUDGET)
 			pv_budget_start(&budget);
 		for (uint32_t loop = pv_lock_spin_threshold(); loop; loop--) {
 			/* Relaxed: the caller does the ACQUIRE read after us. */
@@ -155,14 +159,13 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 				early = true;
 				break;
 			}
-			if (PV_ADAPTIVE) {
+			if (PV_BEAT)
 				pv_beat(node, loop);
-				if (!(loop & PV_PREV_CHECK_MASK)) {
-					stale = pv_prev_stalled(prev, &watch);
-					spent = !stale && pv_budget_spent(&budget);
-					if (stale || spent)
-						break;
-				}
+			if ((PV_BEAT || PV_BUDGET) && !(loop & PV_PREV_CHECK_MASK)) {
+				stale = PV_BEAT && pv_prev_stalled(prev, &watch);
+				spent = PV_BUDGET && !stale && pv_budget_spent(&budget);
+				if (stale || spent)
+					break;
 			}
 			pv_spin_hint_tick(&hint);
 			lock_cpu_relax();
@@ -245,20 +248,19 @@ static inline uint32_t q_pv_wait_head_or_lock(struct qspinlock *lock,
 		__atomic_store_n(&node->state, (uint8_t)PV_VCPU_RUNNING,
 				 __ATOMIC_RELAXED);
 
-		if (PV_ADAPTIVE)
+		if (PV_BUDGET)
 			pv_budget_start(&budget);
 		/* Pending set: stealers back off while we spin. */
 		q_set_pending(lock);
 		for (uint32_t loop = pv_lock_spin_threshold(); loop; loop--) {
 			if (q_trylock_clear_pending(lock))
 				goto gotlock;
-			if (PV_ADAPTIVE) {
+			if (PV_BEAT)
 				pv_beat(node, loop);
-				spent = !(loop & PV_PREV_CHECK_MASK) &&
-					pv_budget_spent(&budget);
-				if (spent)
-					break;
-			}
+			spent = PV_BUDGET && !(loop & PV_PREV_CHECK_MASK) &&
+				pv_budget_spent(&budget);
+			if (spent)
+				break;
 			pv_spin_hint_tick(&hint);
 			lock_cpu_relax();
 		}
