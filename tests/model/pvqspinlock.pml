@@ -4,7 +4,7 @@
 /*
  * Checked with Debian's spin (6.5): tests/model/run.sh, `make model`.
  *
- *   spin -a [-DNCPU=n] [-DROUNDS=n] [-DSPURIOUS=n] [-DMUTANT_x] pvqspinlock.pml
+ *   spin -a [-DNCPU=n] [-DROUNDS=n] [-DSPURIOUS=n] [-DADAPTIVE] [-DMUTANT_x] pvqspinlock.pml
  *   cc -O2 -DSAFETY -o pan pan.c && ./pan
  *
  * What is modelled (docs/locks.md, "Model check", says what is not):
@@ -32,6 +32,14 @@
  * go on forever shows up as a vCPU that cannot move: pan's invalid end
  * state.  PV_SPIN_THRESHOLD is thereby any value >= 1.
  *
+ * ADAPTIVE: pvqspinlock_adaptive (lock/pv_adaptive.h).  Its one new
+ * transition is q_queue_trylock()'s steal past a queue head that has
+ * pending set and leaves the lock free (pv_head_stale()): a judgement of
+ * time, so the model makes it either way at every look.  Its other two
+ * judgements only choose when a spin ends (the predecessor's beat stood
+ * still; the spin lasted a halt and kick), which the model already leaves
+ * open: every spin here may end after any number of reads.
+ *
  * Checks:
  *   - mutual exclusion: assertion in critical_section;
  *   - no lost wakeup: when nothing can move, no vCPU is halted while the
@@ -55,6 +63,9 @@
  *   MUTANT_NO_SPIN               pv_lock_spin_threshold() is 0: the spins
  *                                never read their condition (a livelock:
  *                                only the liveness check, pan -l -f, sees it)
+ *   MUTANT_STALE_STEAL_STORE     (with ADAPTIVE) the steal past a stale head
+ *                                is a plain store, not a cmpxchg: the head
+ *                                takes the free lock at the same moment
  *
  * Liveness: compiled with -DNP, `pan -l -f` finds no cycle at all under
  * weak fairness: with finite ROUNDS every fair run ends, so every vCPU
@@ -239,11 +250,29 @@ inline q_queue_trylock()
 		/* cmpxchg(lock->locked, 0 -> Q_LOCKED_VAL), ACQUIRE */
 		atomic { if :: locked == 0 -> locked = Q_LOCKED_VAL; ok = 1 :: else fi }
 #endif
+#ifdef ADAPTIVE
+	   :: vl == 0 && vp && vt != NIL ->
+		/* pv_head_stale(): judged either way */
+		if
+		:: true ->
+#ifdef MUTANT_STALE_STEAL_STORE
+			locked = Q_LOCKED_VAL; ok = 1
+#else
+			/* cmpxchg(lock->locked, 0 -> Q_LOCKED_VAL), ACQUIRE */
+			atomic { if :: locked == 0 -> locked = Q_LOCKED_VAL; ok = 1 :: else fi }
+#endif
+		:: true
+		fi
+#endif
 	   :: else
 	   fi;
 	   if
 	   :: ok -> break				/* stole it */
+#ifdef ADAPTIVE
+	   :: !ok && (vt == NIL || (vp && vl != 0)) -> break	/* the head spins on a held lock */
+#else
 	   :: !ok && (vt == NIL || vp) -> break	/* no queue, or the head spins */
+#endif
 	   :: else ->
 		/* lock_cpu_relax(); q_read(): the same word, the same answer */
 		(locked != vl || pending != vp || tail != vt)

@@ -118,6 +118,12 @@ expect_pass model-ipi "3 vCPUs, 1 round, ipi_wait" "-DNCPU=3 -DROUNDS=1 -DIPI_WA
 expect_pass model-2x2 "2 vCPUs, 2 rounds" "-DNCPU=2 -DROUNDS=2" "$SAFETY" ""
 expect_pass liveness "3 vCPUs, 1 round, no fair cycle: every vCPU finishes" \
 	"-DNCPU=3 -DROUNDS=1" "$LIVENESS" "-l -f"
+# pvqspinlock_adaptive: the steal past a stale queue head added.
+expect_pass model-adaptive "adaptive, 3 vCPUs, 1 round, pv_ops contract" "-DNCPU=3 -DROUNDS=1 -DADAPTIVE" "$SAFETY" ""
+expect_pass model-adaptive-ipi "adaptive, 3 vCPUs, 1 round, ipi_wait" "-DNCPU=3 -DROUNDS=1 -DADAPTIVE -DIPI_WAIT" "$SAFETY" ""
+expect_pass model-adaptive-2x2 "adaptive, 2 vCPUs, 2 rounds" "-DNCPU=2 -DROUNDS=2 -DADAPTIVE" "$SAFETY" ""
+expect_pass liveness-adaptive "adaptive, 3 vCPUs, 1 round, no fair cycle" \
+	"-DNCPU=3 -DROUNDS=1 -DADAPTIVE" "$LIVENESS" "-l -f"
 
 # Each mutant must be caught, by the check meant for it.
 expect_caught mutant-halted-after-recheck "HALTED stored after the re-check: lost wakeup" \
@@ -132,6 +138,8 @@ expect_caught mutant-steal-store "stealer stores instead of cmpxchg: mutual excl
 	"-DMUTANT_STEAL_STORE" "$SAFETY_BFS" "" 'in_cs *== *1'
 expect_caught mutant-no-spin "spin threshold 0: livelock" \
 	"-DMUTANT_NO_SPIN" "$LIVENESS" "-l -f" 'non-progress cycle'
+expect_caught mutant-stale-steal-store "adaptive: stale-head steal stores instead of cmpxchg: mutual exclusion" \
+	"-DADAPTIVE -DMUTANT_STALE_STEAL_STORE" "$SAFETY_BFS" "" 'in_cs *== *1'
 # Without the watchdog's assertion a lost wakeup is still a deadlock.
 expect_caught end-states "kick before release, no watchdog: invalid end state" \
 	"-DMUTANT_KICK_BEFORE_RELEASE -DNO_WATCHDOG" "$SAFETY_BFS" "" 'invalid end state'
