@@ -94,9 +94,9 @@ outputs (in --out DIR):
   {GNUPLOT_INSTALL}
 
 interference (docs/bench.md "Interference modes"; needs root and cgroup v1):
-  --quota PCT[/PERIOD_MS]   one vCPU thread per CPU of the cpuset, each in its
-                            own cgroup limited to PCT% of each period (default
-                            {DEFAULT_QUOTA_PERIOD_MS:g} ms)
+  --quota PCT[/PERIOD_MS]   vCPU threads pinned round-robin to the cpuset, each in
+                            its own cgroup limited to PCT% of each period (default
+                            {DEFAULT_QUOTA_PERIOD_MS:g} ms); at most 100% per CPU
   --stall LEN_MS/EVERY_MS[:rr|random]  every EVERY_MS one vCPU thread (round
                             robin, or random from --seed) is frozen for LEN_MS
   --hog CPUSET:DUTY%/PERIOD_MS[:fifo]  busy co-runners on those CPUs

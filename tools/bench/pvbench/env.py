@@ -91,7 +91,8 @@ def pinning_text(opts):
     if opts.pin_vcpus:
         return "every vCPU thread pinned to one CPU of its cpuset, round-robin (QMP thread ids)"
     if modes & {"quota", "stall"}:
-        return ("--quota/--stall configs: one vCPU thread per CPU of the cpuset (QMP thread ids); "
+        return ("--quota/--stall configs: each vCPU thread pinned to one CPU of the cpuset, "
+                "round-robin (QMP thread ids); "
                 "others: taskset to the cpuset, threads free within it")
     return "taskset to the cpuset, threads free within it"
 

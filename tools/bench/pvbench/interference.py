@@ -204,7 +204,9 @@ def parse_sweep(text, every_ms, order="rr"):
 def check_spec(spec, config):
     """Refuse SPEC on CONFIG when it cannot apply (UsageError)."""
     threads = config.vcpus * config.vms
-    if spec.mode == "quota" and threads > len(config.cpus):
-        raise UsageError(f"--quota on config {config.label}: {threads} vCPU threads for "
-                         f"{len(config.cpus)} CPUs; --quota pins one vCPU thread per CPU of the "
-                         f"cpuset; accepted: at most {len(config.cpus)} vCPUs x VMs there")
+    per_cpu = -(-threads // len(config.cpus))   # the most on one CPU (round-robin pinning)
+    if spec.mode == "quota" and per_cpu * spec.pct > PCT:
+        raise UsageError(f"--quota on config {config.label}: {per_cpu} vCPU threads on one CPU "
+                         f"at {fmt_num(spec.pct)}% each is {fmt_num(per_cpu * spec.pct)}% of it, "
+                         f"so the CPU and not the quota would set the shape; accepted: "
+                         f"vCPU threads per CPU x PCT at most 100")
