@@ -34,7 +34,7 @@ class Qmp:
             except (FileNotFoundError, ConnectionRefusedError):
                 sock.close()
                 if proc.poll() is not None:
-                    raise QmpError(f"run-qemu.sh exited (status {proc.returncode}) "
+                    raise QmpError(f"the QEMU process exited (status {proc.returncode}) "
                                    "before QEMU's QMP socket appeared") from None
                 if time.monotonic() > deadline:
                     raise QmpError(f"no QMP socket after {connect_timeout} s") from None
