@@ -7,6 +7,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 
+from .. import facts
 from .report import EXIT_BED, EXIT_USAGE, PROG, UsageError
 
 DEFAULT_KERNEL_META = "linux-image-amd64"
@@ -123,7 +124,7 @@ VALUE_OPTIONS = {
     "--end-grace": "end_grace", "--env-file": "env_file", "--diag-dir": "diag_dir",
     "--l1-break": "break_mode",
 }
-PIN_RE = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
+PIN_RE = re.compile(facts.CPULIST_RE)
 MODULE_PARAM_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+=\S*$")
 
 

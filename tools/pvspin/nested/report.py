@@ -9,7 +9,7 @@ from .. import status
 
 PROG = "nested-run.sh"
 EXIT_OK = 0
-EXIT_USAGE = 2                 # bad options or a malformed job file
+EXIT_USAGE = status.BAD_INPUT  # bad options or a malformed job file
 EXIT_BED = status.NO_VMM       # the bed failed: no L2 run could be judged
 
 
