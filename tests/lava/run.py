@@ -386,7 +386,8 @@ def test_run_local(quick, lava_ok, tmp):
             fail(f"run-local: {name}", f"--lava-job status {gen.returncode}: {gen.stderr[-200:]}")
             continue
         jf.write_text(gen.stdout)
-        got = run_local([str(jf)], tmp)
+        # its own output directory: a run that did not pass keeps its log
+        got = run_local(["--output-dir", str(jf.with_suffix(".out")), str(jf)], tmp)
         out = got.stdout.splitlines()
         missing = [line for line in lines if line not in out]
         if got.returncode != want or missing or out[:1] != ["KTAP version 1"]:

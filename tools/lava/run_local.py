@@ -104,8 +104,15 @@ def stop_leftovers(job_id):
                 pass
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt
+class Stopped(Exception):
+    """A signal (SIGINT, SIGTERM) ended the run; its exit status is 128 + the signal."""
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.status = 128 + signum
+
+
+def _stopped(signum, frame):
+    raise Stopped(signum)
 
 
 def run(args):
@@ -132,12 +139,15 @@ def run(args):
              str(out / "job.yaml")]
     log = out / "lava-run.log"
     say(f"lava-run job {job_id}: {job.get('job_name', '')} (log: {log})")
-    signal.signal(signal.SIGTERM, _terminate)
     child = None
     try:
         with open(log, "w") as f:
             child = procs.Group(argv, stdout=f, stderr=f, env=env)
             code = child.wait(job_seconds(job) + GRACE_S)
+    except (Stopped, KeyboardInterrupt):
+        if args.output_dir is None:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         if child:
             child.stop()
@@ -162,6 +172,8 @@ def run(args):
 
 
 def main(argv):
+    signal.signal(signal.SIGTERM, _stopped)
+    signal.signal(signal.SIGINT, _stopped)
     try:
         return run(parse(argv))
     except BadInput as e:
@@ -170,9 +182,9 @@ def main(argv):
     except dispatcher.NoDispatcher as e:
         say(str(e))
         return status.NO_VMM
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+    except Stopped as e:
+        say(f"stopped by signal {e.status - 128}")
+        return e.status
 
 
 if __name__ == "__main__":
