@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pv_adaptive.h - the three judgements pvqspinlock_adaptive adds to the PV
- * hooks: a queue head that is not running, a predecessor that is not
- * running, and a spin that has cost more than halting would.
+ * pv_adaptive.h - the two judgements pvqspinlock_adaptive adds to the PV
+ * hooks: a queue head that is not running, and a predecessor that is not
+ * running.
  *
  * Each is a hint: a wrong answer costs time, never correctness.  Stealing
  * is a cmpxchg of the locked byte whatever the judgement (mutual exclusion
  * does not depend on it), and halting early or late is what
  * pv_wait_early() already does (tests/model covers both with every
- * outcome of the judgement).  None needs anything from the hypervisor, so
- * they work where it tells nothing (TCG: no steal time, no
+ * outcome of the judgement).  Neither needs anything from the hypervisor,
+ * so they work where it tells nothing (TCG: no steal time, no
  * vcpu_is_preempted).
  *
  * 1. Stale head (pv_head_stale): the queue head sets pending while it
@@ -29,13 +29,6 @@
  *    so the successor cannot be next soon.  This is Linux's pv_wait_early()
  *    with a "running" stamp the vCPUs keep themselves, where Linux asks
  *    vcpu_is_preempted() (steal time).
- *
- * 3. Budget (pv_budget_*): a spin ends when it has lasted as long as one
- *    halt and kick costs (pv_lock_wake_cost_ns(), measured), and not
- *    before PV_BUDGET_MIN_NS: spinning for the cost of blocking, then
- *    blocking, is within 2x of the better choice made in hindsight.  The
- *    loop count (pv_lock_spin_threshold()) still bounds it; until a first
- *    kick has been measured it is the only bound.
  */
 #ifndef LOCK_PV_ADAPTIVE_H
 #define LOCK_PV_ADAPTIVE_H
@@ -46,13 +39,10 @@
 /* The judgements, bits of PV_ADAPTIVE (pvqspinlock_hooks.h). */
 #define PV_ADAPT_STEAL 1U  /* 1: steal past a stale head */
 #define PV_ADAPT_BEAT 2U   /* 2: halt behind a predecessor whose beat stood still */
-#define PV_ADAPT_BUDGET 4U /* 3: end a spin that lasted a halt and kick */
-#define PV_ADAPT_ALL (PV_ADAPT_STEAL | PV_ADAPT_BEAT | PV_ADAPT_BUDGET)
+#define PV_ADAPT_ALL (PV_ADAPT_STEAL | PV_ADAPT_BEAT)
 
 /* Free with pending set this long: the head is not running. */
 #define PV_STALE_HEAD_NS 20000U
-/* The shortest spin budget, whatever a halt and kick was measured at. */
-#define PV_BUDGET_MIN_NS 10000U
 /* A spinning waiter bumps its node's beat every this many + 1 spins. */
 #define PV_BEAT_MASK 0x3fU
 
@@ -109,24 +99,6 @@ static inline bool pv_prev_stalled(struct lock_qnode *prev, struct pv_beat_watch
 	w->seen = beat;
 	w->valid = true;
 	return still;
-}
-
-struct pv_budget {
-	uint64_t start_ns;
-	uint64_t limit_ns; /* UINT64_MAX: no halt and kick measured yet */
-};
-
-static inline void pv_budget_start(struct pv_budget *b)
-{
-	uint64_t cost = pv_lock_wake_cost_ns();
-
-	b->limit_ns = !cost ? UINT64_MAX : cost < PV_BUDGET_MIN_NS ? PV_BUDGET_MIN_NS : cost;
-	b->start_ns = lock_now_ns();
-}
-
-static inline bool pv_budget_spent(const struct pv_budget *b)
-{
-	return b->limit_ns != UINT64_MAX && lock_now_ns() - b->start_ns >= b->limit_ns;
 }
 
 #endif /* LOCK_PV_ADAPTIVE_H */

@@ -30,8 +30,6 @@ struct pv_kick_stamp {
 
 static struct pv_kick_stamp pv_kick_time[LOCK_NR_CPUS];
 
-static uint64_t pv_wake_cost_avg_ns;
-
 void pv_lock_set_ops(const struct pv_lock_ops *ops)
 {
 	/* RELEASE: a CPU that sees the pointer also sees the ops' contents. */
@@ -70,21 +68,9 @@ void pv_lock_wait(uint8_t *ptr, uint8_t val)
 	if (kicked) {
 		uint64_t now = lock_now_ns();
 
-		uint64_t ns = now > kicked ? now - kicked : 0;
-		uint64_t avg = __atomic_load_n(&pv_wake_cost_avg_ns, __ATOMIC_RELAXED);
-
 		lock_event_inc(pv_kick_wake);
-		lock_event_wake_latency(ns);
-		/* Relaxed: a hint; a racing update loses one sample. */
-		__atomic_store_n(&pv_wake_cost_avg_ns,
-				 avg ? avg - avg / 8U + ns / 8U : (ns ? ns : 1U),
-				 __ATOMIC_RELAXED);
+		lock_event_wake_latency(now > kicked ? now - kicked : 0);
 	}
-}
-
-uint64_t pv_lock_wake_cost_ns(void)
-{
-	return __atomic_load_n(&pv_wake_cost_avg_ns, __ATOMIC_RELAXED);
 }
 
 void pv_spin_hint_init(struct pv_spin_hint *h)

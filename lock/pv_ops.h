@@ -65,14 +65,6 @@ void pv_lock_set_spin_threshold(uint32_t loops);
 uint32_t pv_lock_spin_threshold(void);
 
 /*
- * The measured cost of one halt and kick: a running average (weight 1/8)
- * of the kick-to-running latency of the waits that a kick ended, in ns; 0
- * until the first.  A hint shared by all CPUs (updates may race and lose a
- * sample); pvqspinlock_adaptive bounds its spins by it.
- */
-uint64_t pv_lock_wake_cost_ns(void);
-
-/*
  * Library-internal: the ops wrapped with latency accounting
  * (pv_latency_kick, pv_latency_wake, pv_kick_wake, wake histogram).
  */

@@ -7,9 +7,8 @@
  * defines it PV_ADAPT_ALL) adds the judgements of pv_adaptive.h, one bit
  * each: PV_ADAPT_STEAL, q_queue_trylock() also steals past a queue head
  * that leaves a free lock untaken; PV_ADAPT_BEAT, q_pv_wait_node() also
- * halts when the predecessor's beat stood still; PV_ADAPT_BUDGET, both
- * spins also end when they have lasted a halt and kick.  With PV_ADAPTIVE
- * 0 this is Linux's pvqspinlock, step for step.
+ * halts when the predecessor's beat stood still.  With PV_ADAPTIVE 0 this
+ * is Linux's pvqspinlock, step for step.
  *
  * Per-node vCPU state (lock_qnode.state), and who moves it:
  *
@@ -69,7 +68,6 @@
 #endif
 #define PV_STEAL_STALE ((PV_ADAPTIVE & PV_ADAPT_STEAL) != 0)
 #define PV_BEAT ((PV_ADAPTIVE & PV_ADAPT_BEAT) != 0)
-#define PV_BUDGET ((PV_ADAPTIVE & PV_ADAPT_BUDGET) != 0)
 _Static_assert(PV_PREV_CHECK_MASK > PV_BEAT_MASK,
 	       "a running predecessor beats between two checks of its beat");
 
@@ -145,12 +143,9 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 
 	pv_spin_hint_init(&hint);
 	for (;;) {
-		bool early = false, stale = false, spent = false;
+		bool early = false, stale = false;
 		struct pv_beat_watch watch = { 0, false };
-		struct pv_budget budget = { 0, UINT64_MAX };
 
-		if (PV_BUDGET)
-			pv_budget_start(&budget);
 		for (uint32_t loop = pv_lock_spin_threshold(); loop; loop--) {
 			/* Relaxed: the caller does the ACQUIRE read after us. */
 			if (__atomic_load_n(&node->locked, __ATOMIC_RELAXED))
@@ -159,12 +154,11 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 				early = true;
 				break;
 			}
-			if (PV_BEAT)
+			if (PV_BEAT) {
 				pv_beat(node, loop);
-			if ((PV_BEAT || PV_BUDGET) && !(loop & PV_PREV_CHECK_MASK)) {
-				stale = PV_BEAT && pv_prev_stalled(prev, &watch);
-				spent = PV_BUDGET && !stale && pv_budget_spent(&budget);
-				if (stale || spent)
+				stale = !(loop & PV_PREV_CHECK_MASK) &&
+					pv_prev_stalled(prev, &watch);
+				if (stale)
 					break;
 			}
 			pv_spin_hint_tick(&hint);
@@ -186,7 +180,6 @@ static inline void q_pv_wait_node(struct lock_qnode *node, struct lock_qnode *pr
 			lock_event_inc(pv_wait_node);
 			lock_event_cond_inc(pv_wait_early, early);
 			lock_event_cond_inc(pv_wait_stale, stale);
-			lock_event_cond_inc(pv_wait_budget, spent);
 			pv_lock_wait(&node->state, (uint8_t)PV_VCPU_HALTED);
 		}
 
@@ -241,15 +234,10 @@ static inline uint32_t q_pv_wait_head_or_lock(struct qspinlock *lock,
 	pv_spin_hint_init(&hint);
 
 	for (uint32_t waits = 0;; waits++) {
-		bool spent = false;
-		struct pv_budget budget = { 0, UINT64_MAX };
-
 		/* Relaxed: read by successors' pv_wait_early() as a hint. */
 		__atomic_store_n(&node->state, (uint8_t)PV_VCPU_RUNNING,
 				 __ATOMIC_RELAXED);
 
-		if (PV_BUDGET)
-			pv_budget_start(&budget);
 		/* Pending set: stealers back off while we spin. */
 		q_set_pending(lock);
 		for (uint32_t loop = pv_lock_spin_threshold(); loop; loop--) {
@@ -257,15 +245,10 @@ static inline uint32_t q_pv_wait_head_or_lock(struct qspinlock *lock,
 				goto gotlock;
 			if (PV_BEAT)
 				pv_beat(node, loop);
-			spent = PV_BUDGET && !(loop & PV_PREV_CHECK_MASK) &&
-				pv_budget_spent(&budget);
-			if (spent)
-				break;
 			pv_spin_hint_tick(&hint);
 			lock_cpu_relax();
 		}
 		q_clear_pending(lock);
-		lock_event_cond_inc(pv_wait_budget, spent);
 
 		if (!hashed) {
 			struct pv_hash_entry *he = pv_hash(lock, node);

@@ -971,31 +971,6 @@ static void test_pv_adaptive_beat(void)
 	CHECK(pv_prev_stalled(prev, &w));
 }
 
-static int budget_spent(void *b)
-{
-	return pv_budget_spent(b);
-}
-
-/* The spin budget is the measured halt and kick, at least PV_BUDGET_MIN_NS. */
-static void test_pv_adaptive_budget(void)
-{
-	struct pv_budget b;
-	uint8_t byte = 1;
-
-	host_cpu_bind(CPU_MAIN);
-	pv_lock_set_ops(&host_pv_ops_futex);
-	pv_lock_kick(CPU_MAIN);                        /* kick before wait: returns at once */
-	pv_lock_wait(&byte, 1);
-	pv_lock_set_ops(NULL);
-	CHECK(pv_lock_wake_cost_ns() > 0);
-	pv_budget_start(&b);
-	CHECK(b.limit_ns != UINT64_MAX);
-	CHECK(b.limit_ns >= PV_BUDGET_MIN_NS);
-	CHECK(b.limit_ns >= pv_lock_wake_cost_ns());
-	CHECK(wait_until(budget_spent, &b));
-	CHECK_EQ(host_pv_timeouts(), 0);
-}
-
 static int c_halted_or_hashed(void *unused)
 {
 	(void)unused;
@@ -1022,8 +997,7 @@ static void test_pv_adaptive_halts_behind_stalled_prev(void)
 	lock_events_reset();
 	host_pv_stats_reset();
 	pv_lock_set_ops(&host_pv_ops_futex);
-	pv_lock_set_spin_threshold(UINT32_MAX);
-	CHECK_EQ(pv_lock_wake_cost_ns(), 0);           /* no budget yet: only the beat can halt C */
+	pv_lock_set_spin_threshold(UINT32_MAX);        /* only the beat can halt C */
 
 	/* A fake head of CPU_FAKE_HEAD, spinning with pending on a held lock. */
 	prev->next = NULL;
@@ -1065,7 +1039,7 @@ static void test_events(void)
 		"lock_use_node4", "lock_no_node", "pv_wait_node", "pv_wait_head",
 		"pv_wait_again", "pv_wait_early", "pv_kick_unlock", "pv_kick_wake",
 		"pv_spurious_wakeup", "pv_lock_stealing", "pv_steal_stale",
-		"pv_wait_stale", "pv_wait_budget", "pv_hash_hops",
+		"pv_wait_stale", "pv_hash_hops",
 		"pv_latency_kick", "pv_latency_wake",
 	};
 
@@ -1116,8 +1090,7 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_pv_adaptive_stale_head),
 	TEST_CASE(test_pv_adaptive_steals_past_stale_head),
 	TEST_CASE(test_pv_adaptive_beat),
-	TEST_CASE(test_pv_adaptive_halts_behind_stalled_prev), /* before any kicked wait */
-	TEST_CASE(test_pv_adaptive_budget),
+	TEST_CASE(test_pv_adaptive_halts_behind_stalled_prev),
 	TEST_CASE(test_pv_head_halts),
 	TEST_CASE(test_pv_wait_node_and_kick_node),
 	TEST_CASE(test_pv_ops_switch),
