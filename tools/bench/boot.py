@@ -16,7 +16,10 @@ line as it arrives, and the process's end. A boot's time splits into
            test=smp; the floor and kut: their whole run)
   exit     the last result line -> the process's end (the guest's exit
            path, QEMU's teardown)
-and pvspin's own boot_phases_us (guest clock) is shown beside them.
+and pvspin's own boot_phases_us (guest clock) is shown beside them, and
+the host CPU time the QEMU process used (user + system, all its threads):
+on a host shared with other work the wall times spread widely, the CPU
+time much less, so it shows what a change saved.
 Repetitions: --reps N (default 7; 3 at 255 vCPUs). Writes DIR/results.md
 (tables, the machine named) and DIR/results.jsonl (one object per guest and
 vCPU count; DIR defaults to build/bench-boot). Status: 0 done, 1 a guest
@@ -27,6 +30,7 @@ import json
 import os
 import platform
 import re
+import resource
 import select
 import subprocess
 import sys
@@ -64,8 +68,17 @@ def guest_args(name, floor, kut):
             "kut": ["-kernel", str(kut) if kut else ""]}[name]
 
 
+def children_cpu_ms():
+    """CPU time (user + system) of every child reaped so far, in ms."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1000
+
+
 def timed_boot(argv):
-    """Boot once; {start_ms, run_ms, exit_ms, total_ms, guest_boot_ms, status, tail}."""
+    """Boot once; {start_ms, run_ms, exit_ms, total_ms, cpu_ms, guest_boot_ms, status, tail}.
+    cpu_ms is the QEMU process's own: boots run one at a time, and it is the
+    only child reaped in between."""
+    cpu0 = children_cpu_ms()
     t0 = time.monotonic_ns()
     child = procs.Group(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     fd = child.proc.stdout.fileno()
@@ -101,6 +114,7 @@ def timed_boot(argv):
     ms = lambda a, b: (b - a) / 1e6   # noqa: E731
     return {"status": code, "start_ms": ms(t0, first), "run_ms": ms(first, last_result),
             "exit_ms": ms(last_result, t_end), "total_ms": ms(t0, t_end),
+            "cpu_ms": children_cpu_ms() - cpu0,
             "guest_boot_ms": int(phases.group(1)) / 1000 if phases else None,
             "tail": out[-400:].decode(errors="replace")}
 
@@ -188,7 +202,7 @@ def record(n, reps, runs, host, when):
            "diff_ms": round(total["pvspin"]["median"] - total["floor"]["median"], 2),
            "ratio": round(total["pvspin"]["median"] / total["floor"]["median"], 3),
            "pvspin_guest_boot_ms": summary_of(r["guest_boot_ms"] for r in runs["pvspin"]),
-           "breakdown_ms": {g: {part: summary_of(r[part + "_ms"] for r in rs) for part in ("start", "run", "exit")}
+           "breakdown_ms": {g: {part: summary_of(r[part + "_ms"] for r in rs) for part in ("start", "run", "exit", "cpu")}
                             for g, rs in runs.items()},
            "machine": host, "date": when}
     if "kut" in total:
@@ -216,13 +230,14 @@ def write(out, records, host, when, guests, a):
     lines += ["", "Where the time goes (host clock, median [min-max] in ms). start: the spawn of QEMU to the "
               "first serial byte; run: the first byte to the last result line; exit: the last result line "
               "to the process's end; guest boot: pvspin's boot_phases_us total (guest clock, inside start "
-              "and run).", "",
-              "| vCPUs | guest | start | run | exit | guest boot |", "|---|---|---|---|---|---|"]
+              "and run); host CPU: user + system time of the QEMU process, all threads.", "",
+              "| vCPUs | guest | start | run | exit | guest boot | host CPU |", "|---|---|---|---|---|---|---|"]
     for r in records:
         for g in guests:
             b = r["breakdown_ms"][g]
             gb = fmt(r["pvspin_guest_boot_ms"]) if g == "pvspin" else "-"
-            lines.append(f"| {r['vcpus']} | {g} | {fmt(b['start'])} | {fmt(b['run'])} | {fmt(b['exit'])} | {gb} |")
+            lines.append(f"| {r['vcpus']} | {g} | {fmt(b['start'])} | {fmt(b['run'])} | {fmt(b['exit'])} | {gb} "
+                         f"| {fmt(b['cpu'])} |")
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     print(text, end="")
