@@ -119,8 +119,8 @@ bench-nested: all
 	tools/deps.sh run bench nested && tools/bench/matrix.py $(BENCH_NESTED_MATRIX) $(BENCH_ARGS)
 
 # Interference modes (docs/bench.md "Interference modes"; root, cgroup v1).
-BENCH_QUOTA_MATRIX := --configs 2@0-1~quota=25/10,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
-BENCH_STALL_MATRIX := --configs 2@0-1~stall=5/10:rr,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
+BENCH_QUOTA_MATRIX := --configs 2@0-1~quota=25/10,4@0-1~quota=50/10,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
+BENCH_STALL_MATRIX := --configs 2@0-1~stall=5/10:rr,4@0-1~stall=5/10:rr,2@0-1,8@0-1 --reps 5 --duration-ms 1500 --warmup-ms 200
 BENCH_SWEEP_MATRIX := --configs 2@0-1 --stall-sweep 0,10,20,30,40,50,60 --reps 3 --duration-ms 1000 --warmup-ms 200
 .PHONY: bench-quota bench-stall bench-stall-sweep
 bench-quota: all
