@@ -7,7 +7,9 @@ same records as a YAML list, each line starting `- `). Test results are the
 records with `"lvl": "results"`; the dispatcher's own (definition `lava`)
 say whether the job itself completed.
 
-    run = read(text)          # Run: .cases, .exit_status, .job, .timed_out
+    run = read(text)          # Run: .cases, .exit_status, .job, .timed_out,
+                              # .console (the guest's serial lines: pvlog.parse
+                              # reads its "# result:" JSON)
     run.status()              # pvspin's exit status for the job
     print(run.ktap(), end="") # the results as a KTAP document
 
@@ -56,6 +58,7 @@ class Run:
     timed_out: bool                 # a timeout stopped an action
     ktap_started: bool              # the guest printed "KTAP version 1"
     exit_status: int = None         # the `exit` case's status
+    console: list = dataclasses.field(default_factory=list)   # the guest's lines, in order
 
     def status(self):
         if self.exit_status is not None:
@@ -122,12 +125,13 @@ def _yaml(line):
 
 def read(text):
     """The Run recorded in a dispatcher log (TEXT)."""
-    cases, job, timed_out, ktap_started = [], {}, False, False
+    cases, job, timed_out, ktap_started, console = [], {}, False, False, []
     exit_status = None
     for rec in records(text):
         lvl, msg = rec["lvl"], rec.get("msg")
-        if lvl == "target" and isinstance(msg, str) and "KTAP version 1" in msg:
-            ktap_started = True
+        if lvl == "target" and isinstance(msg, str):
+            console.append(msg)
+            ktap_started = ktap_started or "KTAP version 1" in msg
         if lvl in ("error", "exception") and isinstance(msg, str) and _TIMEOUT.search(msg):
             timed_out = True
         if lvl != "results" or not isinstance(msg, dict):
@@ -147,7 +151,7 @@ def read(text):
             except (TypeError, ValueError):
                 exit_status = None
     return Run(cases=cases, job=job, timed_out=timed_out, ktap_started=ktap_started,
-               exit_status=exit_status)
+               exit_status=exit_status, console=console)
 
 
 def read_dir(directory):
