@@ -19,5 +19,5 @@ KVM_MAX_VCPUS=288
 CPULIST_RE='^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$'
 
 # The guest's locks (lock/ registry), in order; HIDDEN_LOCKS are never in "all".
-LOCKS='tas ttas ticket mcs qspinlock pvqspinlock'
+LOCKS='tas ttas ticket mcs qspinlock pvqspinlock pvqspinlock_adaptive'
 HIDDEN_LOCKS='broken'
