@@ -1,13 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Run each test command given as an argument, show its output, and sum the
-# "N passed, N failed" lines.  A command that crashes or prints no summary
+# "N passed, N failed[, N skipped]" lines (read by the one totals parser,
+# tools/pvspin/counts.py).  A command that crashes or prints no summary
 # counts as one failure, and so does one still running after
 # TEST_TIMEOUT seconds (a hang must fail, not block).  The last line
 # printed is the grand total.
 set -u
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
-total_pass=0; total_fail=0
+COUNTS=$(cd "$(dirname "$0")/../.." && pwd)/tools/pvspin/counts.py
+total_pass=0; total_fail=0; total_skip=0
 for cmd in "$@"; do
 	echo "== $cmd"
 	out=$(timeout "$TEST_TIMEOUT" sh -c "$cmd" 2>&1); rc=$?
@@ -18,9 +20,10 @@ for cmd in "$@"; do
 		continue
 	fi
 	printf '%s\n' "$out"
-	summary=$(printf '%s\n' "$out" | tail -n 1)
-	p=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-	f=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	summary=$(printf '%s\n' "$out" | python3 "$COUNTS" 2>/dev/null)
+	p=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1/p')
+	f=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\2/p')
+	s=$(printf '%s\n' "$summary" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\3/p')
 	if [ -z "$p" ]; then
 		echo "FAIL $cmd: exit $rc, no summary line"
 		total_fail=$((total_fail + 1))
@@ -30,7 +33,7 @@ for cmd in "$@"; do
 		echo "FAIL $cmd: exit $rc"
 		f=1
 	fi
-	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
 done
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
