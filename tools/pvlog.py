@@ -83,7 +83,7 @@ STATUS_RANK = {'skip': 0, 'ok': 1, 'fail': 2, 'error': 3}
 TABLES = ('bench-table', 'pv-table', 'summary')
 
 RESULT_PREFIX = '# result: '
-L1_PREFIX = '# l1: '
+from pvspin.runner import L1_PREFIX  # noqa: E402  (the '# l1:' line that starts a nested run)
 OPTIONS_PREFIX = '# pvspin: '
 EXIT_PREFIX = 'EXIT: STATUS='
 LINE_CUT = 120   # how much of a bad line a problem quotes

@@ -3,6 +3,7 @@
 import re
 
 import pvlog
+from pvspin.runner import split_nested
 from runner.registry import case, check
 
 # The seeds of the extra runs of random-nesting, in order.
@@ -165,7 +166,7 @@ def hyperv_batch(ctx):
     parsed = [r for r in runs_of(ctx.log) if r.l1 is not None]
     if len(parsed) != 6:
         return f'{len(parsed)} runs, expected 6'
-    texts = re.split(r'^# l1: ', ctx.text(), flags=re.M)[1:]
+    texts = ['\n'.join(run.lines) for run in split_nested(ctx.text())]
 
     def first(i, test):
         r = results(parsed[i], test)
