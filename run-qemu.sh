@@ -252,14 +252,12 @@ validate_gdb_port() {
 	[ "$accel" != nested ] || die_usage "--gdb: not with --accel nested (the guest runs inside L1)"
 	[ "$gdb_port" -ge 1 ] && [ "$gdb_port" -le 65535 ] ||
 		die_usage "--gdb $gdb_port: a TCP port, 1..65535"
-	python3 -c '
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)' "$gdb_port" || die_usage "--gdb $gdb_port: that port is in use (pick another: --gdb PORT)"
+	# A TCP socket listening on the port (state 0A in /proc/net/tcp, tcp6)
+	# keeps QEMU from binding it.
+	local hex
+	printf -v hex '%04X' "$gdb_port"
+	! grep -qE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:[0-9A-F]+ 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null ||
+		die_usage "--gdb $gdb_port: that port is in use (pick another: --gdb PORT)"
 }
 
 # The gdb command that attaches to --gdb's stub. The guest is entered in
