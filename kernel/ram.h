@@ -9,10 +9,10 @@
  * What is sized by the CPUs that exist (the APs' stacks and per-CPU areas, a
  * suite's per-CPU counters) lives here rather than in .bss: QEMU writes every
  * byte of the image, .bss included, into guest RAM at load, the guest zeroes
- * .bss again, and under TCG the host backs each 2 MiB of guest RAM so touched
- * with a transparent huge page, a first-touch cost of about 1-3 ms each
- * (docs/bench.md "Boot"). Memory from here is neither loaded nor zeroed:
- * only what is used is touched.
+ * .bss again, and the host backs each 2 MiB of guest RAM so touched with a
+ * transparent huge page, cleared at first touch (docs/bench.md "Boot time").
+ * Memory from here is neither loaded nor zeroed: only what is used is
+ * touched.
  *
  * ram_alloc: `size` bytes aligned to `align` (a power of two), NOT zeroed, or
  * NULL when the usable region that holds the image's end has no room. The
