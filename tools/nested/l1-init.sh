@@ -27,7 +27,8 @@
 #
 # /job/config (sh) sets: END_PATTERN END_GRACE_S L1_PACKAGE L1_PACKAGE_VERSION L0_DESC BREAK_MODULES
 #                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR OUT_PORT_NAME
-#                        CTL_PORT_NAME EARLY_CTL_PREFIX
+#                        CTL_PORT_NAME EARLY_CTL_PREFIX TIMEOUT_STATUS (the host's
+#                        status for a run its limit stopped, tools/pvspin/status.py)
 # /job/jobs: PIN<TAB>TIMEOUT<TAB>QEMU_ARGS, @IMAGE@ already replaced. A job
 # whose QEMU_ARGS hold @SERIAL_COPY@ (a chardev's logfile: a copy of the
 # guest's serial output) ends by the guest's word: once a line of the copy
@@ -51,7 +52,6 @@ PORT_WAIT_US=50000
 MODULE_DIR=/lib/pvspin-modules
 # shellcheck disable=SC2034 # used inside eval
 QEMU=/usr/bin/qemu-system-x86_64
-TIMEOUT_STATUS=124
 KILLED_STATUS=137          # 128 + SIGKILL
 SVM_FLAGS="svm npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid decodeassists pausefilter pfthreshold avic v_vmsave_vmload vgif x2avic v_spec_ctrl vnmi x2apic hypervisor"
 KVM_MODULES_SHOWN="kvm kvm_amd"

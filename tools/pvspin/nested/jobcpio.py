@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .. import status
 from . import cpio
 from .base import L1_FIRMWARE_DIR
 from .report import BedFailure
@@ -49,6 +50,7 @@ def config_text(o, prep):
         f"EARLY_CTL_PREFIX={q(EARLY_CTL_PREFIX)}",
         f"END_PATTERN={q(o.end_pattern)}",
         f"END_GRACE_S={o.end_grace}",
+        f"TIMEOUT_STATUS={status.TIMEOUT}",
     ]
     return "".join(line + "\n" for line in lines)
 
