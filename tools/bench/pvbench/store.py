@@ -64,12 +64,32 @@ def run_to_json(run, out):
             "variant": run.variant.to_json()}
 
 
-def save(bench):
-    opts, out = bench.opts, bench.opts.out
+def options_json(opts):
+    """matrix.json's "options": OPTION_FIELDS, the configs and run_qemu."""
     options = {name: getattr(opts, name) for name in OPTION_FIELDS}
     options["configs"] = [{"vcpus": c.vcpus, "cpus": list(c.cpus), "vms": c.vms,
                            "interference": c.interference} for c in opts.configs]
     options["run_qemu"] = str(opts.run_qemu)
+    return options
+
+
+def options_from_json(doc, out, plot, quiet):
+    """Options from options_json()'s object (older ones get OPTION_DEFAULTS);
+    KeyError, TypeError or ValueError when it is incomplete."""
+    options = dict(doc)
+    configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"], c.get("interference", ""))
+               for c in options.pop("configs")]
+    for name, value in OPTION_DEFAULTS.items():
+        options.setdefault(name, value)
+    options.setdefault("peer_timeout", options["timeout"])
+    run_qemu = Path(options.pop("run_qemu"))
+    return Options(**options, configs=configs, run_qemu=run_qemu, out=out,
+                   default_out=False, plot=plot, quiet=quiet)
+
+
+def save(bench):
+    opts, out = bench.opts, bench.opts.out
+    options = options_json(opts)
     doc = {"format": FORMAT, "date": bench.date, "command": bench.command, "options": options,
            "env": bench.env, "l1": bench.l1, "runs": [run_to_json(r, out) for r in bench.runs]}
     (out / MATRIX_JSON).write_text(json.dumps(doc, indent=1) + "\n")
@@ -96,16 +116,8 @@ def load_matrix(out, plot, quiet):
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise StoreError(f"{path}: not a matrix.json of format {FORMAT}")
     try:
-        options = dict(doc["options"])
-        configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"], c.get("interference", ""))
-                   for c in options.pop("configs")]
-        for name, value in OPTION_DEFAULTS.items():
-            options.setdefault(name, value)
-        options.setdefault("peer_timeout", options["timeout"])
-        run_qemu = Path(options.pop("run_qemu"))
-        opts = Options(**options, configs=configs, run_qemu=run_qemu, out=out,
-                       default_out=False, plot=plot, quiet=quiet)
-        by_label = {c.label: c for c in configs}
+        opts = options_from_json(doc["options"], out, plot, quiet)
+        by_label = {c.label: c for c in opts.configs}
         runs = [Run(by_label[r["config"]], r["rep"], r["vm"], out / r["log"], out / r["err"],
                     r["status"], r["seconds"], r["accel"], r["reason"],
                     variant=variant_from_json(r.get("variant"))) for r in doc["runs"]]
