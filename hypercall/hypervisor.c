@@ -4,6 +4,7 @@
 #include "lib/x86.h"
 #include "hyperv.h"
 #include "hypervisor.h"
+#include "xen.h"
 
 struct hypervisor_info hv;
 
@@ -54,6 +55,7 @@ void hypervisor_detect(void)
 	/* Hyper-V's leaves are always at the first base; with both offered
 	 * (QEMU's hv-* flags under KVM) KVM's move to a later one. */
 	hyperv_detect(hv.signature, r.eax);
+	xen_detect();
 	for (uint32_t base = CPUID_HV_BASE; base < CPUID_HV_LAST; base += CPUID_HV_STEP) {
 		r = cpuid(base, 0);
 		char sig[13];

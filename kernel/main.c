@@ -24,6 +24,7 @@
 #include "smp.h"
 #include "time.h"
 #include "trap.h"
+#include "xen_guest.h"
 
 extern uint32_t boot_mb_magic, boot_mb_info;
 extern uint64_t boot_lm_tsc, boot_bss_tsc;     /* boot/entry.asm */
@@ -67,6 +68,7 @@ static void print_boot_info(void)
 			kvm_has_feature(KVM_FEATURE_PV_SCHED_YIELD),
 			kvm_has_feature(KVM_FEATURE_CLOCKSOURCE2),
 			(hv.kvm_hints >> KVM_HINTS_REALTIME) & 1);
+	xen_guest_print();
 	if (acpi.found)
 		kprintf("# acpi: rsdp rev %u, madt=%s, hpet=0x%lx, pm_timer=0x%x\n", acpi.revision,
 			acpi.has_madt ? "yes" : "no", acpi.hpet_addr, acpi.pm_timer_port);
@@ -114,6 +116,7 @@ void kmain(void)
 	multiboot_parse(boot_mb_magic, boot_mb_info);
 	suite_options_parse(boot_info.cmdline);
 	hypervisor_detect();
+	xen_guest_memory_map();
 	pv_backend_check((enum pv_choice)opt.pv);
 	suite_begin();
 	boot_phase_end("multiboot");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* multiboot.c - reading the Multiboot v1 or v2 information or the PVH start_info (multiboot.h). */
 #include <stddef.h>
+#include "lib/e820.h"
 #include "lib/string.h"
 #include "lib/x86.h"
 #include "console.h"
@@ -272,4 +273,10 @@ void multiboot_parse(uint32_t magic, uint32_t info_addr)
 	if (boot_info.pvh)
 		copy_bytes_string(boot_info.loader_name, sizeof(boot_info.loader_name),
 				  qemu_fw_cfg_present() ? "qemu" : "unnamed", sizeof(boot_info.loader_name), NULL);
+}
+
+void boot_info_add_e820(const struct e820_entry *e, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		add_region(e[i].addr, e[i].size, e[i].type);
 }

@@ -44,5 +44,9 @@ extern struct boot_info boot_info;
  * harness runs on the host. */
 void boot_info_parse(uint32_t magic, uint32_t info_addr);
 void multiboot_parse(uint32_t magic, uint32_t info_addr);
+/* Add the regions of a memory map from elsewhere (a hypervisor's, checked
+ * with e820_clean), when the loader's structure had none. */
+struct e820_entry;
+void boot_info_add_e820(const struct e820_entry *e, unsigned int n);
 
 #endif

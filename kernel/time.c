@@ -3,6 +3,7 @@
  * or PIT (time.h). */
 #include <stdbool.h>
 #include "hypercall/hypervisor.h"
+#include "hypercall/xen.h"
 #include "kernel/drivers/hpet.h"
 #include "kernel/drivers/pit.h"
 #include "kernel/drivers/pm_timer.h"
@@ -211,12 +212,16 @@ struct tsc_method {
 	uint64_t (*measure)(void);
 };
 
-#define HPET_METHOD 3
+#define HPET_METHOD 5
 
-/* In order of preference: told by the hypervisor or CPU, then measured. */
+/* In order of preference: told by the hypervisor or CPU, then measured.
+ * Xen gives a PVH guest neither HPET, PM timer nor PIT: its time leaf is
+ * the only clock there, so both of its forms come before any timer. */
 static const struct tsc_method methods[] = {
 	{ "cpuid-0x40000010", from_hv_leaf },
 	{ "kvmclock", from_kvmclock },
+	{ "xen-cpuid-tsc-khz", xen_tsc_hz_from_khz },
+	{ "xen-cpuid-tsc-mul", xen_tsc_hz_from_mul },
 	{ "cpuid-0x15", from_cpuid_15 },
 	[HPET_METHOD] = { "hpet", from_hpet },
 	{ "acpi-pm-timer", from_pm_timer },

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* xen.c - Xen's CPUID leaves, its hypercall page, and the hypercalls pvspin makes (xen.h). */
+#include "lib/layout.h"
+#include "lib/string.h"
+#include "lib/x86.h"
+#include "xen.h"
+
+struct xen_info xen;
+
+#define CPUID_HV_BASE  0x40000000
+#define CPUID_HV_STEP  0x100
+#define CPUID_HV_LAST  0x40010000
+#define NSEC_PER_SEC   1000000000ull
+#define HZ_PER_KHZ     1000ull
+
+/* Xen fills the page when its MSR is written with the page's physical
+ * address (low 12 bits: which page, 0 here). Identity mapped, so the
+ * address is the pointer; no NX anywhere in the page tables, so it runs
+ * from .bss. Only one page is used: every hypercall number here is below
+ * PAGE_SIZE / XEN_HYPERCALL_STUB_SIZE. */
+static uint8_t hypercall_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+_Static_assert(__HYPERVISOR_event_channel_op < PAGE_SIZE / XEN_HYPERCALL_STUB_SIZE,
+	       "every hypercall used has its stub in the first page");
+
+static const char *install_page(void)
+{
+	struct cpuid_regs r = cpuid(xen.base + XEN_CPUID_LEAF_HYPERCALL, 0);
+	xen.hypercall_pages = r.eax;
+	xen.hypercall_msr = r.ebx;
+	if (xen.max_leaf < xen.base + XEN_CPUID_LEAF_HYPERCALL || !r.eax)
+		return "CPUID offers no hypercall page";
+	wrmsr(r.ebx, (uint64_t)(uintptr_t)hypercall_page);
+	/* Each stub starts with `mov $nr, %eax` (0xb8) once Xen wrote it. */
+	if (hypercall_page[__HYPERVISOR_sched_op * XEN_HYPERCALL_STUB_SIZE] != 0xb8)
+		return "the hypercall page is still empty after the MSR write";
+	return NULL;
+}
+
+void xen_detect(void)
+{
+	for (uint32_t base = CPUID_HV_BASE; base < CPUID_HV_LAST; base += CPUID_HV_STEP) {
+		struct cpuid_regs r = cpuid(base, 0);
+		char sig[12];
+		memcpy(sig, &r.ebx, 4);
+		memcpy(sig + 4, &r.ecx, 4);
+		memcpy(sig + 8, &r.edx, 4);
+		if (memcmp(sig, XEN_CPUID_SIGNATURE, sizeof(sig)) != 0)
+			continue;
+		xen.present = true;
+		xen.base = base;
+		xen.max_leaf = r.eax;
+		uint32_t v = cpuid(base + XEN_CPUID_LEAF_VERSION, 0).eax;
+		xen.major = (uint16_t)(v >> 16);
+		xen.minor = (uint16_t)v;
+		xen.error = install_page();
+		return;
+	}
+}
+
+/* The stubs take arguments in RDI, RSI, RDX (then R10, R8), return in RAX,
+ * and clobber the argument registers and RCX, R11 (SYSCALL-like). */
+long xen_hypercall2(unsigned int nr, unsigned long a0, unsigned long a1)
+{
+	long ret;
+	unsigned long d0, d1;
+	__asm__ volatile("call *%[stub]"
+			 : "=a"(ret), "=D"(d0), "=S"(d1)
+			 : [stub] "r"(hypercall_page + nr * XEN_HYPERCALL_STUB_SIZE), "D"(a0), "S"(a1)
+			 : "rcx", "rdx", "r8", "r10", "r11", "memory");
+	return ret;
+}
+
+long xen_hypercall3(unsigned int nr, unsigned long a0, unsigned long a1, unsigned long a2)
+{
+	long ret;
+	unsigned long d0, d1, d2;
+	__asm__ volatile("call *%[stub]"
+			 : "=a"(ret), "=D"(d0), "=S"(d1), "=d"(d2)
+			 : [stub] "r"(hypercall_page + nr * XEN_HYPERCALL_STUB_SIZE), "D"(a0), "S"(a1), "d"(a2)
+			 : "rcx", "r8", "r10", "r11", "memory");
+	return ret;
+}
+
+/* memory.h struct xen_memory_map: entries in/out, then the buffer. */
+struct xen_memory_map {
+	uint32_t nr_entries;
+	uint32_t pad;
+	uint64_t buffer;
+};
+_Static_assert(sizeof(struct xen_memory_map) == 16, "xen_memory_map layout (x86-64)");
+
+long xen_memory_map(struct e820_entry *buf, unsigned int max)
+{
+	if (!xen_hypercalls())
+		return -XEN_ENOSYS;
+	struct xen_memory_map m = { max, 0, (uint64_t)(uintptr_t)buf };
+	long rc = xen_hypercall2(__HYPERVISOR_memory_op, XENMEM_memory_map, (unsigned long)&m);
+	if (rc < 0)
+		return rc;
+	return m.nr_entries;
+}
+
+static bool has_time_leaf(void)
+{
+	return xen.present && xen.max_leaf >= xen.base + XEN_CPUID_LEAF_TIME;
+}
+
+uint64_t xen_tsc_hz_from_khz(void)
+{
+	if (!has_time_leaf())
+		return 0;
+	return cpuid(xen.base + XEN_CPUID_LEAF_TIME, XEN_CPUID_TIME_TSC).ecx * HZ_PER_KHZ;
+}
+
+uint64_t xen_tsc_hz_from_mul(void)
+{
+	if (!has_time_leaf())
+		return 0;
+	struct cpuid_regs r = cpuid(xen.base + XEN_CPUID_LEAF_TIME, XEN_CPUID_TIME_CONVERT);
+	uint32_t mul = r.ecx;
+	int8_t shift = (int8_t)r.edx;
+	if (!mul)
+		return 0;
+	/* ns = ((tsc << shift) * mul) >> 32 (vcpu_time_info), so
+	 * Hz = 1e9 * 2^32 / mul, shifted back. */
+	uint64_t f = (NSEC_PER_SEC << 32) / mul;
+	return shift < 0 ? f << -shift : f >> shift;
+}
+
+long xen_shutdown(unsigned int reason)
+{
+	if (!xen_hypercalls())
+		return -XEN_ENOSYS;
+	struct { uint32_t reason; } s = { reason };
+	return xen_hypercall2(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (unsigned long)&s);
+}
