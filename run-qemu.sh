@@ -15,6 +15,12 @@ readonly GDB_DEFAULT_PORT=1234
 # needs hv-vpindex (QEMU refuses it alone); hv-spinlocks is the spin count
 # the guest reads from CPUID 0x40000004 EBX (QEMU's default: never notify).
 readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
+# --accel xen (docs/xen.md): Xen's schedulers as tools/pvspin/xen.py lists
+# them; a PVH domain's vCPU limit (Xen's HVM_MAX_VCPUS); the memory QEMU
+# gives Xen itself beyond its dom0 (pvspin's --mem).
+readonly XEN_SCHEDS="credit2 credit rtds null"
+readonly XEN_PVH_MAX_VCPUS=128
+readonly XEN_OWN_MB=256
 
 IMAGE=$TOP/build/pvspin.elf
 PVH_IMAGE=$TOP/build/pvspin-pvh.elf
@@ -37,8 +43,9 @@ options:
                       qspinlock under TCG instead of virt_spin_lock()
   --smp N             vCPUs (default 4; at most 255 under TCG, 288 under KVM)
   --mem MB            guest memory (default 256)
-  --accel A           auto|kvm|tcg|nested (default auto: KVM only when the
-                      host's KVM is hardware KVM, kvm_intel or kvm_amd loaded)
+  --accel A           auto|kvm|tcg|nested|xen (default auto: KVM only when
+                      the host's KVM is hardware KVM, kvm_intel or kvm_amd
+                      loaded); xen: pvspin as Xen's PVH dom0, Xen under TCG
   --machine M         q35|pc|microvm (default q35)
   --firmware F        qboot|seabios for q35/pc (default qboot; --iso uses seabios)
   --cpu MODEL         QEMU -cpu (default: max under TCG, host under KVM)
@@ -68,6 +75,8 @@ options:
                       and print the gdb command that attaches (docs/debugging.md);
                       no timeout unless --timeout is given
   --dry-run           print the QEMU command line instead of running it
+  --verbose           the hypervisor's console on stderr as it comes (--accel
+                      xen; otherwise it goes to a file named on stderr)
   --lava-job          print a LAVA job (YAML) that boots this guest the same
                       way on a lab's stock qemu device type, instead of
                       booting it (docs/lava.md); --accel auto means tcg there
@@ -89,6 +98,14 @@ nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
                       again when empty): run-N.qemu.log (L2 QEMU's -d
                       guest_errors,cpu_reset log), run-N.l1-dmesg, and on a
                       bed failure L1's console, dmesg and QEMU log
+
+Xen (--accel xen, docs/xen.md; Debian's xen-hypervisor package is fetched
+once per machine and cached, PVSPIN_XEN_CACHE names another cache):
+  --smp N             pvspin's vCPUs (dom0_max_vcpus; at most 128)
+  --xen-cpus M        the CPUs Xen runs on (QEMU's -smp, default 2); N > M is
+                      overcommit under Xen's scheduler
+  --xen-sched S       credit2|credit|rtds|null (default credit2)
+  --xen-arg ARG       one more word for Xen's command line, repeatable
 
 everything after -- is the guest command line (key=value options, e.g.
 test=smp,fault seed=7 verbose=1).
@@ -116,6 +133,7 @@ smp=4 mem=256 accel=auto machine=q35 firmware='' cpu='' use_iso=0 pin='' timeout
 boot='' iso_flag=0 exit_via=debug-exit exit_given=0 guest=pvspin hv_bit=on
 log='' reset_log='' qaccel_for_bed=0 dry_run=0 batch='' l1_kernel='' l1_smp='' l1_mem='' l0_tcg='' gdb_port='' timeout_given=0 hyperv=0 diag_dir=''
 lava_job=0 lava_image_url=''
+xen_cpus='' xen_sched='' xen_args=() verbose=0
 qemu_extra=() guest_args=()
 
 # need_value OPTION ARGS...: OPTION must be followed by its value (not by
@@ -155,6 +173,10 @@ parse_args() {
 		--l1-mem) need_value "$@"; l1_mem=$2; shift ;;
 		--l0-tcg) need_value "$@"; l0_tcg=$2; shift ;;
 		--diag-dir) need_value "$@"; diag_dir=$2; shift ;;
+		--xen-cpus) need_value "$@"; xen_cpus=$2; shift ;;
+		--xen-sched) need_value "$@"; xen_sched=$2; shift ;;
+		--xen-arg) need_value "$@"; xen_args+=("$2"); shift ;;
+		--verbose) verbose=1 ;;
 		-h|--help) usage; exit 0 ;;
 		--) shift; guest_args=("$@"); return ;;
 		*) die_usage "unknown option '$1'" ;;
@@ -180,7 +202,8 @@ validate_args() {
 	[ "$smp" -le $KVM_MAX_VCPUS ] || die_usage "--smp $smp: too many vCPUs; QEMU's q35 takes at most $KVM_MAX_VCPUS"
 	is_uint "$mem" && [ "$mem" -ge 64 ] || die_usage "--mem '$mem': megabytes, at least 64"
 	is_uint "$timeout" && [ "$timeout" -ge 1 ] || die_usage "--timeout '$timeout': seconds, at least 1"
-	case $accel in auto|kvm|tcg|nested) ;; *) die_usage "--accel '$accel': accepted: auto, kvm, tcg, nested" ;; esac
+	case $accel in auto|kvm|tcg|nested|xen) ;; *) die_usage "--accel '$accel': accepted: auto, kvm, tcg, nested, xen" ;; esac
+	validate_xen
 	case $machine in q35|pc|microvm) ;; *) die_usage "--machine '$machine': accepted: q35, pc, microvm" ;; esac
 	case $firmware in ''|qboot|seabios) ;; *) die_usage "--firmware '$firmware': accepted: qboot, seabios" ;; esac
 	if [ -n "$pin" ] && ! [[ $pin =~ $CPULIST_RE ]]; then
@@ -208,6 +231,28 @@ validate_args() {
 	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel tcg"
 	[ -z "$gdb_port" ] || validate_gdb_port
 	[ -z "$lava_image_url" ] || [ "$lava_job" = 1 ] || die_usage "--lava-image-url goes with --lava-job"
+}
+
+# --accel xen and its options (docs/xen.md). pvspin is Xen's PVH dom0:
+# loaded as a Multiboot module, so --boot pvh is implied and the others refused.
+validate_xen() {
+	if [ "$accel" != xen ]; then
+		[ -z "$xen_cpus$xen_sched${xen_args[*]-}" ] || die_usage "--xen-cpus, --xen-sched and --xen-arg go with --accel xen"
+		return 0
+	fi
+	xen_cpus=${xen_cpus:-2} xen_sched=${xen_sched:-credit2}
+	is_uint "$xen_cpus" && [ "$xen_cpus" -ge 1 ] && [ "$xen_cpus" -le $TCG_MAX_VCPUS ] ||
+		die_usage "--xen-cpus '$xen_cpus': a number of CPUs for Xen, 1..$TCG_MAX_VCPUS (TCG)"
+	[[ " $XEN_SCHEDS " == *" $xen_sched "* ]] || die_usage "--xen-sched '$xen_sched': accepted: ${XEN_SCHEDS// /, }"
+	[ "$smp" -le $XEN_PVH_MAX_VCPUS ] || die_usage "--smp $smp: a PVH domain under Xen has at most $XEN_PVH_MAX_VCPUS vCPUs"
+	[ "$guest" = pvspin ] || die_usage "--accel xen: --guest $guest is not a PVH dom0; only pvspin runs under Xen"
+	[ -z "$boot" ] || [ "$boot" = pvh ] || die_usage "--accel xen --boot $boot: Xen loads pvspin through its PVH entry (--boot pvh)"
+	[ "$iso_flag" = 0 ] || die_usage "--accel xen --iso: Xen loads pvspin through its PVH entry, not GRUB"
+	[ "$machine" = q35 ] || die_usage "--accel xen --machine $machine: Xen boots on q35 here"
+	[ "$exit_via" = debug-exit ] || die_usage "--accel xen --exit $exit_via: the verdict leaves through isa-debug-exit, which dom0 reaches"
+	[ "$hyperv" = 0 ] || die_usage "--accel xen --hyperv: Hyper-V's enlightenments are KVM's"
+	[ -z "$gdb_port$lava_image_url" ] && [ "$lava_job" = 0 ] || die_usage "--accel xen: not with --gdb or --lava-job"
+	boot=pvh
 }
 
 # --guest linux: what the Linux peer cannot do the way pvspin does. It ends
@@ -311,6 +356,7 @@ choose_accel() {
 		fi ;;
 	tcg) accel_reason="forced" ;;
 	nested) accel_reason="real KVM in an L1 host booted under TCG" ;;
+	xen) accel_reason="Xen under TCG on $xen_cpus CPUs, sched=$xen_sched, pvspin its PVH dom0" ;;
 	esac
 	[ "$hyperv" = 0 ] || [ "$accel" != tcg ] || die_hyperv_tcg "--accel auto chose TCG: $accel_reason"
 	if [ "$accel" = tcg ] && [ "$smp" -gt $TCG_MAX_VCPUS ]; then
@@ -323,6 +369,7 @@ choose_accel() {
 build_qemu_args() {
 	local image=$1 qaccel=$2
 	qargs=()
+	[ "$accel" = xen ] && { xen_qemu_args "$image"; return; }
 	local m=$machine
 	case $machine in
 	q35|pc)
@@ -387,6 +434,50 @@ build_qemu_args() {
 	fi
 	[ -n "$gdb_port" ] && qargs+=(-S -gdb "tcp::$gdb_port")
 	qargs+=("${qemu_extra[@]}")
+}
+
+# ---- Xen -----------------------------------------------------------------
+# xen_prepare TMP: the cached Xen (tools/xen/fetch.py, status 125 with its
+# cause when there is none) and where its console goes.
+xen_prepare() {
+	local info
+	info=$(python3 "$TOP/tools/xen/fetch.py") || die_env "--accel xen: Xen cannot start (the cause is above)"
+	IFS=$'\t' read -r xen_elf _ xen_version <<<"$info"
+	if [ "$verbose" = 1 ]; then
+		# QEMU's own stderr is captured; this shell's is the caller's.
+		xen_console=/proc/$$/fd/2
+	else
+		mkdir -p "$TOP/build/xen-console" || die_env "cannot create $TOP/build/xen-console"
+		xen_console=$TOP/build/xen-console/$(date -u +%Y%m%dT%H%M%SZ)-$$.log
+		echo "run-qemu.sh: Xen's console: $xen_console" >&2
+	fi
+}
+
+# Xen under TCG with pvspin (IMAGE, the PVH image) as its dom0 module; the
+# guest options are the module's command line, where QEMU reads ',' as the
+# next module and ',,' as a comma. SeaBIOS, not qboot: under qboot QEMU
+# ends at once (status 0) before Xen prints a line.
+xen_qemu_args() {
+	local image=$1 a
+	local line="console=com2 com2=115200,8n1,0x2f8,3 dom0=pvh dom0-iommu=none dom0_mem=${mem}M"
+	line+=" dom0_max_vcpus=$smp loglvl=all guest_loglvl=all noreboot sched=$xen_sched"
+	for a in "${xen_args[@]}"; do line+=" $a"; done
+	local module="$image ${guest_args[*]-}"
+	qargs+=(-M q35 -accel tcg,thread=multi -cpu "${cpu:-max}" -smp "$xen_cpus"
+		-m $((mem + XEN_OWN_MB)) -nodefaults -no-reboot -display none
+		-serial stdio -chardev "file,id=xencon,path=$xen_console,append=on" -serial chardev:xencon
+		-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4"
+		-kernel "$xen_elf" -append "$line" -initrd "${module//,/,,}")
+	[ -n "$reset_log" ] && qargs+=(-d "guest_errors,cpu_reset" -D "$reset_log")
+	qargs+=("${qemu_extra[@]}")
+}
+
+# result_env: the guest's output with the hypervisor named in every result
+# line's "env" under --accel xen (as the nested bed names L1), else as it is
+result_env() {
+	[ "$accel" = xen ] || exec cat
+	local env="{\"accel\":\"xen\",\"xen\":{\"version\":\"$xen_version\",\"sched\":\"$xen_sched\",\"cpus\":$xen_cpus}}"
+	exec awk -v env="$env" '/^# result: \{/ { sub(/^# result: \{/, "# result: {\"env\":" env ",") } { print; fflush() }'
 }
 
 # A copy of the ISO whose GRUB entry carries the guest command line.
@@ -486,7 +577,7 @@ run_direct() {
 	# --foreground keeps QEMU in our process group: a Ctrl-C, or a caller
 	# that signals our group (tools/soak.py), stops it too. Without it,
 	# timeout makes a group of its own and QEMU ran on to its timeout.
-	timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null 2>"$tmp/qemu.err" | tee "$out" ${log:+"$log"}
+	timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null 2>"$tmp/qemu.err" | result_env | tee "$out" ${log:+"$log"}
 	status=${PIPESTATUS[0]}
 	if [ -s "$tmp/qemu.err" ]; then
 		grep -v 'warning: Number of hotpluggable cpus\|Number of SMP cpus requested' "$tmp/qemu.err" >&2 || true
@@ -816,6 +907,7 @@ main() {
 	local purposes=(build run)
 	[ $use_iso = 1 ] && purposes+=(iso)
 	[ "$accel" = nested ] && purposes+=(nested)
+	[ "$accel" = xen ] && purposes+=(xen)
 	[ "$guest" = linux ] && purposes+=(peer)
 	"$TOP/tools/deps.sh" "${purposes[@]}" || exit $ST_BAD_INPUT
 	choose_accel
@@ -832,6 +924,7 @@ main() {
 	fi
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/pvspin-run.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
+	[ "$accel" = xen ] && xen_prepare
 	if [ "$accel" = nested ]; then
 		run_nested "$tmp"
 	else
