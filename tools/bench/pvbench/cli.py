@@ -24,7 +24,7 @@ from .interference import (DEFAULT_QUOTA_PERIOD_MS, NONE, STALL_ORDERS, check_sp
 from .variants import (DEFAULT_PEER_LOCK, LOCKTORTURE_SHAPE, LONG_HOLD_MS_MAX, PEERS, SHAPES,
                        linux_pv_choices, parse_peer, parse_peer_lock, parse_shapes)
 
-ACCELS = ("tcg", "nested", "kvm", "auto")
+ACCELS = ("tcg", "nested", "kvm", "auto", "xen")
 # The guest's pv= values but hyperv: that needs run-qemu.sh --hyperv, which
 # the matrix does not pass.
 PV_MODES = tuple(p for p in facts.PV_CHOICES if p != "hyperv")
@@ -178,7 +178,8 @@ def build_parser():
     h = p.add_argument_group("host")
     h.add_argument("--accel", default="tcg", metavar="A",
                    help=f"{'|'.join(ACCELS)} (default tcg); nested runs every run in one "
-                        "L1 boot, one after another")
+                        "L1 boot, one after another; xen boots Xen on as many CPUs as the "
+                        "cpuset has (run-qemu.sh --xen-cpus) with the guest as its dom0")
     h.add_argument("--l1-smp", metavar="N",
                    help=f"L1 vCPUs under --accel nested (default {DEFAULT_L1_CPUS})")
     h.add_argument("--pin-vcpus", action="store_true",
@@ -412,6 +413,9 @@ def parse_args(argv):
         if a.pin_vcpus and a.accel == "nested":
             raise UsageError("--pin-vcpus: under --accel nested the vCPU threads belong to "
                              "L1's QEMU, out of reach; use it with tcg, kvm or auto")
+        if a.pin_vcpus and a.accel == "xen":
+            raise UsageError("--pin-vcpus: under --accel xen QEMU's threads are Xen's CPUs; "
+                             "Xen's scheduler places the guest's vCPUs; use it with tcg, kvm or auto")
         peer = parse_peer(a.peer)
         check_peer_options(a, peer)
         peer_lock = parse_peer_lock(a.peer_lock, peer)
@@ -424,6 +428,9 @@ def parse_args(argv):
         if a.accel == "nested" and any(c.interference for c in configs):
             raise UsageError("--quota, --stall and --hog: under --accel nested the vCPU threads "
                              "belong to L1's QEMU, out of reach; use them with tcg, kvm or auto")
+        if a.accel == "xen" and any(c.interference for c in configs):
+            raise UsageError("--quota, --stall and --hog: under --accel xen QEMU's threads are "
+                             "Xen's CPUs, not the guest's vCPUs; use them with tcg, kvm or auto")
         locks = parse_locks(a.locks)
         duration = int_in(a.duration_ms, 1, DURATION_MS_MAX, "--duration-ms")
         warmup = int_in(a.warmup_ms, 0, DURATION_MS_MAX, "--warmup-ms")

@@ -97,7 +97,9 @@ def run_timeout(opts, run):
 def run_qemu_options(opts, run):
     return [*(["--guest", LINUX] if run.variant.guest == LINUX else []),
             "--smp", str(run.config.vcpus), "--pin", run.config.cpuset,
-            "--hypervisor-bit", opts.hypervisor_bit, "--timeout", str(run_timeout(opts, run))]
+            "--hypervisor-bit", opts.hypervisor_bit, "--timeout", str(run_timeout(opts, run)),
+            # Under Xen the cpuset is Xen's CPUs, one QEMU thread each.
+            *(["--xen-cpus", str(len(run.config.cpus))] if opts.accel == "xen" else [])]
 
 
 def launch(argv, run):
