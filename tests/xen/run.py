@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# tests/xen/run.py: run-qemu.sh --accel xen: its options, a Xen that cannot start, boots of pvspin as Xen's PVH dom0.
+"""run-qemu.sh --accel xen (docs/xen.md).
+
+usage: tests/xen/run.py [--no-boots]
+
+Bad values of the Xen options, and Xen options without --accel xen, are
+status 2 naming the option. A Xen that cannot be had (an empty cache with
+apt offline, an unknown package, a broken cache entry with apt offline) is
+status 125 naming the cause. Boots (skipped when this machine has no Xen
+and cannot fetch it, or with --no-boots): test=smp at 2 vCPUs on 2 Xen CPUs
+and at 4 on 2 (overcommit), each with a KTAP document, Xen's version,
+scheduler and CPUs in every result's env and Xen's console kept in the file
+named on stderr; --verbose puts that console on stderr instead. Checks
+marked [guest] hold once pvspin runs fully as a PVH guest (every CPU
+online, the TSC from Xen, the memory map read). Ends with
+"N passed, N failed, N skipped".
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+from pvspin import status, xen  # noqa: E402
+
+RUN_QEMU = REPO / "run-qemu.sh"
+FETCH = REPO / "tools" / "xen" / "fetch.py"
+BOOT_TIMEOUT_S = 90
+counts = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def check(name, ok, detail=""):
+    counts["passed" if ok else "failed"] += 1
+    print(f"ok {name}" if ok else f"FAIL {name}: {detail}", flush=True)
+
+
+def skip(name, why):
+    counts["skipped"] += 1
+    print(f"skip {name}: {why}", flush=True)
+
+
+def run(*argv, env=None, timeout=BOOT_TIMEOUT_S + 30):
+    return subprocess.run([str(RUN_QEMU), *argv], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def tail(p):
+    return f"status {p.returncode}; stderr {p.stderr.strip()[-300:]!r}"
+
+
+def bad_options():
+    cases = [
+        (["--accel", "xen", "--xen-cpus", "0"], "--xen-cpus '0'"),
+        (["--accel", "xen", "--xen-cpus", "two"], "--xen-cpus 'two'"),
+        (["--accel", "xen", "--xen-cpus", "256"], "--xen-cpus '256'"),
+        (["--accel", "xen", "--xen-sched", "fifo"], "--xen-sched 'fifo'"),
+        (["--accel", "xen", "--smp", "129"], "--smp 129"),
+        (["--xen-cpus", "2"], "go with --accel xen"),
+        (["--xen-sched", "credit"], "go with --accel xen"),
+        (["--xen-arg", "loglvl=none"], "go with --accel xen"),
+        (["--accel", "xen", "--guest", "linux"], "--guest linux"),
+        (["--accel", "xen", "--boot", "multiboot"], "--boot multiboot"),
+        (["--accel", "xen", "--iso"], "--iso"),
+        (["--accel", "xen", "--machine", "microvm"], "--machine microvm"),
+        (["--accel", "xen", "--exit", "acpi"], "--exit acpi"),
+        (["--accel", "xen", "--hyperv"], "--hyperv"),
+        (["--accel", "xen", "--xen-sched"], "option --xen-sched needs a value"),
+        (["--accel", "xen", "--xen-cpus", "--smp", "2"], "option --xen-cpus needs a value"),
+        (["--accel", "xen", "--xen-arg", ""], "option --xen-arg needs a value"),
+    ]
+    for argv, text in cases:
+        p = run(*argv, "--dry-run", "--", "test=smp")
+        check(f"run-qemu.sh {' '.join(argv)}: status 2 naming it",
+              p.returncode == status.BAD_INPUT and text in p.stderr, tail(p))
+
+
+def offline_env(d, **extra):
+    """PATH with an apt-get that fails as apt does offline; the cache in D."""
+    stub = Path(d) / "bin"
+    stub.mkdir()
+    (stub / "apt-get").write_text("#!/bin/sh\necho 'E: Failed to fetch: Temporary failure "
+                                  "resolving deb.debian.org' >&2\nexit 100\n")
+    (stub / "apt-get").chmod(0o755)
+    env = dict(os.environ, PATH=f"{stub}:{os.environ['PATH']}", PVSPIN_XEN_CACHE=f"{d}/cache")
+    env.update(extra)
+    return env
+
+
+def cannot_start():
+    with tempfile.TemporaryDirectory() as d:
+        p = run("--accel", "xen", "--", "test=smp", env=offline_env(d))
+        check("an empty cache with apt offline: status 125 naming the failed download",
+              p.returncode == status.NO_VMM and "Xen cannot start" in p.stderr
+              and "apt-get download" in p.stderr, tail(p))
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, PVSPIN_XEN_CACHE=f"{d}/cache",
+                   PVSPIN_XEN_PACKAGE="xen-hypervisor-0.0-none")
+        p = run("--accel", "xen", "--", "test=smp", env=env)
+        check("a Xen package apt does not know: status 125 naming it",
+              p.returncode == status.NO_VMM and "xen-hypervisor-0.0-none not known" in p.stderr,
+              tail(p))
+    with tempfile.TemporaryDirectory() as d:
+        cache = Path(d) / "cache"
+        entry = cache / "broken"
+        entry.mkdir(parents=True)
+        (entry / xen.ELF_NAME).write_bytes(b"not an ELF")
+        (entry / xen.VERSION_NAME).write_text("0\n")
+        (cache / "current").mkdir()
+        (cache / "current" / xen.PACKAGE).write_text("broken\n")
+        p = run("--accel", "xen", "--", "test=smp", env=offline_env(d))
+        check("a broken cache entry with apt offline: status 125, fetched again and failing",
+              p.returncode == status.NO_VMM and "Xen cannot start" in p.stderr, tail(p))
+    with tempfile.TemporaryDirectory() as d:
+        blocker = Path(d) / "file"
+        blocker.write_text("")
+        env = dict(os.environ, PVSPIN_XEN_CACHE=f"{blocker}/cache")
+        p = run("--accel", "xen", "--", "test=smp", env=env)
+        check("a cache that cannot be created: status 125 naming it",
+              p.returncode == status.NO_VMM and "cannot use the cache" in p.stderr, tail(p))
+
+
+def results(stdout):
+    return [json.loads(m) for m in re.findall(r"^# result: (\{.*\})$", stdout, re.M)]
+
+
+def boot(smp, xen_cpus, verbose=False):
+    name = f"--accel xen --smp {smp} --xen-cpus {xen_cpus}" + (" --verbose" if verbose else "")
+    argv = ["--accel", "xen", "--smp", str(smp), "--xen-cpus", str(xen_cpus),
+            "--timeout", str(BOOT_TIMEOUT_S), *(["--verbose"] if verbose else []), "--", "test=smp"]
+    p = run(*argv)
+    out = p.stdout
+    check(f"{name}: a whole KTAP document with its verdict",
+          out.startswith("KTAP version 1") and re.search(r"^EXIT: STATUS=\d+$", out, re.M), tail(p))
+    rs = results(out)
+    hv = xen.ensure()
+    want = {"accel": "xen", "xen": {"version": hv.version, "sched": "credit2", "cpus": xen_cpus}}
+    check(f"{name}: every result's env names Xen's version, scheduler and CPUs",
+          rs and all(r.get("env") == want for r in rs), [r.get("env") for r in rs])
+    m = re.search(r"^run-qemu\.sh: Xen's console: (\S+)$", p.stderr, re.M)
+    if verbose:
+        check(f"{name}: Xen's console on stderr, no file",
+              "(XEN) Xen version" in p.stderr and not m, tail(p))
+    else:
+        console = Path(m.group(1)) if m else None
+        check(f"{name}: Xen's console kept in the file named on stderr, apart from pvspin's output",
+              console and console.is_file() and "(XEN) Xen version" in console.read_text(errors="replace")
+              and "(XEN)" not in out, tail(p))
+    # [guest]: these need pvspin's PVH guest support under Xen.
+    smp_r = next((r for r in rs if r.get("test") == "smp"), {})
+    check(f"{name}: [guest] status 0, {smp} of {smp} CPUs online",
+          p.returncode == status.PASS and smp_r.get("cpus_online") == smp, tail(p))
+    check(f"{name}: [guest] the TSC frequency from Xen, not assumed",
+          smp_r.get("tsc_source", "").startswith("xen"), smp_r.get("tsc_source"))
+    check(f"{name}: [guest] the memory map read",
+          re.search(r"^# memory: [1-9]\d* MiB usable", out, re.M), "no '# memory: N MiB usable'")
+
+
+def xen_here():
+    """'' when Xen is cached or can be fetched, else why not."""
+    p = subprocess.run([sys.executable, str(FETCH)], capture_output=True, text=True)
+    return "" if p.returncode == 0 else p.stderr.strip()
+
+
+def main(argv):
+    if argv not in ([], ["--no-boots"]):
+        print("usage: tests/xen/run.py [--no-boots]", file=sys.stderr)
+        return status.BAD_INPUT
+    bad_options()
+    cannot_start()
+    why = "--no-boots" if argv else xen_here()
+    for smp, cpus, verbose in ((2, 2, False), (4, 2, False), (2, 2, True)):
+        name = f"boot --smp {smp} --xen-cpus {cpus}" + (" --verbose" if verbose else "")
+        if why:
+            skip(name, why)
+        else:
+            boot(smp, cpus, verbose)
+    print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
+    return 0 if counts["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
