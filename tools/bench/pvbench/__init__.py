@@ -21,5 +21,7 @@ Modules, each importing only those above it (tests/bench_unit.py checks):
   summary  summary.md
   plots    the gnuplot data, scripts and images
   report   every report from the run directory (also `matrix.py report DIR`)
+  lavajobs the matrix as LAVA jobs and their manifest (--lava-jobs DIR)
+  importlava  LAVA job logs back into a run directory (`matrix.py import-lava`)
   main     a run: options, runs, store, report
 """

@@ -113,6 +113,10 @@ the Linux peer (docs/bench.md "Linux peer"):
   (default, and locktorture: Linux's writer loop). --long-hold-ms goes to
   both locktorture loops. summary.md gets a side-by-side table per config.
 
+LAVA, merging and comparing (docs/lava.md, docs/bench.md "Merging and comparing"):
+  --lava-jobs DIR writes the matrix as LAVA jobs; import-lava, merge and compare
+  are subcommands: tools/bench/matrix.py SUBCOMMAND --help
+
 rebuilding the reports:
   tools/bench/matrix.py report DIR [--no-plot] writes results.csv, runs.csv,
   summary.md and the plots of a finished run again from DIR/matrix.json and
@@ -221,6 +225,11 @@ def build_parser():
                         "and build/bench/latest points to it)")
     o.add_argument("--no-plot", action="store_true", help="no gnuplot plots")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    o.add_argument("--lava-jobs", metavar="DIR",
+                   help="boot nothing: write one LAVA job per config and repetition to DIR, new "
+                        "or empty, with manifest.json (docs/lava.md \"The matrix as a fleet\")")
+    o.add_argument("--lava-image-url", metavar="BASE",
+                   help="with --lava-jobs: the images' base URL (default file:// of this build)")
     return p
 
 
@@ -254,6 +263,8 @@ class Options:
     long_hold_ms: int
     hypervisor_bit: str
     peer_timeout: int
+    lava_jobs: Path = None      # --lava-jobs DIR: write jobs instead of booting
+    lava_image_url: str = ""
 
 
 def available_cpus(accel, l1_smp):
@@ -443,6 +454,8 @@ def parse_args(argv):
                         else default_timeout(1, duration, warmup, PEER_OVERHEAD_S))
         slice_ns, slice_source = ((parse_slice_ms(a.slice_ms), "--slice-ms") if a.slice_ms
                                   else host_slice(a.accel))
+        if a.lava_jobs == "" or (a.lava_image_url is not None and not a.lava_jobs):
+            raise UsageError("--lava-jobs needs a directory; --lava-image-url goes with it")
         out, default_out = resolve_out(a.out)
         return Options(
             locks=locks, configs=configs,
@@ -456,6 +469,8 @@ def parse_args(argv):
             slice_ns=slice_ns, slice_source=slice_source, run_qemu=run_qemu.resolve(),
             out=out, default_out=default_out, plot=not a.no_plot, quiet=a.quiet,
             shapes=shapes, peer=peer, peer_lock=peer_lock, long_hold_ms=long_hold_ms,
-            hypervisor_bit=a.hypervisor_bit, peer_timeout=peer_timeout)
+            hypervisor_bit=a.hypervisor_bit, peer_timeout=peer_timeout,
+            lava_jobs=Path(a.lava_jobs).resolve() if a.lava_jobs is not None else None,
+            lava_image_url=a.lava_image_url or "")
     except UsageError as e:
         die_usage(str(e))

@@ -2,7 +2,7 @@
 # main.py: a benchmark run from the command line to the reports.
 """main(argv): the runner (tools/bench/matrix.py calls it).
 
-`report DIR ...` goes to report.main(). Otherwise: parse the options
+`report DIR ...` and `import-lava` go to their modules' main(); --lava-jobs DIR writes jobs instead of running. Otherwise: parse the options
 (status 2 if bad), build the guest, run the matrix, store the run
 (matrix.json, results.jsonl), write the reports from what was stored, print
 summary.md and the files. Status 0 when every run passed, else 1.
@@ -16,11 +16,13 @@ import sys
 
 from pvspin import status
 
-from . import report
+from . import importlava, report
 from .cli import parse_args
 from .cgroups import REGISTRY, HostError, host_support, remove_stale
-from .common import EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_LINK, REPO, die_usage, warn
+from .common import (EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_LINK, REPO, UsageError,
+                     die_usage, warn)
 from .env import gather_env, gnuplot_png_terminal
+from .lavajobs import write_jobs
 from .nested import run_nested
 from .results import explain_failures, first_l1, make_records
 from .runs import ACCEL_MISMATCH, plan_runs, run_direct
@@ -76,10 +78,32 @@ def interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+SUBCOMMANDS = {"report": report.main, "import-lava": importlava.main}
+
+
+def now():
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def lava_jobs(opts, argv):
+    """--lava-jobs DIR: the guest built (the jobs carry its checksum), the jobs written."""
+    build_guest()
+    try:
+        written = write_jobs(opts, [sys.argv[0], *argv], now())
+    except UsageError as e:
+        die_usage(str(e))
+    print(f"{len(written) - 1} LAVA job(s) and {written[-1].name} in {opts.lava_jobs}; run each "
+          "(tools/lava/run-local.sh --output-dir DIR/NAME DIR/NAME.yaml, or lavacli jobs submit), "
+          f"then: tools/bench/matrix.py import-lava -o OUT {opts.lava_jobs}")
+    return EXIT_OK
+
+
 def main(argv):
-    if argv[:1] == ["report"]:
-        return report.main(argv[1:])
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     opts = parse_args(argv)
+    if opts.lava_jobs:
+        return lava_jobs(opts, argv)
     try:
         support = host_support({c.interference.split("=")[0] for c in opts.configs if c.interference},
                                opts.stall_mechanism)
@@ -112,7 +136,7 @@ def main(argv):
     finally:
         REGISTRY.cleanup()
     explain_failures(runs)
-    date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    date = now()
     records = make_records(opts, env, runs)
     save(Bench(opts, env, [sys.argv[0], *argv], date, first_l1(runs), runs, records))
     summary, written = report.rebuild(opts.out, opts.plot, png_terminal)
