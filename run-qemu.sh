@@ -251,6 +251,8 @@ validate_xen() {
 	[ "$machine" = q35 ] || die_usage "--accel xen --machine $machine: Xen boots on q35 here"
 	[ "$exit_via" = debug-exit ] || die_usage "--accel xen --exit $exit_via: the verdict leaves through isa-debug-exit, which dom0 reaches"
 	[ "$hyperv" = 0 ] || die_usage "--accel xen --hyperv: Hyper-V's enlightenments are KVM's"
+	[ "$hv_bit" = on ] || die_usage "--accel xen --hypervisor-bit off: Xen, not QEMU, sets what its dom0 sees in CPUID"
+	[ -z "$firmware" ] || die_usage "--accel xen --firmware: Xen boots from SeaBIOS (qboot cannot load it)"
 	[ -z "$gdb_port$lava_image_url" ] && [ "$lava_job" = 0 ] || die_usage "--accel xen: not with --gdb or --lava-job"
 	boot=pvh
 }

@@ -70,6 +70,8 @@ def bad_options():
         (["--accel", "xen", "--machine", "microvm"], "--machine microvm"),
         (["--accel", "xen", "--exit", "acpi"], "--exit acpi"),
         (["--accel", "xen", "--hyperv"], "--hyperv"),
+        (["--accel", "xen", "--hypervisor-bit", "off"], "--hypervisor-bit off"),
+        (["--accel", "xen", "--firmware", "qboot"], "--firmware"),
         (["--accel", "xen", "--xen-sched"], "option --xen-sched needs a value"),
         (["--accel", "xen", "--xen-cpus", "--smp", "2"], "option --xen-cpus needs a value"),
         (["--accel", "xen", "--xen-arg", ""], "option --xen-arg needs a value"),
