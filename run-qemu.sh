@@ -15,9 +15,9 @@ readonly GDB_DEFAULT_PORT=1234
 # needs hv-vpindex (QEMU refuses it alone); hv-spinlocks is the spin count
 # the guest reads from CPUID 0x40000004 EBX (QEMU's default: never notify).
 readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
-# --accel xen (docs/xen.md): Xen's schedulers as tools/pvspin/xen.py lists
-# them; a PVH domain's vCPU limit (Xen's HVM_MAX_VCPUS); the memory QEMU
-# gives Xen itself beyond its dom0 (pvspin's --mem).
+# --accel xen (docs/xen.md): the schedulers Debian's Xen 4.17 is built with
+# (its sched=); a PVH domain's vCPU limit (Xen's HVM_MAX_VCPUS); the memory
+# QEMU gives Xen itself beyond its dom0 (pvspin's --mem).
 readonly XEN_SCHEDS="credit2 credit rtds null"
 readonly XEN_PVH_MAX_VCPUS=128
 readonly XEN_OWN_MB=256

@@ -24,7 +24,6 @@ from .nested.cachedir import cache_root, key
 from .nested.report import BedFailure
 
 PACKAGE = "xen-hypervisor-4.17-amd64"   # Debian 12's Xen; PVSPIN_XEN_PACKAGE names another
-SCHEDULERS = ("credit2", "credit", "rtds", "null")   # Xen 4.17's sched= values built by Debian
 ELF_NAME = "xen.elf"
 VERSION_NAME = "version"
 PROG = "xen.py"
