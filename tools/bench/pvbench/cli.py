@@ -428,6 +428,8 @@ def parse_args(argv):
             raise UsageError("--pin-vcpus: under --accel xen QEMU's threads are Xen's CPUs; "
                              "Xen's scheduler places the guest's vCPUs; use it with tcg, kvm or auto")
         peer = parse_peer(a.peer)
+        if peer and a.accel == "xen":
+            raise UsageError(f"--peer {peer} with --accel xen: only pvspin runs as Xen's PVH dom0")
         check_peer_options(a, peer)
         peer_lock = parse_peer_lock(a.peer_lock, peer)
         shapes = parse_shapes(a.shapes, peer)
