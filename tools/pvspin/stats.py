@@ -12,6 +12,7 @@ And how two sets of repetitions compare (matrix.py compare):
         the Hodges-Lehmann estimate with its 95% Mann-Whitney interval, or
         TooFew (with .needed) when the sets are too small to reach 95%
 """
+import fractions
 import math
 import statistics
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ class TooFew(ValueError):
 
     def __init__(self, m, n, level, needed):
         super().__init__(f"{m} and {n} values cannot give a {level:.0%} interval: "
-                         f"a Mann-Whitney interval needs C(m+n, m) >= {math.ceil(2 / (1 - level))}, "
+                         f"a Mann-Whitney interval needs C(m+n, m) >= {min_orderings(level)}, "
                          f"i.e. at least {needed} a side")
         self.m, self.n, self.level, self.needed = m, n, level, needed
 
@@ -123,7 +124,13 @@ def mann_whitney_counts(m, n):
 
 def decidable(m, n, level=CONFIDENCE):
     """Whether m and n values can give a two-sided interval at LEVEL at all."""
-    return m >= 1 and n >= 1 and 2 / math.comb(m + n, m) <= 1 - level
+    return m >= 1 and n >= 1 and math.comb(m + n, m) >= min_orderings(level)
+
+
+def min_orderings(level=CONFIDENCE):
+    """The fewest orderings C(m+n, m) that can reach LEVEL: 40 for 95%
+    (LEVEL read as the decimal it prints as: 0.95 is 19/20, not 0.9499...)."""
+    return math.ceil(2 / (1 - fractions.Fraction(str(level))))
 
 
 def min_per_side(level=CONFIDENCE):

@@ -23,5 +23,7 @@ Modules, each importing only those above it (tests/bench_unit.py checks):
   report   every report from the run directory (also `matrix.py report DIR`)
   lavajobs the matrix as LAVA jobs and their manifest (--lava-jobs DIR)
   importlava  LAVA job logs back into a run directory (`matrix.py import-lava`)
+  compare  two run directories, each change with a confidence interval (`matrix.py compare`)
+  merge    run directories from several hosts in one report (`matrix.py merge`)
   main     a run: options, runs, store, report
 """

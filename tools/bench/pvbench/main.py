@@ -2,7 +2,8 @@
 # main.py: a benchmark run from the command line to the reports.
 """main(argv): the runner (tools/bench/matrix.py calls it).
 
-`report DIR ...` and `import-lava` go to their modules' main(); --lava-jobs DIR writes jobs instead of running. Otherwise: parse the options
+`report DIR ...`, `import-lava`, `merge` and `compare` go to their
+modules' main(); --lava-jobs DIR writes jobs instead of running. Otherwise: parse the options
 (status 2 if bad), build the guest, run the matrix, store the run
 (matrix.json, results.jsonl), write the reports from what was stored, print
 summary.md and the files. Status 0 when every run passed, else 1.
@@ -16,7 +17,7 @@ import sys
 
 from pvspin import status
 
-from . import importlava, report
+from . import compare, importlava, merge, report
 from .cli import parse_args
 from .cgroups import REGISTRY, HostError, host_support, remove_stale
 from .common import (EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_LINK, REPO, UsageError,
@@ -78,7 +79,8 @@ def interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-SUBCOMMANDS = {"report": report.main, "import-lava": importlava.main}
+SUBCOMMANDS = {"report": report.main, "import-lava": importlava.main, "merge": merge.main,
+               "compare": compare.main}
 
 
 def now():
