@@ -465,7 +465,7 @@ xen_qemu_args() {
 	line+=" dom0_max_vcpus=$smp loglvl=all guest_loglvl=all noreboot sched=$xen_sched"
 	for a in "${xen_args[@]}"; do line+=" $a"; done
 	local module="$image ${guest_args[*]-}"
-	qargs+=(-M q35 -accel tcg,thread=multi -cpu "${cpu:-max}" -smp "$xen_cpus"
+	qargs+=(-M q35 -accel "tcg,thread=multi" -cpu "${cpu:-max}" -smp "$xen_cpus"
 		-m $((mem + XEN_OWN_MB)) -nodefaults -no-reboot -display none
 		-serial stdio -chardev "file,id=xencon,path=$xen_console,append=on" -serial chardev:xencon
 		-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4"
