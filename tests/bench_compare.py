@@ -309,6 +309,18 @@ class Compare(unittest.TestCase):
             self.assertEqual(code, 0)
             self.assertIn("improvement", out)
 
+    def test_drift(self):
+        """the host 30% slower for every lock: throughput flags tas too, --metric vs_tas flags nothing"""
+        with tempfile.TemporaryDirectory() as tmp:
+            base = result_set(Path(tmp) / "base", {"tas": self.BASE, "pvqspinlock": self.BASE})
+            slower = [0.7 * v for v in self.BASE]
+            new = result_set(Path(tmp) / "new", {"tas": slower, "pvqspinlock": slower})
+            code, out, _ = quiet_call(compare.main, [str(base), str(new)])
+            self.assertEqual((code, out.count("REGRESSION")), (1, 2))
+            code, out, _ = quiet_call(compare.main, ["--metric", "vs_tas", str(base), str(new)])
+            self.assertEqual((code, out.count("REGRESSION")), (0, 0))
+            self.assertIn("over tas's in the same boot", out)
+
     def test_one_rep(self):
         """one repetition: status 2, saying how many are needed"""
         with tempfile.TemporaryDirectory() as tmp:

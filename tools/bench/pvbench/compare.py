@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # compare.py: two result sets side by side, each change judged with a confidence interval (matrix.py compare).
-"""matrix.py compare [--threshold PCT] BASE NEW
+"""matrix.py compare [--threshold PCT] [--metric M] BASE NEW
 
 BASE and NEW are run directories (a run's --out, or import-lava's). For
 every lock (series) and configuration both have, it prints both medians of
@@ -9,6 +9,12 @@ with its 95% Mann-Whitney interval (tools/pvspin/stats.py ratio_interval,
 which states the method and the arithmetic). A change is significant only
 when the interval excludes 1 and the estimate is more than PCT% (default
 10) away from 1: a regression when NEW's throughput is lower.
+
+--metric vs_tas judges each lock's throughput over tas's in the same boot
+instead (stats.Cell.vs_tas): a host that got slower between the two sets
+slows tas as much, so what is left is the lock's own change. Sets run one
+after another on a shared host differ by such drift; tas, which no pv=
+setting touches, shows it.
 
 Exit status: 1 when any significant regression is found; else 2 when a
 cell cannot be decided (too few ok repetitions on a side: 95% needs
@@ -31,6 +37,9 @@ from .store import StoreError, load
 from .variants import all_series
 
 DEFAULT_THRESHOLD_PCT = 10.0
+# --metric: the Cell list compared, and what the header calls it.
+METRICS = {"throughput": ("tput", "throughput (acquisitions/s)"),
+           "vs_tas": ("vs_tas", "throughput over tas's in the same boot")}
 MAX_THRESHOLD_PCT = 1000.0
 REGRESSION, IMPROVEMENT, UNCHANGED, UNDECIDED = "REGRESSION", "improvement", "~", "undecided"
 
@@ -71,13 +80,14 @@ def judge(row, threshold_pct, level=pvstats.CONFIDENCE):
     return row
 
 
-def common_rows(base, new):
+def common_rows(base, new, metric="throughput"):
     """Rows of every (series, config) both BENCHes measured, in BASE's order;
     the cells only one of them has."""
+    values = METRICS[metric][0]
     bcells, ncells = build_cells(base.records), build_cells(new.records)
     series = list(dict.fromkeys(all_series(base.opts) + [s for _, s in bcells]))
     configs = [c.label for c in ordered_configs(base.opts.configs)]
-    rows = [Row(s, c, bcells[(c, s)].tput, ncells[(c, s)].tput)
+    rows = [Row(s, c, getattr(bcells[(c, s)], values), getattr(ncells[(c, s)], values))
             for s in series for c in configs if (c, s) in bcells and (c, s) in ncells]
     only_base = sorted(k for k in bcells if k not in ncells)
     only_new = sorted(k for k in ncells if k not in bcells)
@@ -90,6 +100,11 @@ def fmt_ratio(r):
     return f"{r.ratio:.3g} [{r.lo:.3g}-{r.hi:.3g}]"
 
 
+def fmt_value(value):
+    """A median: a rate, or a ratio (vs_tas) with three digits."""
+    return fmt_rate(value) if value is None or value >= 100 else f"{value:.3g}"
+
+
 def fmt_change(r):
     return "-" if r is None else f"{(r.ratio - 1) * 100:+.1f}%"
 
@@ -100,15 +115,15 @@ def describe(bench):
             f"guest {env.get('guest_revision')})")
 
 
-def report_text(base, new, rows, only_base, only_new, threshold_pct):
+def report_text(base, new, rows, only_base, only_new, threshold_pct, metric="throughput"):
     lines = [f"BASE: {describe(base)}", f"NEW:  {describe(new)}",
-             "throughput (acquisitions/s): median of the ok repetitions; NEW/BASE: the "
+             f"{METRICS[metric][1]}: median of the ok repetitions; NEW/BASE: the "
              "Hodges-Lehmann estimate with its 95% Mann-Whitney interval; significant: the "
              f"interval excludes 1 and the change exceeds {threshold_pct:g}%", ""]
     header = ("lock", "config", "BASE median (n)", "NEW median (n)", "NEW/BASE [95% CI]", "change",
               "verdict")
-    table = [header] + [(r.series, r.config, f"{fmt_rate(pvstats.median(r.base))} ({len(r.base)})",
-                         f"{fmt_rate(pvstats.median(r.new))} ({len(r.new)})", fmt_ratio(r.ratio),
+    table = [header] + [(r.series, r.config, f"{fmt_value(pvstats.median(r.base))} ({len(r.base)})",
+                         f"{fmt_value(pvstats.median(r.new))} ({len(r.new)})", fmt_ratio(r.ratio),
                          fmt_change(r.ratio), r.verdict + (f" ({r.why})" if r.why else ""))
                         for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -145,6 +160,9 @@ def build_parser():
     p.add_argument("new", metavar="NEW", help="the run directory judged")
     p.add_argument("--threshold", default=str(DEFAULT_THRESHOLD_PCT), metavar="PCT",
                    help=f"smallest change that counts, in percent (default {DEFAULT_THRESHOLD_PCT:g})")
+    p.add_argument("--metric", default="throughput", metavar="M",
+                   help=f"{'|'.join(METRICS)}: throughput, or over tas's in the same boot "
+                        "(default throughput)")
     return p
 
 
@@ -152,17 +170,19 @@ def main(argv):
     a = build_parser().parse_args(argv)
     try:
         threshold = parse_threshold(a.threshold)
+        if a.metric not in METRICS:
+            raise UsageError(f"--metric '{a.metric}': accepted: {', '.join(METRICS)}")
         base, new = (load(Path(d).resolve(), plot=False, quiet=True) for d in (a.base, a.new))
     except (UsageError, StoreError) as e:
         die_usage(f"compare: {e}")
-    rows, only_base, only_new = common_rows(base, new)
+    rows, only_base, only_new = common_rows(base, new, a.metric)
     if not rows:
         die_usage(f"compare: {a.base} and {a.new} share no lock at any configuration "
                   f"(BASE has {', '.join(sorted({c for c, _ in only_base})) or 'none'}, NEW has "
                   f"{', '.join(sorted({c for c, _ in only_new})) or 'none'})")
     for row in rows:
         judge(row, threshold)
-    sys.stdout.write(report_text(base, new, rows, only_base, only_new, threshold))
+    sys.stdout.write(report_text(base, new, rows, only_base, only_new, threshold, a.metric))
     if any(r.verdict == REGRESSION for r in rows):
         return EXIT_RUN_FAILED
     undecided = [r for r in rows if r.verdict == UNDECIDED]
