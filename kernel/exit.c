@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* exit.c - ending the run: the EXIT line, isa-debug-exit, else ACPI power-off,
- * keyboard-controller reset, triple fault (exit.h, docs/boot.md). */
+/* exit.c - ending the run: the EXIT line, isa-debug-exit, else Xen's
+ * SCHEDOP_shutdown, ACPI power-off, keyboard-controller reset, triple fault
+ * (exit.h, docs/boot.md). */
 #include <stdint.h>
+#include "hypercall/xen.h"
 #include "lib/x86.h"
 #include "acpi.h"
 #include "apic.h"
@@ -82,9 +84,24 @@ void guest_exit_park(void)
 	halt_forever();
 }
 
-/* No isa-debug-exit answered: any VMM other than QEMU with that device. */
-static void __attribute__((noreturn)) power_off(void)
+/* Under Xen the domain's end is Xen's to make: poweroff for a pass, crash
+ * for any other status, which Xen's console names (the status itself is
+ * on the EXIT line). Returns only if Xen refused. */
+static void xen_shut_down(enum exit_status status)
 {
+	if (!xen_hypercalls())
+		return;
+	unsigned int reason = status == EXIT_PASS ? SHUTDOWN_poweroff : SHUTDOWN_crash;
+	kprintf("# poweroff: SCHEDOP_shutdown (%s)\n", reason == SHUTDOWN_poweroff ? "poweroff" : "crash");
+	long rc = xen_shutdown(reason);
+	exit_step_wait();
+	kprintf("# poweroff: still running after SCHEDOP_shutdown (returned %ld)\n", rc);
+}
+
+/* No isa-debug-exit answered: any VMM other than QEMU with that device. */
+static void __attribute__((noreturn)) power_off(enum exit_status status)
+{
+	xen_shut_down(status);
 	if (acpi_power_off()) {
 		exit_step_wait();
 		kprintf("# poweroff: still running after the ACPI power-off\n");
@@ -132,5 +149,5 @@ void guest_exit(enum exit_status status)
 	 * the last result, and the restart must still report it. */
 	reset_guard_clear();
 	outl(ISA_DEBUG_EXIT_PORT, (uint32_t)status);
-	power_off();
+	power_off(status);
 }

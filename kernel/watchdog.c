@@ -3,6 +3,7 @@
 #include "hypercall/hyperv.h"
 #include "hypercall/kvm_hypercall.h"
 #include "kernel/drivers/ioapic.h"
+#include "hypercall/xen.h"
 #include "kernel/drivers/pit.h"
 #include "lib/fmt.h"
 #include "lib/x86.h"
@@ -242,6 +243,15 @@ static int nmi_tick(struct trap_frame *f)
 static void nmi_source_start(void)
 {
 	static bool tried;
+	/* Xen emulates no PIT for a PVH dom0 and keeps GSI 2 (the PIT's
+	 * input) for itself, refusing to bind it; the local APIC timer's LVT
+	 * has no NMI delivery mode. So the timer tick is the only watchdog. */
+	if (xen.present) {
+		if (!tried)
+			kprintf("# watchdog: no NMI watchdog under Xen (no PIT for dom0, GSI 2 is Xen's): the timer tick only\n");
+		tried = true;
+		return;
+	}
 	if (!tried) {
 		tried = true;
 		trap_set_nmi_handler(nmi_tick);
