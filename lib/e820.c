@@ -13,7 +13,7 @@ unsigned int e820_clean(struct e820_entry *e, unsigned int n, unsigned int cap,
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct e820_entry x = e[i];
-		if (x.size == 0 || x.addr + x.size < x.addr) {
+		if (x.size == 0 || x.addr + (x.size - 1) < x.addr) {
 			bad++;
 			continue;
 		}

@@ -14,8 +14,8 @@ _Static_assert(sizeof(struct e820_entry) == 20, "e820 entry is 20 bytes");
 
 /* Of `n` entries written into a buffer of `cap` (a count from the writer,
  * not to be trusted past the buffer), keep those that describe memory:
- * `n` is clamped to `cap`; an entry of size 0, or one whose end wraps past
- * 2^64, is dropped. The kept ones move to the front of `e`, in order;
+ * `n` is clamped to `cap`; an entry of size 0, or one that runs past 2^64,
+ * is dropped (one ending exactly at 2^64 is kept). The kept ones move to the front of `e`, in order;
  * returns how many; *dropped (if not NULL) counts the others. */
 unsigned int e820_clean(struct e820_entry *e, unsigned int n, unsigned int cap,
 			unsigned int *dropped);

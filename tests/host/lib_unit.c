@@ -4,7 +4,8 @@
  * print (lib/fmt.c), JSON writing and string escaping (lib/json.c), and the
  * option parser (lib/cmdline.c) with every error it can report, and the
  * crash report's frame-pointer walk (lib/frame_walk.c) on corrupt chains,
- * and the \_S5 search in AML (lib/acpi_aml.c) on QEMU's shapes and broken ones.
+ * and the \_S5 search in AML (lib/acpi_aml.c) on QEMU's shapes and broken ones,
+ * and the check of a hypervisor's e820 memory map (lib/e820.c).
  *
  * lib/ is linked into this program as it is: its snprintf, vsnprintf and
  * string functions take the place of libc's (built with -fno-builtin, so
@@ -21,6 +22,7 @@
 #include "lib/cmdline.h"
 #include "lib/fmt.h"
 #include "lib/call_insn.h"
+#include "lib/e820.h"
 #include "lib/frame_walk.h"
 #include "lib/json.h"
 
@@ -650,6 +652,41 @@ static void test_aml_s5(void)
 	CHECK(!s5_find(microvm + 2, sizeof(microvm) - 2, &a, &b));
 }
 
+/* The map of a Xen PVH dom0 with 128 MiB (XENMEM_memory_map, 11 entries
+ * in the first entries' shape) keeps all; bad entries go, order stays. */
+static void test_e820_clean(void)
+{
+	struct e820_entry m[6] = {
+		{ 0x0, 0x9f000, 1 },
+		{ 0x100000, 0x7f60f16, 1 },
+		{ 0x8060f16, 0x8a, 3 },
+	};
+	unsigned int dropped = 99;
+	CHECK_EQ(e820_clean(m, 3, 6, &dropped), 3);
+	CHECK_EQ(dropped, 0);
+	CHECK_EQ(m[1].addr, 0x100000);
+	/* A zero-sized entry and one that wraps past 2^64 are dropped; the
+	 * others move up in order. */
+	m[0] = (struct e820_entry){ 0x1000, 0, 1 };
+	m[1] = (struct e820_entry){ 0x0, 0x9f000, 1 };
+	m[2] = (struct e820_entry){ UINT64_MAX - 0xfff, 0x2000, 2 };
+	m[3] = (struct e820_entry){ 0x100000, 0x1000000, 1 };
+	CHECK_EQ(e820_clean(m, 4, 6, &dropped), 2);
+	CHECK_EQ(dropped, 2);
+	CHECK_EQ(m[0].size, 0x9f000);
+	CHECK_EQ(m[1].addr, 0x100000);
+	/* An entry ending exactly at 2^64 does not wrap. */
+	m[0] = (struct e820_entry){ UINT64_MAX - 0xfff, 0x1000, 2 };
+	CHECK_EQ(e820_clean(m, 1, 6, NULL), 1);
+	/* A count past the buffer (the writer's word) is clamped to it. */
+	for (unsigned int i = 0; i < 6; i++)
+		m[i] = (struct e820_entry){ (uint64_t)i << 20, 0x1000, 1 };
+	CHECK_EQ(e820_clean(m, 1000, 6, &dropped), 6);
+	CHECK_EQ(dropped, 994);
+	CHECK_EQ(e820_clean(m, 0, 6, &dropped), 0);
+	CHECK_EQ(dropped, 0);
+}
+
 static const struct test_case cases[] = {
 	TEST_CASE(test_fmt_integers),
 	TEST_CASE(test_fmt_width_and_padding),
@@ -668,6 +705,7 @@ static const struct test_case cases[] = {
 	TEST_CASE(test_call_insn),
 	TEST_CASE(test_frame_walk_leaf),
 	TEST_CASE(test_aml_s5),
+	TEST_CASE(test_e820_clean),
 };
 
 int main(int argc, char **argv)
