@@ -7,8 +7,12 @@ Boots the guest at several vCPU counts on several host cpusets, optionally
 several VMs at once on the same cpuset, repeats every configuration, and
 writes per-lock results (JSON lines and CSV), a Markdown summary that checks
 the overcommit goals, and gnuplot plots; `matrix.py report DIR` rebuilds
-those reports from a finished run's directory. The code is the package
-pvbench beside this file; docs/bench.md describes it all.
+those reports from a finished run's directory. `--lava-jobs DIR` writes the
+matrix as LAVA jobs instead and `matrix.py import-lava` reads their logs
+back into a run directory (docs/lava.md); `matrix.py merge` and `matrix.py
+compare` put several run directories in one report or judge one against
+another. The code is the package pvbench beside this file; docs/bench.md
+describes it all.
 """
 import sys
 from pathlib import Path
