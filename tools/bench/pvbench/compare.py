@@ -131,7 +131,8 @@ def report_text(base, new, rows, only_base, only_new, threshold_pct, metric="thr
     for what, keys in (("only in BASE", only_base), ("only in NEW", only_new)):
         if keys:
             lines.append(f"{what}: " + ", ".join(f"{s} at {c}" for c, s in keys))
-    counts = {v: sum(1 for r in rows if r.verdict == v) for v in (REGRESSION, IMPROVEMENT, UNCHANGED, UNDECIDED)}
+    counts = {v: sum(1 for r in rows if r.verdict == v)
+              for v in (REGRESSION, IMPROVEMENT, UNCHANGED, UNDECIDED)}
     lines.append(f"{counts[REGRESSION]} significant regression(s), {counts[IMPROVEMENT]} "
                  f"significant improvement(s), {counts[UNCHANGED]} without a significant change, "
                  f"{counts[UNDECIDED]} undecided")

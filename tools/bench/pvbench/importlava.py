@@ -263,7 +263,8 @@ def build_parser():
                       "--raw ID > NAME.log, NAME the job's file name without .yaml).\n"
                       "exit status: 0 imported, 2 bad input. docs/lava.md has the details.")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
-    p.add_argument("-o", "--out", required=True, metavar="OUT", help="the run directory to write, new or empty")
+    p.add_argument("-o", "--out", required=True, metavar="OUT",
+                   help="the run directory to write, new or empty")
     p.add_argument("--manifest", metavar="FILE", help="manifest.json of the jobs (default: the "
                                                       "one in a SOURCE directory)")
     p.add_argument("--device", metavar="NAME", help="the LAVA device that ran the logs given "
