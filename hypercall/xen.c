@@ -134,3 +134,105 @@ long xen_shutdown(unsigned int reason)
 	struct { uint32_t reason; } s = { reason };
 	return xen_hypercall2(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (unsigned long)&s);
 }
+
+/* xen.h (x86-64): struct shared_info opens with 32 vcpu_info of 64 bytes,
+ * then the pending and mask bitmaps of 64 words each. */
+#define XEN_LEGACY_MAX_VCPUS 32
+#define XEN_VCPU_INFO_SIZE   64
+#define XEN_EVTCHN_WORDS     64
+#define XEN_EVTCHN_PORTS     (XEN_EVTCHN_WORDS * 64)
+
+struct xen_shared_info_head {
+	uint8_t vcpu_info[XEN_LEGACY_MAX_VCPUS][XEN_VCPU_INFO_SIZE];
+	uint64_t evtchn_pending[XEN_EVTCHN_WORDS];
+	uint64_t evtchn_mask[XEN_EVTCHN_WORDS];
+};
+_Static_assert(offsetof(struct xen_shared_info_head, evtchn_pending) == 2048, "shared_info layout");
+_Static_assert(offsetof(struct xen_shared_info_head, evtchn_mask) == 2560, "shared_info layout");
+
+/* Xen replaces the RAM page at this frame with shared_info. */
+static uint8_t shared_info_page[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static volatile struct xen_shared_info_head *const shared_info =
+	(volatile struct xen_shared_info_head *)shared_info_page;
+
+/* memory.h struct xen_add_to_physmap (x86-64). */
+struct xen_add_to_physmap {
+	uint16_t domid, size;
+	uint32_t space;
+	uint64_t idx, gpfn;
+};
+_Static_assert(sizeof(struct xen_add_to_physmap) == 24, "xen_add_to_physmap layout");
+
+const char *xen_map_shared_info(void)
+{
+	static bool tried;
+	static const char *error;
+	if (tried)
+		return error;
+	tried = true;
+	if (!xen_hypercalls()) {
+		error = xen.present ? xen.error : "no Xen";
+		return error;
+	}
+	struct xen_add_to_physmap a = { DOMID_SELF, 0, XENMAPSPACE_shared_info, 0,
+					(uint64_t)(uintptr_t)shared_info_page / PAGE_SIZE };
+	if (xen_hypercall2(__HYPERVISOR_memory_op, XENMEM_add_to_physmap, (unsigned long)&a) < 0)
+		error = "XENMEM_add_to_physmap of shared_info failed";
+	return error;
+}
+
+long xen_vcpu_id(void)
+{
+	if (!xen.present || xen.max_leaf < xen.base + XEN_CPUID_LEAF_HVM)
+		return -1;
+	struct cpuid_regs r = cpuid(xen.base + XEN_CPUID_LEAF_HVM, 0);
+	return r.eax & XEN_HVM_CPUID_VCPU_ID_PRESENT ? (long)r.ebx : -1;
+}
+
+long xen_bind_ipi(uint32_t vcpu)
+{
+	struct { uint32_t vcpu; evtchn_port_t port; } b = { vcpu, 0 };
+	long rc = xen_hypercall2(__HYPERVISOR_event_channel_op, EVTCHNOP_bind_ipi, (unsigned long)&b);
+	if (rc < 0)
+		return rc;
+	if (b.port >= XEN_EVTCHN_PORTS)
+		return -XEN_EINVAL;
+	__atomic_fetch_or(&shared_info->evtchn_mask[b.port / 64], 1ull << (b.port % 64),
+			  __ATOMIC_SEQ_CST);
+	return b.port;
+}
+
+long xen_evtchn_send(evtchn_port_t port)
+{
+	struct { evtchn_port_t port; } s = { port };
+	return xen_hypercall2(__HYPERVISOR_event_channel_op, EVTCHNOP_send, (unsigned long)&s);
+}
+
+/* sched.h struct sched_poll (x86-64): a guest handle to the ports. */
+struct sched_poll {
+	uint64_t ports;
+	uint32_t nr_ports, pad;
+	uint64_t timeout;               /* 0: none */
+};
+_Static_assert(sizeof(struct sched_poll) == 24, "sched_poll layout");
+
+long xen_poll(evtchn_port_t port)
+{
+	evtchn_port_t ports[1] = { port };
+	struct sched_poll p = { (uint64_t)(uintptr_t)ports, 1, 0, 0 };
+	return xen_hypercall2(__HYPERVISOR_sched_op, SCHEDOP_poll, (unsigned long)&p);
+}
+
+/* SEQ_CST: the clear is globally visible before the caller's re-check of
+ * the lock byte is read (a locked instruction on x86). */
+void xen_evtchn_clear_pending(evtchn_port_t port)
+{
+	__atomic_fetch_and(&shared_info->evtchn_pending[port / 64], ~(1ull << (port % 64)),
+			   __ATOMIC_SEQ_CST);
+}
+
+bool xen_evtchn_pending(evtchn_port_t port)
+{
+	return __atomic_load_n(&shared_info->evtchn_pending[port / 64], __ATOMIC_ACQUIRE) &
+	       (1ull << (port % 64));
+}

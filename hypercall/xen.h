@@ -18,6 +18,8 @@
 #define XEN_CPUID_TIME_TSC       0      /* ECX: guest TSC kHz */
 #define XEN_CPUID_TIME_CONVERT   1      /* ECX: tsc_to_system_mul, EDX: tsc_shift */
 #define XEN_CPUID_TIME_HOST      2      /* EAX: host TSC kHz */
+#define XEN_CPUID_LEAF_HVM       4      /* EAX flags, EBX: this vCPU's id */
+#define XEN_HVM_CPUID_VCPU_ID_PRESENT (1u << 3)
 
 /* xen.h: hypercall numbers (each is a 32-byte stub in the hypercall page). */
 #define __HYPERVISOR_memory_op        12
@@ -31,7 +33,9 @@
 #define XEN_ENOSYS 38
 
 /* memory.h */
+#define XENMEM_add_to_physmap 7
 #define XENMEM_memory_map 9
+#define XENMAPSPACE_shared_info 0
 #define DOMID_SELF        0x7FF0u
 
 
@@ -84,5 +88,21 @@ uint64_t xen_tsc_hz_from_khz(void);
 uint64_t xen_tsc_hz_from_mul(void);
 /* SCHEDOP_shutdown: returns only if Xen refused (its error). */
 long xen_shutdown(unsigned int reason);
+
+/* Event channels, 2-level ABI: the pending and mask bitmaps live in
+ * shared_info, which xen_map_shared_info() places over a page of the image
+ * (XENMEM_add_to_physmap): NULL when that worked, else why not. Once. */
+const char *xen_map_shared_info(void);
+/* This vCPU's Xen id (CPUID leaf 4's EBX), or -1 if Xen does not say. */
+long xen_vcpu_id(void);
+/* EVTCHNOP_bind_ipi: a port whose events go to `vcpu`: >= 0, or a negative
+ * Xen errno. The port is masked at once: never delivered as an upcall. */
+long xen_bind_ipi(uint32_t vcpu);
+long xen_evtchn_send(evtchn_port_t port);
+/* SCHEDOP_poll on one port, no timeout: returns when it is pending (at
+ * once if it already is), or when anything else wakes the vCPU. */
+long xen_poll(evtchn_port_t port);
+void xen_evtchn_clear_pending(evtchn_port_t port);
+bool xen_evtchn_pending(evtchn_port_t port);
 
 #endif

@@ -51,6 +51,10 @@ struct percpu {
 	uint64_t hv_long_spin_wait;     /* HvCallNotifyLongSpinWait calls */
 	uint64_t hv_hypercall_errors;   /* Hyper-V hypercalls whose status was not 0 */
 	uint32_t hv_last_error;         /* call code << 16 | status of the last one */
+	uint64_t xen_polls;             /* SCHEDOP_poll calls */
+	uint64_t xen_sends;             /* EVTCHNOP_send calls */
+	uint64_t xen_hypercall_errors;  /* Xen hypercalls that returned an error */
+	long xen_last_error;            /* the last one's (negative) result */
 	uint64_t nmi_waits;             /* PV waits that returned at once: in an NMI */
 	uint64_t irqoff_waits;          /* ipi waits that returned at once: IF was 0 */
 

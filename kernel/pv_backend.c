@@ -3,6 +3,7 @@
 #include "hypercall/hyperv.h"
 #include "hypercall/hyperv_setup.h"
 #include "hypercall/hypervisor.h"
+#include "hypercall/xen.h"
 #include "lib/fmt.h"
 #include "lib/string.h"
 #include "lock/pv_ops.h"
@@ -13,7 +14,7 @@
 #include "time.h"
 #include "trap.h"
 
-static const char *const choice_names[] = { "auto", "kvm", "ipi", "off", "hyperv" };
+static const char *const choice_names[] = { "auto", "kvm", "ipi", "off", "hyperv", "xen" };
 #define NR_CHOICES (sizeof(choice_names) / sizeof(choice_names[0]))
 
 /* By enum pv_choice; NULL: the lock library's spin ops (off). */
@@ -21,6 +22,7 @@ static const struct pv_backend *const backends[NR_CHOICES] = {
 	[PV_KVM] = &pv_backend_kvm,
 	[PV_IPI] = &pv_backend_ipi,
 	[PV_HYPERV] = &pv_backend_hyperv,
+	[PV_XEN] = &pv_backend_xen,
 };
 _Static_assert(NR_CHOICES == PV_CHOICES, "one name for each enum pv_choice");
 
@@ -59,6 +61,12 @@ static enum pv_choice resolve(enum pv_choice c)
 	if (realtime) {
 		reason = "KVM_HINTS_REALTIME: vCPUs are never preempted, spinning is best";
 		return PV_OFF;
+	}
+	if (pv_xen_usable()) {
+		reason = hyperv.present ? "Xen's event channels and SCHEDOP_poll; preferred to Hyper-V's "
+					  "enlightenments, also offered: its kick wakes a wait with interrupts off"
+					: "Xen's event channels and SCHEDOP_poll";
+		return PV_XEN;
 	}
 	if (hyperv_hypercalls_offered()) {
 		if (!hyperv_ready()) {

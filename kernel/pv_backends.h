@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* pv_backends.h - what pv_backend.c, the choice, asks of each PV backend (pv_kvm.c, pv_ipi.c, pv_hyperv.c). */
+/* pv_backends.h - what pv_backend.c, the choice, asks of each PV backend (pv_kvm.c, pv_ipi.c, pv_hyperv.c, pv_xen.c). */
 #ifndef PVSPIN_PV_BACKENDS_H
 #define PVSPIN_PV_BACKENDS_H
 
@@ -20,12 +20,14 @@ struct pv_backend {
 	bool kick_is_interrupt;         /* its halt needs IF=1 */
 };
 
-extern const struct pv_backend pv_backend_kvm, pv_backend_ipi, pv_backend_hyperv;
+extern const struct pv_backend pv_backend_kvm, pv_backend_ipi, pv_backend_hyperv, pv_backend_xen;
 
 /* Shared by the backends whose kick is an interrupt (pv_ipi.c). */
 void pv_ipi_wait(uint8_t *ptr, uint8_t val);
 void pv_ipi_kick(unsigned int cpu);
 /* KVM's PV_UNHALT (pv_kvm.c), for the choice and the offer. */
 bool pv_kvm_unhalt_usable(void);
+/* Xen's hypercalls and shared_info (pv_xen.c), for the choice. */
+bool pv_xen_usable(void);
 
 #endif

@@ -2,8 +2,8 @@
 /* watchdog.c - the lockup watchdog: LAPIC timer ticks and the NMI backstop (watchdog.h). */
 #include "hypercall/hyperv.h"
 #include "hypercall/kvm_hypercall.h"
-#include "kernel/drivers/ioapic.h"
 #include "hypercall/xen.h"
+#include "kernel/drivers/ioapic.h"
 #include "kernel/drivers/pit.h"
 #include "lib/fmt.h"
 #include "lib/x86.h"
@@ -79,6 +79,8 @@ static const char *hypercall_note(const struct percpu *p, uint32_t st, char *buf
 	const char *name = 0;
 	if (nr & WD_HYPERCALL_HYPERV)
 		name = hyperv_call_name((uint16_t)(nr & ~WD_HYPERCALL_HYPERV));
+	else if (nr == (WD_HYPERCALL_XEN_EVTCHN | EVTCHNOP_send))
+		name = "EVTCHNOP_send";
 	else if (nr == KVM_HC_KICK_CPU)
 		name = "KVM_HC_KICK_CPU";
 	else if (nr == KVM_HC_SCHED_YIELD)
@@ -99,6 +101,12 @@ static void report_hv_errors(void)
 		const char *name = hyperv_call_name((uint16_t)(p->hv_last_error >> 16));
 		kprintf("# LOCKUP: cpu %u: %lu Hyper-V hypercall(s) failed, the last %s with status 0x%04x\n",
 			c, p->hv_hypercall_errors, name ? name : "?", p->hv_last_error & HV_STATUS_MASK);
+	}
+	for (unsigned int c = 0; c < wd.ncpus; c++) {
+		const struct percpu *p = percpu_of(c);
+		if (p->xen_hypercall_errors)
+			kprintf("# LOCKUP: cpu %u: %lu Xen hypercall(s) failed, the last with %ld\n",
+				c, p->xen_hypercall_errors, p->xen_last_error);
 	}
 }
 

@@ -23,6 +23,8 @@ enum cpu_wd_state { CPU_RUNNING, CPU_HALTED, CPU_IN_HYPERCALL };
 /* percpu.wd_hypercall of a Hyper-V hypercall: its call code | this (KVM's
  * hypercall numbers go there as they are). */
 #define WD_HYPERCALL_HYPERV 0x10000u
+/* ... of a Xen event-channel operation: its EVTCHNOP_ number | this. */
+#define WD_HYPERCALL_XEN_EVTCHN 0x20000u
 
 /* watchdog_ms=0 means automatic: a fair lock's queue of N waiters drains
  * in about N host time slices when the vCPUs are overcommitted, so the

@@ -20,6 +20,9 @@ void pv_snapshot_take(struct pv_snapshot *s, unsigned int ncpus)
 		s->hv_send_ipi += p->hv_send_ipi;
 		s->hv_long_spin_wait += p->hv_long_spin_wait;
 		s->hv_hypercall_errors += p->hv_hypercall_errors;
+		s->xen_polls += p->xen_polls;
+		s->xen_sends += p->xen_sends;
+		s->xen_hypercall_errors += p->xen_hypercall_errors;
 	}
 	lock_events_sum(&s->ev);
 }
@@ -37,6 +40,9 @@ void pv_snapshot_diff(struct pv_snapshot *out, const struct pv_snapshot *after,
 	out->hv_send_ipi = after->hv_send_ipi - before->hv_send_ipi;
 	out->hv_long_spin_wait = after->hv_long_spin_wait - before->hv_long_spin_wait;
 	out->hv_hypercall_errors = after->hv_hypercall_errors - before->hv_hypercall_errors;
+	out->xen_polls = after->xen_polls - before->xen_polls;
+	out->xen_sends = after->xen_sends - before->xen_sends;
+	out->xen_hypercall_errors = after->xen_hypercall_errors - before->xen_hypercall_errors;
 	for (unsigned int e = 0; e < LOCK_EVENT_NR; e++)
 		out->ev.count[e] = after->ev.count[e] - before->ev.count[e];
 	for (unsigned int b = 0; b < LOCK_LAT_BUCKETS; b++)
@@ -50,6 +56,7 @@ void pv_counters_reset(unsigned int ncpus)
 		p->halts = p->kicks_sent = p->kicks_received = p->sched_yields = p->hypercalls = 0;
 		p->nmi_waits = p->irqoff_waits = 0;
 		p->hv_send_ipi = p->hv_long_spin_wait = p->hv_hypercall_errors = 0;
+		p->xen_polls = p->xen_sends = p->xen_hypercall_errors = 0;
 	}
 	lock_events_reset();
 }
@@ -93,6 +100,9 @@ void json_pv(struct json *j, const struct pv_snapshot *s)
 	json_u64(j, "hv_send_ipi", s->hv_send_ipi);
 	json_u64(j, "hv_long_spin_wait", s->hv_long_spin_wait);
 	json_u64(j, "hv_hypercall_errors", s->hv_hypercall_errors);
+	json_u64(j, "xen_polls", s->xen_polls);
+	json_u64(j, "xen_sends", s->xen_sends);
+	json_u64(j, "xen_hypercall_errors", s->xen_hypercall_errors);
 	/* Linux's reading: time in the kick per unlock kick, and kick-to-run
 	 * time per woken waiter. */
 	json_u64(j, "kick_mean_ns", kicks ? ev->count[LOCK_EV_pv_latency_kick] / kicks : 0);

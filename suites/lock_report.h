@@ -20,6 +20,7 @@ struct pv_snapshot {
 	uint64_t halts, kicks_sent, kicks_received, sched_yields, hypercalls;
 	uint64_t nmi_waits, irqoff_waits;       /* waits that returned at once */
 	uint64_t hv_send_ipi, hv_long_spin_wait, hv_hypercall_errors;   /* hyperv backend */
+	uint64_t xen_polls, xen_sends, xen_hypercall_errors;            /* xen backend */
 	struct lock_event_totals ev;
 };
 
