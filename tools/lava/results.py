@@ -123,13 +123,26 @@ def _yaml(line):
         return None
 
 
+# The dispatcher writes every console line with '"' escaped as '\"'
+# (lava_dispatcher/shell.py escapes double quotes for YAML); the escape only
+# ever inserts a backslash before a quote, so removing those gives the
+# guest's line back.
+ESCAPED_QUOTE = '\\"'
+
+
+def unescape(line):
+    return line.replace(ESCAPED_QUOTE, '"')
+
+
 def read(text):
-    """The Run recorded in a dispatcher log (TEXT)."""
+    """The Run recorded in a dispatcher log (TEXT); its console lines as the
+    guest printed them."""
     cases, job, timed_out, ktap_started, console = [], {}, False, False, []
     exit_status = None
     for rec in records(text):
         lvl, msg = rec["lvl"], rec.get("msg")
         if lvl == "target" and isinstance(msg, str):
+            msg = unescape(msg)
             console.append(msg)
             ktap_started = ktap_started or "KTAP version 1" in msg
         if lvl in ("error", "exception") and isinstance(msg, str) and _TIMEOUT.search(msg):

@@ -45,19 +45,10 @@ RUN_LOCAL_JOB = "job.yaml"
 RUN_LOCAL_DEVICE = "run-local (tools/lava/run-local.sh, the in-tree qemu device)"
 UNKNOWN_DEVICE = "unknown (a LAVA log does not name its device; give --device)"
 NOT_IN_LOG = "unknown (not in a LAVA job's log)"
-# The dispatcher writes every console line with '"' escaped as '\"'
-# (lava_dispatcher/shell.py, "escape double quotes for YAML syntax"); the
-# escape only ever inserts a backslash before a quote, so removing those
-# gives the guest's line back.
-ESCAPED_QUOTE = '\\"'
 QEMU_RE = re.compile(r"^qemu-system-\S+, installed at version: ([^,]+)")
 BOOT_RE = re.compile(r'^# boot: .*\bcmdline="\S+ ?(.*)"\s*$')
 SMP_RE = re.compile(r"^# smp: \d+ of (\d+) CPUs")
 CPU_PREFIX, TSC_PREFIX = "# cpu: ", "# tsc: "
-
-
-def unescape(line):
-    return line.replace(ESCAPED_QUOTE, '"')
 
 
 class Log:
@@ -69,7 +60,7 @@ class Log:
         if not self.records:
             raise UsageError(f"import-lava: {path}: not a LAVA job log (no dispatcher records)")
         self.run = lava_results.read(text)
-        self.console = [unescape(line) for line in self.run.console]
+        self.console = self.run.console
         self.qemu = next((m.group(1) for r in self.records if isinstance(r.get("msg"), str)
                           for m in [QEMU_RE.match(r["msg"])] if m), None)
         self.cpu = self.line_after(CPU_PREFIX)
