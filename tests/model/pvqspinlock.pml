@@ -4,7 +4,8 @@
 /*
  * Checked with Debian's spin (6.5): tests/model/run.sh, `make model`.
  *
- *   spin -a [-DNCPU=n] [-DROUNDS=n] [-DSPURIOUS=n] [-DADAPTIVE] [-DMUTANT_x] pvqspinlock.pml
+ *   spin -a [-DNCPU=n] [-DROUNDS=n] [-DSPURIOUS=n] [-DADAPTIVE] [-DKVM_WAIT|-DIPI_WAIT|-DXEN_WAIT]
+ *           [-DMUTANT_x] pvqspinlock.pml
  *   cc -O2 -DSAFETY -o pan pan.c && ./pan
  *
  * What is modelled (docs/locks.md, "Model check", says what is not):
@@ -66,6 +67,9 @@
  *   MUTANT_STALE_STEAL_STORE     (with ADAPTIVE) the steal past a stale head
  *                                is a plain store, not a cmpxchg: the head
  *                                takes the free lock at the same moment
+ *   MUTANT_XEN_CLEAR_AFTER_CHECK (with XEN_WAIT) the pending bit is cleared
+ *                                after the re-check, not before: a kick in
+ *                                between is erased and the poll never ends
  *
  * Liveness: compiled with -DNP, `pan -l -f` finds no cycle at all under
  * weak fairness: with finite ROUNDS every fair run ends, so every vCPU
@@ -132,11 +136,29 @@ byte done;         /* vCPUs that ran all their rounds */
  * kvm_wait(), which halts again while cond holds.  IPI_WAIT: ipi_wait(),
  * whose kick IPI is taken by the handler as soon as interrupts are on, so
  * a kick that came while the vCPU ran is gone by its next wait.
+ * XEN_WAIT: xen_wait() (kernel/pv_xen.c): kicked[] is the vCPU's event
+ * channel pending bit; the wait clears it, re-checks cond, then polls
+ * (SCHEDOP_poll), which returns at once if the bit is set and leaves it
+ * set.
  */
 inline pv_wait(cond)
 {
 	if
 	:: atomic { spurious > 0 -> spurious-- }
+#ifdef XEN_WAIT
+	:: true ->
+#ifndef MUTANT_XEN_CLEAR_AFTER_CHECK
+		kicked[me] = 0;			/* clear the pending bit */
+#endif
+		atomic { if :: cond -> halted[me] = 1 :: else fi }
+#ifdef MUTANT_XEN_CLEAR_AFTER_CHECK
+		kicked[me] = 0;			/* BUG: erases a kick sent after the check */
+#endif
+		if
+		:: halted[me] -> atomic { kicked[me] -> halted[me] = 0 }	/* SCHEDOP_poll */
+		:: else
+		fi
+#else
 	:: true ->
 #ifdef IPI_WAIT
 		if
@@ -156,6 +178,7 @@ inline pv_wait(cond)
 #endif
 		:: else -> break
 		od
+#endif
 	fi
 }
 

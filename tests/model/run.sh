@@ -115,6 +115,8 @@ fi
 expect_pass model "3 vCPUs, 1 round, pv_ops contract" "-DNCPU=3 -DROUNDS=1" "$SAFETY" ""
 expect_pass model-kvm "3 vCPUs, 1 round, kvm_wait" "-DNCPU=3 -DROUNDS=1 -DKVM_WAIT" "$SAFETY" ""
 expect_pass model-ipi "3 vCPUs, 1 round, ipi_wait" "-DNCPU=3 -DROUNDS=1 -DIPI_WAIT" "$SAFETY" ""
+expect_pass model-xen "3 vCPUs, 1 round, xen_wait (SCHEDOP_poll)" "-DNCPU=3 -DROUNDS=1 -DXEN_WAIT" "$SAFETY" ""
+expect_pass model-xen-2x2 "xen_wait, 2 vCPUs, 2 rounds" "-DNCPU=2 -DROUNDS=2 -DXEN_WAIT" "$SAFETY" ""
 expect_pass model-2x2 "2 vCPUs, 2 rounds" "-DNCPU=2 -DROUNDS=2" "$SAFETY" ""
 expect_pass liveness "3 vCPUs, 1 round, no fair cycle: every vCPU finishes" \
 	"-DNCPU=3 -DROUNDS=1" "$LIVENESS" "-l -f"
@@ -140,6 +142,8 @@ expect_caught mutant-no-spin "spin threshold 0: livelock" \
 	"-DMUTANT_NO_SPIN" "$LIVENESS" "-l -f" 'non-progress cycle'
 expect_caught mutant-stale-steal-store "adaptive: stale-head steal stores instead of cmpxchg: mutual exclusion" \
 	"-DADAPTIVE -DMUTANT_STALE_STEAL_STORE" "$SAFETY_BFS" "" 'in_cs *== *1'
+expect_caught mutant-xen-clear-after-check "xen_wait clears the pending bit after the re-check: lost wakeup" \
+	"-DXEN_WAIT -DMUTANT_XEN_CLEAR_AFTER_CHECK" "$SAFETY_BFS" "" "$LOST_WAKEUP"
 # Without the watchdog's assertion a lost wakeup is still a deadlock.
 expect_caught end-states "kick before release, no watchdog: invalid end state" \
 	"-DMUTANT_KICK_BEFORE_RELEASE -DNO_WATCHDOG" "$SAFETY_BFS" "" 'invalid end state'
