@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* xen.c - Xen's CPUID leaves, its hypercall page, and the hypercalls pvspin makes (xen.h). */
+#include <stddef.h>
 #include "lib/layout.h"
 #include "lib/string.h"
 #include "lib/x86.h"

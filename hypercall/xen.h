@@ -4,7 +4,6 @@
 #define PVSPIN_XEN_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include "lib/e820.h"
 
