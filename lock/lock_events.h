@@ -34,6 +34,7 @@
 	X(pv_lock_stealing)   /* lock taken unfairly ahead of the queue */     \
 	X(pv_steal_stale)     /* adaptive: stole past a head that is not running */\
 	X(pv_wait_stale)      /* adaptive: halted early: predecessor's beat stood still */\
+	X(pv_queue_stale)     /* adaptive: queued instead of spinning: holder not running */\
 	X(pv_hash_hops)       /* hash table slots probed by inserts */         \
 	X(pv_latency_kick)    /* sum of ns spent in pv_ops->kick */            \
 	X(pv_latency_wake)    /* sum of ns from kick to the waiter running */

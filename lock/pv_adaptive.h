@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pv_adaptive.h - the two judgements pvqspinlock_adaptive adds to the PV
- * hooks: a queue head that is not running, and a predecessor that is not
+ * pv_adaptive.h - the three judgements pvqspinlock_adaptive adds to the PV
+ * hooks: a queue head, a predecessor and a lock holder that are not
  * running.
  *
  * Each is a hint: a wrong answer costs time, never correctness.  Stealing
@@ -29,6 +29,16 @@
  *    so the successor cannot be next soon.  This is Linux's pv_wait_early()
  *    with a "running" stamp the vCPUs keep themselves, where Linux asks
  *    vcpu_is_preempted() (steal time).
+ *
+ * 3. Stale holder (pv_word_stale with PV_STALE_HOLDER_NS): Linux's hybrid
+ *    trylock spins, without queueing, as long as there is a queue and no
+ *    pending head, hoping to steal; behind a holder that is not running
+ *    that spin burns the newcomer's whole time slice.  A lock that this
+ *    CPU keeps seeing held with the same word for PV_STALE_HOLDER_NS (a
+ *    thousand times a short critical section) has a holder that is not
+ *    running, or a hold long enough that queueing costs nothing: the
+ *    newcomer stops trying to steal and queues, where it halts like any
+ *    queued waiter.
  */
 #ifndef LOCK_PV_ADAPTIVE_H
 #define LOCK_PV_ADAPTIVE_H
@@ -39,14 +49,17 @@
 /* The judgements, bits of PV_ADAPTIVE (pvqspinlock_hooks.h). */
 #define PV_ADAPT_STEAL 1U  /* 1: steal past a stale head */
 #define PV_ADAPT_BEAT 2U   /* 2: halt behind a predecessor whose beat stood still */
-#define PV_ADAPT_ALL (PV_ADAPT_STEAL | PV_ADAPT_BEAT)
+#define PV_ADAPT_HOLDER 4U /* 3: queue, not spin, behind a stale holder */
+#define PV_ADAPT_ALL (PV_ADAPT_STEAL | PV_ADAPT_BEAT | PV_ADAPT_HOLDER)
 
 /* Free with pending set this long: the head is not running. */
 #define PV_STALE_HEAD_NS 20000U
+/* Held with an unchanged word this long: the holder is not running. */
+#define PV_STALE_HOLDER_NS 200000U
 /* A spinning waiter bumps its node's beat every this many + 1 spins. */
 #define PV_BEAT_MASK 0x3fU
 
-/* This CPU's last look at a lock whose head seemed to leave it free. */
+/* This CPU's last look at a lock whose word stood still. */
 struct pv_stale_seen {
 	const void *lock;
 	uint32_t word;
@@ -57,13 +70,16 @@ struct pv_stale_seen {
 /* Per CPU; only that CPU (and its interrupt handlers: a hint) writes it. */
 extern struct pv_stale_seen pv_stale_seen[LOCK_NR_CPUS];
 
-/* `word` (tail set, pending set, unlocked) seen on `lock`: is its head stale? */
-static inline bool pv_head_stale(const void *lock, uint32_t word)
+/*
+ * `word` seen on `lock` again: has this CPU seen it so for `ns` without a
+ * gap of `ns` between two looks?
+ */
+static inline bool pv_word_stale(const void *lock, uint32_t word, uint64_t ns)
 {
 	struct pv_stale_seen *s = &pv_stale_seen[lock_cpu_id()];
 	uint64_t now = lock_now_ns();
 
-	if (s->lock != lock || s->word != word || now - s->last_ns > PV_STALE_HEAD_NS) {
+	if (s->lock != lock || s->word != word || now - s->last_ns > ns) {
 		s->lock = lock;
 		s->word = word;
 		s->since_ns = now;
@@ -71,7 +87,19 @@ static inline bool pv_head_stale(const void *lock, uint32_t word)
 		return false;
 	}
 	s->last_ns = now;
-	return now - s->since_ns >= PV_STALE_HEAD_NS;
+	return now - s->since_ns >= ns;
+}
+
+/* `word` (tail set, pending set, unlocked) seen on `lock`: is its head stale? */
+static inline bool pv_head_stale(const void *lock, uint32_t word)
+{
+	return pv_word_stale(lock, word, PV_STALE_HEAD_NS);
+}
+
+/* `word` (tail set, pending clear, locked) seen on `lock`: is its holder stale? */
+static inline bool pv_holder_stale(const void *lock, uint32_t word)
+{
+	return pv_word_stale(lock, word, PV_STALE_HOLDER_NS);
 }
 
 static inline void pv_beat(struct lock_qnode *node, uint32_t loop)

@@ -7,8 +7,10 @@
  * defines it PV_ADAPT_ALL) adds the judgements of pv_adaptive.h, one bit
  * each: PV_ADAPT_STEAL, q_queue_trylock() also steals past a queue head
  * that leaves a free lock untaken; PV_ADAPT_BEAT, q_pv_wait_node() also
- * halts when the predecessor's beat stood still.  With PV_ADAPTIVE 0 this
- * is Linux's pvqspinlock, step for step.
+ * halts when the predecessor's beat stood still; PV_ADAPT_HOLDER,
+ * q_queue_trylock() stops spinning for a steal and queues when the holder
+ * keeps the lock too long.  With PV_ADAPTIVE 0 this is Linux's
+ * pvqspinlock, step for step.
  *
  * Per-node vCPU state (lock_qnode.state), and who moves it:
  *
@@ -68,6 +70,7 @@
 #endif
 #define PV_STEAL_STALE ((PV_ADAPTIVE & PV_ADAPT_STEAL) != 0)
 #define PV_BEAT ((PV_ADAPTIVE & PV_ADAPT_BEAT) != 0)
+#define PV_QUEUE_STALE ((PV_ADAPTIVE & PV_ADAPT_HOLDER) != 0)
 _Static_assert(PV_PREV_CHECK_MASK > PV_BEAT_MASK,
 	       "a running predecessor beats between two checks of its beat");
 
@@ -93,7 +96,9 @@ static inline void q_pv_init_node(struct lock_qnode *node)
  * PV_ADAPTIVE: a head with pending set that leaves the lock free is not
  * running (pv_head_stale()); steal past it too.  The steal is the same
  * cmpxchg of the locked byte: the head's q_trylock_clear_pending() then
- * fails and it spins on, as after any steal.
+ * fails and it spins on, as after any steal.  And a holder that keeps the
+ * lock with the word unchanged is not running (pv_holder_stale()): stop
+ * spinning for a steal and queue, as when there is no queue.
  */
 static inline bool q_queue_trylock(struct qspinlock *lock)
 {
@@ -111,6 +116,11 @@ static inline bool q_queue_trylock(struct qspinlock *lock)
 		}
 		if (!(val & Q_TAIL_MASK))
 			return false;
+		if (PV_QUEUE_STALE && !(val & Q_PENDING_MASK) && (val & Q_LOCKED_MASK) &&
+		    pv_holder_stale(lock, val)) {
+			lock_event_inc(pv_queue_stale);
+			return false;
+		}
 		if (val & Q_PENDING_MASK) {
 			if (!PV_STEAL_STALE || (val & Q_LOCKED_MASK))
 				return false;

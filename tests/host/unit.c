@@ -982,11 +982,12 @@ static int c_halted_or_hashed(void *unused)
  * C queues behind a predecessor that is RUNNING by its state but never
  * beats (preempted): it halts at once, without spinning the threshold.
  * Then the predecessor hands over as pvqspinlock's does and the unlock
- * kicks C.
+ * kicks C.  With pending set (the head spins) C queues at once; with it
+ * clear, C first spins for a steal, judges the holder stale and queues.
  */
-static void test_pv_adaptive_halts_behind_stalled_prev(void)
+static void halts_behind_stalled_prev(bool pending)
 {
-	struct qspinlock l;
+	static struct qspinlock l;     /* not on the stack: no other test's hash entry can name it */
 	struct lock_qnode *prev = &lock_qnodes[CPU_FAKE_HEAD][0];
 	struct lock_qnode *cnode = &lock_qnodes[CPU_C][0];
 	unsigned int seq = 0;
@@ -1004,12 +1005,14 @@ static void test_pv_adaptive_halts_behind_stalled_prev(void)
 	prev->locked = Q_NODE_HANDOFF;
 	prev->cpu = CPU_FAKE_HEAD;
 	prev->state = PV_VCPU_RUNNING;
-	l.val = q_encode_tail(CPU_FAKE_HEAD, 0) | Q_PENDING_VAL | Q_LOCKED_VAL;
+	l.val = q_encode_tail(CPU_FAKE_HEAD, 0) | (pending ? Q_PENDING_VAL : 0) | Q_LOCKED_VAL;
+	CHECK(pv_hash_lookup(&l) == NULL);
 
 	pthread_create(&tc, NULL, locker_thread, &c);
 	CHECK(wait_until(c_halted_or_hashed, NULL));
 	CHECK_EQ(event(LOCK_EV_pv_wait_stale), 1);
 	CHECK_EQ(event(LOCK_EV_pv_wait_early), 0);
+	CHECK_EQ(event(LOCK_EV_pv_queue_stale), pending ? 0 : 1);
 	CHECK(__atomic_load_n(&prev->next, __ATOMIC_SEQ_CST) == cnode);
 
 	/* The head takes the lock and hands the head role to C. */
@@ -1030,6 +1033,16 @@ static void test_pv_adaptive_halts_behind_stalled_prev(void)
 	pv_lock_set_ops(NULL);
 }
 
+static void test_pv_adaptive_halts_behind_stalled_prev(void)
+{
+	halts_behind_stalled_prev(true);
+}
+
+static void test_pv_adaptive_queues_behind_stale_holder(void)
+{
+	halts_behind_stalled_prev(false);
+}
+
 /* ---- lock events ---------------------------------------------------------------- */
 
 static void test_events(void)
@@ -1039,7 +1052,7 @@ static void test_events(void)
 		"lock_use_node4", "lock_no_node", "pv_wait_node", "pv_wait_head",
 		"pv_wait_again", "pv_wait_early", "pv_kick_unlock", "pv_kick_wake",
 		"pv_spurious_wakeup", "pv_lock_stealing", "pv_steal_stale",
-		"pv_wait_stale", "pv_hash_hops",
+		"pv_wait_stale", "pv_queue_stale", "pv_hash_hops",
 		"pv_latency_kick", "pv_latency_wake",
 	};
 
@@ -1091,6 +1104,7 @@ static const struct test_case unit_tests[] = {
 	TEST_CASE(test_pv_adaptive_steals_past_stale_head),
 	TEST_CASE(test_pv_adaptive_beat),
 	TEST_CASE(test_pv_adaptive_halts_behind_stalled_prev),
+	TEST_CASE(test_pv_adaptive_queues_behind_stale_holder),
 	TEST_CASE(test_pv_head_halts),
 	TEST_CASE(test_pv_wait_node_and_kick_node),
 	TEST_CASE(test_pv_ops_switch),

@@ -33,13 +33,15 @@
  * go on forever shows up as a vCPU that cannot move: pan's invalid end
  * state.  PV_SPIN_THRESHOLD is thereby any value >= 1.
  *
- * ADAPTIVE: pvqspinlock_adaptive (lock/pv_adaptive.h).  Its one new
- * transition is q_queue_trylock()'s steal past a queue head that has
- * pending set and leaves the lock free (pv_head_stale()): a judgement of
- * time, so the model makes it either way at every look.  Its other two
- * judgements only choose when a spin ends (the predecessor's beat stood
- * still; the spin lasted a halt and kick), which the model already leaves
- * open: every spin here may end after any number of reads.
+ * ADAPTIVE: pvqspinlock_adaptive (lock/pv_adaptive.h).  Its new
+ * transitions are in q_queue_trylock(): the steal past a queue head that
+ * has pending set and leaves the lock free (pv_head_stale()), and giving
+ * up the spin for a steal to queue behind a holder that keeps the lock
+ * (pv_holder_stale()).  Both are judgements of time, so the model makes
+ * them either way at every look.  Its third judgement only chooses when a
+ * queued waiter's spin ends (the predecessor's beat stood still), which
+ * the model already leaves open: every spin here may end after any number
+ * of reads.
  *
  * Checks:
  *   - mutual exclusion: assertion in critical_section;
@@ -293,6 +295,12 @@ inline q_queue_trylock()
 	   :: ok -> break				/* stole it */
 #ifdef ADAPTIVE
 	   :: !ok && (vt == NIL || (vp && vl != 0)) -> break	/* the head spins on a held lock */
+	   :: !ok && vt != NIL && !vp && vl != 0 ->
+		/* pv_holder_stale(): judged either way; stale: queue */
+		if
+		:: break
+		:: (locked != vl || pending != vp || tail != vt)
+		fi
 #else
 	   :: !ok && (vt == NIL || vp) -> break	/* no queue, or the head spins */
 #endif
