@@ -35,6 +35,13 @@ def _peer_tools(env):
         stderr=subprocess.DEVNULL).returncode == 0)
 
 
+def _xen(env):
+    """Xen's hypervisor is in the cache, or can be fetched now (then it is)."""
+    return env.once('xen', lambda: subprocess.run(
+        ['python3', str(env.top / 'tools' / 'xen' / 'fetch.py')], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL).returncode == 0)
+
+
 NEEDS = {
     'kvm': (_kvm_opens, 'no usable /dev/kvm'),
     'hardware-kvm': (_hardware_kvm, 'no hardware KVM (kvm_intel/kvm_amd not loaded)'),
@@ -44,6 +51,7 @@ NEEDS = {
     'cgroup-v2': (_cgroup_v2, 'no writable cgroup v2 at /sys/fs/cgroup/unified (or not root)'),
     'other-uid': (_other_uid, 'needs root and setpriv to run as another user'),
     'peer-tools': (_peer_tools, 'the Linux peer cannot be built here (tools/deps.sh peer fails)'),
+    'xen': (_xen, "Xen's hypervisor is not cached and cannot be fetched (tools/xen/fetch.py fails)"),
 }
 
 

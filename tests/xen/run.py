@@ -50,8 +50,13 @@ def run(*argv, env=None, timeout=BOOT_TIMEOUT_S + 30):
                           timeout=timeout, env=env)
 
 
+LOG_DIR = REPO / "build" / "test-logs" / "xen"
+
+
 def tail(p):
-    return f"status {p.returncode}; stderr {p.stderr.strip()[-300:]!r}"
+    """What a failure shows: the status, where the guest's output ended, stderr's end."""
+    out = " | ".join(p.stdout.strip().splitlines()[-3:])
+    return f"status {p.returncode}; stdout ends {out[-300:]!r}; stderr {p.stderr.strip()[-300:]!r}"
 
 
 def bad_options():
@@ -137,6 +142,9 @@ def boot(smp, xen_cpus, verbose=False):
             "--timeout", str(BOOT_TIMEOUT_S), *(["--verbose"] if verbose else []), "--", "test=smp"]
     p = run(*argv)
     out = p.stdout
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log = LOG_DIR / f"boot-{smp}-on-{xen_cpus}{'-verbose' if verbose else ''}.log"
+    log.write_text(out + "\n--- stderr\n" + p.stderr)
     check(f"{name}: a whole KTAP document with its verdict",
           out.startswith("KTAP version 1") and re.search(r"^EXIT: STATUS=\d+$", out, re.M), tail(p))
     rs = results(out)
@@ -153,13 +161,13 @@ def boot(smp, xen_cpus, verbose=False):
         check(f"{name}: Xen's console kept in the file named on stderr, apart from pvspin's output",
               console and console.is_file() and "(XEN) Xen version" in console.read_text(errors="replace")
               and "(XEN)" not in out, tail(p))
-    # [guest]: these need pvspin's PVH guest support under Xen.
+    # pvspin as a PVH guest under Xen: every CPU, Xen's clock, Xen's memory map.
     smp_r = next((r for r in rs if r.get("test") == "smp"), {})
-    check(f"{name}: [guest] status 0, {smp} of {smp} CPUs online",
-          p.returncode == status.PASS and smp_r.get("cpus_online") == smp, tail(p))
-    check(f"{name}: [guest] the TSC frequency from Xen, not assumed",
+    check(f"{name}: status 0, {smp} of {smp} CPUs online",
+          p.returncode == status.PASS and smp_r.get("cpus_online") == smp, f"{tail(p)} (log {log})")
+    check(f"{name}: the TSC frequency from Xen, not assumed",
           smp_r.get("tsc_source", "").startswith("xen"), smp_r.get("tsc_source"))
-    check(f"{name}: [guest] the memory map read",
+    check(f"{name}: the memory map read",
           re.search(r"^# memory: [1-9]\d* MiB usable", out, re.M), "no '# memory: N MiB usable'")
 
 
