@@ -12,9 +12,9 @@ status 125 naming the cause. Boots (skipped when this machine has no Xen
 and cannot fetch it, or with --no-boots): test=smp at 2 vCPUs on 2 Xen CPUs
 and at 4 on 2 (overcommit), each with a KTAP document, Xen's version,
 scheduler and CPUs in every result's env and Xen's console kept in the file
-named on stderr; --verbose puts that console on stderr instead. Checks
-marked [guest] hold once pvspin runs fully as a PVH guest (every CPU
-online, the TSC from Xen, the memory map read). Ends with
+named on stderr; --verbose puts that console on stderr instead; and
+pvspin as a PVH guest: every CPU online, the TSC from Xen, the memory map
+read. Each boot's log is kept in build/test-logs/xen/. Ends with
 "N passed, N failed, N skipped".
 """
 import json
