@@ -242,11 +242,13 @@ class Interference(unittest.TestCase):
                 call()
 
     def test_quota_fits_cpuset(self):
-        """--quota takes at most one vCPU thread per CPU of the cpuset"""
+        """--quota takes several vCPU threads per CPU while their quotas add up to at most 100%"""
         from pvbench.interference import check_spec, parse_quota
         check_spec(parse_quota("25"), Config(2, (0, 1)))
-        with self.assertRaisesRegex(UsageError, "4 vCPU threads for 2 CPUs"):
-            check_spec(parse_quota("25"), Config(2, (0, 1), 2))
+        check_spec(parse_quota("25"), Config(2, (0, 1), 2))
+        check_spec(parse_quota("50"), Config(4, (0, 1)))
+        with self.assertRaisesRegex(UsageError, "4 vCPU threads on one CPU at 50% each is 200%"):
+            check_spec(parse_quota("50"), Config(8, (0, 1)))
 
     def test_config_labels(self):
         """a --configs item's ~MODE is part of its label; slugs are file names"""
