@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tools" / "bench"), str(ROOT / "tools")]
 
-from pvspin import stats  # noqa: E402
+from pvspin import stats, unitrun  # noqa: E402
 from pvbench import compare, importlava, lavajobs, merge  # noqa: E402
 from pvbench.cli import Options, parse_args  # noqa: E402
 from pvbench.common import UsageError  # noqa: E402
@@ -377,32 +377,5 @@ class Merge(unittest.TestCase):
             self.assertIn("not an empty directory", err)
 
 
-class Printed(unittest.TestResult):
-    """One line per test, as tests/lib.sh prints its cases."""
-
-    def name(self, test):
-        return f"bench compare: {test.shortDescription() or test.id()}"
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        print(f"ok {self.name(test)}")
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        print(f"FAIL {self.name(test)}: {str(err[1]).splitlines()[0]}")
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        print(f"FAIL {self.name(test)}: {type(err[1]).__name__}: {err[1]}")
-
-
-def main():
-    result = Printed()
-    unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]).run(result)
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(unitrun.main(sys.modules[__name__], "bench compare"))

@@ -25,6 +25,7 @@ from pvbench.runs import Run  # noqa: E402
 from pvbench.stats import Cell, build_cells, fmt_ns, fmt_rate, fmt_times  # noqa: E402
 from pvbench.store import Bench, StoreError, load, save  # noqa: E402
 from pvbench.summary import goal_keep, goal_latency, goal_speedup  # noqa: E402
+from pvspin import unitrun  # noqa: E402
 
 ENV = {"qemu_version": "QEMU 7.2", "host_cpu_model": "a CPU", "host_cpus_online": 2,
        "host_kernel": "6.1", "guest_revision": "abc1234", "slice_ns": 3000000,
@@ -509,32 +510,5 @@ class Layers(unittest.TestCase):
             self.assertEqual(later, [], f"{name} imports {later}")
 
 
-class Printed(unittest.TestResult):
-    """One line per test, as tests/lib.sh prints its cases."""
-
-    def name(self, test):
-        return f"bench unit: {test.shortDescription() or test.id()}"
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        print(f"ok {self.name(test)}")
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        print(f"FAIL {self.name(test)}: {str(err[1]).splitlines()[0]}")
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        print(f"FAIL {self.name(test)}: {type(err[1]).__name__}: {err[1]}")
-
-
-def main():
-    result = Printed()
-    unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]).run(result)
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(unitrun.main(sys.modules[__name__], "bench unit"))

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
-from pvspin import deps, facts, procs, runner, stats, status  # noqa: E402
+from pvspin import deps, facts, procs, runner, stats, status, unitrun  # noqa: E402
 
 RUN_QEMU = REPO / "run-qemu.sh"
 NESTED_RUN = REPO / "tools" / "nested" / "nested-run.sh"
@@ -300,33 +300,6 @@ class Soak(unittest.TestCase):
         self.assertIn("\tnested\t", p.stdout)
 
 
-class Printed(unittest.TestResult):
-    """One line per test, as tests/lib.sh prints its cases."""
-
-    def name(self, test):
-        return f"pvspin unit: {test.shortDescription() or test.id()}"
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        print(f"ok {self.name(test)}", flush=True)
-
-    def addFailure(self, test, err):
-        super().addFailure(test, err)
-        print(f"FAIL {self.name(test)}: {str(err[1]).splitlines()[0]}", flush=True)
-
-    def addError(self, test, err):
-        super().addError(test, err)
-        print(f"FAIL {self.name(test)}: {type(err[1]).__name__}: {err[1]}", flush=True)
-
-
-def main():
-    result = Printed()
-    unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]).run(result)
-    failed = len(result.failures) + len(result.errors)
-    print(f"{result.testsRun - failed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
     os.environ.pop("SEED", None)
-    sys.exit(main())
+    sys.exit(unitrun.main(sys.modules[__name__], "pvspin unit"))
