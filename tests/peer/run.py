@@ -135,7 +135,8 @@ def unit_console():
           v.status == status.GUEST_CRASH and v.reason == consolemod.MACHINE_RESET_REASON, v.reason)
     check("tests: a nested run is tried once more only for a failure below the guest",
           below_guest(v.reason, None) != "" and below_guest("not ok 1 x # crash: Kernel panic", None) == ""
-          and below_guest("", None, "nested-run.sh: bed failure: L1 stopped after 0 of 1 runs") != "")
+          and below_guest("", None, "nested-run.sh: bed failure: L1 stopped after 0 of 1 runs") != ""
+          and below_guest("", None, "run-qemu.sh: nested bed reported 0 of 2 runs") != "")
 
     _, v = read("few-stats.console")
     check("console: too few stats lines for a window is a failure naming why",
@@ -332,6 +333,9 @@ def below_guest(stdout, diag, stderr=""):
     such addresses, docs/nested.md)."""
     if "nested-run.sh: bed failure" in stderr:
         return "the nested bed failed: " + stderr.split("nested-run.sh: bed failure", 1)[1][:160].strip()
+    m = re.search(r"^run-qemu\.sh: nested bed reported \d+ of \d+ runs$", stderr, re.M)
+    if m:
+        return "the bed lost runs: " + m.group(0)
     if consolemod.MACHINE_RESET_REASON in stdout:
         return "the L2 machine reset with no word from Linux"
     for trace in sorted(Path(diag).glob("run-*.l1-trace")) if diag else []:
