@@ -114,12 +114,12 @@ def _torture(run):
 
 @check('kvm-batch')
 def kvm_batch(ctx):
-    """The nine real-KVM runs of pv-kvm-nested (tests/cases.cfg), each what
+    """The ten real-KVM runs of pv-kvm-nested (tests/cases.cfg), each what
     its line asks."""
     parsed = [r for r in runs_of(ctx.log) if r.l1 is not None]
     bad = []
-    if len(parsed) != 9:
-        return f'{len(parsed)} runs, expected 9'
+    if len(parsed) != 10:
+        return f'{len(parsed)} runs, expected 10'
     for i in range(3):
         t = _torture(parsed[i])
         pv = t.get('pv', {})
@@ -155,6 +155,11 @@ def kvm_batch(ctx):
     if (parsed[8].exit_status != 0 or not t or t['violations'] or t['lost_updates']
             or not inj.get('dropped_kicks') or not inj.get('recovered')):
         bad.append(f'run 9 (drop_kick under pv=kvm): dropped kicks not recovered: {inj}')
+    t = _torture(parsed[9])
+    pv = t.get('pv', {})
+    if (parsed[9].exit_status != 0 or not t or t['violations'] or t['lost_updates']
+            or t.get('pv_backend') != 'kvm' or not pv.get('hypercalls')):
+        bad.append(f'run 10 (pvqspinlock_adaptive under pv=kvm): {t}')
     return '; '.join(b[:300] for b in bad) or None
 
 
