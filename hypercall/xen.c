@@ -58,7 +58,7 @@ void xen_detect(void)
 	}
 }
 
-/* The stubs take arguments in RDI, RSI, RDX (then R10, R8), return in RAX,
+/* The stubs take arguments in rdi, rsi, rdx (then r10, r8), return in rax,
  * and clobber the argument registers and RCX, R11 (SYSCALL-like). */
 long xen_hypercall2(unsigned int nr, unsigned long a0, unsigned long a1)
 {

@@ -66,19 +66,19 @@ def qemu_command(guest, smp, accel, timeout):
 def boot(cmd, marks, timeout):
     """Seconds from QEMU's start to each mark, or None for a mark not seen
     within TIMEOUT seconds (a silent guest too: reads wait at most 1 s)."""
-    seen = {}
+    reached = {}
     qemu = procs.Group(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         for now, line in console_lines(qemu.proc, timeout):
             text = printk_split(line)[1]
             for name, match in marks:
-                if name not in seen and match(text):
-                    seen[name] = now
-            if len(seen) == len(marks):
+                if name not in reached and match(text):
+                    reached[name] = now
+            if len(reached) == len(marks):
                 break
     finally:
         qemu.stop(KILL_GRACE_S)
-    return {name: seen.get(name) for name, _ in marks}
+    return {name: reached.get(name) for name, _ in marks}
 
 
 def summarize(values):
