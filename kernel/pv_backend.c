@@ -8,6 +8,7 @@
 #include "lib/string.h"
 #include "lock/pv_ops.h"
 #include "console.h"
+#include "options.h"
 #include "percpu.h"
 #include "pv_backend.h"
 #include "pv_backends.h"
@@ -90,8 +91,12 @@ void pv_backend_check(enum pv_choice choice)
 	chosen = resolve(choice);
 	checked = true;
 	const struct pv_backend *b = backends[chosen];
-	if (b && b->usable && !b->usable())
-		b->reject();
+	if (b && b->usable && !b->usable()) {
+		char token[16], what[200];
+		snprintf(token, sizeof(token), "pv=%s", choice_names[chosen]);
+		b->why_not(what, sizeof(what));
+		options_reject(token, what, "pv=auto|ipi|off on this machine");
+	}
 }
 
 /* What the hypervisor offers, for the "# pv:" line: where Hyper-V's and

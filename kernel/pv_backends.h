@@ -11,9 +11,10 @@ struct pv_backend {
 	/* Can it work on this machine? NULL: anywhere. May set up what it
 	 * takes to know (hyperv: the hypercall page). */
 	bool (*usable)(void);
-	/* For a pv= that named it where usable() is false: end the run as
-	 * bad input, saying why (options_reject()). */
-	void (*reject)(void);
+	/* For a pv= that named it where usable() is false: why not, for the
+	 * "not ok" line with which pv_backend_check() ends the run as bad
+	 * input (options_reject()). */
+	void (*why_not)(char *what, size_t size);
 	/* Once all CPUs are online, on the boot CPU: the ops to install, and
 	 * what the "# pv:" line adds after what is offered (", kick with ..."). */
 	const struct pv_lock_ops *(*install)(char *extra, size_t size);

@@ -8,7 +8,6 @@
 #include "lib/string.h"
 #include "lock/pv_ops.h"
 #include "apic.h"
-#include "options.h"
 #include "percpu.h"
 #include "pv_account.h"
 #include "pv_backends.h"
@@ -72,22 +71,20 @@ static bool hyperv_usable(void)
 	return hyperv_hypercalls_offered() && !hyperv_ready();
 }
 
-static void hyperv_reject(void)
+static void hyperv_why_not(char *what, size_t size)
 {
-	char what[200];
 	if (!hv.present)
-		snprintf(what, sizeof(what), "no hypervisor (CPUID 1 ECX bit 31 clear), so no Hyper-V");
+		snprintf(what, size, "no hypervisor (CPUID 1 ECX bit 31 clear), so no Hyper-V");
 	else if (!hyperv.present)
-		snprintf(what, sizeof(what), "CPUID 0x%x signature \"%s\" (max leaf 0x%x): not Hyper-V "
+		snprintf(what, size, "CPUID 0x%x signature \"%s\" (max leaf 0x%x): not Hyper-V "
 			 "(\"Microsoft Hv\", interface \"Hv#1\")", HV_CPUID_VENDOR, hv.signature,
 			 hyperv.max_leaf);
 	else if (!hyperv_hypercalls_offered())
-		snprintf(what, sizeof(what), "Hyper-V, but CPUID 0x%x EAX=0x%08x lacks the hypercall "
+		snprintf(what, size, "Hyper-V, but CPUID 0x%x EAX=0x%08x lacks the hypercall "
 			 "MSRs (bit %u) or the VP index MSR (bit %u)", HV_CPUID_FEATURES,
 			 hyperv.privileges, HV_PRIV_HYPERCALL_MSRS, HV_PRIV_VP_INDEX);
 	else
-		snprintf(what, sizeof(what), "Hyper-V's hypercall setup failed: %s", hyperv_setup_error());
-	options_reject("pv=hyperv", what, "pv=auto|ipi|off on this machine");
+		snprintf(what, size, "Hyper-V's hypercall setup failed: %s", hyperv_setup_error());
 }
 
 static void read_vp_index(void *arg)
@@ -119,7 +116,7 @@ static const struct pv_lock_ops *hyperv_backend_install(char *extra, size_t size
 
 const struct pv_backend pv_backend_hyperv = {
 	.usable = hyperv_usable,
-	.reject = hyperv_reject,
+	.why_not = hyperv_why_not,
 	.install = hyperv_backend_install,
 	.kick_is_interrupt = true,
 };

@@ -79,7 +79,7 @@ static const struct pv_lock_ops *ipi_install(char *extra, size_t size)
 
 const struct pv_backend pv_backend_ipi = {
 	.usable = 0,
-	.reject = 0,
+	.why_not = 0,
 	.install = ipi_install,
 	.kick_is_interrupt = true,
 };

@@ -5,7 +5,6 @@
 #include "lib/fmt.h"
 #include "lib/x86.h"
 #include "lock/pv_ops.h"
-#include "options.h"
 #include "percpu.h"
 #include "pv_account.h"
 #include "pv_backends.h"
@@ -58,21 +57,19 @@ bool pv_kvm_unhalt_usable(void)
 	return kvm_has_feature(KVM_FEATURE_PV_UNHALT);
 }
 
-static void kvm_reject(void)
+static void kvm_why_not(char *what, size_t size)
 {
-	char what[160];
 	if (!hv.present) {
-		snprintf(what, sizeof(what), "no hypervisor (CPUID 1 ECX bit 31 clear), "
+		snprintf(what, size, "no hypervisor (CPUID 1 ECX bit 31 clear), "
 			 "so no KVM PV_UNHALT to wake a halted CPU");
 	} else {
 		/* Where KVM's leaves are (hv.base) or else the first base. */
 		struct cpuid_regs f = cpuid(hv.base + 1, 0);
-		snprintf(what, sizeof(what), "CPUID 0x%x signature \"%s\", 0x%x EAX=0x%08x: "
+		snprintf(what, size, "CPUID 0x%x signature \"%s\", 0x%x EAX=0x%08x: "
 			 "no KVM PV_UNHALT (bit %u) to wake a halted CPU",
 			 hv.base, hv.kvm ? "KVMKVMKVM" : hv.signature, hv.base + 1,
 			 f.eax, KVM_FEATURE_PV_UNHALT);
 	}
-	options_reject("pv=kvm", what, "pv=auto|ipi|off on this machine");
 }
 
 static const struct pv_lock_ops *kvm_install(char *extra, size_t size)
@@ -83,7 +80,7 @@ static const struct pv_lock_ops *kvm_install(char *extra, size_t size)
 
 const struct pv_backend pv_backend_kvm = {
 	.usable = pv_kvm_unhalt_usable,
-	.reject = kvm_reject,
+	.why_not = kvm_why_not,
 	.install = kvm_install,
 	.kick_is_interrupt = false,
 };

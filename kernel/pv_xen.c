@@ -7,7 +7,6 @@
 #include "lib/x86.h"
 #include "lock/pv_ops.h"
 #include "apic.h"
-#include "options.h"
 #include "percpu.h"
 #include "pv_account.h"
 #include "pv_backends.h"
@@ -100,21 +99,19 @@ bool pv_xen_usable(void)
 	return xen_hypercalls() && !xen_map_shared_info();
 }
 
-static void xen_reject(void)
+static void xen_why_not(char *what, size_t size)
 {
-	char what[200];
 	if (!hv.present)
-		snprintf(what, sizeof(what), "no hypervisor (CPUID 1 ECX bit 31 clear), so no Xen");
+		snprintf(what, size, "no hypervisor (CPUID 1 ECX bit 31 clear), so no Xen");
 	else if (!xen.present)
-		snprintf(what, sizeof(what), "CPUID 0x40000000 signature \"%s\": not Xen (\"%s\" at any "
+		snprintf(what, size, "CPUID 0x40000000 signature \"%s\": not Xen (\"%s\" at any "
 			 "base 0x40000000-0x4000ff00)", hv.signature, XEN_CPUID_SIGNATURE);
 	else if (xen.error)
-		snprintf(what, sizeof(what), "Xen %u.%u at CPUID 0x%x, but %s", xen.major, xen.minor,
+		snprintf(what, size, "Xen %u.%u at CPUID 0x%x, but %s", xen.major, xen.minor,
 			 xen.base, xen.error);
 	else
-		snprintf(what, sizeof(what), "Xen %u.%u at CPUID 0x%x, but %s", xen.major, xen.minor,
+		snprintf(what, size, "Xen %u.%u at CPUID 0x%x, but %s", xen.major, xen.minor,
 			 xen.base, xen_map_shared_info());
-	options_reject("pv=xen", what, "pv=auto|ipi|off on this machine");
 }
 
 static void read_vcpu_id(void *arg)
@@ -152,7 +149,7 @@ static const struct pv_lock_ops *xen_install(char *extra, size_t size)
 
 const struct pv_backend pv_backend_xen = {
 	.usable = pv_xen_usable,
-	.reject = xen_reject,
+	.why_not = xen_why_not,
 	.install = xen_install,
 	.kick_is_interrupt = false,
 };
