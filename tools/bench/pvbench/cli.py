@@ -128,13 +128,20 @@ exit status: 0 every run passed, 1 a run failed (all outputs still written),
 
 
 class Parser(argparse.ArgumentParser):
+    """The parser of matrix.py and each of its subcommands: no abbreviated
+    options, help text laid out as written, a bad argument is status 2."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(**kwargs)
+
     def error(self, message):
         die_usage(message)
 
 
 def build_parser():
-    p = Parser(prog="tools/bench/matrix.py", allow_abbrev=False,
-               formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog="tools/bench/matrix.py",
                description="Run pvspin's test=bench over a matrix of vCPU counts, host\n"
                            "cpusets and VM counts (overcommit), and summarize.",
                epilog=HELP_EPILOG)

@@ -22,7 +22,6 @@ C(m+n, m) >= 40, at least 4 a side) or the sets share no configuration,
 or for bad arguments; else 0. A regression outranks an undecided cell: it
 is a verdict on its own.
 """
-import argparse
 import math
 import sys
 from dataclasses import dataclass
@@ -150,8 +149,7 @@ def parse_threshold(text):
 
 
 def build_parser():
-    p = Parser(prog="tools/bench/matrix.py compare", allow_abbrev=False,
-               formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog="tools/bench/matrix.py compare",
                description="Compare two run directories, lock by lock and config by config:\n"
                            "both medians, NEW/BASE with a 95% interval, and a verdict.",
                epilog="exit status: 1 a significant regression (NEW's throughput lower), 2 bad\n"

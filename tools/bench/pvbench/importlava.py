@@ -21,7 +21,6 @@ lines); matrix.json's env joins them.
 Bad input (status 2): no manifest, a log that matches no job or the same
 job as another, a file that is no LAVA log, OUT not new or empty.
 """
-import argparse
 import datetime
 import json
 import re
@@ -245,8 +244,7 @@ def import_runs(out, sources, manifest_path, device, command):
 
 
 def build_parser():
-    p = Parser(prog="tools/bench/matrix.py import-lava", allow_abbrev=False,
-               formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog="tools/bench/matrix.py import-lava",
                description="Turn the LAVA job logs of a matrix.py --lava-jobs directory back\n"
                            "into a run directory (matrix.json, results.jsonl, the reports).",
                epilog="SOURCE: the --lava-jobs directory (manifest.json, and logs put in it),\n"

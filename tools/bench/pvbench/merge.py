@@ -13,7 +13,6 @@ sets and the command); merged.md: the sets described, then per lock one
 table, a row per configuration and a column per set (median throughput
 [min-max], ok/total). Status 0 written, 2 bad input.
 """
-import argparse
 import csv
 import json
 import shlex
@@ -146,8 +145,7 @@ def write_merge(out, sets, command):
 
 
 def build_parser():
-    p = Parser(prog="tools/bench/matrix.py merge", allow_abbrev=False,
-               formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog="tools/bench/matrix.py merge",
                description="Merge run directories from several hosts or kernels into one\n"
                            "report, the set (label, host, kernel) as a dimension.",
                epilog="exit status: 0 written, 2 bad input. docs/bench.md \"Merging and comparing\".")

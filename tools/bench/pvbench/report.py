@@ -8,7 +8,6 @@ stores itself (store.save) and then calls rebuild(), the very path that
 directory is the same as the one the run wrote. main(argv) is the report
 subcommand: status 0 when the reports are written, 2 for a bad DIR.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -52,8 +51,7 @@ def print_outcome(summary, written):
 
 
 def build_report_parser():
-    p = Parser(prog="tools/bench/matrix.py report", allow_abbrev=False,
-               formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog="tools/bench/matrix.py report",
                description="Rebuild the reports of a finished run (results.csv, runs.csv,\n"
                            "summary.md, plots) from DIR/matrix.json and DIR/results.jsonl,\n"
                            "booting nothing.",
