@@ -32,6 +32,7 @@ import platform
 import re
 import resource
 import select
+import shlex
 import subprocess
 import sys
 import time
@@ -40,8 +41,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 from pvspin import facts, procs, stats, status  # noqa: E402
+from pvbench import env  # noqa: E402
 
 PROG = "bench/boot.py"
+RUN_QEMU = REPO / "run-qemu.sh"
 DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 3, 255
 DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
@@ -56,10 +59,18 @@ class UsageError(Exception):
 
 
 def qemu_argv(vcpus):
-    """run-qemu.sh's QEMU options for q35 + qboot under TCG, for every guest."""
-    return ["qemu-system-x86_64", "-M", "q35", "-bios", "qboot.rom", "-accel", "tcg,thread=multi",
-            "-cpu", "max", "-smp", str(vcpus), "-m", "256", "-nodefaults", "-no-reboot",
-            "-display", "none", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    """run-qemu.sh's QEMU command line for q35 + qboot under TCG (its
+    --dry-run), without its timeout and its image, for every guest; and
+    -no-reboot, so a guest that resets ends instead of booting again."""
+    argv = [str(RUN_QEMU), "--dry-run", "--accel", "tcg", "--machine", "q35", "--firmware", "qboot",
+            "--smp", str(vcpus), "--", "test=smp"]
+    p = subprocess.run(argv, capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"{PROG}: {' '.join(argv)} failed ({p.returncode}): {p.stderr.strip()}")
+    words = shlex.split(p.stdout.strip().splitlines()[-1])
+    if words[0] == "timeout":           # "timeout N qemu ..."
+        words = words[2:]
+    return words[:words.index("-kernel")] + ["-no-reboot"]
 
 
 def guest_args(name, floor, kut):
@@ -145,13 +156,8 @@ def parse_args(argv):
 
 
 def machine():
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout
-    return f"{model}, {os.cpu_count()} host CPUs, Linux {platform.release()}, {qemu.splitlines()[0]}"
+    return (f"{env.host_cpu_model()}, {os.cpu_count()} host CPUs, Linux {platform.release()}, "
+            f"{env.first_line(['qemu-system-x86_64', '--version'])}")
 
 
 def main(argv):
@@ -174,9 +180,10 @@ def main(argv):
     for n in a.counts:
         reps = a.reps or (DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS)
         runs = {g: [] for g in guests}
+        qemu = qemu_argv(n)
         for i in range(reps):
             for g in guests:          # interleaved: floor, pvspin[, kut], floor, ...
-                r = timed_boot(qemu_argv(n) + guest_args(g, floor, a.kut))
+                r = timed_boot(qemu + guest_args(g, floor, a.kut))
                 if r["status"] != DEBUG_EXIT_PASS:
                     print(f"\n{PROG}: {g} at {n} vCPUs failed (status {r['status']}); its output ends:\n"
                           f"{r['tail']}", file=sys.stderr)

@@ -30,8 +30,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-sys.path[:0] = [str(REPO / "tools"), str(HERE)]
+sys.path[:0] = [str(REPO / "tools"), str(REPO / "tools" / "bench"), str(HERE)]
 from pvspin import facts, procs, stats, status  # noqa: E402
+from pvbench import env  # noqa: E402
 from console import START_RE, STATS_RE, printk_split  # noqa: E402
 from vmm import console_lines  # noqa: E402
 
@@ -95,10 +96,8 @@ def fmt(s):
 
 
 def machine():
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown CPU")
-    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout
-    return f"{model}, {os.cpu_count()} host CPUs, Linux {platform.release()}, {qemu.splitlines()[0]}"
+    return (f"{env.host_cpu_model()}, {os.cpu_count()} host CPUs, Linux {platform.release()}, "
+            f"{env.first_line(['qemu-system-x86_64', '--version'])}")
 
 
 def main(argv):
