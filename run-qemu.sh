@@ -502,7 +502,7 @@ make_iso_with_cmdline() {
 verdict() {
 	local qemu_status=$1 out=$2 line n
 	line=$(grep -a -o 'EXIT: STATUS=[0-9]*' "$out" | tail -n 1)
-	if [ "$qemu_status" = $ST_TIMEOUT ] || [ "$qemu_status" = 137 ]; then
+	if [ "$qemu_status" = $ST_TIMEOUT ] || [ "$qemu_status" = $ST_KILLED ]; then
 		echo "run-qemu.sh: timeout after ${timeout}s${line:+ (guest had printed $line)}" >&2
 		return $ST_TIMEOUT
 	fi

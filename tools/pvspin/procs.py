@@ -6,6 +6,8 @@ reaches them all; stop() sends SIGTERM, then SIGKILL after a grace.
 
     child = Group(argv, stdout=f, stderr=g, cwd=REPO)
     status = child.wait(timeout)      # status.TIMEOUT once it is stopped
+    status = child.wait_for(0.2)      # None while it runs on
+    child.signal(signal.SIGTERM)      # to the whole group, not waiting
     child.stop()                      # idempotent; safe after it ended
 """
 import os
@@ -45,6 +47,20 @@ class Group:
         except KeyboardInterrupt:
             self.stop()
             raise
+
+    def wait_for(self, seconds):
+        """The child's status if it ends within SECONDS, else None (it runs on)."""
+        try:
+            return self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal(self, sig):
+        """SIG to the whole group, unless it is gone already."""
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass
 
     def stop(self, grace=STOP_GRACE_S):
         """SIGTERM to the whole group, SIGKILL if the leader lingers past GRACE

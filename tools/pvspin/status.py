@@ -8,6 +8,7 @@ gives (a timeout, a VMM that could not run) are defined below and nowhere
 else in Python.
 """
 import re
+import signal
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,6 +17,9 @@ EXIT_H = REPO / "kernel" / "exit.h"
 # The host's own statuses: timeout(1)'s, and "the VMM could not run".
 TIMEOUT = 124
 NO_VMM = 125
+# A child that needed SIGKILL at its limit (timeout -k's status; the nested
+# bed's L1 QEMU): a timeout too, never a verdict of its own.
+KILLED = 128 + signal.SIGKILL
 
 
 def _guest_statuses():

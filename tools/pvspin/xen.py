@@ -8,7 +8,6 @@ PVSPIN_XEN_CACHE). The entry in use is named by the 'current' file; a
 complete entry is used without asking apt, so a cached machine boots Xen
 offline. XenUnavailable says why Xen cannot start (run-qemu.sh: status 125).
 Layout and options: docs/xen.md "Cache"."""
-import fcntl
 import gzip
 import os
 import shutil
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import status
-from .nested import apt, report
+from .nested import apt, cachedir, report
 from .nested.cachedir import cache_root, key
 from .nested.report import BedFailure
 
@@ -27,6 +26,9 @@ PACKAGE = "xen-hypervisor-4.17-amd64"   # Debian 12's Xen; PVSPIN_XEN_PACKAGE na
 ELF_NAME = "xen.elf"
 VERSION_NAME = "version"
 PROG = "xen.py"
+# Leftovers of an interrupted fetch (apt.fetch_deb's download, unpack()'s
+# directory), removed under the lock.
+LEFTOVER_GLOBS = (".unpack.*", "debs/.dl.*")
 
 
 class XenUnavailable(Exception):
@@ -118,13 +120,11 @@ def ensure(root=None, package=None):
     package = package or os.environ.get("PVSPIN_XEN_PACKAGE") or PACKAGE
     try:
         root.mkdir(parents=True, exist_ok=True)
-        lock = open(root / "lock", "w")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        held = cachedir.lock(root)
     except OSError as e:
         raise XenUnavailable(f"cannot use the cache {root}: {e.strerror}") from None
-    with lock:
-        for p in list(root.glob(".unpack.*")) + list(root.glob("debs/.dl.*")):
-            shutil.rmtree(p, ignore_errors=True)
+    with held:
+        cachedir.remove_leftovers(root, LEFTOVER_GLOBS)
         hv = cached(root, package)
         if hv:
             return hv

@@ -4,15 +4,10 @@
 (concurrent callers wait instead of corrupting it), resolve the packages
 (apt.py), unpack the kernel and its modules (kernel.py) and build the base
 initramfs (base.py). Layout: docs/nested.md "Cache layout"."""
-import fcntl
-import glob
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import apt, base, kernel
-from .cachedir import cache_root
+from . import apt, base, cachedir, kernel
 from .report import BedFailure
 
 CACHE_FORMAT = 3               # bump when the base initramfs layout changes
@@ -34,29 +29,18 @@ class Prepared:
     base_initrd: Path
 
 
-def remove_leftovers(root):
-    """What an interrupted preparation left (nobody else holds the lock)."""
-    for pattern in LEFTOVER_GLOBS:
-        for p in glob.glob(str(root / pattern)):
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                os.unlink(p)
-
-
 def prepare(o, root=None):
-    root = Path(root) if root else cache_root()
+    root = Path(root) if root else cachedir.cache_root()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError:
         raise BedFailure(f"cannot create the cache {root}") from None
     try:
-        lock = open(root / "lock", "w")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        held = cachedir.lock(root)
     except OSError:
         raise BedFailure(f"cannot lock {root}/lock") from None
-    with lock:
-        remove_leftovers(root)
+    with held:
+        cachedir.remove_leftovers(root, LEFTOVER_GLOBS)
         pkg, kver, bbver = apt.resolve_versions(root, o.l1_kernel)
         qver, l0, l0ver = base.resolve_qemu(o)
         kdir = kernel.unpack(root, pkg, kver)

@@ -1,19 +1,17 @@
 # SPDX-License-Identifier: MIT
 # l1.py: one boot of L1: its QEMU under TCG with console, output and control channels, and the watchers.
 """L1Run(...).run() boots L1 once and returns when its QEMU has ended:
-status 124 when the limit stopped it with SIGTERM, 137 when it needed
-SIGKILL, 128+N for another signal, else QEMU's own. Meanwhile the
+status.TIMEOUT when the limit stopped it with SIGTERM, status.KILLED when
+it needed SIGKILL, 128+N for another signal, else QEMU's own. Meanwhile the
 watchers (watchers.py) read the console and the control log; a boot that
 stalled before KVM was ready leaves WORK/stalled, a soft-lockup report
 past the stall limit WORK/l1-stalled (its line), both after the CPUs'
 registers were read into WORK/l1-cpus.txt."""
-import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-from .. import status
+from .. import procs, status
 from . import monitor
 from .jobcpio import CTL_PORT_NAME, OUT_PORT_NAME
 from .report import log
@@ -25,7 +23,7 @@ L1_BOOT_PARAM = "pvspin.l1_boot"   # added to it: which boot of this call L1 is
 KILL_GRACE_S = 5               # SIGTERM to SIGKILL for the L1 QEMU at the limit
 DUMP_BEFORE_S = 8              # L1's CPU registers are read this long before the limit
 POLL_S = 0.2                   # how often the watchers look
-STATUS_KILLED = 128 + signal.SIGKILL
+STATUS_KILLED = status.KILLED
 # Files of one boot in the work directory.
 WORK_FILES = ("ctl.log", "console.log", "l1-qemu.log", "qemu.err", "qmp.sock", "out.fifo",
               "stalled", "l1-stalled", "l1-cpus.txt")
@@ -68,10 +66,7 @@ class L1Run:
 
     def terminate(self):
         if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            self.proc.signal(signal.SIGTERM)
 
     def _on_not_ready(self):
         self.dump_cpus()
@@ -85,14 +80,8 @@ class L1Run:
 
     def stop(self):
         """Stop L1's QEMU (interrupted): SIGTERM, SIGKILL after the grace."""
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.terminate()
-        try:
-            self.proc.wait(KILL_GRACE_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        if self.proc and self.proc.poll() is None:
+            self.proc.stop(KILL_GRACE_S)
 
     def run(self):
         w, o = self.work, self.o
@@ -111,8 +100,7 @@ class L1Run:
         if self.ready_limit_s < self.timeout_s:
             timers.append(ReadyWatch(self.ready_limit_s, self.is_ready, self._on_not_ready))
         with open(w / "qemu.err", "wb") as err:
-            self.proc = subprocess.Popen(l1_command(o, self.prep, w, self.boot), stdin=subprocess.DEVNULL,
-                                         stdout=err, stderr=err, start_new_session=True)
+            self.proc = procs.Group(l1_command(o, self.prep, w, self.boot), stdout=err, stderr=err)
         limit_hit, rc = None, None
         try:
             while rc is None:
@@ -127,12 +115,9 @@ class L1Run:
                     limit_hit = elapsed
                     self.terminate()
                 elif limit_hit is not None and elapsed - limit_hit >= KILL_GRACE_S:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.signal(signal.SIGKILL)
                     limit_hit = float("inf")
-                try:
-                    rc = self.proc.wait(POLL_S)
-                except subprocess.TimeoutExpired:
-                    rc = None
+                rc = self.proc.wait_for(POLL_S)
         finally:
             self.stop()
             copier.stop()
