@@ -27,14 +27,7 @@ static inline void pvqspin_init(struct qspinlock *lock)
 
 static inline void pvqspin_lock(struct qspinlock *lock)
 {
-	uint32_t val = 0;
-
-	/* ACQUIRE: critical section after (0,0,0) -> (0,0,1). */
-	if (lock_likely(__atomic_compare_exchange_n(&lock->val, &val, Q_LOCKED_VAL,
-						    false, __ATOMIC_ACQUIRE,
-						    __ATOMIC_RELAXED)))
-		return;
-	pvqspin_lock_slowpath(lock, val);
+	q_lock(lock, pvqspin_lock_slowpath);
 }
 
 static inline bool pvqspin_trylock(struct qspinlock *lock)

@@ -18,14 +18,7 @@ struct pv_stale_seen pv_stale_seen[LOCK_NR_CPUS];
 
 static inline void pvqspin_adaptive_lock(struct qspinlock *lock)
 {
-	uint32_t val = 0;
-
-	/* ACQUIRE: critical section after (0,0,0) -> (0,0,1). */
-	if (lock_likely(__atomic_compare_exchange_n(&lock->val, &val, Q_LOCKED_VAL,
-						    false, __ATOMIC_ACQUIRE,
-						    __ATOMIC_RELAXED)))
-		return;
-	pvqspin_adaptive_lock_slowpath(lock, val);
+	q_lock(lock, pvqspin_adaptive_lock_slowpath);
 }
 
 /* The rest is pvqspinlock's: the unlock slow path kicks whoever is hashed. */

@@ -19,14 +19,7 @@ static inline void qspin_init(struct qspinlock *lock)
 
 static inline void qspin_lock(struct qspinlock *lock)
 {
-	uint32_t val = 0;
-
-	/* ACQUIRE: critical section after the (0,0,0) -> (0,0,1) transition. */
-	if (lock_likely(__atomic_compare_exchange_n(&lock->val, &val, Q_LOCKED_VAL,
-						    false, __ATOMIC_ACQUIRE,
-						    __ATOMIC_RELAXED)))
-		return;
-	qspin_lock_slowpath(lock, val);
+	q_lock(lock, qspin_lock_slowpath);
 }
 
 static inline bool qspin_trylock(struct qspinlock *lock)

@@ -144,6 +144,24 @@ static inline bool q_trylock(struct qspinlock *lock)
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
+/*
+ * Every qspinlock's lock(): (0,0,0) -> (0,0,1), else `slowpath` with the
+ * word seen.  Each caller passes its own slow path as a constant, so the
+ * call is direct once inlined.
+ */
+static inline void q_lock(struct qspinlock *lock,
+			  void (*slowpath)(struct qspinlock *lock, uint32_t val))
+{
+	uint32_t val = 0;
+
+	/* ACQUIRE: critical section after the (0,0,0) -> (0,0,1) transition. */
+	if (lock_likely(__atomic_compare_exchange_n(&lock->val, &val, Q_LOCKED_VAL,
+						    false, __ATOMIC_ACQUIRE,
+						    __ATOMIC_RELAXED)))
+		return;
+	slowpath(lock, val);
+}
+
 /* Owner-only: take the lock once we are queue head and the word allows. */
 static inline void q_set_locked(struct qspinlock *lock)
 {
