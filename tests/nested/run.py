@@ -29,7 +29,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(TOP / "tools"), str(TOP / "tests" / "nested")]
 import pvlog  # noqa: E402
-from pvspin import counts, procs, status  # noqa: E402
+from pvspin import counts, facts, procs, status  # noqa: E402
 from pvspin.nested.report import EXIT_BED, EXIT_USAGE, PROG  # noqa: E402
 
 NESTED_RUN = TOP / "tools" / "nested" / "nested-run.sh"
@@ -50,7 +50,7 @@ STALL_READY_LIMIT_S = 30           # L1 is ready in 5-16 s; its hooked first boo
 SOFT_LOCKUP_END_WITHIN_S = 120     # L1's boot, the report, the register dump
 BED_WITHIN_S = 1800                # no single call of these tests takes longer
 PVSPIN_CPU_COUNTS = (1, 4, 16)
-PVSPIN_MANY_CPUS = 288
+PVSPIN_MANY_CPUS = facts.KVM_MAX_VCPUS
 PVSPIN_MANY_CPUS_TIMEOUT_S = 240
 DEBUG_EXIT_DEVICE = "-device isa-debug-exit,iobase=0xf4,iosize=4"
 L2_COMMON = f"-M q35 -accel kvm -cpu host -nodefaults -no-reboot -display none -serial stdio {DEBUG_EXIT_DEVICE}"
