@@ -91,20 +91,21 @@ def render(context, templates):
 
 
 def main(argv):
-    if not argv or argv[0] != "render":
-        print("usage: tools/lava/device.py render [KEY=VALUE...]", file=sys.stderr)
-        return 2
     sys.path.insert(0, str(HERE.parent))
     from lava import dispatcher
+    from pvspin import status
+    if not argv or argv[0] != "render":
+        print("usage: tools/lava/device.py render [KEY=VALUE...]", file=sys.stderr)
+        return status.BAD_INPUT
     context = {}
     for item in argv[1:]:
         key, eq, value = item.partition("=")
         if not eq:
             print(f"device.py: '{item}': KEY=VALUE", file=sys.stderr)
-            return 2
+            return status.BAD_INPUT
         context[key] = int(value) if value.isdigit() else value
     sys.stdout.write(HEADER + render(context, dispatcher.templates()).lstrip("\n"))
-    return 0
+    return status.PASS
 
 
 if __name__ == "__main__":
