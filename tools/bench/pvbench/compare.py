@@ -154,7 +154,8 @@ def build_parser():
                            "both medians, NEW/BASE with a 95% interval, and a verdict.",
                epilog="exit status: 1 a significant regression (NEW's throughput lower), 2 bad\n"
                       "input (no common configuration, too few repetitions to decide: at least\n"
-                      "4 ok a side), 0 otherwise. docs/bench.md \"Merging and comparing\".")
+                      f"{pvstats.min_per_side()} ok a side), 0 otherwise. docs/bench.md "
+                      "\"Merging and comparing\".")
     p.add_argument("base", metavar="BASE", help="the run directory to compare against")
     p.add_argument("new", metavar="NEW", help="the run directory judged")
     p.add_argument("--threshold", default=str(DEFAULT_THRESHOLD_PCT), metavar="PCT",
