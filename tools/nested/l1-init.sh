@@ -27,8 +27,9 @@
 #
 # /job/config (sh) sets: END_PATTERN END_GRACE_S L1_PACKAGE L1_PACKAGE_VERSION L0_DESC BREAK_MODULES
 #                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR OUT_PORT_NAME
-#                        CTL_PORT_NAME EARLY_CTL_PREFIX TIMEOUT_STATUS (the host's
-#                        status for a run its limit stopped, tools/pvspin/status.py)
+#                        CTL_PORT_NAME EARLY_CTL_PREFIX TIMEOUT_STATUS KILLED_STATUS
+#                        (the host's statuses for a run its limit stopped, and
+#                        for a QEMU ended by SIGKILL: tools/pvspin/status.py)
 # /job/jobs: PIN<TAB>TIMEOUT<TAB>QEMU_ARGS, @IMAGE@ already replaced. A job
 # whose QEMU_ARGS hold @SERIAL_COPY@ (a chardev's logfile: a copy of the
 # guest's serial output) ends by the guest's word: once a line of the copy
@@ -52,7 +53,6 @@ PORT_WAIT_US=50000
 MODULE_DIR=/lib/pvspin-modules
 # shellcheck disable=SC2034 # used inside eval
 QEMU=/usr/bin/qemu-system-x86_64
-KILLED_STATUS=137          # 128 + SIGKILL
 SVM_FLAGS="svm npt lbrv svm_lock nrip_save tsc_scale vmcb_clean flushbyasid decodeassists pausefilter pfthreshold avic v_vmsave_vmload vgif x2avic v_spec_ctrl vnmi x2apic hypervisor"
 KVM_MODULES_SHOWN="kvm kvm_amd"
 SVM_EXIT_SHUTDOWN=127       # AMD APM vol. 2, appendix C: SHUTDOWN, 0x7f

@@ -51,6 +51,7 @@ def config_text(o, prep):
         f"END_PATTERN={q(o.end_pattern)}",
         f"END_GRACE_S={o.end_grace}",
         f"TIMEOUT_STATUS={status.TIMEOUT}",
+        f"KILLED_STATUS={int(status.KILLED)}",
     ]
     return "".join(line + "\n" for line in lines)
 
