@@ -663,6 +663,16 @@ static int c_halted(void *unused)
 	       PV_VCPU_HALTED;
 }
 
+/* A futex PV test's start: on CPU_MAIN, counts zeroed, the futex ops, `threshold`. */
+static void pv_test_begin(uint32_t threshold)
+{
+	host_cpu_bind(CPU_MAIN);
+	lock_events_reset();
+	host_pv_stats_reset();
+	pv_lock_set_ops(&host_pv_ops_futex);
+	pv_lock_set_spin_threshold(threshold);
+}
+
 static void test_pv_head_halts(void)
 {
 	struct qspinlock l;
@@ -670,11 +680,7 @@ static void test_pv_head_halts(void)
 	struct locker b = { &l, pvqspin_lock, pvqspin_unlock, CPU_B, &seq, 0 };
 	pthread_t tb;
 
-	host_cpu_bind(CPU_MAIN);
-	lock_events_reset();
-	host_pv_stats_reset();
-	pv_lock_set_ops(&host_pv_ops_futex);
-	pv_lock_set_spin_threshold(UNIT_PV_THRESHOLD);
+	pv_test_begin(UNIT_PV_THRESHOLD);
 
 	pvqspin_init(&l);
 	pvqspin_lock(&l);
@@ -707,11 +713,7 @@ static void test_pv_wait_node_and_kick_node(void)
 	struct locker c = { &l, pvqspin_lock, pvqspin_unlock, CPU_C, &seq, 0 };
 	pthread_t tb, tc;
 
-	host_cpu_bind(CPU_MAIN);
-	lock_events_reset();
-	host_pv_stats_reset();
-	pv_lock_set_ops(&host_pv_ops_futex);
-	pv_lock_set_spin_threshold(UNIT_PV_THRESHOLD);
+	pv_test_begin(UNIT_PV_THRESHOLD);
 
 	pvqspin_init(&l);
 	pvqspin_lock(&l);
@@ -994,11 +996,7 @@ static void halts_behind_stalled_prev(bool pending)
 	struct locker c = { &l, adaptive_lock, adaptive_unlock, CPU_C, &seq, 0 };
 	pthread_t tc;
 
-	host_cpu_bind(CPU_MAIN);
-	lock_events_reset();
-	host_pv_stats_reset();
-	pv_lock_set_ops(&host_pv_ops_futex);
-	pv_lock_set_spin_threshold(UINT32_MAX);        /* only the beat can halt C */
+	pv_test_begin(UINT32_MAX); /* only the beat can halt C */
 
 	/* A fake head of CPU_FAKE_HEAD, spinning with pending on a held lock. */
 	prev->next = NULL;
