@@ -4,6 +4,10 @@
 #define PVSPIN_PHYS_H
 
 #include <stdint.h>
+#include "lib/layout.h"
+
+/* The end of the identity map: every address below it is mapped. */
+#define IDMAP_END ((uint64_t)IDMAP_GIB << 30)
 
 /*
  * A pointer to the `len` bytes at physical address `addr`, or NULL when they

@@ -3,11 +3,10 @@
 #include <stdint.h>
 #include "lib/layout.h"
 #include "multiboot.h"
+#include "phys.h"
 #include "ram.h"
 
 extern char __image_end[];              /* linker.ld */
-
-#define IDMAP_END ((uint64_t)IDMAP_GIB << 30)
 
 static uint64_t next, limit;            /* limit 0: not found (yet) */
 
