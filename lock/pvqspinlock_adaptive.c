@@ -2,7 +2,7 @@
 /*
  * pvqspinlock_adaptive.c - pvqspinlock with the judgements of pv_adaptive.h:
  * the same word, fast paths, unlock and slow path, the PV hooks with
- * PV_ADAPTIVE 1, and its lock_type.
+ * PV_ADAPTIVE PV_ADAPT_ALL, and its lock_type.
  */
 #include "lock.h"
 #include "pvqspinlock.h"

@@ -9,7 +9,7 @@
  *                  q_queue_trylock() is the plain trylock.
  *   pvqspinlock.c  paravirt: hooks halt/kick/hash (pvqspinlock_hooks.h),
  *                  q_queue_trylock() is the hybrid unfair trylock.
- *   pvqspinlock_adaptive.c  the same hooks with PV_ADAPTIVE 1
+ *   pvqspinlock_adaptive.c  the same hooks with PV_ADAPTIVE PV_ADAPT_ALL
  *                  (pv_adaptive.h).
  *
  * Hooks each includer must provide:
