@@ -32,7 +32,6 @@ import platform
 import re
 import resource
 import select
-import shlex
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-from pvspin import facts, procs, stats, status  # noqa: E402
+from pvspin import facts, procs, runner, stats, status  # noqa: E402
 from pvbench import env  # noqa: E402
 
 PROG = "bench/boot.py"
@@ -67,9 +66,7 @@ def qemu_argv(vcpus):
     p = subprocess.run(argv, capture_output=True, text=True)
     if p.returncode:
         sys.exit(f"{PROG}: {' '.join(argv)} failed ({p.returncode}): {p.stderr.strip()}")
-    words = shlex.split(p.stdout.strip().splitlines()[-1])
-    if words[0] == "timeout":           # "timeout N qemu ..."
-        words = words[2:]
+    words = runner.dry_run_command(p.stdout)
     return words[:words.index("-kernel")] + ["-no-reboot"]
 
 

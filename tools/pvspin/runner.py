@@ -18,6 +18,8 @@ stderr: once the bed has finished, one line per run that did not pass:
 """
 import json
 import re
+import shlex
+import shlex
 from dataclasses import dataclass, field
 
 L1_PREFIX = "# l1: "
@@ -71,3 +73,13 @@ def nested_statuses(text):
         if m:
             out[int(m.group(1))] = int(m.group(3))
     return out
+
+
+def dry_run_command(stdout):
+    """The QEMU command line of `run-qemu.sh --dry-run`'s output (its last
+    line, shell-quoted): without the `timeout N` in front of pvspin's, and
+    without the Linux peer's runner in front of its (`run.py ... --`)."""
+    words = shlex.split(stdout.strip().splitlines()[-1])
+    if "--" in words:                   # the peer: python3 run.py run ... -- qemu ...
+        return words[words.index("--") + 1:]
+    return words[2:] if words[0] == "timeout" else words      # "timeout N qemu ..."

@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import shlex
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path[:0] = [str(REPO / "tools"), str(REPO / "tools" / "bench"), str(HERE)]
-from pvspin import facts, procs, stats, status  # noqa: E402
+from pvspin import facts, procs, runner, stats, status  # noqa: E402
 from pvbench import env  # noqa: E402
 from console import START_RE, STATS_RE, printk_split  # noqa: E402
 from vmm import console_lines  # noqa: E402
@@ -58,10 +57,7 @@ def qemu_command(guest, smp, accel, timeout):
     p = subprocess.run(argv, capture_output=True, text=True)
     if p.returncode:
         sys.exit(f"{PROG}: {' '.join(argv)} failed ({p.returncode}): {p.stderr.strip()}")
-    words = shlex.split(p.stdout.strip().splitlines()[-1])
-    if guest == "linux":
-        return words[words.index("--") + 1:]
-    return words[2:] if words[0] == "timeout" else words      # "timeout N qemu ..."
+    return runner.dry_run_command(p.stdout)
 
 
 def boot(cmd, marks, timeout):
