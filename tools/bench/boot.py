@@ -28,7 +28,6 @@ failed, 2 bad input.
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import select
@@ -39,8 +38,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-from pvspin import facts, procs, runner, stats, status  # noqa: E402
-from pvbench import env  # noqa: E402
+from pvspin import facts, hostinfo, procs, runner, stats, status  # noqa: E402
 
 PROG = "bench/boot.py"
 RUN_QEMU = REPO / "run-qemu.sh"
@@ -152,11 +150,6 @@ def parse_args(argv):
     return a
 
 
-def machine():
-    return (f"{env.host_cpu_model()}, {os.cpu_count()} host CPUs, Linux {platform.release()}, "
-            f"{env.first_line(['qemu-system-x86_64', '--version'])}")
-
-
 def main(argv):
     try:
         a = parse_args(argv)
@@ -172,7 +165,7 @@ def main(argv):
     subprocess.run(["nasm", "-f", "bin", "-o", str(floor), str(FLOOR_SOURCE)], check=True)
     guests = ["floor", "pvspin"] + (["kut"] if a.kut else [])
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    host = machine()
+    host = hostinfo.describe()
     records = []
     for n in a.counts:
         reps = a.reps or (DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS)

@@ -20,7 +20,6 @@ more). Status: 0 done, 1 a guest did not reach its marks, 2 bad input.
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -30,8 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 sys.path[:0] = [str(REPO / "tools"), str(REPO / "tools" / "bench"), str(HERE)]
-from pvspin import facts, procs, runner, stats, status  # noqa: E402
-from pvbench import env  # noqa: E402
+from pvspin import facts, hostinfo, procs, runner, stats, status  # noqa: E402
 from console import START_RE, STATS_RE, printk_split  # noqa: E402
 from vmm import console_lines  # noqa: E402
 
@@ -91,11 +89,6 @@ def fmt(s):
     return "-" if s is None else f"{s['median_ms']} [{s['min_ms']}-{s['max_ms']}]"
 
 
-def machine():
-    return (f"{env.host_cpu_model()}, {os.cpu_count()} host CPUs, Linux {platform.release()}, "
-            f"{env.first_line(['qemu-system-x86_64', '--version'])}")
-
-
 def main(argv):
     ap = argparse.ArgumentParser(prog=PROG)
     ap.add_argument("--smp", default="4 64 255")
@@ -128,7 +121,7 @@ def main(argv):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    host = machine()
+    host = hostinfo.describe()
     rows, records, failed = [], [], False
     for n in counts:
         reps = a.reps or (3 if n >= MANY_CPUS else 5)
