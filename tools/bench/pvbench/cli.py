@@ -16,8 +16,9 @@ from pathlib import Path
 from pvspin import facts
 
 from .common import (BENCH_DIR, DEFAULT_RUN_QEMU, GNUPLOT_INSTALL, UsageError, die_usage)
-from .config import (LOCKS, MAX_VCPUS, MAX_VMS, cross_product, format_cpuset, int_in,
-                     parse_configs, parse_host_cpus, parse_int_list, parse_locks)
+from .config import (LOCKS, MAX_VCPUS, MAX_VMS, SCHED_MODE, cross_product, format_cpuset, int_in,
+                     parse_configs, parse_host_cpus, parse_int_list, parse_locks, parse_sched,
+                     xen_scheds)
 from .cgroups import STALL_CHOICES
 from .interference import (DEFAULT_QUOTA_PERIOD_MS, NONE, STALL_ORDERS, check_spec, parse_hog,
                            parse_mode, parse_quota, parse_stall, parse_sweep)
@@ -31,6 +32,9 @@ PV_MODES = tuple(p for p in facts.PV_CHOICES if p != "hyperv")
 HYPERVISOR_BITS = ("on", "off")
 TCG_MAX_VCPUS = facts.TCG_MAX_VCPUS
 DEFAULT_L1_CPUS = 2             # run-qemu.sh --accel nested without --l1-smp
+# Xen's null scheduler gives each vCPU a Xen CPU of its own: the vCPUs
+# beyond the CPUs never run (docs/xen.md).
+NULL_SCHED = "null"
 MAX_REPS = 1000
 MAX_TIMEOUT_S = 1000000
 DURATION_MS_MAX = 3600000       # the guest's limits (kernel/options.c)
@@ -74,7 +78,9 @@ configurations:
   4-vCPU VMs on CPU 0); otherwise the cross product of --vcpus, --host-cpus
   and --vms (default: every available host CPU as one cpuset, 1x, 2x and 4x
   its size in vCPUs, one VM). Repetitions are interleaved: every config once,
-  then every config again.
+  then every config again. Under --accel xen the cpuset is Xen's CPUs and
+  --xen-sched LIST runs every config under each of Xen's schedulers (label
+  8@0-1~sched=credit; a --configs item may name its own).
 
 outputs (in --out DIR):
   results.jsonl, results.csv  one record per lock per VM run (status ok,
@@ -149,7 +155,7 @@ def build_parser():
     m.add_argument("--locks", default="all", metavar="LIST",
                    help=f"locks, comma-separated: {', '.join(LOCKS)}, all (default all)")
     m.add_argument("--configs", metavar="LIST",
-                   help="VCPUS@CPUSET[xVMS] items, e.g. 2@0-1,4@0-1,8@0-1,4@0 "
+                   help="VCPUS@CPUSET[xVMS][~MODE] items, e.g. 2@0-1,4@0-1,8@0-1,4@0 "
                         "(replaces --vcpus, --host-cpus, --vms)")
     m.add_argument("--vcpus", metavar="LIST", help="vCPUs per VM, e.g. 2,4,8")
     m.add_argument("--host-cpus", metavar="LIST",
@@ -191,6 +197,10 @@ def build_parser():
                    help=f"{'|'.join(ACCELS)} (default tcg); nested runs every run in one "
                         "L1 boot, one after another; xen boots Xen on as many CPUs as the "
                         "cpuset has (run-qemu.sh --xen-cpus) with the guest as its dom0")
+    h.add_argument("--xen-sched", action="append", default=[], metavar="LIST",
+                   help=f"Xen's schedulers under --accel xen, comma-separated: "
+                        f"{', '.join(xen_scheds())}; every config runs under each, labelled "
+                        f"~{SCHED_MODE}NAME (default: run-qemu.sh's own, no ~{SCHED_MODE} in the label)")
     h.add_argument("--l1-smp", metavar="N",
                    help=f"L1 vCPUs under --accel nested (default {DEFAULT_L1_CPUS})")
     h.add_argument("--pin-vcpus", action="store_true",
@@ -329,6 +339,45 @@ def apply_interference(configs, specs):
     return out
 
 
+def option_scheds(a):
+    """Xen's schedulers --xen-sched asks for (a list, repeatable), in order, without repeats."""
+    names = [parse_sched(item.strip()) for text in a.xen_sched for item in text.split(",")]
+    return list(dict.fromkeys(names))
+
+
+def apply_sched(configs, scheds):
+    """Every config without its own scheduler x SCHEDS; each checked (check_sched)."""
+    out = []
+    for c in configs:
+        for sched in ([c.sched] if c.sched else scheds or [""]):
+            out.append(check_sched(replace(c, sched=sched)))
+    return out
+
+
+def check_sched(config):
+    """CONFIG, or UsageError when its scheduler cannot run it."""
+    if config.sched == NULL_SCHED and config.vcpus > len(config.cpus):
+        raise UsageError(f"config {config.label}: Xen's null scheduler runs one vCPU per Xen CPU, "
+                         f"so {config.vcpus - len(config.cpus)} of {config.vcpus} vCPUs would never "
+                         f"run; accepted with {SCHED_MODE}{NULL_SCHED}: at most {len(config.cpus)} "
+                         f"vCPUs on {config.cpuset}")
+    return config
+
+
+def check_sched_accel(scheds, configs, accel):
+    """A Xen scheduler, from --xen-sched or a --configs item, only with --accel xen."""
+    if accel == "xen":
+        return
+    accepted = f"accepted: --accel xen with one of {', '.join(xen_scheds())}"
+    if scheds:
+        raise UsageError(f"--xen-sched {','.join(scheds)} with --accel {accel}: Xen's scheduler "
+                         f"goes with --accel xen; {accepted}")
+    stray = next((c for c in configs if c.sched), None)
+    if stray:
+        raise UsageError(f"--configs '{stray.label}' with --accel {accel}: ~{SCHED_MODE}NAME is "
+                         f"Xen's scheduler and goes with --accel xen; {accepted}")
+
+
 def parse_guest_opts(items):
     for item in items:
         m = GUEST_OPT_RE.match(item)
@@ -442,8 +491,10 @@ def parse_args(argv):
         shapes = parse_shapes(a.shapes, peer)
         long_hold_ms = parse_long_hold(a.long_hold_ms, shapes, peer)
         l1_smp = int_in(a.l1_smp, 1, MAX_VCPUS, "--l1-smp") if a.l1_smp else DEFAULT_L1_CPUS
+        scheds = option_scheds(a)
         configs = apply_interference(resolve_matrix(a, l1_smp), option_specs(a))
-        configs = list(dict.fromkeys(configs))
+        check_sched_accel(scheds, configs, a.accel)
+        configs = list(dict.fromkeys(apply_sched(configs, scheds)))
         check_configs(configs, a.accel, l1_smp)
         if a.accel == "nested" and any(c.interference for c in configs):
             raise UsageError("--quota, --stall and --hog: under --accel nested the vCPU threads "

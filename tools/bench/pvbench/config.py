@@ -1,19 +1,23 @@
 # SPDX-License-Identifier: MIT
-# config.py: benchmark configurations (VCPUS@CPUSET[xVMS]) and list parsing.
+# config.py: benchmark configurations (VCPUS@CPUSET[xVMS][~MODE]) and list parsing.
 """Configurations and the parsers of the list options.
 
-A Config is VCPUS vCPUs per VM and VMS VMs at once on the host CPUs CPUS;
-its label (2@0-1, 4@0x2) names it everywhere (results, logs, summary).
-Every parser returns values or raises UsageError naming what is accepted.
-The lock names, the vCPU limit and the CPU-list syntax are
-tools/pvspin/facts.py's.
+A Config is VCPUS vCPUs per VM and VMS VMs at once on the host CPUs CPUS,
+with at most one mode: an interference (interference.py) or, under
+--accel xen, Xen's scheduler (sched=NAME). Its label (2@0-1, 4@0x2,
+8@0-1~stall=5/10:rr, 8@0-1~sched=credit) names it everywhere (results,
+logs, summary). Every parser returns values or raises UsageError naming
+what is accepted. The lock names, the vCPU limit and the CPU-list syntax
+are tools/pvspin/facts.py's; Xen's schedulers are run-qemu.sh's
+(XEN_SCHEDS), read from there by xen_scheds().
 """
+import functools
 import re
 from dataclasses import dataclass
 
 from pvspin import facts
 
-from .common import UsageError
+from .common import DEFAULT_RUN_QEMU, UsageError, read_text
 
 LOCKS = facts.LOCKS
 MAX_VCPUS = facts.KVM_MAX_VCPUS
@@ -21,6 +25,26 @@ MAX_VMS = 64
 
 CONFIG_RE = re.compile(r"^(\d+)@([0-9,-]+?)(?:x(\d+))?(?:~(\S+))?$")
 SLUG_BAD_RE = re.compile(r"[^A-Za-z0-9@.+=~_-]")
+SCHED_MODE = "sched="
+# run-qemu.sh's one statement of the schedulers its --xen-sched takes.
+XEN_SCHEDS_RE = re.compile(r'^readonly XEN_SCHEDS="([^"]+)"$', re.M)
+
+
+@functools.lru_cache(maxsize=None)
+def xen_scheds():
+    """The Xen schedulers run-qemu.sh --xen-sched accepts, in its order."""
+    m = XEN_SCHEDS_RE.search(read_text(DEFAULT_RUN_QEMU))
+    if not m:
+        raise RuntimeError(f"{DEFAULT_RUN_QEMU}: no 'readonly XEN_SCHEDS=\"...\"' line")
+    return tuple(m.group(1).split())
+
+
+def parse_sched(name, what="--xen-sched"):
+    """A Xen scheduler's name, checked against run-qemu.sh's list."""
+    if name not in xen_scheds():
+        raise UsageError(f"{what}: '{name}' is not one of Xen's schedulers; accepted: "
+                         f"{', '.join(xen_scheds())}")
+    return name
 
 
 def parse_cpuset(text):
@@ -37,11 +61,15 @@ format_cpuset = facts.format_cpulist
 @dataclass(frozen=True)
 class Config:
     """VCPUS vCPUs per VM, VMS VMs at once, all on the host CPUs CPUS, under
-    INTERFERENCE (an interference.Spec text, '' for none)."""
+    INTERFERENCE (an interference.Spec text, '' for none); under --accel xen,
+    SCHED is Xen's scheduler ('': run-qemu.sh's default). The scheduler is
+    part of the machine measured, not something the host does to it, so it
+    stays in base_label; the command line never gives a config both."""
     vcpus: int
     cpus: tuple
     vms: int = 1
     interference: str = ""
+    sched: str = ""
 
     @property
     def cpuset(self):
@@ -50,11 +78,17 @@ class Config:
     @property
     def base_label(self):
         """The label without the interference."""
-        return f"{self.vcpus}@{self.cpuset}" + (f"x{self.vms}" if self.vms > 1 else "")
+        return (f"{self.vcpus}@{self.cpuset}" + (f"x{self.vms}" if self.vms > 1 else "")
+                + (f"~{SCHED_MODE}{self.sched}" if self.sched else ""))
 
     @property
     def label(self):
         return self.base_label + (f"~{self.interference}" if self.interference else "")
+
+    @property
+    def mode(self):
+        """The label's ~MODE text: the interference, or sched=NAME, or ''."""
+        return self.interference or (f"{SCHED_MODE}{self.sched}" if self.sched else "")
 
     @property
     def slug(self):
@@ -121,15 +155,21 @@ def parse_configs(text):
         m = CONFIG_RE.match(item)
         if not m:
             raise UsageError(f"--configs: bad item '{item}'; accepted: VCPUS@CPUSET "
-                             "or VCPUS@CPUSETxVMS, either followed by ~MODE (an interference), "
-                             "e.g. 2@0-1,8@0-1,4@0x2,2@0-1~stall=5/10:rr")
+                             "or VCPUS@CPUSETxVMS, either followed by ~MODE (an interference, "
+                             "or sched=NAME under --accel xen), "
+                             "e.g. 2@0-1,8@0-1,4@0x2,2@0-1~stall=5/10:rr,8@0-1~sched=credit")
         vcpus = int_in(m.group(1), 1, MAX_VCPUS, f"--configs '{item}': vCPUs")
         try:
             cpus = parse_cpuset(m.group(2))
         except UsageError as e:
             raise UsageError(f"--configs '{item}': {e}") from None
         vms = int_in(m.group(3) or "1", 1, MAX_VMS, f"--configs '{item}': VMs")
-        configs.append(Config(vcpus, cpus, vms, m.group(4) or ""))
+        mode = m.group(4) or ""
+        if mode.startswith(SCHED_MODE):
+            configs.append(Config(vcpus, cpus, vms,
+                                  sched=parse_sched(mode[len(SCHED_MODE):], f"--configs '{item}'")))
+        else:
+            configs.append(Config(vcpus, cpus, vms, mode))
     return configs
 
 

@@ -173,7 +173,8 @@ def parse_mode(text, what="interference", machine_cpus=None):
     m = MODE_RE.match(text)
     if not m:
         raise UsageError(f"{what} '{text}': accepted: quota=PCT[/PERIOD_MS], "
-                         "stall=LEN_MS/EVERY_MS[:rr|random], hog=CPUSET:DUTY%/PERIOD_MS[:fifo], none")
+                         "stall=LEN_MS/EVERY_MS[:rr|random], hog=CPUSET:DUTY%/PERIOD_MS[:fifo], none, "
+                         "or Xen's sched=NAME with --accel xen")
     mode, rest = m.groups()
     if mode == "quota":
         return parse_quota(rest, what)

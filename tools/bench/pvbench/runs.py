@@ -98,8 +98,10 @@ def run_qemu_options(opts, run):
     return [*(["--guest", LINUX] if run.variant.guest == LINUX else []),
             "--smp", str(run.config.vcpus), "--pin", run.config.cpuset,
             "--hypervisor-bit", opts.hypervisor_bit, "--timeout", str(run_timeout(opts, run)),
-            # Under Xen the cpuset is Xen's CPUs, one QEMU thread each.
-            *(["--xen-cpus", str(len(run.config.cpus))] if opts.accel == "xen" else [])]
+            # Under Xen the cpuset is Xen's CPUs, one QEMU thread each; a
+            # config without a scheduler runs run-qemu.sh's default.
+            *(["--xen-cpus", str(len(run.config.cpus))] if opts.accel == "xen" else []),
+            *(["--xen-sched", run.config.sched] if run.config.sched else [])]
 
 
 def launch(argv, run):

@@ -68,16 +68,18 @@ def options_json(opts):
     """matrix.json's "options": OPTION_FIELDS, the configs and run_qemu."""
     options = {name: getattr(opts, name) for name in OPTION_FIELDS}
     options["configs"] = [{"vcpus": c.vcpus, "cpus": list(c.cpus), "vms": c.vms,
-                           "interference": c.interference} for c in opts.configs]
+                           "interference": c.interference, "sched": c.sched} for c in opts.configs]
     options["run_qemu"] = str(opts.run_qemu)
     return options
 
 
 def options_from_json(doc, out, plot, quiet):
-    """Options from options_json()'s object (older ones get OPTION_DEFAULTS);
-    KeyError, TypeError or ValueError when it is incomplete."""
+    """Options from options_json()'s object (older ones get OPTION_DEFAULTS,
+    and configs without "sched" Xen's default); KeyError, TypeError or
+    ValueError when it is incomplete."""
     options = dict(doc)
-    configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"], c.get("interference", ""))
+    configs = [Config(c["vcpus"], tuple(c["cpus"]), c["vms"], c.get("interference", ""),
+                      c.get("sched", ""))
                for c in options.pop("configs")]
     for name, value in OPTION_DEFAULTS.items():
         options.setdefault(name, value)
