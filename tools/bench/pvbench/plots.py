@@ -12,7 +12,7 @@ and the Linux peer get lines of their own.
 import subprocess
 
 from .common import warn
-from .config import fmt_ratio, format_cpuset
+from .config import SCHED_MODE, fmt_ratio, format_cpuset
 from .interference import NONE, parse_mode
 from .stats import Cell, fmt_ns, ordered_configs
 from .summary import cpus_word
@@ -24,8 +24,8 @@ LATENCY_Y_MARGIN = 3            # y range: below the least value, above the grea
 
 
 def series_groups(configs):
-    """(cpuset, VMs) groups: each is one line per lock in the throughput plot."""
-    return list(dict.fromkeys((c.cpus, c.vms) for c in configs))
+    """(cpuset, VMs, Xen scheduler) groups: each is one line per lock in the throughput plot."""
+    return list(dict.fromkeys((c.cpus, c.vms, c.sched) for c in configs))
 
 
 def write_throughput_data(opts, cells):
@@ -33,14 +33,15 @@ def write_throughput_data(opts, cells):
     groups = series_groups(opts.configs)
     blocks, text = [], []
     for li, lock in enumerate(all_series(opts)):
-        for cpus, vms in groups:
+        for cpus, vms, sched in groups:
             rows = [(c, cells.get((c.label, lock), Cell())) for c in ordered_configs(opts.configs)
-                    if (c.cpus, c.vms) == (cpus, vms)]
+                    if (c.cpus, c.vms, c.sched) == (cpus, vms, sched)]
             rows = [(c, cell) for c, cell in rows if cell.tput]
             if not rows:
                 continue
             title = lock if len(groups) == 1 else (
-                f"{lock} on {format_cpuset(cpus)}" + (f" x{vms} VMs" if vms > 1 else ""))
+                f"{lock} on {format_cpuset(cpus)}" + (f" x{vms} VMs" if vms > 1 else "")
+                + (f", {SCHED_MODE}{sched}" if sched else ""))
             text.append(f"# {title}: overcommit median min max")
             text += [f"{c.overcommit:g} {cell.median('tput')} {min(cell.tput)} {max(cell.tput)}"
                      for c, cell in rows]

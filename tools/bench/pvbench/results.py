@@ -6,7 +6,9 @@ make_records() turns every started run's serial log into one record per
 lock (status ok, not ok or missing, the flat fields of CSV_FIELDS plus the
 guest's own result); a record says which guest and shape ran it, and a
 pvspin result that names another shape than the boot asked for (or none,
-when it asked for locktorture: a guest without the shape) is not ok.
+when it asked for locktorture: a guest without the shape) is not ok, and
+so is one whose env names another Xen scheduler than the config's
+(xen_sched: what the result's env says Xen ran).
 explain_failures() sets each failed run's reason;
 first_l1() finds the L1 description under nested. write_csvs() writes
 results.csv and runs.csv from records and runs (the report's inputs).
@@ -27,7 +29,7 @@ ACCEL_LINE_RE = re.compile(r"^run-qemu\.sh: accel=(\w+) ")
 
 CSV_FIELDS = (
     "config", "lock", "guest", "shape", "lock_impl", "status", "reason", "rep", "vm", "vms", "vcpus",
-    "host_cpus", "host_cpu_count", "overcommit", "accel", "pin_vcpus", "hypervisor_bit",
+    "host_cpus", "host_cpu_count", "overcommit", "accel", "xen_sched", "pin_vcpus", "hypervisor_bit",
     "pv", "pv_backend", "seed", "duration_ns", "warmup_ns", "hold_ns", "think_ns",
     "long_hold_ms", "long_holds_taken",
     "acquisitions", "throughput_per_s", "fairness",
@@ -116,6 +118,25 @@ def shape_mismatch(variant, result):
     return ""
 
 
+def xen_of(result):
+    """The Xen a guest result names in its env (run-qemu.sh --accel xen: version,
+    sched, cpus), or {} for a result without one."""
+    env = (result or {}).get("env")
+    xen = env.get("xen") if isinstance(env, dict) else None
+    return xen if isinstance(xen, dict) else {}
+
+
+def sched_mismatch(config, result):
+    """Why a RESULT did not run under its config's Xen scheduler, or ''."""
+    if result is None or not config.sched:
+        return ""
+    ran = xen_of(result).get("sched")
+    if ran != config.sched:
+        return (f"Xen ran sched={ran or 'unknown (the result names no env.xen.sched)'}, "
+                f"the runner asked for sched={config.sched}")
+    return ""
+
+
 def host_fields(config, host, result):
     """The host's measurements of one lock's window (hostrun.Session.measure)."""
     host = host or {}
@@ -152,7 +173,8 @@ def make_records(opts, env, runs):
                 status, reason = "missing", f"run ended with status {run.status} before this lock's result"
             else:
                 status, reason = ("ok" if outcome.ok else "not ok"), outcome.reason
-            mismatch = shape_mismatch(v, outcome and outcome.result)
+            mismatch = (shape_mismatch(v, outcome and outcome.result)
+                        or sched_mismatch(c, outcome and outcome.result))
             if mismatch:
                 status, reason = "not ok", mismatch
             record = dict.fromkeys(CSV_FIELDS)
@@ -162,6 +184,7 @@ def make_records(opts, env, runs):
                 "rep": run.rep, "vm": run.vm, "vms": c.vms, "vcpus": c.vcpus,
                 "host_cpus": c.cpuset, "host_cpu_count": len(c.cpus),
                 "overcommit": round(c.overcommit, 4), "accel": run.accel,
+                "xen_sched": xen_of(outcome and outcome.result).get("sched"),
                 "pin_vcpus": int(opts.pin_vcpus), "hypervisor_bit": opts.hypervisor_bit,
                 "pv": opts.pv, "seed": run.rep,
                 "run_status": run.status,

@@ -13,6 +13,7 @@ from pvspin.stats import median
 
 from .common import meaning, relative
 from .config import fmt_ratio
+from .results import xen_of
 from .stats import Cell, baseline_config, fmt_ns, fmt_rate, fmt_spread, fmt_times, ordered_configs
 from .variants import (DEFAULT_SHAPE, LINUX, LOCKTORTURE_SHAPE, PVSPIN, all_series, plan_variants,
                        series)
@@ -75,12 +76,27 @@ def summary_header(bench):
         f"- host time slice: {fmt_ns(opts.slice_ns)} ({env['slice_source']})",
         *variants_header(opts, env),
     ]
+    lines += xen_header(bench)
     l1 = bench.l1
     if l1:
         lines.append(f"- L1 (nested KVM host): Linux {l1.get('kernel')} ({l1.get('package_version', '?')}), "
                      f"{l1.get('cpus')} CPUs, {l1.get('cpu_model_name')}; the cpusets are L1 CPUs")
     lines += ["- overcommit ratio = vCPUs per VM x VMs / CPUs in the cpuset", ""]
     return lines
+
+
+def xen_header(bench):
+    """Under --accel xen: the schedulers Xen ran, as the results' env says, with their configs."""
+    if bench.opts.accel != "xen":
+        return []
+    ran = {}
+    for r in bench.records:
+        sched = xen_of(r.get("result")).get("sched") or "not reported"
+        labels = ran.setdefault(sched, [])
+        if r["config"] not in labels:
+            labels.append(r["config"])
+    said = "; ".join(f"{sched} ({', '.join(labels)})" for sched, labels in ran.items())
+    return [f"- Xen's scheduler, from each result's env: {said or 'no result'}"]
 
 
 def variants_header(opts, env):
@@ -126,11 +142,20 @@ def fmt_fraction(x):
     return "-" if x is None else f"{x:.1%}"
 
 
+def sched_baselines(configs, cells, lock):
+    """{Xen scheduler: the baseline config (stats.baseline_config) among its
+    configs}: a config is compared with the lowest overcommit of its own
+    scheduler ('' for every config outside Xen or without --xen-sched)."""
+    scheds = dict.fromkeys(c.sched for c in configs)
+    return {s: baseline_config([c for c in configs if c.sched == s], cells, lock) for s in scheds}
+
+
 def lock_section(opts, cells, lock):
-    base = baseline_config(opts.configs, cells, lock)
-    base_tput = base and cells[(base.label, lock)].median("tput")
+    bases = sched_baselines(opts.configs, cells, lock)
     rows = []
     for c in ordered_configs(opts.configs):
+        base = bases[c.sched]
+        base_tput = base and cells[(base.label, lock)].median("tput")
         cell = cells.get((c.label, lock), Cell())
         med = cell.median("tput")
         spread, rel_spread = fmt_spread(cell.tput)
@@ -140,19 +165,22 @@ def lock_section(opts, cells, lock):
                      fmt_ns(cell.median("p50")), fmt_ns(cell.median("p99")),
                      fmt_ns(cell.median("p999")),
                      fmt_times(med / base_tput) if med is not None and base_tput else "-",
-                     c.interference or "taskset", fmt_rate(cell.median("per_cpu_s")),
+                     c.mode or "taskset", fmt_rate(cell.median("per_cpu_s")),
                      fmt_times(vs_plain(opts, cells, c, lock)), fmt_times(cell.median("vs_tas")),
                      *handoff_columns(cell, has_handoffs(cells))])
     header = ["overcommit", "vCPUs", cpus_word(opts), "VMs", "runs ok", "acquisitions/s (median)",
               "min-max", "spread", "fairness", "p50", "p99", "p99.9", "vs lowest overcommit",
-              "interference", "acq per host CPU-s", "vs plain", "vs tas (same boot)",
+              "mode", "acq per host CPU-s", "vs plain", "vs tas (same boot)",
               *(["slow handoffs", "long holds"] if has_handoffs(cells) else [])]
-    note = (f"Throughput relative to {base.label} ({fmt_ratio(base.overcommit)}); "
+    named = [b for b in bases.values() if b]
+    relative_to = ", ".join(f"{b.label} ({fmt_ratio(b.overcommit)})" for b in named) + (
+        " (each config against the one of its Xen scheduler)" if len(named) > 1 else "")
+    note = (f"Throughput relative to {relative_to}; "
             "spread = (max - min) / median; latencies are acquire times, medians over runs. "
             "acq per host CPU-s: acquisitions per second of CPU time the vCPU threads got in the "
             "measured window; vs plain: the same config without interference; vs tas: this lock's "
             "throughput over tas's in the same boot (median of the per-boot ratios)."
-            if base else "No run measured this lock.")
+            if named else "No run measured this lock.")
     return [f"### {lock}", "", *md_table(header, rows), "", note, ""]
 
 
@@ -226,11 +254,12 @@ def side_by_side(opts, cells):
 
 
 def same_cpuset_1x(configs, config):
-    """The 1x config on CONFIG's cpuset (one without interference and with
-    CONFIG's VMs first), or None."""
+    """The 1x config on CONFIG's cpuset (one of CONFIG's Xen scheduler, then
+    one without interference, then one with CONFIG's VMs first), or None."""
     ones = [c for c in ordered_configs(configs)
             if abs(c.overcommit - 1) < 1e-9 and c.cpus == config.cpus]
-    ranked = sorted(ones, key=lambda c: (bool(c.interference), c.vms != config.vms))
+    ranked = sorted(ones, key=lambda c: (c.sched != config.sched, bool(c.interference),
+                                         c.vms != config.vms))
     return ranked[0] if ranked else None
 
 
@@ -291,7 +320,7 @@ def peer_section(opts, cells):
         base = same_cpuset_1x(opts.configs, c)
         where = (f"vs own 1x is against {base.label}" if base else
                  f"no 1x config on cpuset {c.cpuset}, so no ratio to 1x")
-        lines += [f"### {c.label} ({fmt_ratio(c.overcommit)}, {c.interference or 'taskset'})", "",
+        lines += [f"### {c.label} ({fmt_ratio(c.overcommit)}, {c.mode or 'taskset'})", "",
                   *md_table(header, peer_rows(opts, cells, c)), "", f"{where}.", ""]
     return lines
 
@@ -302,9 +331,10 @@ def goal_configs(configs):
 
 
 def one_x_config(configs, config):
-    """A 1x config to compare CONFIG with: without interference, the same
-    cpuset and VMs if there is one."""
+    """A 1x config to compare CONFIG with: of CONFIG's Xen scheduler if there
+    is one, without interference, the same cpuset and VMs if there is one."""
     ones = [c for c in configs if abs(c.overcommit - 1) < 1e-9]
+    ones = [c for c in ones if c.sched == config.sched] or ones
     plain = [c for c in ones if not c.interference]
     same = [c for c in plain if c.cpus == config.cpus and c.vms == config.vms]
     return (same or plain or ones or [None])[0]
