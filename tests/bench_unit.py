@@ -25,6 +25,7 @@ from pvbench.runs import Run  # noqa: E402
 from pvbench.stats import Cell, build_cells, fmt_ns, fmt_rate, fmt_times  # noqa: E402
 from pvbench.store import Bench, StoreError, load, save  # noqa: E402
 from pvbench.summary import goal_keep, goal_latency, goal_speedup  # noqa: E402
+from pvbench.variants import Variant  # noqa: E402
 from pvspin import unitrun  # noqa: E402
 
 ENV = {"qemu_version": "QEMU 7.2", "host_cpu_model": "a CPU", "host_cpus_online": 2,
@@ -492,6 +493,130 @@ class Peer(unittest.TestCase):
             self.assertEqual((old.opts.peer, old.opts.shapes, old.opts.hypervisor_bit, old.opts.peer_timeout),
                              ("", ["default"], "on", 60))
             self.assertEqual({r.variant for r in old.runs}, {PVSPIN_DEFAULT})
+
+
+class XenSched(unittest.TestCase):
+    """Xen's scheduler as a config's mode (~sched=NAME) and --xen-sched."""
+    parse = Peer.parse
+
+    def test_label(self):
+        """~sched=NAME is the config's Xen scheduler, kept in its label and base label; an unknown name lists run-qemu.sh's"""
+        from pvbench.config import xen_scheds
+        c = parse_configs("8@0-1~sched=credit,2@0-1")
+        self.assertEqual(c, [Config(8, (0, 1), sched="credit"), Config(2, (0, 1))])
+        self.assertEqual((c[0].label, c[0].base_label, c[0].mode, c[0].interference),
+                         ("8@0-1~sched=credit", "8@0-1~sched=credit", "sched=credit", ""))
+        self.assertEqual(c[0].slug, "8@0-1~sched=credit")
+        self.assertEqual((c[1].label, c[1].mode), ("2@0-1", ""))
+        self.assertIn("credit2", xen_scheds())
+        self.assertIn("credit", xen_scheds())
+        with self.assertRaisesRegex(UsageError, re.escape(
+                f"--configs '8@0-1~sched=fifo': 'fifo' is not one of Xen's schedulers; "
+                f"accepted: {', '.join(xen_scheds())}")):
+            parse_configs("8@0-1~sched=fifo")
+
+    def test_crossing(self):
+        """--xen-sched credit2,credit crosses every config without its own scheduler; without it, labels stay as before"""
+        with tempfile.TemporaryDirectory() as tmp:
+            opts, err, status = self.parse(tmp, "--accel", "xen", "--configs", "1@0,4@0",
+                                           "--xen-sched", "credit2,credit")
+            self.assertEqual(status, 0, err)
+            self.assertEqual([c.label for c in opts.configs],
+                             ["1@0~sched=credit2", "1@0~sched=credit", "4@0~sched=credit2", "4@0~sched=credit"])
+            opts, err, _ = self.parse(tmp, "--accel", "xen", "--configs", "1@0~sched=rtds,4@0",
+                                      "--xen-sched", "credit", "--xen-sched", "credit")
+            self.assertEqual([c.label for c in opts.configs], ["1@0~sched=rtds", "4@0~sched=credit"])
+            opts, err, _ = self.parse(tmp, "--accel", "xen", "--configs", "1@0,4@0")
+            self.assertEqual([(c.label, c.sched) for c in opts.configs], [("1@0", ""), ("4@0", "")])
+
+    def test_refused(self):
+        """a Xen scheduler without --accel xen, an unknown one, and null on more vCPUs than Xen CPUs: status 2"""
+        from pvbench.config import xen_scheds
+        accepted = ", ".join(xen_scheds())
+        with tempfile.TemporaryDirectory() as tmp:
+            for args, why in ((["--xen-sched", "credit"],
+                               f"--xen-sched credit with --accel tcg: .*goes with --accel xen; "
+                               f"accepted: --accel xen with one of {accepted}"),
+                              (["--accel", "kvm", "--configs", "2@0~sched=credit"],
+                               "--configs '2@0~sched=credit' with --accel kvm: ~sched=NAME is Xen's"),
+                              (["--accel", "xen", "--xen-sched", "credit,fifo"],
+                               f"--xen-sched: 'fifo' is not one of Xen's schedulers; accepted: {accepted}"),
+                              (["--accel", "xen", "--configs", "4@0", "--xen-sched", "null"],
+                               "config 4@0~sched=null: Xen's null scheduler runs one vCPU per Xen CPU"),
+                              (["--accel", "xen", "--xen-sched", "credit", "--stall", "5/10"],
+                               "--quota, --stall and --hog: under --accel xen")):
+                opts, err, status = self.parse(tmp, *args)
+                self.assertEqual(status, 2, args)
+                self.assertRegex(err, why)
+
+    def test_run_qemu_argv(self):
+        """a ~sched=NAME config boots with run-qemu.sh --xen-sched NAME; one without, with Xen's default"""
+        from pvbench.runs import plan_runs, vm_argv
+        opts = options(Path("/out"), [Config(8, (0, 1), sched="credit"), Config(2, (0, 1))], accel="xen")
+        credit, default = plan_runs(opts, Path("/out/logs"), [Variant("pvspin", "default")])
+        argv = vm_argv(opts, credit, "/tmp/q.sock")
+        self.assertEqual(argv[1:3], ["--accel", "xen"])
+        at = argv.index("--xen-sched")
+        self.assertEqual(argv[at + 1], "credit")
+        self.assertIn("--xen-cpus", argv[:argv.index("--")])
+        self.assertNotIn("--xen-sched", vm_argv(opts, default, "/tmp/q.sock"))
+        self.assertEqual(credit.name, "8@0-1~sched=credit-rep1-vm1")
+
+    def test_records(self):
+        """each record says the scheduler its result's env names; one other than the config's is not ok"""
+        from pvbench.results import make_records
+        xen = lambda sched: {"accel": "xen", "xen": {"version": "4.17", "sched": sched, "cpus": 2}}  # noqa: E731
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            credit, default = Config(2, (0, 1), sched="credit"), Config(2, (0, 1))
+            runs = []
+            for name, config, sched in (("a", credit, "credit"), ("b", credit, "credit2"), ("c", default, "credit2")):
+                (out / f"{name}.log").write_text(pvspin_log("tas", "default", env=xen(sched)))
+                runs.append(Run(config, 1, 1, out / f"{name}.log", out / f"{name}.err", 0, 1.0, "xen"))
+            records = make_records(options(out, [credit, default], ["tas"], accel="xen"), ENV, runs)
+            self.assertEqual([(r["config"], r["xen_sched"], r["status"]) for r in records],
+                             [("2@0-1~sched=credit", "credit", "ok"), ("2@0-1~sched=credit", "credit2", "not ok"),
+                              ("2@0-1", "credit2", "ok")])
+            self.assertIn("Xen ran sched=credit2, the runner asked for sched=credit", records[1]["reason"])
+
+    def test_store(self):
+        """a scheduler is stored in matrix.json and read back; a matrix.json without one reads as Xen's default"""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            config = Config(2, (0, 1), sched="credit")
+            runs = [Run(config, 1, 1, out / "logs/a.log", out / "logs/a.err", 0, 1.5, "xen")]
+            bench = Bench(options(out, [config], ["tas"], accel="xen"), ENV, ["matrix.py"],
+                          "2026-01-01T00:00:00+00:00", None, runs, [record(config.label, "tas")])
+            save(bench)
+            self.assertEqual(load(out, plot=False, quiet=True), bench)
+            doc = json.loads((out / "matrix.json").read_text())
+            del doc["options"]["configs"][0]["sched"]
+            doc["runs"][0]["config"] = "2@0-1"
+            (out / "matrix.json").write_text(json.dumps(doc))
+            (out / "results.jsonl").write_text(json.dumps(record("2@0-1", "tas")) + "\n")
+            self.assertEqual(load(out, plot=False, quiet=True).opts.configs, [Config(2, (0, 1))])
+
+    def test_reports(self):
+        """goal (a), 'vs lowest overcommit' and the plot's lines compare each config with its own scheduler's"""
+        from pvbench.plots import write_throughput_data
+        from pvbench.summary import lock_section
+        configs = [Config(n, (0, 1), sched=s) for n in (2, 8) for s in ("credit2", "credit")]
+        cells = build_cells([record("2@0-1~sched=credit2", "pvqspinlock", tput=1000.0),
+                             record("2@0-1~sched=credit", "pvqspinlock", tput=100.0),
+                             record("8@0-1~sched=credit2", "pvqspinlock", tput=400.0),
+                             record("8@0-1~sched=credit", "pvqspinlock", tput=80.0)])
+        with tempfile.TemporaryDirectory() as tmp:
+            opts = options(Path(tmp), configs, accel="xen")
+            self.assertTrue(goal_keep(opts, cells, configs[3]).startswith(
+                "- PASS (a) at 8@0-1~sched=credit: pvqspinlock keeps 80% of its 1x throughput (80/s vs 100/s "
+                "at 2@0-1~sched=credit)"))
+            self.assertTrue(goal_keep(opts, cells, configs[2]).startswith("- MISS (a) at 8@0-1~sched=credit2"))
+            rows = [l for l in lock_section(opts, cells, "pvqspinlock") if l.startswith("| 4x")]
+            self.assertEqual([r.split(" | ")[12:14] for r in rows],
+                             [["0.4x", "sched=credit2"], ["0.8x", "sched=credit"]])
+            blocks = write_throughput_data(opts, cells)
+            self.assertEqual([t for t, _ in blocks], ["pvqspinlock on 0-1, sched=credit2",
+                                                      "pvqspinlock on 0-1, sched=credit"])
 
 
 class Layers(unittest.TestCase):
