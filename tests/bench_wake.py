@@ -185,7 +185,7 @@ class Runs(unittest.TestCase):
     def test_command_lines(self):
         """every boot: the stack's run-qemu.sh options, --smp, and the same guest with its pv= and seed=REP"""
         p = self.fake.run("--reps", "2", "--smp", "6", "--duration-ms", "300", "--warmup-ms", "50",
-                          "--timeout", "77")
+                          "--timeout", "77", "--spin-threshold", "128")
         self.assertEqual(p.returncode, status.PASS, p.stderr)
         calls = self.fake.calls()
         self.assertEqual(len(calls), 6)
@@ -197,7 +197,14 @@ class Runs(unittest.TestCase):
             rep, accel = i // 3 + 1, accel_of(argv)
             self.assertEqual(argv, stack_options[accel] + ["--smp", "6", "--timeout", "77", "--",
                              "test=bench", "lock=pvqspinlock", "duration_ms=300", "warmup_ms=50",
-                             "hold_ns=200", "think_ns=500", f"pv={backend[accel]}", f"seed={rep}"])
+                             "hold_ns=200", "think_ns=500", "pv_spin_threshold=128",
+                             f"pv={backend[accel]}", f"seed={rep}"])
+        self.fake.calls_file.unlink()
+        self.fake.out = self.fake.dir / "out2"
+        p = self.fake.run("--reps", "1", "--stacks", "xen")
+        self.assertEqual(p.returncode, status.PASS, p.stderr)
+        (argv,) = self.fake.calls()
+        self.assertIn("pv_spin_threshold=64", argv)   # waiters halt within a short run, under Xen too
 
     def test_stacks_subset(self):
         """--stacks nested,tcg boots only those, in that order first"""
@@ -286,6 +293,7 @@ class Usage(unittest.TestCase):
                  ("--smp", "1"): "--smp '1'",
                  ("--smp", "256"): "--smp '256'",
                  ("--duration-ms", "0"): "--duration-ms '0'",
+                 ("--spin-threshold", "0"): "--spin-threshold '0'",
                  ("--bogus",): "unrecognized arguments"}
         wrong = []
         for args, message in cases.items():
