@@ -23,3 +23,6 @@ CPULIST_RE='^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$'
 # The guest's locks (lock/ registry), in order; HIDDEN_LOCKS are never in "all".
 LOCKS='tas ttas ticket mcs qspinlock pvqspinlock pvqspinlock_adaptive'
 HIDDEN_LOCKS='broken'
+
+# Xen's schedulers (its sched=, run-qemu.sh --xen-sched), the default first.
+XEN_SCHEDS='credit2 credit rtds null'

@@ -12,6 +12,8 @@ source that states it:
                                    (lock/: the lock_types[] registry)
     HIDDEN_LOCKS                   looked up by name, never in "all" (broken)
     PV_CHOICES                     the guest's pv= values (pv_choice_name()'s table)
+    XEN_SCHEDS                     Xen's schedulers (its sched=, run-qemu.sh
+                                   --xen-sched), the default first
 
 `python3 tools/pvspin/facts.py --sh` prints tools/facts.sh, the same facts
 and the exit statuses (status.py) as shell assignments for run-qemu.sh and
@@ -36,6 +38,9 @@ GENERATOR = "tools/pvspin/facts.py --sh"
 
 TCG_MAX_VCPUS = 255     # QEMU 7.2's TCG has no x2APIC
 KVM_MAX_VCPUS = 288     # QEMU 7.2's q35 limit
+
+# The schedulers Debian's Xen 4.17 is built with, its default (credit2) first.
+XEN_SCHEDS = ("credit2", "credit", "rtds", "null")
 
 CPULIST_RE = r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$"
 _CPULIST = re.compile(CPULIST_RE)
@@ -125,7 +130,9 @@ def shell():
               "", "# A host CPU list (0, 0-1, 0,2-3), an ERE: [[ $pin =~ $CPULIST_RE ]].",
               f"CPULIST_RE='{CPULIST_RE}'",
               "", "# The guest's locks (lock/ registry), in order; HIDDEN_LOCKS are never in \"all\".",
-              f"LOCKS='{' '.join(LOCKS)}'", f"HIDDEN_LOCKS='{' '.join(HIDDEN_LOCKS)}'"]
+              f"LOCKS='{' '.join(LOCKS)}'", f"HIDDEN_LOCKS='{' '.join(HIDDEN_LOCKS)}'",
+              "", "# Xen's schedulers (its sched=, run-qemu.sh --xen-sched), the default first.",
+              f"XEN_SCHEDS='{' '.join(XEN_SCHEDS)}'"]
     return "\n".join(lines) + "\n"
 
 

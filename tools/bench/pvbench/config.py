@@ -7,17 +7,15 @@ with at most one mode: an interference (interference.py) or, under
 --accel xen, Xen's scheduler (sched=NAME). Its label (2@0-1, 4@0x2,
 8@0-1~stall=5/10:rr, 8@0-1~sched=credit) names it everywhere (results,
 logs, summary). Every parser returns values or raises UsageError naming
-what is accepted. The lock names, the vCPU limit and the CPU-list syntax
-are tools/pvspin/facts.py's; Xen's schedulers are run-qemu.sh's
-(XEN_SCHEDS), read from there by xen_scheds().
+what is accepted. The lock names, the vCPU limit, the CPU-list syntax and
+Xen's schedulers are tools/pvspin/facts.py's.
 """
-import functools
 import re
 from dataclasses import dataclass
 
 from pvspin import facts
 
-from .common import DEFAULT_RUN_QEMU, UsageError, read_text
+from .common import UsageError
 
 LOCKS = facts.LOCKS
 MAX_VCPUS = facts.KVM_MAX_VCPUS
@@ -26,17 +24,11 @@ MAX_VMS = 64
 CONFIG_RE = re.compile(r"^(\d+)@([0-9,-]+?)(?:x(\d+))?(?:~(\S+))?$")
 SLUG_BAD_RE = re.compile(r"[^A-Za-z0-9@.+=~_-]")
 SCHED_MODE = "sched="
-# run-qemu.sh's one statement of the schedulers its --xen-sched takes.
-XEN_SCHEDS_RE = re.compile(r'^readonly XEN_SCHEDS="([^"]+)"$', re.M)
 
 
-@functools.lru_cache(maxsize=None)
 def xen_scheds():
     """The Xen schedulers run-qemu.sh --xen-sched accepts, in its order."""
-    m = XEN_SCHEDS_RE.search(read_text(DEFAULT_RUN_QEMU))
-    if not m:
-        raise RuntimeError(f"{DEFAULT_RUN_QEMU}: no 'readonly XEN_SCHEDS=\"...\"' line")
-    return tuple(m.group(1).split())
+    return facts.XEN_SCHEDS
 
 
 def parse_sched(name, what="--xen-sched"):
