@@ -15,18 +15,28 @@ readonly GDB_DEFAULT_PORT=1234
 # needs hv-vpindex (QEMU refuses it alone); hv-spinlocks is the spin count
 # the guest reads from CPUID 0x40000004 EBX (QEMU's default: never notify).
 readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
-# --accel xen (docs/xen.md): the schedulers Debian's Xen 4.17 is built with
-# (its sched=); a PVH domain's vCPU limit (Xen's HVM_MAX_VCPUS); the memory
-# QEMU gives Xen itself beyond its dom0 (pvspin's --mem).
-readonly XEN_SCHEDS="credit2 credit rtds null"
+# --accel xen (docs/xen.md): a PVH domain's vCPU limit (Xen's HVM_MAX_VCPUS);
+# the memory QEMU gives Xen itself beyond its dom0 (pvspin's --mem). Xen's
+# schedulers, XEN_SCHEDS, are in tools/facts.sh.
 readonly XEN_PVH_MAX_VCPUS=128
 readonly XEN_OWN_MB=256
+# TCG's translation buffer. QEMU 7.2 splits it into one region per vCPU, or
+# into regions of 2 MiB, at most 8 per vCPU, when it holds more than that
+# (accel/tcg/region.c); each vCPU thread that translates code writes into a
+# region of its own. Its default 1 GiB makes the regions larger than 2 MiB
+# below 64 vCPUs, and the host then backs the first write into each with a
+# transparent huge page it must clear: a cost per AP that runs new code,
+# which a guest whose APs stay parked never pays. TCG_TB_MB_PER_VCPU keeps
+# every region at 2 MiB or less (4 KiB pages); pvspin's test=all translates
+# about 1.3 MB in all.
+readonly TCG_TB_DEFAULT_MB=1024
+readonly TCG_TB_MB_PER_VCPU=16
 
 IMAGE=$TOP/build/pvspin.elf
 PVH_IMAGE=$TOP/build/pvspin-pvh.elf
 
 usage() {
-	cat <<'EOF'
+	sed "s/@XEN_SCHEDS@/${XEN_SCHEDS// /|}/" <<'EOF'
 usage: ./run-qemu.sh [options] [-- guest options]
 
 Boots build/pvspin.elf (built if missing) under QEMU; the guest's serial
@@ -104,7 +114,7 @@ once per machine and cached, PVSPIN_XEN_CACHE names another cache):
   --smp N             pvspin's vCPUs (dom0_max_vcpus; at most 128)
   --xen-cpus M        the CPUs Xen runs on (QEMU's -smp, default 2); N > M is
                       overcommit under Xen's scheduler
-  --xen-sched S       credit2|credit|rtds|null (default credit2)
+  --xen-sched S       @XEN_SCHEDS@ (default: the first)
   --xen-arg ARG       one more word for Xen's command line, repeatable
 
 everything after -- is the guest command line (key=value options, e.g.
@@ -240,7 +250,7 @@ validate_xen() {
 		[ -z "$xen_cpus$xen_sched${xen_args[*]-}" ] || die_usage "--xen-cpus, --xen-sched and --xen-arg go with --accel xen"
 		return 0
 	fi
-	xen_cpus=${xen_cpus:-2} xen_sched=${xen_sched:-credit2}
+	xen_cpus=${xen_cpus:-2} xen_sched=${xen_sched:-${XEN_SCHEDS%% *}}
 	is_uint "$xen_cpus" && [ "$xen_cpus" -ge 1 ] && [ "$xen_cpus" -le $TCG_MAX_VCPUS ] ||
 		die_usage "--xen-cpus '$xen_cpus': a number of CPUs for Xen, 1..$TCG_MAX_VCPUS (TCG)"
 	[[ " $XEN_SCHEDS " == *" $xen_sched "* ]] || die_usage "--xen-sched '$xen_sched': accepted: ${XEN_SCHEDS// /, }"
@@ -366,6 +376,14 @@ choose_accel() {
 	fi
 }
 
+# QEMU's -accel for TCG with N vCPUs: multi-threaded, its translation buffer
+# at most TCG_TB_MB_PER_VCPU per vCPU (one vCPU: one region, QEMU's default).
+tcg_accel() {
+	local n=$1 mb=$TCG_TB_DEFAULT_MB
+	[ "$n" -gt 1 ] && [ $((n * TCG_TB_MB_PER_VCPU)) -lt "$mb" ] && mb=$((n * TCG_TB_MB_PER_VCPU))
+	echo "tcg,thread=multi,tb-size=$mb"
+}
+
 # ---- QEMU command line ---------------------------------------------------
 # The guest-side part (what L2 gets under nested, or QEMU directly).
 build_qemu_args() {
@@ -397,7 +415,7 @@ build_qemu_args() {
 	fi
 	[ "$hyperv" = 1 ] && c=$c,$HYPERV_CPU_FLAGS
 	[ "$hv_bit" = off ] && c=$c,hypervisor=off
-	if [ "$qaccel" = tcg ]; then qargs+=(-accel "tcg,thread=multi"); else qargs+=(-accel kvm); fi
+	if [ "$qaccel" = tcg ]; then qargs+=(-accel "$(tcg_accel "$smp")"); else qargs+=(-accel kvm); fi
 	# The guest's NMI watchdog is the PIT routed as an NMI. KVM's in-kernel
 	# PIT by default holds back the next tick until the last one is
 	# acknowledged with an EOI, which an NMI never gets: discard instead.
@@ -465,7 +483,7 @@ xen_qemu_args() {
 	line+=" dom0_max_vcpus=$smp loglvl=all guest_loglvl=all noreboot sched=$xen_sched"
 	for a in "${xen_args[@]}"; do line+=" $a"; done
 	local module="$image ${guest_args[*]-}"
-	qargs+=(-M q35 -accel "tcg,thread=multi" -cpu "${cpu:-max}" -smp "$xen_cpus"
+	qargs+=(-M q35 -accel "$(tcg_accel "$xen_cpus")" -cpu "${cpu:-max}" -smp "$xen_cpus"
 		-m $((mem + XEN_OWN_MB)) -nodefaults -no-reboot -display none
 		-serial stdio -chardev "file,id=xencon,path=$xen_console,append=on" -serial chardev:xencon
 		-device "isa-debug-exit,iobase=$DEBUG_EXIT_PORT,iosize=4"

@@ -104,7 +104,7 @@ def golden_default():
         "timeouts": {"job": {"seconds": 300 + 60 + 120 + 60}, "action": {"seconds": 120},
                      "connection": {"seconds": 120}},
         "context": {"arch": "amd64", "no_kvm": True, "memory": 256, "extra_options": [
-            "-M q35", "-bios qboot.rom", "-accel tcg,thread=multi", "-cpu max", "-smp 4",
+            "-M q35", "-bios qboot.rom", "-accel tcg,thread=multi,tb-size=64", "-cpu max", "-smp 4",
             "-nodefaults", "-display none", "-serial stdio",
             "-device isa-debug-exit,iobase=0xf4,iosize=4"]},
         "metadata": {"pvspin.smp": "4", "pvspin.mem": "256", "pvspin.accel": "tcg",
@@ -239,7 +239,7 @@ def test_same_command():
     --qemu's arguments go."""
     variants = [[], ["--machine", "pc"], ["--machine", "microvm"], ["--firmware", "seabios"],
                 ["--machine", "pc", "--firmware", "seabios"], ["--boot", "pvh"], ["--exit", "acpi"],
-                ["--hypervisor-bit", "off"], ["--cpu", "qemu64"], ["--smp", "1"], ["--mem", "512"],
+                ["--hypervisor-bit", "off"], ["--cpu", "qemu64"], ["--smp", "1"], ["--smp", "8"], ["--smp", "64"], ["--mem", "512"],
                 ["--qemu", "-rtc", "--qemu", "base=utc"], ["--timeout", "30"]]
     p = []
     for v in variants:

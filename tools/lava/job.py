@@ -95,6 +95,17 @@ def _run_qemu_fact(name):
 
 HYPERV_CPU_FLAGS = _run_qemu_fact("HYPERV_CPU_FLAGS")
 DEBUG_EXIT_PORT = _run_qemu_fact("DEBUG_EXIT_PORT")
+TCG_TB_DEFAULT_MB = int(_run_qemu_fact("TCG_TB_DEFAULT_MB"))
+TCG_TB_MB_PER_VCPU = int(_run_qemu_fact("TCG_TB_MB_PER_VCPU"))
+
+
+def tcg_accel(smp):
+    """run-qemu.sh's tcg_accel: multi-threaded TCG, its translation buffer at
+    most TCG_TB_MB_PER_VCPU per vCPU above one (run-qemu.sh says why)."""
+    mb = TCG_TB_DEFAULT_MB
+    if smp > 1:
+        mb = min(mb, smp * TCG_TB_MB_PER_VCPU)
+    return f"tcg,thread=multi,tb-size={mb}"
 
 
 @dataclasses.dataclass
@@ -196,7 +207,7 @@ def qemu_options(o, accel):
     if o.hypervisor_bit == "off":
         cpu += ",hypervisor=off"
     if accel == "tcg":
-        args.append("-accel tcg,thread=multi")
+        args.append(f"-accel {tcg_accel(o.smp)}")
     else:
         args.append("-global kvm-pit.lost_tick_policy=discard")
     args += [f"-cpu {cpu}", f"-smp {o.smp}", "-nodefaults"]
