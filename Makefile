@@ -10,6 +10,8 @@
 #   make bench-nested   the same under nested KVM, smaller (docs/bench.md)
 #   make bench-quota / bench-stall   a --quota / --stall run, plain 1x and 4x beside it (root)
 #   make bench-stall-sweep           locks against the stall fraction, stall.png (root)
+#   make bench-xen      the locks under Xen's credit2 and credit at 1x, 2x, 4x (docs/xen.md)
+#   make bench-wake     kick and wake latency of pv=ipi, pv=xen and pv=kvm side by side
 #   make peer           the Linux peer's kernel (docs/peer.md; built once, cached)
 #   make bench-peer-boot    boot to first result, pvspin and the Linux peer side by side
 
@@ -129,6 +131,20 @@ bench-stall: all
 	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_STALL_MATRIX) $(BENCH_ARGS)
 bench-stall-sweep: all
 	tools/deps.sh run bench && tools/bench/matrix.py $(BENCH_SWEEP_MATRIX) $(BENCH_ARGS)
+
+# Under Xen (docs/xen.md): every lock beside pvqspinlock with pv=xen at 1x,
+# 2x and 4x overcommit of 2 Xen CPUs, under credit2 and credit; about 4
+# minutes on a 2-CPU host.
+BENCH_XEN_MATRIX := --accel xen --configs 2@0-1,4@0-1,8@0-1 --xen-sched credit2,credit \
+                    --locks ticket,qspinlock,pvqspinlock,pvqspinlock_adaptive,tas --pv xen \
+                    --reps 3 --duration-ms 2000 --warmup-ms 200
+# Kick and wake latency of the ipi, xen and kvm PV backends, interleaved
+# (docs/bench.md). BENCH_WAKE_ARGS passes --reps N / --smp N / --stacks LIST.
+.PHONY: bench-xen bench-wake
+bench-xen: all pvh
+	tools/deps.sh run bench xen && tools/bench/matrix.py $(BENCH_XEN_MATRIX) $(BENCH_ARGS)
+bench-wake: all pvh
+	tools/deps.sh run xen nested && tools/bench/wake.py $(BENCH_WAKE_ARGS)
 
 # pvspin's boot beside QEMU's floor, with where the time goes (docs/bench.md).
 # KUT=path/to/smptest.flat also boots kvm-unit-tests' smptest; BENCH_BOOT_ARGS
