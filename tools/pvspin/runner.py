@@ -19,7 +19,6 @@ stderr: once the bed has finished, one line per run that did not pass:
 import json
 import re
 import shlex
-import shlex
 from dataclasses import dataclass, field
 
 L1_PREFIX = "# l1: "

@@ -15,6 +15,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from pvspin.hostinfo import cpu_model as host_cpu_model, first_line, qemu_version
+
 from .common import REPO
 
 CPUS_ONLINE = Path("/sys/devices/system/cpu/online")
@@ -24,23 +26,6 @@ EEVDF_SINCE = (6, 6)            # Linux 6.6 replaced CFS's pick with EEVDF
 HOST_ENV_KEYS = ("host_cpu_model", "host_cpus_online", "host_cpus_online_list", "host_smt",
                  "host_kernel", "host_scheduler", "host_slice", "host_cgroup", "qemu_version",
                  "vcpu_pinning")
-
-def first_line(argv):
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
-    except OSError:
-        return "unknown"
-    return out.splitlines()[0].strip() if out.strip() else "unknown"
-
-
-def host_cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def guest_revision():
@@ -100,7 +85,7 @@ def pinning_text(opts):
 def gather_env(opts, support=None):
     kernel = platform.release()
     return {
-        "qemu_version": first_line(["qemu-system-x86_64", "--version"]),
+        "qemu_version": qemu_version(),
         "host_cpu_model": host_cpu_model(),
         "host_cpus_online": os.cpu_count(),
         "host_cpus_online_list": read_first(CPUS_ONLINE),
