@@ -6,12 +6,14 @@
 #include "lib/layout.h"
 #include "lib/string.h"
 #include "lib/x86.h"
+#include "lock/lock_percpu.h"
 #include "apic.h"
 #include "console.h"
 #include "cpu_list.h"
 #include "exit.h"
 #include "gdt.h"
 #include "ktap.h"
+#include "options.h"
 #include "percpu.h"
 #include "ram.h"
 #include "smp.h"
@@ -55,13 +57,19 @@ struct smp_info smp;
 
 extern const uint8_t trampoline_start[], trampoline_end[];
 
-/* The APs' per-CPU areas (percpu_place), then their stacks, come from the RAM
- * after the image (ram.h), the areas first: what the APs touch then starts
- * right after the image, the smallest span of memory. A stack slot goes by
- * arrival order, INIT restarts included, so all MAX_CPUS slots are there
- * (address space only: nothing touches an unused one). */
+/* The lock library's per-CPU arrays (lock/lock_percpu.h), then the APs'
+ * per-CPU areas (percpu_place), then their stacks, come from the RAM after
+ * the image (ram.h), in that order: what the boot touches then starts right
+ * after the image, the smallest span of memory (at 8 vCPUs a few KB of lock
+ * arrays, 7 areas and 7 stacks, below 2 MiB with the image: linker.ld). A
+ * stack slot goes by arrival order, INIT restarts included, so all MAX_CPUS
+ * slots are there (address space only: nothing touches an unused one). With
+ * no AP to start, nothing is placed: the lock library's arrays for CPU 0
+ * alone are in the image. */
 #define AP_STACKS_SIZE ((uint64_t)MAX_CPUS * AP_STACK_SIZE)
-static uintptr_t ap_stacks;
+static uintptr_t ap_stacks, lock_arrays;
+
+extern char __image_end[];              /* linker.ld */
 
 _Static_assert(TRAMPOLINE_BASE % PAGE_SIZE == 0 && TRAMPOLINE_BASE < 0x100000,
 	       "the SIPI vector addresses a page below 1 MiB");
@@ -284,16 +292,35 @@ static void report_missing(void)
  * reports the CPUs missing. */
 static bool place_ap_memory(void)
 {
-	void *areas = ram_alloc(percpu_place_size(cpu_list.nr), PAGE_SIZE);
+	uint64_t lock_size = lock_percpu_size(cpu_list.nr);
+	void *locks = lock_size ? ram_alloc(lock_size, LOCK_PERCPU_ALIGN) : 0;
+	void *areas = locks ? ram_alloc(percpu_place_size(cpu_list.nr), PAGE_SIZE) : 0;
 	void *stacks = areas ? ram_alloc(AP_STACKS_SIZE, PAGE_SIZE) : 0;
-	if (!stacks) {
-		kprintf("# smp: no usable RAM after the image for %u CPUs' stacks and per-CPU areas: CPU 0 only\n",
+	if (!stacks || !lock_percpu_place(locks, cpu_list.nr)) {
+		kprintf("# smp: no usable RAM after the image for %u CPUs' lock arrays, stacks and per-CPU areas: CPU 0 only\n",
 			cpu_list.nr);
 		return false;
 	}
+	lock_arrays = (uintptr_t)locks;
 	ap_stacks = (uintptr_t)stacks;
 	percpu_place(areas, cpu_list.nr);
 	return true;
+}
+
+/* verbose: where the boot's memory is, the image and what came after it. */
+static void print_memory(void)
+{
+	uint64_t image_end = (uintptr_t)__image_end;
+	if (!ap_stacks) {
+		kprintf("# memory: image ends 0x%lx, nothing after it (lock arrays for CPU 0 alone in the image)\n",
+			image_end);
+		return;
+	}
+	uint64_t areas = (uintptr_t)percpu_aps, used = tramp_read(TRAMP_OFF_COUNTER);
+	kprintf("# memory: image ends 0x%lx; lock arrays 0x%lx-0x%lx for %u CPUs, per-CPU areas 0x%lx-0x%lx, AP stacks from 0x%lx, %lu slot(s) used to 0x%lx\n",
+		image_end, (uint64_t)lock_arrays, (uint64_t)lock_arrays + lock_percpu_size(lock_percpu_nr()),
+		lock_percpu_nr(), areas, areas + percpu_place_size(percpu_nr), (uint64_t)ap_stacks,
+		used, (uint64_t)ap_stacks + used * AP_STACK_SIZE);
 }
 
 void smp_boot_aps(bool hold_init_race)
@@ -324,6 +351,8 @@ void smp_boot_aps(bool hold_init_race)
 	/* The BSP polls the count, so this is within one poll of the last AP. */
 	smp.all_online_tsc = rdtsc();
 	smp.online = smp_online();
+	if (opt.verbose)
+		print_memory();
 	if (hold_init_race)
 		kprintf("# smp: smp_init_race: %u AP(s) came online between the INIT batch's check and its INITs\n",
 			smp.init_race_online);

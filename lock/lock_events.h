@@ -67,13 +67,18 @@ struct lock_event_cpu {
 	uint64_t wake_hist[LOCK_LAT_BUCKETS];
 } LOCK_CACHE_ALIGNED;
 
-extern struct lock_event_cpu lock_event_cpus[LOCK_NR_CPUS];
+/*
+ * lock_event_cpus[cpu], carved by lock_percpu_place() for the CPUs present
+ * (lock_percpu.h).  An increment loads the pointer once: placement happens
+ * only while no lock is in use, so there is nothing to re-read it for.
+ */
+extern struct lock_event_cpu *lock_event_cpus;
 
-/* Sum every CPU's counters into *out (racy snapshot while CPUs run). */
+/* Sum every placed CPU's counters into *out (racy snapshot while CPUs run). */
 void lock_events_sum(struct lock_event_totals *out);
 /* Zero all counters.  Meant for quiescent moments (between test phases). */
 void lock_events_reset(void);
-/* CPU `cpu`'s histogram: LOCK_LAT_BUCKETS entries (NULL if cpu invalid). */
+/* CPU `cpu`'s histogram: LOCK_LAT_BUCKETS entries (NULL if cpu >= lock_percpu_nr()). */
 const uint64_t *lock_events_wake_hist(unsigned int cpu);
 
 /* Bucket index for a latency of `ns` nanoseconds. */

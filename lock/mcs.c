@@ -15,6 +15,7 @@
  * before returning, so the node is free again when we resume.
  */
 #include "lock.h"
+#include "lock_percpu.h"
 #include "mcs.h"
 
 struct mcs_node {
@@ -33,7 +34,21 @@ struct mcs_lock {
 	struct mcs_node *holder; /* node of the current owner (owner-only) */
 };
 
-static struct mcs_node mcs_nodes[LOCK_NR_CPUS][MCS_LOCK_NODES];
+/*
+ * Every CPU's nodes: mcs_nodes[cpu][i], carved by lock_percpu_place() (CPU
+ * 0's static slice until then).  Read once per acquisition, here: placement
+ * happens only while no lock is in use (lock_percpu.h), and from here on the
+ * node pointer is all the lock needs.
+ */
+static struct mcs_node mcs_nodes_one_cpu[1][MCS_LOCK_NODES];
+static struct mcs_node (*mcs_nodes)[MCS_LOCK_NODES] = mcs_nodes_one_cpu;
+
+size_t mcs_nodes_carve(void *mem, unsigned int nr_cpus)
+{
+	if (mem)
+		mcs_nodes = mem;
+	return lock_percpu_bytes(nr_cpus, sizeof(mcs_nodes[0]));
+}
 
 static struct mcs_node *mcs_node_get(void)
 {
@@ -144,7 +159,7 @@ static struct mcs_node_ref node_ref(const struct mcs_node *n)
 {
 	struct mcs_node_ref r = { false, 0, 0 };
 	const struct mcs_node *first = &mcs_nodes[0][0];
-	if (n < first || n >= first + LOCK_NR_CPUS * MCS_LOCK_NODES)
+	if (n < first || n >= first + (size_t)lock_percpu_nr() * MCS_LOCK_NODES)
 		return r;
 	size_t k = (size_t)(n - first);
 	r.valid = true;
@@ -155,7 +170,15 @@ static struct mcs_node_ref node_ref(const struct mcs_node *n)
 
 void mcs_node_view(unsigned int cpu, unsigned int idx, struct mcs_node_view *v)
 {
-	const struct mcs_node *n = &mcs_nodes[cpu][idx];
+	const struct mcs_node *n;
+
+	if (cpu >= lock_percpu_nr() || idx >= MCS_LOCK_NODES) {
+		v->busy = false;
+		v->locked = 0;
+		v->next = node_ref(NULL);
+		return;
+	}
+	n = &mcs_nodes[cpu][idx];
 	/* Relaxed: a report's snapshot, taken while the other CPUs stand still. */
 	v->busy = __atomic_load_n(&n->busy, __ATOMIC_RELAXED) != 0;
 	v->locked = __atomic_load_n(&n->locked, __ATOMIC_RELAXED);

@@ -14,7 +14,8 @@ struct mcs_node_ref {
 	unsigned int cpu, idx;
 };
 
-/* A racy snapshot of one node (CPU cpu, index idx). */
+/* A racy snapshot of one node (CPU cpu, index idx); an empty one (not busy)
+ * for a CPU beyond lock_percpu_nr() or an index beyond MCS_LOCK_NODES. */
 struct mcs_node_view {
 	bool busy;             /* allocated: queued on, or holding, some MCS lock */
 	uint32_t locked;       /* the predecessor's handoff flag */

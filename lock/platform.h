@@ -11,6 +11,9 @@
  *   static inline void lock_cpu_relax(void);       x86 pause
  *   static inline uint64_t lock_now_ns(void);      monotonic ns (PV stats)
  *
+ * In the other direction the environment gives the library the memory of
+ * its per-CPU arrays once it knows how many CPUs there are: lock_percpu.h.
+ *
  * Besides that the library uses only <stdint.h>, <stdbool.h>, <stddef.h>:
  * it must build freestanding (no libc calls, no struct copies that gcc could
  * turn into memcpy/memset).

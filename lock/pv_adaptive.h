@@ -67,8 +67,12 @@ struct pv_stale_seen {
 	uint64_t last_ns;  /* last seen so */
 } LOCK_CACHE_ALIGNED;
 
-/* Per CPU; only that CPU (and its interrupt handlers: a hint) writes it. */
-extern struct pv_stale_seen pv_stale_seen[LOCK_NR_CPUS];
+/*
+ * pv_stale_seen[cpu], carved by lock_percpu_place() (lock_percpu.h); only
+ * that CPU (and its interrupt handlers: a hint) writes it.  A look loads the
+ * pointer once: placement happens only while no lock is in use.
+ */
+extern struct pv_stale_seen *pv_stale_seen;
 
 /*
  * `word` seen on `lock` again: has this CPU seen it so for `ns` without a

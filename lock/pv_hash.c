@@ -1,24 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 /* pv_hash.c - the lock -> node hash table of pvqspinlock. */
 #include "lock_events.h"
+#include "lock_percpu.h"
 #include "pv_hash.h"
-
-static struct pv_hash_entry pv_hash_table[PV_HASH_ENTRIES] LOCK_CACHE_ALIGNED;
 
 /* 2^64 / golden ratio: Fibonacci hashing spreads aligned pointers well. */
 #define PV_HASH_MULT 0x9e3779b97f4a7c15ULL
 #define PV_HASH_SHIFT 32
 
-static size_t pv_hash_slot(struct qspinlock *lock)
+_Static_assert((uint64_t)LOCK_NR_CPUS * LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV <=
+		       1ULL << (64 - PV_HASH_SHIFT),
+	       "the slot comes from the hash's top 64 - PV_HASH_SHIFT bits");
+
+/*
+ * The table and its mask (entries - 1), carved by lock_percpu_place(); CPU
+ * 0's table until then.  Side by side in one line: a lookup loads them once
+ * (placement happens only while no lock is in use, lock_percpu.h).
+ */
+#define PV_HASH_ONE_CPU_ENTRIES (LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV)
+_Static_assert((PV_HASH_ONE_CPU_ENTRIES & (PV_HASH_ONE_CPU_ENTRIES - 1U)) == 0,
+	       "the one-CPU table is already a power of two");
+
+static struct pv_hash_entry pv_hash_one_cpu[PV_HASH_ONE_CPU_ENTRIES] LOCK_CACHE_ALIGNED;
+
+static struct {
+	struct pv_hash_entry *table;
+	size_t mask;
+} pv_hash_tab LOCK_CACHE_ALIGNED = { pv_hash_one_cpu, PV_HASH_ONE_CPU_ENTRIES - 1U };
+
+size_t pv_hash_carve(void *mem, unsigned int nr_cpus)
+{
+	size_t entries = pv_hash_entries_for(nr_cpus);
+
+	if (mem) {
+		pv_hash_tab.table = mem;
+		pv_hash_tab.mask = entries - 1U;
+	}
+	return lock_percpu_bytes(entries, sizeof(struct pv_hash_entry));
+}
+
+size_t pv_hash_entries(void)
+{
+	return pv_hash_tab.mask + 1U;
+}
+
+static size_t pv_hash_slot(struct qspinlock *lock, size_t mask)
 {
 	uint64_t h = (uint64_t)(uintptr_t)lock * PV_HASH_MULT;
 
-	return (size_t)((h >> PV_HASH_SHIFT) % PV_HASH_ENTRIES);
-}
-
-static size_t pv_hash_next(size_t i)
-{
-	return i + 1U == PV_HASH_ENTRIES ? 0 : i + 1U;
+	return (size_t)(h >> PV_HASH_SHIFT) & mask;
 }
 
 /*
@@ -28,11 +58,13 @@ static size_t pv_hash_next(size_t i)
  */
 struct pv_hash_entry *pv_hash(struct qspinlock *lock, struct lock_qnode *node)
 {
+	struct pv_hash_entry *table = pv_hash_tab.table;
+	size_t mask = pv_hash_tab.mask;
 	uint64_t hops = 1;
-	size_t i = pv_hash_slot(lock);
+	size_t i = pv_hash_slot(lock, mask);
 
-	for (size_t n = 0; n < PV_HASH_ENTRIES; n++, i = pv_hash_next(i), hops++) {
-		struct pv_hash_entry *he = &pv_hash_table[i];
+	for (size_t n = 0; n <= mask; n++, i = (i + 1U) & mask, hops++) {
+		struct pv_hash_entry *he = &table[i];
 		struct qspinlock *expected = NULL;
 
 		/*
@@ -54,10 +86,12 @@ struct pv_hash_entry *pv_hash(struct qspinlock *lock, struct lock_qnode *node)
 
 static struct pv_hash_entry *pv_hash_find(struct qspinlock *lock)
 {
-	size_t i = pv_hash_slot(lock);
+	struct pv_hash_entry *table = pv_hash_tab.table;
+	size_t mask = pv_hash_tab.mask;
+	size_t i = pv_hash_slot(lock, mask);
 
-	for (size_t n = 0; n < PV_HASH_ENTRIES; n++, i = pv_hash_next(i)) {
-		struct pv_hash_entry *he = &pv_hash_table[i];
+	for (size_t n = 0; n <= mask; n++, i = (i + 1U) & mask) {
+		struct pv_hash_entry *he = &table[i];
 
 		/* Relaxed: the caller ordered itself after the insert. */
 		if (__atomic_load_n(&he->lock, __ATOMIC_RELAXED) == lock)

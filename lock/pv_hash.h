@@ -19,12 +19,28 @@ struct pv_hash_entry {
 	struct lock_qnode *node;
 };
 
-/* Twice the maximum number of live entries: short probe sequences. */
+/*
+ * At least twice the maximum number of live entries (one per node of the
+ * CPUs placed, lock_percpu.h): short probe sequences.  The table is carved
+ * by lock_percpu_place(), pv_hash_entries_for() entries: a power of two,
+ * because the slot is the upper half of the hash under a mask.
+ */
 #define PV_HASH_LOAD_INV 2U
-#define PV_HASH_ENTRIES (LOCK_NR_CPUS * LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV)
 
-_Static_assert(PV_HASH_ENTRIES > LOCK_NR_CPUS * LOCK_QNODES_PER_CPU,
-	       "hash table must never fill");
+_Static_assert(PV_HASH_LOAD_INV >= 2U, "hash table must never fill");
+
+static inline size_t pv_hash_entries_for(unsigned int nr_cpus)
+{
+	size_t want = (size_t)nr_cpus * LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV;
+	size_t n = 1;
+
+	while (n < want)
+		n <<= 1;
+	return n;
+}
+
+/* Entries of the table in use (tests). */
+size_t pv_hash_entries(void);
 
 /* Insert; returns the entry (for pv_hash_remove_entry()). */
 struct pv_hash_entry *pv_hash(struct qspinlock *lock, struct lock_qnode *node);

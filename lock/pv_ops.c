@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pv_ops.c - the installed PV ops, the spin threshold, latency accounting. */
 #include "lock_events.h"
+#include "lock_percpu.h"
 #include "pv_ops.h"
 
 static void pv_spin_wait(uint8_t *ptr, uint8_t val)
@@ -28,7 +29,20 @@ struct pv_kick_stamp {
 	uint64_t ns;
 } LOCK_CACHE_ALIGNED;
 
-static struct pv_kick_stamp pv_kick_time[LOCK_NR_CPUS];
+/*
+ * pv_kick_time[cpu], carved by lock_percpu_place() (CPU 0's stamp until
+ * then).  Loaded once per wait or kick: placement happens only while no lock
+ * is in use (lock_percpu.h).
+ */
+static struct pv_kick_stamp pv_kick_time_one_cpu[1];
+static struct pv_kick_stamp *pv_kick_time = pv_kick_time_one_cpu;
+
+size_t pv_kick_time_carve(void *mem, unsigned int nr_cpus)
+{
+	if (mem)
+		pv_kick_time = mem;
+	return lock_percpu_bytes(nr_cpus, sizeof(pv_kick_time[0]));
+}
 
 void pv_lock_set_ops(const struct pv_lock_ops *ops)
 {

@@ -5,6 +5,7 @@
  * PV_ADAPTIVE PV_ADAPT_ALL, and its lock_type.
  */
 #include "lock.h"
+#include "lock_percpu.h"
 #include "pvqspinlock.h"
 
 #include "pv_adaptive.h"
@@ -14,7 +15,17 @@
 #define QSPIN_SLOWPATH_FN pvqspin_adaptive_lock_slowpath
 #include "qspinlock_slowpath.h"
 
-struct pv_stale_seen pv_stale_seen[LOCK_NR_CPUS];
+/* CPU 0's record until lock_percpu_place() (lock_percpu.h). */
+static struct pv_stale_seen pv_stale_seen_one_cpu[1];
+
+struct pv_stale_seen *pv_stale_seen = pv_stale_seen_one_cpu;
+
+size_t pv_stale_seen_carve(void *mem, unsigned int nr_cpus)
+{
+	if (mem)
+		pv_stale_seen = mem;
+	return lock_percpu_bytes(nr_cpus, sizeof(pv_stale_seen[0]));
+}
 
 static inline void pvqspin_adaptive_lock(struct qspinlock *lock)
 {

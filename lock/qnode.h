@@ -44,12 +44,20 @@ _Static_assert(sizeof(struct lock_qnode) == LOCK_CACHELINE_SIZE,
 /* MCS handoff value of lock_qnode.locked. */
 #define Q_NODE_HANDOFF 1U
 
-extern struct lock_qnode lock_qnodes[LOCK_NR_CPUS][LOCK_QNODES_PER_CPU];
+/*
+ * Every CPU's nodes: lock_qnodes[cpu][idx], carved by lock_percpu_place()
+ * for the CPUs present (a one-CPU static slice until then, lock_percpu.h).
+ * A slow path loads this pointer once and passes it on rather than
+ * reading the global again after each compiler barrier (which would make
+ * the compiler load it again): placement happens only while no lock is in
+ * use, so every later load would find the same value.
+ */
+extern struct lock_qnode (*lock_qnodes)[LOCK_QNODES_PER_CPU];
 
-/* Take this CPU's next node index (may be >= LOCK_QNODES_PER_CPU). */
-static inline unsigned int lock_qnode_get(unsigned int cpu)
+/* Take the next node index of this CPU's nodes `mine` (may be >= LOCK_QNODES_PER_CPU). */
+static inline unsigned int lock_qnode_get(struct lock_qnode *mine)
 {
-	uint32_t *count = &lock_qnodes[cpu][0].count;
+	uint32_t *count = &mine[0].count;
 	/* Relaxed: only this CPU and its interrupt handlers touch count. */
 	uint32_t idx = __atomic_load_n(count, __ATOMIC_RELAXED);
 
@@ -59,9 +67,9 @@ static inline unsigned int lock_qnode_get(unsigned int cpu)
 	return idx;
 }
 
-static inline void lock_qnode_put(unsigned int cpu)
+static inline void lock_qnode_put(struct lock_qnode *mine)
 {
-	uint32_t *count = &lock_qnodes[cpu][0].count;
+	uint32_t *count = &mine[0].count;
 
 	/* Compiler barrier: all node accesses done before the node is free. */
 	lock_compiler_barrier();
@@ -69,9 +77,11 @@ static inline void lock_qnode_put(unsigned int cpu)
 			 __ATOMIC_RELAXED);
 }
 
-static inline struct lock_qnode *lock_qnode_from_tail(uint32_t tail)
+/* The node a tail names, in the nodes `qnodes` (the loaded lock_qnodes). */
+static inline struct lock_qnode *lock_qnode_from_tail(struct lock_qnode (*qnodes)[LOCK_QNODES_PER_CPU],
+						      uint32_t tail)
 {
-	return &lock_qnodes[q_tail_cpu(tail)][q_tail_idx(tail)];
+	return &qnodes[q_tail_cpu(tail)][q_tail_idx(tail)];
 }
 
 #endif /* LOCK_QNODE_H */

@@ -55,7 +55,7 @@
 __attribute__((noinline)) void QSPIN_SLOWPATH_FN(struct qspinlock *lock,
 						 uint32_t val)
 {
-	struct lock_qnode *node, *prev, *next;
+	struct lock_qnode (*qnodes)[LOCK_QNODES_PER_CPU], *node, *prev, *next;
 	unsigned int cpu, idx;
 	uint32_t old, tail;
 
@@ -100,7 +100,9 @@ __attribute__((noinline)) void QSPIN_SLOWPATH_FN(struct qspinlock *lock,
 queue:
 	lock_event_inc(lock_slowpath);
 	cpu = lock_cpu_id();
-	idx = lock_qnode_get(cpu);
+	/* The nodes' base, loaded once for the whole slow path (qnode.h). */
+	qnodes = lock_qnodes;
+	idx = lock_qnode_get(qnodes[cpu]);
 	tail = q_encode_tail(cpu, idx);
 
 	/*
@@ -114,7 +116,7 @@ queue:
 		goto release;
 	}
 
-	node = &lock_qnodes[cpu][idx];
+	node = &qnodes[cpu][idx];
 	if (idx)
 		lock_event_add(LOCK_EV_lock_use_node2 + idx - 1U, 1);
 
@@ -131,7 +133,7 @@ queue:
 	next = NULL;
 
 	if (old & Q_TAIL_MASK) {
-		prev = lock_qnode_from_tail(old);
+		prev = lock_qnode_from_tail(qnodes, old);
 		/* RELEASE: prev reads our initialised node through next. */
 		__atomic_store_n(&prev->next, node, __ATOMIC_RELEASE);
 
@@ -178,5 +180,5 @@ queue:
 	q_pv_kick_node(lock, next);
 
 release:
-	lock_qnode_put(cpu);
+	lock_qnode_put(qnodes[cpu]);
 }

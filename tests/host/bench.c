@@ -293,6 +293,7 @@ int main(int argc, char **argv)
 	bench_rt = rt && strcmp(rt, "1") == 0;
 	if (getloadavg(bench_load, 3) != 3)
 		bench_load[0] = bench_load[1] = bench_load[2] = -1;
+	host_lock_percpu_place();
 	host_cpu_bind(0);
 	bench_place(0, BENCH_RT_PRIO_MAIN);
 	for (const struct lock_type *const *t = lock_types; *t; t++) {

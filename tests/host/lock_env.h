@@ -31,6 +31,14 @@ static inline unsigned int lock_cpu_id(void)
 	return id;
 }
 
+/*
+ * Every host program: place the lock library's per-CPU arrays for
+ * LOCK_NR_CPUS CPUs (lock/lock_percpu.h) before its first lock and before
+ * any thread starts; calling it again places the same memory again, from
+ * zero.  Aborts if the library refuses or there is no memory (host_env.c).
+ */
+void host_lock_percpu_place(void);
+
 /* Tests: make this thread CPU `id` (< LOCK_NR_CPUS). */
 static inline void host_cpu_bind(unsigned int id)
 {

@@ -22,6 +22,7 @@
 #include "host_pv_ops.h"
 #include "lock.h"
 #include "lock_events.h"
+#include "lock_percpu.h"
 #include "qnode.h"
 #include "stress_irq.h"
 
@@ -281,7 +282,7 @@ static bool stress_irq_one(const struct lock_type *t)
 	       (unsigned long long)(r.violations[0] + r.violations[1] + r.violations[2]),
 	       (unsigned long long)ev.count[LOCK_EV_lock_use_node2],
 	       (unsigned long long)ev.count[LOCK_EV_lock_use_node3]);
-	for (unsigned int cpu = 0; cpu < LOCK_NR_CPUS; cpu++)
+	for (unsigned int cpu = 0; cpu < lock_percpu_nr(); cpu++)
 		if (lock_qnodes[cpu][0].count)
 			ok = false;   /* a node leaked */
 	return ok;
@@ -322,6 +323,7 @@ int main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
+	host_lock_percpu_place();
 	printf("stress tests, LOCK_NR_CPUS=%u, %u iterations/thread\n",
 	       LOCK_NR_CPUS, stress_iters);
 	return test_main(stress_tests, ARRAY_SIZE(stress_tests), argc, argv);

@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include "host_pv_ops.h"
 #include "lock.h"
 #include "lock_events.h"
+#include "lock_percpu.h"
 #include "mcs.h"
 #include "pv_hash.h"
 #include "pvqspinlock.h"
@@ -88,7 +90,7 @@ static void test_tail_encoding(void)
 			CHECK_EQ(t & ~Q_TAIL_MASK, 0);
 			CHECK_EQ(q_tail_cpu(t), cpus[i]);
 			CHECK_EQ(q_tail_idx(t), idx);
-			CHECK(lock_qnode_from_tail(t) == &lock_qnodes[cpus[i]][idx]);
+			CHECK(lock_qnode_from_tail(lock_qnodes, t) == &lock_qnodes[cpus[i]][idx]);
 		}
 	}
 }
@@ -221,6 +223,226 @@ static void test_mcs_view(void)
 	CHECK(!v.busy);
 }
 
+/* ---- placement of the per-CPU arrays (lock_percpu.h) ----------------------- */
+
+/* CPUs of the test placement: not a power of two (the hash table rounds up). */
+#define UNIT_PLACE_CPUS 5U
+_Static_assert(UNIT_PLACE_CPUS < LOCK_NR_CPUS, "the test places fewer than the maximum");
+/* Arrays each CPU writes in test_percpu_place(), one line of its own each at least. */
+#define UNIT_PLACE_PARTS 5U
+/* What the memory holds before placement, and past its end (where it must stay). */
+#define UNIT_GARBAGE 0xa5
+#define UNIT_TRAILER_BYTES 4096U
+
+/* What CPU 0 saw using the library before main() placed it. */
+static struct {
+	unsigned int nr;
+	size_t hash_entries;
+	bool locks_ok, mcs_ok, qnode_ok, hash_ok, hist_ok;
+	uint64_t slowpath_events;
+} unplaced;
+
+/* Called by main() before host_lock_percpu_place(): CPU 0 alone, one-CPU arrays. */
+static void use_unplaced(void)
+{
+	static struct qspinlock hashed[LOCK_QNODES_PER_CPU];
+	lock_storage_t l;
+	struct mcs_node_view v;
+
+	host_cpu_bind(CPU_MAIN);
+	unplaced.nr = lock_percpu_nr();
+	unplaced.hash_entries = pv_hash_entries();
+	unplaced.locks_ok = true;
+	for (const struct lock_type *const *t = lock_types; *t; t++) {
+		(*t)->init(&l);
+		(*t)->lock(&l);
+		unplaced.locks_ok &= (*t)->is_locked(&l) && !(*t)->trylock(&l);
+		(*t)->unlock(&l);
+		unplaced.locks_ok &= !(*t)->is_locked(&l);
+	}
+	lock_type_mcs.init(&l);
+	lock_type_mcs.lock(&l);
+	mcs_node_view(CPU_MAIN, 0, &v);
+	unplaced.mcs_ok = v.busy && ref_is(mcs_holder_ref(&l), CPU_MAIN, 0);
+	mcs_node_view(CPU_B, 0, &v);
+	unplaced.mcs_ok &= !v.busy;             /* beyond the one CPU: an empty view */
+	lock_type_mcs.unlock(&l);
+	unplaced.qnode_ok = lock_qnode_get(lock_qnodes[CPU_MAIN]) == 0;
+	lock_qnode_put(lock_qnodes[CPU_MAIN]);
+	unplaced.qnode_ok &= lock_qnodes[CPU_MAIN][0].count == 0;
+	lock_events_reset();
+	lock_event_inc(lock_slowpath);
+	lock_events_sum(&ev);
+	unplaced.slowpath_events = ev.count[LOCK_EV_lock_slowpath];
+	unplaced.hist_ok = lock_events_wake_hist(CPU_MAIN) && !lock_events_wake_hist(CPU_B);
+	pv_lock_kick(CPU_MAIN);
+	/* As many entries as one CPU can have live: all found, all removed. */
+	unplaced.hash_ok = true;
+	for (unsigned int i = 0; i < LOCK_QNODES_PER_CPU; i++)
+		pv_hash(&hashed[i], &lock_qnodes[CPU_MAIN][i]);
+	for (unsigned int i = 0; i < LOCK_QNODES_PER_CPU; i++)
+		unplaced.hash_ok &= pv_unhash(&hashed[i]) == &lock_qnodes[CPU_MAIN][i];
+}
+
+static void test_percpu_unplaced(void)
+{
+	CHECK_EQ(unplaced.nr, 1);
+	CHECK_EQ(unplaced.hash_entries, pv_hash_entries_for(1));
+	CHECK(unplaced.locks_ok);
+	CHECK(unplaced.mcs_ok);
+	CHECK(unplaced.qnode_ok);
+	CHECK_EQ(unplaced.slowpath_events, 1);
+	CHECK(unplaced.hist_ok);
+	CHECK(unplaced.hash_ok);
+}
+
+static bool all_bytes(const unsigned char *p, size_t n, unsigned char v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+static bool inside(const void *p, size_t n, const unsigned char *mem, size_t size)
+{
+	const unsigned char *b = p;
+
+	return b >= mem && b + n <= mem + size;
+}
+
+/*
+ * Lines of mem (LOCK_PERCPU_ALIGN bytes) that differ from `was` become CPU
+ * cpu's in owner[]; `was` is brought up to date.  Returns how many changed;
+ * *shared is set if one of them was another CPU's already.
+ */
+static unsigned int claim_lines(const unsigned char *mem, unsigned char *was, size_t size,
+				int *owner, int cpu, bool *shared)
+{
+	unsigned int changed = 0;
+
+	for (size_t i = 0; i < size / LOCK_PERCPU_ALIGN; i++) {
+		size_t off = i * LOCK_PERCPU_ALIGN;
+
+		if (memcmp(mem + off, was + off, LOCK_PERCPU_ALIGN) == 0)
+			continue;
+		changed++;
+		if (owner[i] >= 0 && owner[i] != cpu)
+			*shared = true;
+		owner[i] = cpu;
+		memcpy(was + off, mem + off, LOCK_PERCPU_ALIGN);
+	}
+	return changed;
+}
+
+/*
+ * Placing for UNIT_PLACE_CPUS CPUs in memory full of garbage: refused for
+ * bad arguments without a change, then zeroed, every CPU's slices inside
+ * the memory and its alone, nothing written past its end; then the
+ * program's own placement again.
+ */
+static void test_percpu_place(void)
+{
+	const size_t size = lock_percpu_size(UNIT_PLACE_CPUS);
+	unsigned char *mem = aligned_alloc(LOCK_PERCPU_ALIGN, size + UNIT_TRAILER_BYTES);
+	unsigned char *was = malloc(size);
+	int *owner = malloc(size / LOCK_PERCPU_ALIGN * sizeof(*owner));
+	struct lock_qnode (*qnodes_before)[LOCK_QNODES_PER_CPU] = lock_qnodes;
+	static struct qspinlock hashed[UNIT_PLACE_CPUS][LOCK_QNODES_PER_CPU];
+	static const int stale_lock;
+	lock_storage_t mcs[UNIT_PLACE_CPUS];
+	struct mcs_node_view v;
+	bool shared = false;
+
+	/* Sizes: none for a refused count, growing with the count, whole lines. */
+	CHECK_EQ(lock_percpu_size(0), 0);
+	CHECK_EQ(lock_percpu_size(LOCK_NR_CPUS + 1U), 0);
+	CHECK(lock_percpu_size(1) > 0);
+	CHECK(lock_percpu_size(1) < lock_percpu_size(2));
+	CHECK(lock_percpu_size(2) < size);
+	CHECK(size < lock_percpu_size(LOCK_NR_CPUS));
+	CHECK_EQ(size % LOCK_PERCPU_ALIGN, 0);
+	CHECK(mem && was && owner);
+	if (!mem || !was || !owner)
+		goto out;
+	memset(mem, UNIT_GARBAGE, size + UNIT_TRAILER_BYTES);
+
+	/* Refused: too many CPUs, none, misaligned, no memory; nothing changes. */
+	CHECK(!lock_percpu_place(mem, LOCK_NR_CPUS + 1U));
+	CHECK(!lock_percpu_place(mem, 0));
+	CHECK(!lock_percpu_place(mem + sizeof(uint64_t), UNIT_PLACE_CPUS));
+	CHECK(!lock_percpu_place(NULL, UNIT_PLACE_CPUS));
+	CHECK(lock_qnodes == qnodes_before);
+	CHECK_EQ(lock_percpu_nr(), LOCK_NR_CPUS);
+	CHECK(all_bytes(mem, size + UNIT_TRAILER_BYTES, UNIT_GARBAGE));
+
+	/* Placed: zeroed by the library, the counts and the table its size. */
+	CHECK(lock_percpu_place(mem, UNIT_PLACE_CPUS));
+	CHECK_EQ(lock_percpu_nr(), UNIT_PLACE_CPUS);
+	CHECK(all_bytes(mem, size, 0));
+	CHECK(all_bytes(mem + size, UNIT_TRAILER_BYTES, UNIT_GARBAGE));
+	CHECK_EQ(pv_hash_entries(), pv_hash_entries_for(UNIT_PLACE_CPUS));
+	CHECK(pv_hash_entries() >= UNIT_PLACE_CPUS * LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV);
+	CHECK(lock_events_wake_hist(UNIT_PLACE_CPUS - 1U) != NULL);
+	CHECK(lock_events_wake_hist(UNIT_PLACE_CPUS) == NULL);
+	for (unsigned int c = 0; c < UNIT_PLACE_CPUS; c++) {
+		CHECK(inside(lock_qnodes[c], sizeof(lock_qnodes[c]), mem, size));
+		CHECK(inside(&lock_event_cpus[c], sizeof(lock_event_cpus[c]), mem, size));
+		CHECK(inside(&pv_stale_seen[c], sizeof(pv_stale_seen[c]), mem, size));
+	}
+
+	/*
+	 * Each CPU in turn writes each array of its own (queue nodes, MCS
+	 * nodes, event counters, kick time, stale-word record): the lines it
+	 * changes are its alone.
+	 */
+	memcpy(was, mem, size);
+	for (size_t i = 0; i < size / LOCK_PERCPU_ALIGN; i++)
+		owner[i] = -1;
+	for (unsigned int c = 0; c < UNIT_PLACE_CPUS; c++) {
+		host_cpu_bind(c);
+		CHECK_EQ(lock_qnode_get(lock_qnodes[c]), 0);
+		lock_type_mcs.init(&mcs[c]);
+		lock_type_mcs.lock(&mcs[c]);
+		lock_event_inc(lock_slowpath);
+		pv_lock_kick(c);
+		CHECK(!pv_head_stale(&stale_lock, c + 1U));
+		CHECK(claim_lines(mem, was, size, owner, (int)c, &shared) >= UNIT_PLACE_PARTS);
+	}
+	CHECK(!shared);
+	lock_events_sum(&ev);
+	CHECK_EQ(ev.count[LOCK_EV_lock_slowpath], UNIT_PLACE_CPUS);
+	for (unsigned int c = 0; c < UNIT_PLACE_CPUS; c++) {
+		mcs_node_view(c, 0, &v);
+		CHECK(v.busy && ref_is(mcs_holder_ref(&mcs[c]), c, 0));
+	}
+	mcs_node_view(UNIT_PLACE_CPUS, 0, &v);
+	CHECK(!v.busy);
+	for (unsigned int c = 0; c < UNIT_PLACE_CPUS; c++) {
+		host_cpu_bind(c);
+		lock_type_mcs.unlock(&mcs[c]);
+		lock_qnode_put(lock_qnodes[c]);
+		CHECK_EQ(lock_qnodes[c][0].count, 0);
+	}
+
+	/* The hash table holds every node of the placed CPUs at once. */
+	for (unsigned int c = 0; c < UNIT_PLACE_CPUS; c++)
+		for (unsigned int i = 0; i < LOCK_QNODES_PER_CPU; i++)
+			pv_hash(&hashed[c][i], &lock_qnodes[c][i]);
+	for (unsigned int c = 0; c < UNIT_PLACE_CPUS; c++)
+		for (unsigned int i = 0; i < LOCK_QNODES_PER_CPU; i++)
+			CHECK(pv_unhash(&hashed[c][i]) == &lock_qnodes[c][i]);
+	CHECK(all_bytes(mem + size, UNIT_TRAILER_BYTES, UNIT_GARBAGE));
+
+out:
+	host_cpu_bind(CPU_MAIN);
+	host_lock_percpu_place();
+	CHECK_EQ(lock_percpu_nr(), LOCK_NR_CPUS);
+	free(owner);
+	free(was);
+	free(mem);
+}
+
 /* ---- trylock only on a zero word ---------------------------------------- */
 
 static void trylock_zero_word(bool (*trylock)(struct qspinlock *))
@@ -346,7 +568,7 @@ static void nested_lock(void (*lock_fn)(struct qspinlock *),
 	host_cpu_bind(CPU_MAIN);
 	lock_events_reset();
 	for (unsigned int i = 0; i < depth; i++)
-		CHECK_EQ(lock_qnode_get(CPU_MAIN), i);
+		CHECK_EQ(lock_qnode_get(lock_qnodes[CPU_MAIN]), i);
 	l.val = Q_LOCKED_VAL | Q_PENDING_VAL;
 	pthread_create(&t, NULL, releaser_thread, &r);
 	lock_fn(&l);
@@ -355,7 +577,7 @@ static void nested_lock(void (*lock_fn)(struct qspinlock *),
 	CHECK_EQ(lock_qnodes[CPU_MAIN][0].count, depth);
 	unlock_fn(&l);
 	for (unsigned int i = 0; i < depth; i++)
-		lock_qnode_put(CPU_MAIN);
+		lock_qnode_put(lock_qnodes[CPU_MAIN]);
 	CHECK_EQ(lock_qnodes[CPU_MAIN][0].count, 0);
 
 	if (depth < LOCK_QNODES_PER_CPU) {
@@ -532,16 +754,19 @@ static void test_pv_hash_full_traps(void)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		static struct qspinlock locks[PV_HASH_ENTRIES + 1];
+		size_t entries = pv_hash_entries();
+		struct qspinlock *locks = calloc(entries + 1, sizeof(*locks));
 		struct lock_qnode *node = &lock_qnodes[1][0];
 		struct rlimit no_core = { 0, 0 };
 
+		if (!locks)
+			_exit(1);
 		setrlimit(RLIMIT_CORE, &no_core);
 		signal(SIGILL, full_table_sigill);
 		alarm(UNIT_FULL_ALARM_S);
-		for (size_t i = 0; i < PV_HASH_ENTRIES; i++)
+		for (size_t i = 0; i < entries; i++)
 			pv_hash(&locks[i], node);
-		pv_hash(&locks[PV_HASH_ENTRIES], node);  /* no free slot left */
+		pv_hash(&locks[entries], node);          /* no free slot left */
 		_exit(0);                                /* not reached */
 	}
 	CHECK(pid > 0);
@@ -1084,6 +1309,8 @@ static void test_events(void)
 }
 
 static const struct test_case unit_tests[] = {
+	TEST_CASE(test_percpu_unplaced),
+	TEST_CASE(test_percpu_place),
 	TEST_CASE(test_tail_encoding),
 	TEST_CASE(test_xchg_tail_keeps_low_bits),
 	TEST_CASE(test_registry),
@@ -1114,6 +1341,8 @@ static const struct test_case unit_tests[] = {
 
 int main(int argc, char **argv)
 {
+	use_unplaced();
+	host_lock_percpu_place();
 	printf("unit tests, LOCK_NR_CPUS=%u (%s pending)\n", LOCK_NR_CPUS,
 	       Q_PENDING_BITS == 8 ? "byte" : "bit");
 	return test_main(unit_tests, ARRAY_SIZE(unit_tests), argc, argv);
