@@ -31,8 +31,6 @@
 
 static uint32_t exiting = NOT_EXITING;
 static uint32_t parked;                 /* CPUs stopped by the exiting one */
-static uint32_t exit_stopped;           /* CPUs the exit sent its stop NMI */
-static uint32_t exit_left_idle;         /* idle APs the exit left halted */
 static bool exit_reset_taken;           /* test hook exit_reset: one CPU took it */
 
 int guest_exiting(void)
@@ -116,16 +114,6 @@ static void __attribute__((noreturn)) power_off(enum exit_status status)
 	shut_down_cpu();
 }
 
-/* Idle: halted in the wait for work (smp.c ap_idle()), in no handler. Read
- * after `exiting` is stored (the exchange is a full barrier); an AP stores
- * its depth or clears `idle` before it reads `exiting` (trap_dispatch(),
- * ap_idle()), so one that this finds idle parks when it next runs. */
-static bool cpu_idle(const struct percpu *p)
-{
-	return __atomic_load_n(&p->idle, __ATOMIC_RELAXED) &&
-	       __atomic_load_n(&p->irq_depth, __ATOMIC_RELAXED) == 0;
-}
-
 void guest_exit_begin(void)
 {
 	cli();
@@ -136,26 +124,14 @@ void guest_exit_begin(void)
 		halt_forever();
 	/* Stop only the CPUs we brought up: a CPU the firmware left parked
 	 * (e.g. one missing from its tables) would run the firmware's NMI
-	 * handler, which may be gone, and a triple fault resets the machine.
-	 * Of those, only the busy ones: an AP halted for work runs nothing
-	 * and prints nothing until an interrupt wakes it, and then it parks
-	 * (trap_dispatch()). Waking each idle AP only to park it would cost
-	 * every exit one NMI per AP (under TCG a thread woken and scheduled
-	 * each). The test hook exit_reset needs a CPU to take the NMI. */
+	 * handler, which may be gone, and a triple fault resets the machine. */
 	uint32_t others = 0;
 	if (apic_ready())
-		for (unsigned int c = 0; c < MAX_CPUS; c++) {
-			const struct percpu *p = percpu_of(c);
-			if (c == cpu_id() || !p->online)
-				continue;
-			if (!opt.exit_reset && cpu_idle(p)) {
-				exit_left_idle++;
-				continue;
+		for (unsigned int c = 0; c < MAX_CPUS; c++)
+			if (c != cpu_id() && percpu_of(c)->online) {
+				apic_send_nmi(percpu_of(c)->apic_id);
+				others++;
 			}
-			apic_send_nmi(p->apic_id);
-			others++;
-		}
-	exit_stopped = others;
 	/* ACQUIRE: what a parked CPU wrote (its console bytes) is done. */
 	uint64_t end = deadline_tsc(STOP_WAIT_NS, STOP_WAIT_TSC);
 	while (__atomic_load_n(&parked, __ATOMIC_ACQUIRE) < others && before(end))
@@ -167,9 +143,6 @@ void guest_exit_begin(void)
 void guest_exit(enum exit_status status)
 {
 	guest_exit_begin();
-	if (opt.verbose)
-		kprintf("# exit: %u CPU(s) stopped, %u idle left halted\n",
-			exit_stopped, exit_left_idle);
 	kprintf("EXIT: STATUS=%d\n", (int)status);
 	/* Our own way out, not a reset: the next boot is a new run. Not
 	 * before: a reset while the other CPUs take the stop NMI comes after

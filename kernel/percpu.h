@@ -33,7 +33,6 @@ struct percpu {
 	uint32_t online;
 	uint32_t irq_depth;             /* > 0 inside an interrupt handler */
 	uint32_t nmi_depth;             /* > 0 inside an NMI handler: PV waits spin */
-	uint32_t idle;                  /* an AP halted for work: the exit leaves it be */
 
 	/* Watched by the lockup watchdog (kernel/watchdog.c). */
 	uint64_t wd_progress;           /* bumped by a CPU doing watched work */

@@ -105,19 +105,11 @@ static void __attribute__((noreturn)) ap_idle(struct percpu *p)
 	for (;;) {
 		cli();
 		smp_fn fn;
-		__atomic_store_n(&p->idle, 1, __ATOMIC_RELAXED);
 		/* ACQUIRE: the argument written before fn was published is visible.
 		 * IF is clear between the check and "sti; hlt", so a wake IPI sent
 		 * after the check is taken by the HLT, not lost. */
 		while (!(fn = __atomic_load_n(&w->fn, __ATOMIC_ACQUIRE)))
 			sti_hlt(), cli();
-		__atomic_store_n(&p->idle, 0, __ATOMIC_RELAXED);
-		/* An exit that found this CPU idle did not stop it: no work may
-		 * start now. SEQ_CST: `idle` is cleared before `exiting` is read,
-		 * as the exiting CPU stores `exiting` before it reads `idle`. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (guest_exiting() && !guest_exiting_here())
-			guest_exit_park();
 		sti();
 		__atomic_store_n(&w->started, 1, __ATOMIC_RELAXED);
 		fn(w->arg);

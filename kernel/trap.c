@@ -120,14 +120,6 @@ void trap_dispatch(struct trap_frame *f)
 {
 	struct percpu *p = this_cpu();
 	p->irq_depth++;
-	/* The exit stops only busy CPUs (guest_exit_begin()); an idle one
-	 * that an interrupt wakes once another CPU exits parks here, before
-	 * its handler can print. SEQ_CST: the depth is stored before
-	 * `exiting` is read, as the exiting CPU stores `exiting` before it
-	 * reads the depths: at least one of the two sees the other's store. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (f->vector >= NR_EXCEPTIONS && guest_exiting() && !guest_exiting_here())
-		guest_exit_park();
 	if (f->vector == VEC_NMI) {
 		p->nmi_depth++;         /* PV waits check it (pv_wait_in_nmi()) */
 		if (guest_exiting()) {
