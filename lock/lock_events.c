@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* lock_events.c - storage, summing and reset of the per-CPU lock events. */
 #include "lock_events.h"
-#include "lock_percpu.h"
+#include "lock_percpu_carve.h"
 
 const char *const lock_event_names[LOCK_EVENT_NR] = {
 #define LOCK_EVENT_NAME(name) [LOCK_EV_##name] = #name,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* lock_percpu.c - placement of the lock library's per-CPU arrays (lock_percpu.h). */
-#include "lock_percpu.h"
+#include "lock_percpu_carve.h"
 
 /* The arrays in memory order; each carver keeps its part aligned. */
 static size_t (*const lock_percpu_parts[])(void *mem, unsigned int nr_cpus) = {
@@ -14,9 +14,12 @@ static size_t (*const lock_percpu_parts[])(void *mem, unsigned int nr_cpus) = {
 
 #define LOCK_PERCPU_NR_PARTS (sizeof(lock_percpu_parts) / sizeof(lock_percpu_parts[0]))
 
-/* The word the zeroing loop stores; the alignment is a whole number of them. */
-_Static_assert(LOCK_PERCPU_ALIGN % sizeof(uint64_t) == 0,
-	       "placed memory is zeroed in 64-bit words");
+/* The word the zeroing loop stores. may_alias: the arrays read this memory
+ * through their own types afterwards, which a store of a plain uint64_t
+ * would not allow under C's aliasing rules. */
+typedef uint64_t __attribute__((may_alias)) lock_zero_word;
+_Static_assert(LOCK_PERCPU_ALIGN % sizeof(lock_zero_word) == 0,
+	       "placed memory is zeroed in whole words");
 
 static unsigned int lock_percpu_cpus = 1;
 
@@ -34,7 +37,7 @@ size_t lock_percpu_size(unsigned int nr_cpus)
 bool lock_percpu_place(void *mem, unsigned int nr_cpus)
 {
 	size_t total = lock_percpu_size(nr_cpus);
-	uint64_t *w = mem;
+	lock_zero_word *w = mem;
 	char *p = mem;
 
 	if (!total || !mem || (uintptr_t)mem % LOCK_PERCPU_ALIGN)

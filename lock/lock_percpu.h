@@ -52,22 +52,4 @@ bool lock_percpu_place(void *mem, unsigned int nr_cpus);
 /* CPUs the arrays hold: 1 until placed, then the placed nr_cpus. */
 unsigned int lock_percpu_nr(void);
 
-/*
- * Library-internal: one carver per array, in the file that owns it.  Each
- * returns the bytes its array takes for nr_cpus CPUs (a multiple of
- * LOCK_PERCPU_ALIGN) and, when mem is not NULL, points the array at mem.
- */
-size_t lock_qnodes_carve(void *mem, unsigned int nr_cpus);
-size_t mcs_nodes_carve(void *mem, unsigned int nr_cpus);
-size_t lock_events_carve(void *mem, unsigned int nr_cpus);
-size_t pv_hash_carve(void *mem, unsigned int nr_cpus);
-size_t pv_kick_time_carve(void *mem, unsigned int nr_cpus);
-size_t pv_stale_seen_carve(void *mem, unsigned int nr_cpus);
-
-/* Library-internal: bytes of n elements of `size`, rounded up to the alignment. */
-static inline size_t lock_percpu_bytes(size_t n, size_t size)
-{
-	return (n * size + LOCK_PERCPU_ALIGN - 1U) & ~(size_t)(LOCK_PERCPU_ALIGN - 1U);
-}
-
 #endif /* LOCK_LOCK_PERCPU_H */

@@ -15,7 +15,7 @@
  * before returning, so the node is free again when we resume.
  */
 #include "lock.h"
-#include "lock_percpu.h"
+#include "lock_percpu_carve.h"
 #include "mcs.h"
 
 struct mcs_node {

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* pv_hash.c - the lock -> node hash table of pvqspinlock. */
 #include "lock_events.h"
-#include "lock_percpu.h"
+#include "lock_percpu_carve.h"
 #include "pv_hash.h"
 
 /* 2^64 / golden ratio: Fibonacci hashing spreads aligned pointers well. */
 #define PV_HASH_MULT 0x9e3779b97f4a7c15ULL
 #define PV_HASH_SHIFT 32
 
-_Static_assert((uint64_t)LOCK_NR_CPUS * LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV <=
+/* The table is the entries below rounded up to a power of two: at most twice them. */
+_Static_assert(2ULL * LOCK_NR_CPUS * LOCK_QNODES_PER_CPU * PV_HASH_LOAD_INV <=
 		       1ULL << (64 - PV_HASH_SHIFT),
 	       "the slot comes from the hash's top 64 - PV_HASH_SHIFT bits");
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pv_ops.c - the installed PV ops, the spin threshold, latency accounting. */
 #include "lock_events.h"
-#include "lock_percpu.h"
+#include "lock_percpu_carve.h"
 #include "pv_ops.h"
 
 static void pv_spin_wait(uint8_t *ptr, uint8_t val)

@@ -5,7 +5,7 @@
  * PV_ADAPTIVE PV_ADAPT_ALL, and its lock_type.
  */
 #include "lock.h"
-#include "lock_percpu.h"
+#include "lock_percpu_carve.h"
 #include "pvqspinlock.h"
 
 #include "pv_adaptive.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* qnode.c - storage of the per-CPU qspinlock queue nodes. */
-#include "lock_percpu.h"
+#include "lock_percpu_carve.h"
 #include "qnode.h"
 
 /* CPU 0's nodes until lock_percpu_place() (lock_percpu.h). */
