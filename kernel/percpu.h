@@ -79,8 +79,8 @@ _Static_assert(offsetof(struct percpu, cpu) == PERCPU_CPU_OFFSET, "cpu_id() read
 
 /* CPU 0's area is in .bss, from the first instruction of kmain(). The other
  * CPUs' areas are placed in RAM after the image once their number is known
- * (percpu_place): MAX_CPUS of them in .bss made the image 23 MiB, which QEMU
- * copied in and the guest zeroed at every boot (~45 ms under TCG). */
+ * (percpu_place): in .bss, MAX_CPUS of them would make the image MBs that
+ * QEMU copies in and the guest zeroes at every boot. */
 extern struct percpu percpu_bsp;
 extern struct percpu *percpu_aps;       /* CPUs 1..percpu_nr-1 */
 extern unsigned int percpu_nr;          /* areas that exist: 1 until percpu_place() */

@@ -61,7 +61,8 @@ extern const uint8_t trampoline_start[], trampoline_end[];
  * per-CPU areas (percpu_place), then their stacks, come from the RAM after
  * the image (ram.h), in that order: what the boot touches then starts right
  * after the image, the smallest span of memory (at 8 vCPUs a few KB of lock
- * arrays, 7 areas and 7 stacks, below 2 MiB with the image: linker.ld). A
+ * arrays, 7 areas and 7 stacks, which end below 2 MiB: the host backs
+ * guest RAM with 2 MiB huge pages, and linker.ld keeps the image below). A
  * stack slot goes by arrival order, INIT restarts included, so all MAX_CPUS
  * slots are there (address space only: nothing touches an unused one). With
  * no AP to start, nothing is placed: the lock library's arrays for CPU 0
