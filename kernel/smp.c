@@ -88,11 +88,21 @@ struct work_slot {
 #define WAKE_GIVE_UP_NS 60000000000ull
 
 static struct work_slot work[MAX_CPUS];
-static uint32_t online_count;
+/* Test hook smp_init_race: an AP lingers this long once it is online, so
+ * that the held-back INITs reach APs that are already online. */
+#define INIT_RACE_ONLINE_LINGER_NS 2000000ull
+static bool init_race_linger;
 
+/* The CPUs whose `online` flag is set. The flag is the only record: an AP
+ * that an INIT resets at any point after it set the flag sets it again on
+ * its next start, and is counted once; a count kept beside the flag would
+ * lose the AP that an INIT caught between the two. */
 unsigned int smp_online(void)
 {
-	return __atomic_load_n(&online_count, __ATOMIC_ACQUIRE);
+	unsigned int n = 0;
+	for (unsigned int c = 0; c < cpu_list.nr; c++)
+		n += __atomic_load_n(&percpu_of(c)->online, __ATOMIC_ACQUIRE) != 0;
+	return n;
 }
 
 static void wake_handler(struct trap_frame *f)
@@ -133,9 +143,10 @@ void ap_entry64(void)
 	idt_load();
 	apic_init_cpu();
 	steal_time_enable((unsigned int)cpu);
-	/* An AP that an INIT restarted after it came online counts once. */
-	if (__atomic_exchange_n(&p->online, 1, __ATOMIC_ACQ_REL) == 0)
-		__atomic_add_fetch(&online_count, 1, __ATOMIC_ACQ_REL);
+	/* RELEASE: this CPU's set-up is done before the BSP counts it. */
+	__atomic_store_n(&p->online, 1, __ATOMIC_RELEASE);
+	if (init_race_linger)
+		delay_ns(INIT_RACE_ONLINE_LINGER_NS);
 	ap_idle(p);
 }
 
@@ -327,7 +338,7 @@ static void print_memory(void)
 void smp_boot_aps(bool hold_init_race)
 {
 	smp.expected = cpu_list.nr;
-	online_count = 1;               /* the BSP */
+	init_race_linger = hold_init_race;
 	percpu_of(0)->online = 1;
 	trap_set_handler(VEC_WAKE, wake_handler);
 	if (smp.expected > 1 && place_ap_memory()) {

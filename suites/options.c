@@ -124,7 +124,7 @@ static const struct opt_def options_table[] = {
 	},
 	{
 		.key = "smp_init_race", .kind = OPT_U64, .dest = &opt.smp_init_race, .min = 0, .max = 1,
-		.def = "0", .help = "test hook: 1 = the AP bring-up's INIT batch takes its list of offline APs before the first SIPIs and holds its INITs until one of them is online; every AP must still come up",
+		.def = "0", .help = "test hook: 1 = the AP bring-up's INIT batch takes its list of offline APs before the first SIPIs and holds its INITs until one of them is online, and each AP lingers a moment once online, so the INITs reset APs already online; every AP must still come up",
 	},
 };
 
