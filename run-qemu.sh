@@ -15,10 +15,9 @@ readonly GDB_DEFAULT_PORT=1234
 # needs hv-vpindex (QEMU refuses it alone); hv-spinlocks is the spin count
 # the guest reads from CPUID 0x40000004 EBX (QEMU's default: never notify).
 readonly HYPERV_CPU_FLAGS=hv-relaxed,hv-vpindex,hv-ipi,hv-spinlocks=0x1fff
-# --accel xen (docs/xen.md): a PVH domain's vCPU limit (Xen's HVM_MAX_VCPUS);
-# the memory QEMU gives Xen itself beyond its dom0 (pvspin's --mem). Xen's
-# schedulers, XEN_SCHEDS, are in tools/facts.sh.
-readonly XEN_PVH_MAX_VCPUS=128
+# --accel xen (docs/xen.md): the memory QEMU gives Xen itself beyond its
+# dom0 (pvspin's --mem). Xen's schedulers, XEN_SCHEDS, and a PVH domain's
+# vCPU limit, XEN_PVH_MAX_VCPUS, are in tools/facts.sh.
 readonly XEN_OWN_MB=256
 # TCG's translation buffer. QEMU 7.2 splits it into one region per vCPU, or
 # into regions of 2 MiB, at most 8 per vCPU, when it holds more than that
@@ -37,7 +36,7 @@ IMAGE=$TOP/build/pvspin.elf
 PVH_IMAGE=$TOP/build/pvspin-pvh.elf
 
 usage() {
-	sed "s/@XEN_SCHEDS@/${XEN_SCHEDS// /|}/" <<'EOF'
+	sed -e "s/@XEN_SCHEDS@/${XEN_SCHEDS// /|}/" -e "s/@XEN_PVH_MAX_VCPUS@/$XEN_PVH_MAX_VCPUS/" <<'EOF'
 usage: ./run-qemu.sh [options] [-- guest options]
 
 Boots build/pvspin.elf (built if missing) under QEMU; the guest's serial
@@ -112,7 +111,7 @@ nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
 
 Xen (--accel xen, docs/xen.md; Debian's xen-hypervisor package is fetched
 once per machine and cached, PVSPIN_XEN_CACHE names another cache):
-  --smp N             pvspin's vCPUs (dom0_max_vcpus; at most 128)
+  --smp N             pvspin's vCPUs (dom0_max_vcpus; at most @XEN_PVH_MAX_VCPUS@)
   --xen-cpus M        the CPUs Xen runs on (QEMU's -smp, default 2); N > M is
                       overcommit under Xen's scheduler
   --xen-sched S       @XEN_SCHEDS@ (default: the first)

@@ -210,18 +210,21 @@ class Facts(unittest.TestCase):
     def test_facts_sh_sources(self):
         """tools/facts.sh sources in sh and gives the statuses, limits and locks"""
         got = subprocess.run(["sh", "-c", ". tools/facts.sh; echo $ST_PASS $ST_FAIL $ST_BAD_INPUT "
-                              "$ST_CRASH $ST_LOCKUP $ST_TIMEOUT $ST_NO_QEMU $TCG_MAX_VCPUS $LOCKS"],
+                              "$ST_CRASH $ST_LOCKUP $ST_TIMEOUT $ST_NO_QEMU $TCG_MAX_VCPUS "
+                              "$XEN_PVH_MAX_VCPUS $LOCKS"],
                              cwd=REPO, capture_output=True, text=True).stdout.split()
         self.assertEqual(got, [str(v) for v in (status.PASS, status.TEST_FAILURE, status.BAD_INPUT,
                                                 status.GUEST_CRASH, status.LOCKUP, status.TIMEOUT,
-                                                status.NO_VMM, facts.TCG_MAX_VCPUS)] + list(facts.LOCKS))
+                                                status.NO_VMM, facts.TCG_MAX_VCPUS,
+                                                facts.XEN_PVH_MAX_VCPUS)] + list(facts.LOCKS))
 
     def test_shell_copies_agree(self):
         """a limit or CPU-list regex the shell scripts still spell out themselves is facts.py's"""
         for path in (RUN_QEMU, NESTED_RUN):
             text = path.read_text()
             for name, value in (("TCG_MAX_VCPUS", facts.TCG_MAX_VCPUS),
-                                ("KVM_MAX_VCPUS", facts.KVM_MAX_VCPUS)):
+                                ("KVM_MAX_VCPUS", facts.KVM_MAX_VCPUS),
+                                ("XEN_PVH_MAX_VCPUS", facts.XEN_PVH_MAX_VCPUS)):
                 for found in re.findall(rf"\b{name}=(\d+)", text):
                     self.assertEqual(int(found), value, f"{path.name}: {name}={found}")
             for found in re.findall(r"=~ (\^\[0-9\]\+\(-\[0-9\]\+\)\S*)", text):

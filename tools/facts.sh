@@ -26,3 +26,5 @@ HIDDEN_LOCKS='broken'
 
 # Xen's schedulers (its sched=, run-qemu.sh --xen-sched), the default first.
 XEN_SCHEDS='credit2 credit rtds null'
+# A PVH domain's vCPU limit under Xen (Xen's HVM_MAX_VCPUS).
+XEN_PVH_MAX_VCPUS=128

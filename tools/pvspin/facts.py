@@ -14,6 +14,8 @@ source that states it:
     PV_CHOICES                     the guest's pv= values (pv_choice_name()'s table)
     XEN_SCHEDS                     Xen's schedulers (its sched=, run-qemu.sh
                                    --xen-sched), the default first
+    XEN_PVH_MAX_VCPUS              a PVH domain's vCPU limit under Xen
+                                   (Xen's HVM_MAX_VCPUS)
 
 `python3 tools/pvspin/facts.py --sh` prints tools/facts.sh, the same facts
 and the exit statuses (status.py) as shell assignments for run-qemu.sh and
@@ -41,6 +43,8 @@ KVM_MAX_VCPUS = 288     # QEMU 7.2's q35 limit
 
 # The schedulers Debian's Xen 4.17 is built with, its default (credit2) first.
 XEN_SCHEDS = ("credit2", "credit", "rtds", "null")
+# A PVH domain's vCPU limit (Xen's HVM_MAX_VCPUS): pvspin's --smp under --accel xen.
+XEN_PVH_MAX_VCPUS = 128
 
 CPULIST_RE = r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$"
 _CPULIST = re.compile(CPULIST_RE)
@@ -132,7 +136,9 @@ def shell():
               "", "# The guest's locks (lock/ registry), in order; HIDDEN_LOCKS are never in \"all\".",
               f"LOCKS='{' '.join(LOCKS)}'", f"HIDDEN_LOCKS='{' '.join(HIDDEN_LOCKS)}'",
               "", "# Xen's schedulers (its sched=, run-qemu.sh --xen-sched), the default first.",
-              f"XEN_SCHEDS='{' '.join(XEN_SCHEDS)}'"]
+              f"XEN_SCHEDS='{' '.join(XEN_SCHEDS)}'",
+              "# A PVH domain's vCPU limit under Xen (Xen's HVM_MAX_VCPUS).",
+              f"XEN_PVH_MAX_VCPUS={XEN_PVH_MAX_VCPUS}"]
     return "\n".join(lines) + "\n"
 
 
