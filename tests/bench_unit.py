@@ -26,7 +26,7 @@ from pvbench.stats import Cell, build_cells, fmt_ns, fmt_rate, fmt_times  # noqa
 from pvbench.store import Bench, StoreError, load, save  # noqa: E402
 from pvbench.summary import goal_keep, goal_latency, goal_speedup  # noqa: E402
 from pvbench.variants import Variant  # noqa: E402
-from pvspin import unitrun  # noqa: E402
+from pvspin import facts, unitrun  # noqa: E402
 
 ENV = {"qemu_version": "QEMU 7.2", "host_cpu_model": "a CPU", "host_cpus_online": 2,
        "host_kernel": "6.1", "guest_revision": "abc1234", "slice_ns": 3000000,
@@ -500,23 +500,22 @@ class XenSched(unittest.TestCase):
     parse = Peer.parse
 
     def test_label(self):
-        """~sched=NAME is the config's Xen scheduler, kept in its label and base label; an unknown name lists run-qemu.sh's"""
-        from pvbench.config import xen_scheds
+        """~sched=NAME is the config's Xen scheduler, kept in its label and base label; an unknown name lists facts.XEN_SCHEDS"""
         c = parse_configs("8@0-1~sched=credit,2@0-1")
         self.assertEqual(c, [Config(8, (0, 1), sched="credit"), Config(2, (0, 1))])
         self.assertEqual((c[0].label, c[0].base_label, c[0].mode, c[0].interference),
                          ("8@0-1~sched=credit", "8@0-1~sched=credit", "sched=credit", ""))
         self.assertEqual(c[0].slug, "8@0-1~sched=credit")
         self.assertEqual((c[1].label, c[1].mode), ("2@0-1", ""))
-        self.assertIn("credit2", xen_scheds())
-        self.assertIn("credit", xen_scheds())
+        self.assertIn("credit2", facts.XEN_SCHEDS)
+        self.assertIn("credit", facts.XEN_SCHEDS)
         with self.assertRaisesRegex(UsageError, re.escape(
                 f"--configs '8@0-1~sched=fifo': 'fifo' is not one of Xen's schedulers; "
-                f"accepted: {', '.join(xen_scheds())}")):
+                f"accepted: {', '.join(facts.XEN_SCHEDS)}")):
             parse_configs("8@0-1~sched=fifo")
 
     def test_crossing(self):
-        """--xen-sched credit2,credit crosses every config without its own scheduler; without it, labels stay as before"""
+        """--xen-sched credit2,credit crosses every config without its own scheduler; without it, a config has no scheduler (run-qemu.sh's default) and no ~sched= in its label"""
         with tempfile.TemporaryDirectory() as tmp:
             opts, err, status = self.parse(tmp, "--accel", "xen", "--configs", "1@0,4@0",
                                            "--xen-sched", "credit2,credit")
@@ -531,8 +530,7 @@ class XenSched(unittest.TestCase):
 
     def test_refused(self):
         """a Xen scheduler without --accel xen, an unknown one, and null on more vCPUs than Xen CPUs: status 2"""
-        from pvbench.config import xen_scheds
-        accepted = ", ".join(xen_scheds())
+        accepted = ", ".join(facts.XEN_SCHEDS)
         with tempfile.TemporaryDirectory() as tmp:
             for args, why in ((["--xen-sched", "credit"],
                                f"--xen-sched credit with --accel tcg: .*goes with --accel xen; "

@@ -6,9 +6,11 @@
 usage: tests/xen/run.py [--no-boots]
 
 Bad values of the Xen options, and Xen options without --accel xen, are
-status 2 naming the option. A Xen that cannot be had (an empty cache with
-apt offline, an unknown package, a broken cache entry with apt offline) is
-status 125 naming the cause. Boots (skipped when this machine has no Xen
+status 2 naming the option; an unknown scheduler's refusal lists exactly
+tools/pvspin/facts.py's XEN_SCHEDS, and --help states them and the PVH
+vCPU limit, XEN_PVH_MAX_VCPUS. A Xen that cannot be had (an empty cache
+with apt offline, an unknown package, a broken cache entry with apt
+offline) is status 125 naming the cause. Boots (skipped when this machine has no Xen
 and cannot fetch it, or with --no-boots): test=smp at 2 vCPUs on 2 Xen CPUs
 and at 4 on 2 (overcommit), each with a KTAP document, Xen's version,
 scheduler and CPUs in every result's env and Xen's console kept in the file
@@ -27,7 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-from pvspin import status, xen  # noqa: E402
+from pvspin import facts, status, xen  # noqa: E402
 
 RUN_QEMU = REPO / "run-qemu.sh"
 FETCH = REPO / "tools" / "xen" / "fetch.py"
@@ -64,8 +66,11 @@ def bad_options():
         (["--accel", "xen", "--xen-cpus", "0"], "--xen-cpus '0'"),
         (["--accel", "xen", "--xen-cpus", "two"], "--xen-cpus 'two'"),
         (["--accel", "xen", "--xen-cpus", "256"], "--xen-cpus '256'"),
-        (["--accel", "xen", "--xen-sched", "fifo"], "--xen-sched 'fifo'"),
-        (["--accel", "xen", "--smp", "129"], "--smp 129"),
+        (["--accel", "xen", "--xen-sched", "fifo"],
+         f"--xen-sched 'fifo': accepted: {', '.join(facts.XEN_SCHEDS)}\n"),
+        (["--accel", "xen", "--smp", str(facts.XEN_PVH_MAX_VCPUS + 1)],
+         f"--smp {facts.XEN_PVH_MAX_VCPUS + 1}: a PVH domain under Xen has at most "
+         f"{facts.XEN_PVH_MAX_VCPUS} vCPUs"),
         (["--xen-cpus", "2"], "go with --accel xen"),
         (["--xen-sched", "credit"], "go with --accel xen"),
         (["--xen-arg", "loglvl=none"], "go with --accel xen"),
@@ -85,6 +90,16 @@ def bad_options():
         p = run(*argv, "--dry-run", "--", "test=smp")
         check(f"run-qemu.sh {' '.join(argv)}: status 2 naming it",
               p.returncode == status.BAD_INPUT and text in p.stderr, tail(p))
+
+
+def help_text():
+    """--help states the Xen facts tools/facts.sh gives run-qemu.sh."""
+    p = run("--help")
+    for what, text in (("the schedulers", "|".join(facts.XEN_SCHEDS)),
+                       ("the PVH vCPU limit", f"at most {facts.XEN_PVH_MAX_VCPUS}")):
+        check(f"run-qemu.sh --help: {what} from tools/pvspin/facts.py ({text})",
+              p.returncode == status.PASS
+              and re.search(rf"(?<![\w|]){re.escape(text)}(?![\w|])", p.stdout), tail(p))
 
 
 def offline_env(d, **extra):
@@ -149,7 +164,7 @@ def boot(smp, xen_cpus, verbose=False):
           out.startswith("KTAP version 1") and re.search(r"^EXIT: STATUS=\d+$", out, re.M), tail(p))
     rs = results(out)
     hv = xen.ensure()
-    want = {"accel": "xen", "xen": {"version": hv.version, "sched": "credit2", "cpus": xen_cpus}}
+    want = {"accel": "xen", "xen": {"version": hv.version, "sched": facts.XEN_SCHEDS[0], "cpus": xen_cpus}}
     check(f"{name}: every result's env names Xen's version, scheduler and CPUs",
           rs and all(r.get("env") == want for r in rs), [r.get("env") for r in rs])
     m = re.search(r"^run-qemu\.sh: Xen's console: (\S+)$", p.stderr, re.M)
@@ -182,6 +197,7 @@ def main(argv):
         print("usage: tests/xen/run.py [--no-boots]", file=sys.stderr)
         return status.BAD_INPUT
     bad_options()
+    help_text()
     cannot_start()
     why = "--no-boots" if argv else xen_here()
     for smp, cpus, verbose in ((2, 2, False), (4, 2, False), (2, 2, True)):

@@ -17,8 +17,7 @@ from pvspin import facts
 
 from .common import (BENCH_DIR, DEFAULT_RUN_QEMU, GNUPLOT_INSTALL, UsageError, die_usage)
 from .config import (LOCKS, MAX_VCPUS, MAX_VMS, SCHED_MODE, cross_product, format_cpuset, int_in,
-                     parse_configs, parse_host_cpus, parse_int_list, parse_locks, parse_sched,
-                     xen_scheds)
+                     parse_configs, parse_host_cpus, parse_int_list, parse_locks, parse_sched)
 from .cgroups import STALL_CHOICES
 from .interference import (DEFAULT_QUOTA_PERIOD_MS, NONE, STALL_ORDERS, check_spec, parse_hog,
                            parse_mode, parse_quota, parse_stall, parse_sweep)
@@ -199,7 +198,7 @@ def build_parser():
                         "cpuset has (run-qemu.sh --xen-cpus) with the guest as its dom0")
     h.add_argument("--xen-sched", action="append", default=[], metavar="LIST",
                    help=f"Xen's schedulers under --accel xen, comma-separated: "
-                        f"{', '.join(xen_scheds())}; every config runs under each, labelled "
+                        f"{', '.join(facts.XEN_SCHEDS)}; every config runs under each, labelled "
                         f"~{SCHED_MODE}NAME (default: run-qemu.sh's own, no ~{SCHED_MODE} in the label)")
     h.add_argument("--l1-smp", metavar="N",
                    help=f"L1 vCPUs under --accel nested (default {DEFAULT_L1_CPUS})")
@@ -368,7 +367,7 @@ def check_sched_accel(scheds, configs, accel):
     """A Xen scheduler, from --xen-sched or a --configs item, only with --accel xen."""
     if accel == "xen":
         return
-    accepted = f"accepted: --accel xen with one of {', '.join(xen_scheds())}"
+    accepted = f"accepted: --accel xen with one of {', '.join(facts.XEN_SCHEDS)}"
     if scheds:
         raise UsageError(f"--xen-sched {','.join(scheds)} with --accel {accel}: Xen's scheduler "
                          f"goes with --accel xen; {accepted}")

@@ -26,16 +26,12 @@ SLUG_BAD_RE = re.compile(r"[^A-Za-z0-9@.+=~_-]")
 SCHED_MODE = "sched="
 
 
-def xen_scheds():
-    """The Xen schedulers run-qemu.sh --xen-sched accepts, in its order."""
-    return facts.XEN_SCHEDS
-
-
 def parse_sched(name, what="--xen-sched"):
-    """A Xen scheduler's name, checked against run-qemu.sh's list."""
-    if name not in xen_scheds():
+    """A Xen scheduler's name, checked against facts.XEN_SCHEDS (the names
+    run-qemu.sh --xen-sched accepts too)."""
+    if name not in facts.XEN_SCHEDS:
         raise UsageError(f"{what}: '{name}' is not one of Xen's schedulers; accepted: "
-                         f"{', '.join(xen_scheds())}")
+                         f"{', '.join(facts.XEN_SCHEDS)}")
     return name
 
 
