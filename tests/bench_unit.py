@@ -75,6 +75,37 @@ class Configs(unittest.TestCase):
             parse_locks("tas,frob")
 
 
+    def test_int_in(self):
+        """int_in: LOW..HIGH, or LOW and up when HIGH is None; the message names the option and the range"""
+        from pvbench.config import int_in
+        self.assertEqual([int_in(v, 1, 4, "--n") for v in ("1", "4")], [1, 4])
+        self.assertEqual(int_in("1000000", 2, None, "--n"), 1000000)
+        for text, high, message in (("5", 4, "--n '5': accepted: an integer 1..4"),
+                                    ("0", None, "--n '0': accepted: an integer 1 or more"),
+                                    ("x", None, "--n 'x': accepted: an integer 1 or more")):
+            with self.assertRaisesRegex(UsageError, re.escape(message)):
+                int_in(text, 1, high, "--n")
+
+
+class Common(unittest.TestCase):
+    def test_latest_link(self):
+        """update_latest_link(out, name): the link NAME beside OUT points to it, relative, replaced at once; one copy"""
+        from pvbench import common
+        with tempfile.TemporaryDirectory() as tmp:
+            first, second = Path(tmp) / "run-1", Path(tmp) / "run-2"
+            for out in (first, second):
+                out.mkdir()
+                common.update_latest_link(out, "latest")
+                link = Path(tmp) / "latest"
+                self.assertEqual((str(link.readlink()), link.resolve()), (out.name, out.resolve()))
+            self.assertEqual(sorted(p.name for p in Path(tmp).iterdir()), ["latest", "run-1", "run-2"])
+        tools = Path(__file__).resolve().parents[1] / "tools" / "bench"
+        for path in (tools / "wake.py", tools / "pvbench" / "main.py"):
+            text = path.read_text()
+            self.assertNotIn("def update_latest_link", text, path)
+            self.assertIn("update_latest_link(", text, path)
+
+
 class Formats(unittest.TestCase):
     def test_numbers(self):
         """times, rates and ratios as the summary prints them"""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
-from pvspin import hostinfo, status, unitrun  # noqa: E402
+from pvspin import facts, hostinfo, status, unitrun  # noqa: E402
 
 WAKE = REPO / "tools" / "bench" / "wake.py"
 
@@ -272,7 +272,7 @@ class Runs(unittest.TestCase):
         self.assertTrue(a.default_out)
         self.assertEqual(a.out.parent, REPO / "build" / "bench")
         self.assertRegex(a.out.name, r"^wake-\d{8}-\d{6}$")
-        self.assertEqual(wake.LATEST_LINK, REPO / "build" / "bench" / "wake-latest")
+        self.assertEqual(a.out.parent / wake.LATEST_NAME, REPO / "build" / "bench" / "wake-latest")
 
 
 class Usage(unittest.TestCase):
@@ -303,6 +303,33 @@ class Usage(unittest.TestCase):
         self.assertEqual(wrong, [])
         self.assertEqual(self.fake.calls(), [])
         self.assertFalse(self.fake.out.exists())
+
+    def test_smp_bound(self):
+        """--smp: at most the smallest vCPU limit of the stacks asked for (facts), status 2 naming that stack"""
+        xen, tcg, kvm = facts.XEN_PVH_MAX_VCPUS, facts.TCG_MAX_VCPUS, facts.KVM_MAX_VCPUS
+        refused = {(str(xen + 1),): f"--smp '{xen + 1}': the xen stack runs at most {xen} vCPUs "
+                                    f"(a PVH domain under Xen); accepted: an integer 2..{xen}, "
+                                    "or --stacks without xen",
+                   (str(xen + 1), "--stacks", "xen"): f"the xen stack runs at most {xen} vCPUs",
+                   (str(tcg + 1), "--stacks", "nested,tcg"): f"the tcg stack runs at most {tcg} vCPUs",
+                   (str(kvm + 1), "--stacks", "nested"): f"the nested stack runs at most {kvm} vCPUs"}
+        wrong = []
+        for (smp, *stacks), message in refused.items():
+            p = self.fake.run("--smp", smp, *stacks)
+            if p.returncode != status.BAD_INPUT or message not in p.stderr:
+                wrong.append(f"--smp {smp} {' '.join(stacks)}: status {p.returncode}, "
+                             f"stderr {p.stderr.strip()!r}")
+        self.assertEqual(wrong, [])
+        self.assertEqual(self.fake.calls(), [])
+        wake = load_wake()
+        for smp, stacks in ((xen, "tcg,xen,nested"), (xen + 1, "tcg,nested"), (tcg, "tcg"),
+                            (tcg + 1, "nested"), (kvm, "nested")):
+            a = wake.parse_args(["--run-qemu", str(self.fake.script), "--out", str(self.fake.out),
+                                 "--smp", str(smp), "--stacks", stacks])
+            self.assertEqual(a.smp, smp, stacks)
+        p = self.fake.run("--reps", "1", "--smp", str(xen + 1), "--stacks", "tcg,nested")
+        self.assertEqual(p.returncode, status.PASS, p.stderr)
+        self.assertEqual([c[c.index("--smp") + 1] for c in self.fake.calls()], [str(xen + 1)] * 2)
 
     def test_out_not_empty(self):
         """--out: an existing directory with files in it is refused (status 2)"""

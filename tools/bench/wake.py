@@ -16,13 +16,16 @@ stacks (--stacks, a comma list; default tcg,xen,nested):
           booted under TCG; KVM_HC_KICK_CPU kicks, HLT waits
 Every stack runs the guest's N vCPUs (--smp, default 4) on 2 CPUs: host
 CPUs 0-1, Xen's 2 CPUs, or L1's 2 CPUs. 2x overcommit makes queued waiters
-halt and get kicked. Every boot runs the same guest, `test=bench
-lock=pvqspinlock duration_ms=D warmup_ms=W hold_ns=H think_ns=T
-pv_spin_threshold=S seed=REP` plus the stack's pv=, with the matrix's
-defaults (tools/bench/matrix.py) but for S: a waiter spins S times before
-it halts (--spin-threshold, default 64, as the tests' PV cases), and only
-a halted waiter is kicked; at the guest's own default, 32768, a 1 s run
-under Xen had not one halt, so nothing to measure there.
+halt and get kicked. N is at most the smallest vCPU limit of the stacks
+asked for (tools/pvspin/facts.py: TCG's, a PVH domain's under Xen, q35's
+under KVM). Every boot runs the same guest, `test=bench lock=pvqspinlock
+duration_ms=D warmup_ms=W hold_ns=H think_ns=T pv_spin_threshold=S
+seed=REP` plus the stack's pv=, with the matrix's defaults
+(tools/bench/matrix.py) but for S: a waiter spins S times before it halts
+(--spin-threshold), and only a waiter that halted is kicked. The default,
+64, makes waiters halt under every stack; the guest's own default is
+Linux's spin count (lock/pv_ops.h), which a waiter under Xen rarely
+reaches before the lock comes: few kicks to measure.
 
 Interleaving: repetition 1 boots every stack once, then repetition 2, and
 so on; each repetition starts one stack later (tcg,xen,nested, then
@@ -50,8 +53,8 @@ stderr). DIR defaults to build/bench/wake-<timestamp>, with
 build/bench/wake-latest pointing to it; a given DIR must be new or empty.
 
 Exit status: 0 every boot asked for passed; 1 a boot failed or was
-skipped (or the run was interrupted; what ran is written); 2 bad usage,
-nothing run.
+skipped (or the run was interrupted; what ran is written); 2 bad usage
+(--smp above a stack's limit among them), nothing run.
 """
 import argparse
 import datetime
@@ -69,13 +72,15 @@ from pvspin import facts, hostinfo, procs, stats, status  # noqa: E402
 from pvbench import logs  # noqa: E402
 from pvbench.cli import (DEFAULT_DURATION_MS, DEFAULT_HOLD_NS, DEFAULT_REPS,  # noqa: E402
                          DEFAULT_THINK_NS, DEFAULT_WARMUP_MS, default_timeout)
-from pvbench.common import BENCH_DIR, read_text  # noqa: E402
+from pvbench.common import BENCH_DIR, UsageError, read_text, update_latest_link  # noqa: E402
+from pvbench.config import int_in  # noqa: E402
 
 PROG = "bench/wake.py"
 DEFAULT_RUN_QEMU = REPO / "run-qemu.sh"
-LATEST_LINK = BENCH_DIR / "wake-latest"
+LATEST_NAME = "wake-latest"                     # in BENCH_DIR, beside the runs
 LOCK = "pvqspinlock"
 DEFAULT_SMP = 4
+MIN_SMP = 2                                     # a holder and a waiter
 DEFAULT_SPIN_THRESHOLD = 64
 HOST_CPUS = "0-1"                               # the CPUs every stack's vCPUs share
 CPUS = len(facts.parse_cpulist(HOST_CPUS))
@@ -96,20 +101,21 @@ class Stack:
     backend: str            # the guest's pv=
     options: tuple          # run-qemu.sh's options besides --smp and --timeout
     what: str               # the kick and the wait, for people
+    max_vcpus: int          # the guest's vCPU limit on this stack
+    limit: str              # what sets it
 
 
 STACKS = {s.name: s for s in (
     Stack("tcg", "ipi", ("--accel", "tcg", "--pin", HOST_CPUS),
-          "QEMU TCG: fixed IPI kicks, HLT waits"),
+          "QEMU TCG: fixed IPI kicks, HLT waits",
+          facts.TCG_MAX_VCPUS, "QEMU's TCG has no x2APIC"),
     Stack("xen", "xen", ("--accel", "xen", "--xen-cpus", str(CPUS), "--pin", HOST_CPUS),
-          "Xen under TCG, pvspin its PVH dom0: EVTCHNOP_send kicks, SCHEDOP_poll waits"),
+          "Xen under TCG, pvspin its PVH dom0: EVTCHNOP_send kicks, SCHEDOP_poll waits",
+          facts.XEN_PVH_MAX_VCPUS, "a PVH domain under Xen"),
     Stack("nested", "kvm", ("--accel", "nested", "--l1-smp", str(CPUS)),
-          "KVM in an L1 under TCG: KVM_HC_KICK_CPU kicks, HLT waits"),
+          "KVM in an L1 under TCG: KVM_HC_KICK_CPU kicks, HLT waits",
+          facts.KVM_MAX_VCPUS, "QEMU's q35 under KVM"),
 )}
-
-
-class UsageError(Exception):
-    pass
 
 
 def order(stacks, rep):
@@ -118,15 +124,30 @@ def order(stacks, rep):
     return stacks[k:] + stacks[:k]
 
 
-def positive(text, name, least=1, most=None):
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < least or (most is not None and value > most):
-        span = f"{least}..{most}" if most is not None else f"at least {least}"
-        raise UsageError(f"{name} {text!r}: accepted: a whole number, {span}")
-    return value
+def parse_stacks(text):
+    """--stacks: the Stacks named, in that order."""
+    names = [n for n in text.split(",") if n] if text else []
+    unknown = [n for n in names if n not in STACKS]
+    accepted = f"accepted: a comma list of distinct stacks out of {', '.join(STACKS)}"
+    if not names:
+        raise UsageError(f"--stacks {text!r}: no stack; {accepted}")
+    if unknown:
+        raise UsageError(f"--stacks {text!r}: {', '.join(map(repr, unknown))} is not a stack; {accepted}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--stacks {text!r}: a stack named twice; {accepted}")
+    return [STACKS[n] for n in names]
+
+
+def parse_smp(text, stacks):
+    """--smp: MIN_SMP or more, and at most the smallest limit of STACKS."""
+    smp = int_in(text, MIN_SMP, None, "--smp")
+    tight = min(stacks, key=lambda s: s.max_vcpus)
+    if smp > tight.max_vcpus:
+        others = f", or --stacks without {tight.name}" if len(stacks) > 1 else ""
+        raise UsageError(f"--smp '{text}': the {tight.name} stack runs at most {tight.max_vcpus} "
+                         f"vCPUs ({tight.limit}); accepted: an integer {MIN_SMP}..{tight.max_vcpus}"
+                         f"{others}")
+    return smp
 
 
 def parse_args(argv):
@@ -136,7 +157,8 @@ def parse_args(argv):
     p.add_argument("--reps", default=str(DEFAULT_REPS), metavar="N",
                    help=f"repetitions, each booting every stack once (default {DEFAULT_REPS})")
     p.add_argument("--smp", default=str(DEFAULT_SMP), metavar="N",
-                   help=f"the guest's vCPUs on every stack's {CPUS} CPUs (default {DEFAULT_SMP})")
+                   help=f"the guest's vCPUs on every stack's {CPUS} CPUs, {MIN_SMP} up to the "
+                        f"smallest limit of the stacks asked for (default {DEFAULT_SMP})")
     p.add_argument("--duration-ms", default=str(DEFAULT_DURATION_MS), metavar="MS",
                    help=f"measured time (default {DEFAULT_DURATION_MS})")
     p.add_argument("--warmup-ms", default=str(DEFAULT_WARMUP_MS), metavar="MS",
@@ -155,23 +177,14 @@ def parse_args(argv):
         a = p.parse_args(argv)
     except SystemExit as e:
         raise SystemExit(status.BAD_INPUT if e.code else 0)
-    a.reps = positive(a.reps, "--reps")
-    a.smp = positive(a.smp, "--smp", 2, facts.TCG_MAX_VCPUS)
-    a.duration_ms = positive(a.duration_ms, "--duration-ms")
-    a.warmup_ms = positive(a.warmup_ms, "--warmup-ms", 0)
-    a.spin_threshold = positive(a.spin_threshold, "--spin-threshold")
-    a.timeout = (positive(a.timeout, "--timeout") if a.timeout is not None
+    a.reps = int_in(a.reps, 1, None, "--reps")
+    a.stacks = parse_stacks(a.stacks)
+    a.smp = parse_smp(a.smp, a.stacks)
+    a.duration_ms = int_in(a.duration_ms, 1, None, "--duration-ms")
+    a.warmup_ms = int_in(a.warmup_ms, 0, None, "--warmup-ms")
+    a.spin_threshold = int_in(a.spin_threshold, 1, None, "--spin-threshold")
+    a.timeout = (int_in(a.timeout, 1, None, "--timeout") if a.timeout is not None
                  else default_timeout(1, a.duration_ms, a.warmup_ms))
-    names = [n for n in a.stacks.split(",") if n] if a.stacks else []
-    unknown = [n for n in names if n not in STACKS]
-    accepted = f"accepted: a comma list of distinct stacks out of {', '.join(STACKS)}"
-    if not names:
-        raise UsageError(f"--stacks {a.stacks!r}: no stack; {accepted}")
-    if unknown:
-        raise UsageError(f"--stacks {a.stacks!r}: {', '.join(map(repr, unknown))} is not a stack; {accepted}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"--stacks {a.stacks!r}: a stack named twice; {accepted}")
-    a.stacks = [STACKS[n] for n in names]
     if not (os.path.isfile(a.run_qemu) and os.access(a.run_qemu, os.X_OK)):
         raise UsageError(f"--run-qemu {a.run_qemu!r}: not an executable file")
     a.default_out = a.out is None
@@ -345,12 +358,6 @@ def progress(r, reps):
           f"{figures} ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
 
-def update_latest_link(out):
-    tmp = LATEST_LINK.with_name(f".wake-latest.{os.getpid()}")
-    tmp.symlink_to(out.name)
-    os.replace(tmp, LATEST_LINK)
-
-
 def main(argv):
     try:
         a = parse_args(argv)
@@ -359,7 +366,7 @@ def main(argv):
         return status.BAD_INPUT
     (a.out / "logs").mkdir(parents=True, exist_ok=True)
     if a.default_out:
-        update_latest_link(a.out)
+        update_latest_link(a.out, LATEST_NAME)
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     host = hostinfo.describe()
     records, interrupted = [], False

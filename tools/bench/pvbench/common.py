@@ -4,8 +4,11 @@
 
 UsageError carries a bad-input message; die_usage() prints it and exits
 with EXIT_BAD_ARGS. read_text() never raises (a missing file reads empty).
+update_latest_link(out, name) points the link NAME beside a run directory
+at it (in BENCH_DIR: the matrix's "latest", bench-wake's "wake-latest").
 run-qemu.sh's exit statuses and their meanings are tools/pvspin/status.py's.
 """
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +18,7 @@ PROG = "matrix.py"
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_RUN_QEMU = REPO / "run-qemu.sh"
 BENCH_DIR = REPO / "build" / "bench"
-LATEST_LINK = BENCH_DIR / "latest"
+LATEST_NAME = "latest"          # the matrix's link to its newest run, in BENCH_DIR
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_ARGS = status.PASS, status.TEST_FAILURE, status.BAD_INPUT
 
@@ -45,6 +48,15 @@ def read_text(path):
         return Path(path).read_text(errors="replace")
     except OSError:
         return ""
+
+
+def update_latest_link(out, name):
+    """Make the link NAME beside the run directory OUT point to it (by
+    OUT's name), replacing an older link at once (a new link renamed over it)."""
+    link = Path(out).parent / name
+    tmp = link.with_name(f".{name}.{os.getpid()}")
+    tmp.symlink_to(Path(out).name)
+    os.replace(tmp, link)
 
 
 def relative(path, base):

@@ -92,12 +92,15 @@ def fmt_ratio(ratio):
 
 
 def int_in(text, low, high, what):
+    """TEXT as an integer LOW..HIGH (HIGH None: no upper bound), or
+    UsageError naming WHAT and the range."""
     try:
         value = int(text)
-    except ValueError:
+    except (TypeError, ValueError):
         value = None
-    if value is None or not low <= value <= high:
-        raise UsageError(f"{what} '{text}': accepted: an integer {low}..{high}")
+    if value is None or value < low or (high is not None and value > high):
+        span = f"{low}..{high}" if high is not None else f"{low} or more"
+        raise UsageError(f"{what} '{text}': accepted: an integer {span}")
     return value
 
 

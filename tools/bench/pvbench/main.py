@@ -20,8 +20,8 @@ from pvspin import status
 from . import compare, importlava, merge, report
 from .cli import parse_args
 from .cgroups import REGISTRY, HostError, host_support, remove_stale
-from .common import (EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_LINK, REPO, UsageError,
-                     die_usage, warn)
+from .common import (EXIT_BAD_ARGS, EXIT_OK, EXIT_RUN_FAILED, LATEST_NAME, REPO, UsageError,
+                     die_usage, update_latest_link, warn)
 from .env import gather_env, gnuplot_png_terminal
 from .lavajobs import write_jobs
 from .nested import run_nested
@@ -29,12 +29,6 @@ from .results import explain_failures, first_l1, make_records
 from .runs import ACCEL_MISMATCH, plan_runs, run_direct
 from .store import MATRIX_JSON, RESULTS_JSONL, Bench, save
 from .variants import PEER_BUILD, plan_variants
-
-
-def update_latest_link(out):
-    tmp = LATEST_LINK.with_name(f".latest.{os.getpid()}")
-    tmp.symlink_to(out.name)
-    os.replace(tmp, LATEST_LINK)
 
 
 def build_guest():
@@ -120,7 +114,7 @@ def main(argv):
     png_terminal = gnuplot_png_terminal() if opts.plot else None
     (opts.out / "logs").mkdir(parents=True, exist_ok=True)
     if opts.default_out:
-        update_latest_link(opts.out)
+        update_latest_link(opts.out, LATEST_NAME)
     variants = plan_variants(opts.shapes, opts.peer, opts.peer_lock)
     runs = plan_runs(opts, opts.out / "logs", variants)
     announce(opts, runs, variants, png_terminal)
