@@ -560,7 +560,7 @@ class XenSched(unittest.TestCase):
             self.assertEqual([(c.label, c.sched) for c in opts.configs], [("1@0", ""), ("4@0", "")])
 
     def test_refused(self):
-        """a Xen scheduler without --accel xen, an unknown one, and null on more vCPUs than Xen CPUs: status 2"""
+        """a Xen scheduler without --accel xen, an unknown one, null on more vCPUs than Xen CPUs, more vCPUs than a PVH domain has: status 2"""
         accepted = ", ".join(facts.XEN_SCHEDS)
         with tempfile.TemporaryDirectory() as tmp:
             for args, why in ((["--xen-sched", "credit"],
@@ -573,7 +573,10 @@ class XenSched(unittest.TestCase):
                               (["--accel", "xen", "--configs", "4@0", "--xen-sched", "null"],
                                "config 4@0~sched=null: Xen's null scheduler runs one vCPU per Xen CPU"),
                               (["--accel", "xen", "--xen-sched", "credit", "--stall", "5/10"],
-                               "--quota, --stall and --hog: under --accel xen")):
+                               "--quota, --stall and --hog: under --accel xen"),
+                              (["--accel", "xen", "--configs", f"{facts.XEN_PVH_MAX_VCPUS + 1}@0"],
+                               f"config {facts.XEN_PVH_MAX_VCPUS + 1}@0: .*a PVH domain under Xen has "
+                               f"at most {facts.XEN_PVH_MAX_VCPUS}")):
                 opts, err, status = self.parse(tmp, *args)
                 self.assertEqual(status, 2, args)
                 self.assertRegex(err, why)

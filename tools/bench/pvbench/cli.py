@@ -301,6 +301,9 @@ def check_configs(configs, accel, l1_smp):
         if accel == "tcg" and c.vcpus > TCG_MAX_VCPUS:
             raise UsageError(f"config {c.label}: {c.vcpus} vCPUs; TCG takes at most "
                              f"{TCG_MAX_VCPUS} (QEMU 7.2's TCG has no x2APIC)")
+        if accel == "xen" and c.vcpus > facts.XEN_PVH_MAX_VCPUS:
+            raise UsageError(f"config {c.label}: {c.vcpus} vCPUs; a PVH domain under Xen has at "
+                             f"most {facts.XEN_PVH_MAX_VCPUS}")
         if accel == "nested" and c.vms > 1:
             raise UsageError(f"config {c.label}: --vms above 1 needs concurrent VMs, but "
                              "--accel nested runs its batch one run after another")
