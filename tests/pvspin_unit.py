@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
-from pvspin import deps, facts, procs, runner, stats, status, unitrun  # noqa: E402
+from pvspin import deps, facts, hostinfo, procs, runner, stats, status, unitrun  # noqa: E402
 
 RUN_QEMU = REPO / "run-qemu.sh"
 NESTED_RUN = REPO / "tools" / "nested" / "nested-run.sh"
@@ -229,6 +229,29 @@ class Facts(unittest.TestCase):
                     self.assertEqual(int(found), value, f"{path.name}: {name}={found}")
             for found in re.findall(r"=~ (\^\[0-9\]\+\(-\[0-9\]\+\)\S*)", text):
                 self.assertEqual(found.rstrip(" ]"), facts.CPULIST_RE, path.name)
+
+
+class HostInfo(unittest.TestCase):
+    def test_machine_line(self):
+        """the machine line is pvspin.hostinfo's, and the benchmarks keep no copy of it"""
+        line = hostinfo.describe()
+        self.assertIn(f", {os.cpu_count()} host CPUs, Linux ", line)
+        self.assertTrue(line.endswith(hostinfo.qemu_version()), line)
+        for path in ("tools/bench/boot.py", "tools/peer/linux/bench_boot.py", "tools/bench/wake.py",
+                     "tools/nested/bench.py"):
+            text = (REPO / path).read_text()
+            self.assertIn("hostinfo.describe()", text, path)
+            self.assertNotIn("def machine(", text, path)
+
+    def test_versions(self):
+        """a command's --version line: the first line it prints, 'unknown' when it cannot run; only hostinfo runs one"""
+        self.assertEqual(hostinfo.first_line(["sh", "-c", "echo ' one '; echo two"]), "one")
+        for argv in (["sh", "-c", "true"], ["/nonexistent/qemu"]):
+            self.assertEqual(hostinfo.first_line(argv), hostinfo.UNKNOWN, argv)
+        self.assertEqual(hostinfo.qemu_version("/nonexistent/qemu"), hostinfo.UNKNOWN)
+        copies = [str(p.relative_to(REPO)) for p in (REPO / "tools").rglob("*.py")
+                  if p.name != "hostinfo.py" and re.search(r'"--version"\s*\]', p.read_text())]
+        self.assertEqual(copies, [], "run a --version through pvspin.hostinfo")
 
 
 class Runner(unittest.TestCase):

@@ -13,7 +13,6 @@ build/pvspin.elf (the tiny test kernel when it is missing). Status: 0 done,
 1 the bed failed, 2 bad input.
 """
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-from pvspin import stats, status  # noqa: E402
+from pvspin import hostinfo, stats, status  # noqa: E402
 
 PROG = "bench.py"
 NESTED_RUN = REPO / "tools" / "nested" / "nested-run.sh"
@@ -128,11 +127,10 @@ def main(argv):
         except BedFailed as e:
             print(f"{PROG}: {e}", file=sys.stderr)
             return status.TEST_FAILURE
-        qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout
         l1 = re.search(r'"package":"[^"]*","package_version":"[^"]*"', (scratch / "sizes.out").read_text())
         lines = [f"Command: `tools/nested/bench.py --reps {a.reps}` ({time.strftime('%Y-%m-%d', time.gmtime())}, "
-                 f"{os.cpu_count()} host CPUs,",
-                 f"{qemu.splitlines()[0]}; L1: {l1.group(0) if l1 else 'unknown'}).",
+                 f"{hostinfo.describe()};",
+                 f"L1: {l1.group(0) if l1 else 'unknown'}).",
                  f"Guest: {image_desc}, L2 `{L2_COMMON}`.",
                  f"Seconds; median, min, max of {a.reps} repetitions (L1 ready: of {a.reps * 3} L1 boots).",
                  f"L2 runs that did not pass (status other than 1): {tally['failed']} of {tally['runs']}.", "",

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import hostinfo
 from . import cpio
 from .apt import BUSYBOX_PACKAGE, fetch_deb
 from .cachedir import key
@@ -33,12 +34,9 @@ def _run(argv, **kw):
 
 
 def qemu_version(binary):
-    try:
-        r = _run([binary, "--version"], capture_output=True, text=True)
-    except OSError:
-        return ""
-    first = (r.stdout.splitlines() or [""])[0]
-    return first.removeprefix("QEMU emulator version ")
+    """BINARY's version ('7.2.22 (Debian ...)'), or '' when it cannot say."""
+    line = hostinfo.qemu_version(binary)
+    return "" if line == hostinfo.UNKNOWN else line.removeprefix("QEMU emulator version ")
 
 
 def resolve_qemu(o):
