@@ -526,6 +526,45 @@ class Peer(unittest.TestCase):
             self.assertEqual({r.variant for r in old.runs}, {PVSPIN_DEFAULT})
 
 
+class MakefileMatrices(unittest.TestCase):
+    parse = Peer.parse
+
+    @staticmethod
+    def matrices():
+        """The Makefile's BENCH_*_MATRIX := values, continued lines joined: {name: [words]}."""
+        text = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+        text = re.sub(r"\\\n", " ", text)
+        return {m.group(1): m.group(2).split()
+                for m in re.finditer(r"^(BENCH_\w*MATRIX)\s*:=(.*)$", text, re.M)}
+
+    def test_parser_accepts(self):
+        """every BENCH_*_MATRIX of the Makefile is a command line pvbench's parser accepts (no boot)"""
+        from unittest import mock
+        matrices = self.matrices()
+        self.assertGreaterEqual(len(matrices), 5, matrices)
+        self.assertIn("BENCH_XEN_MATRIX", matrices)
+        # The matrices name host CPUs 0-1 (a 2-CPU host); whether this host has them is not theirs to say.
+        with tempfile.TemporaryDirectory() as tmp, \
+                mock.patch("os.sched_getaffinity", return_value=set(range(facts.KVM_MAX_VCPUS))):
+            for name, words in matrices.items():
+                opts, err, status = self.parse(tmp, *words)
+                self.assertEqual((status, err), (0, ""), f"{name}: {' '.join(words)}")
+                self.assertTrue(opts.configs, name)
+
+    def test_bad_matrix_refused(self):
+        """BENCH_XEN_MATRIX with an unknown lock or Xen scheduler in it is refused (status 2 naming it)"""
+        from unittest import mock
+        xen = self.matrices()["BENCH_XEN_MATRIX"]
+        with tempfile.TemporaryDirectory() as tmp, \
+                mock.patch("os.sched_getaffinity", return_value=set(range(facts.KVM_MAX_VCPUS))):
+            for old, new in (("pvqspinlock", "frob"), ("credit2", "fifo")):
+                words = [w.replace(old, new) if old in w.split(",") else w for w in xen]
+                self.assertNotEqual(words, xen, old)
+                opts, err, status = self.parse(tmp, *words)
+                self.assertEqual(status, 2, words)
+                self.assertIn(f"'{new}'", err)
+
+
 class XenSched(unittest.TestCase):
     """Xen's scheduler as a config's mode (~sched=NAME) and --xen-sched."""
     parse = Peer.parse
