@@ -22,7 +22,11 @@ a pv=kvm torture at 32 or 64 vCPUs pinned the same way and a small one.
 
 It stops at the first run that does not pass (violation, lost update,
 lockup, crash, timeout, bad input, bed failure) and keeps that run's log and
-prints the command that repeats it. Results go to build/soak/<UTC time>/:
+prints the command that repeats it. A nested batch that the bed reports failed
+below the guest (L1 stalled, a layer died: a 'bed failure:' line and status
+125) is run once more, its first logs kept as failures/iterN-below.log; a
+repeat stops the soak like any other failure. The guest's own lockup report
+in such a run is counted as explained by the bed. Results go to build/soak/<UTC time>/:
 summary.md (totals, rewritten as it goes), results.jsonl (one object a run)
 and failures/ (logs of runs that did not pass only). Ctrl-C stops cleanly
 with the totals. The same SEED gives the same sequence of configurations.
@@ -87,6 +91,10 @@ NESTED_INJECT_KINDS = ('none', 'spurious_wake', 'kick_delay_us')  # no drop_kick
 NESTED_DURATIONS_MS = (200, 500, 1000)
 NESTED_TIMEOUT_S = 300
 NESTED_CLASS = 'nested-kvm batch'     # its class in the results and the summary
+# The nested bed's one line when a layer below the guest failed (L1 stalled,
+# L0 or L1 died: tools/pvspin/nested/report.py); status.NO_VMM goes with it.
+BED_FAILURE_MARK = 'bed failure: '
+BED_TRIES = 2           # a batch the bed failed below the guest is run once more
 DEFAULT_MAX_DURATION_MS = 40000
 DEFAULT_NESTED_EVERY = 8            # a batch takes ~45 s, a TCG run ~15 s
 # Timeouts of a TCG run: boot and bring-up grow with the vCPUs, and so does
@@ -242,6 +250,18 @@ class Totals:
         return '\n'.join(out) + '\n'
 
 
+def bed_failure(err_path):
+    """The nested bed's 'bed failure:' line in its stderr, or ''."""
+    try:
+        with open(err_path, encoding='utf-8', errors='replace') as f:
+            for line in f:
+                if BED_FAILURE_MARK in line:
+                    return line.strip()
+    except OSError:
+        pass
+    return ''
+
+
 def judge_run(run, code):
     """Counts and the lockup class of one pvlog Run."""
     acq = viol = lost = 0
@@ -346,7 +366,7 @@ class Soak:
                'per_lock': per_lock, 'lockup': lockup, 'wall_s': round(time.monotonic() - t, 2)}
         return self.record(rec, log_path, repro)
 
-    def one_nested(self, i, lines):
+    def one_nested(self, i, lines, attempt=1):
         batch = os.path.join(self.dir, f'.batch{i}')
         with open(batch, 'w', encoding='utf-8') as f:
             f.write('\n'.join(lines) + '\n')
@@ -368,12 +388,28 @@ class Soak:
             lockup = lockup or lk
         if code == status.TIMEOUT and not lockup:
             lockup = 'unexplained'
+        below = bed_failure(log_path + '.err') if code == status.NO_VMM else ''
+        if below and lockup:
+            lockup = 'explained'        # the guest saw what the bed reports below it
         kept = os.path.join(self.dir, 'failures', f'iter{i:05d}.batch')
         repro = quote(cmd[:-1] + [kept])
         rec = {'iteration': i, 'class': NESTED_CLASS, 'command': repro, 'status': code,
                'batch': lines, 'runs': len(runs), 'acquisitions': acq, 'violations': viol,
                'lost_updates': lost, 'per_lock': per_lock, 'lockup': lockup,
                'wall_s': round(time.monotonic() - t, 2)}
+        if below:
+            rec['below_the_guest'] = below
+        if below and attempt < BED_TRIES and not viol and not lost:
+            first = os.path.join(self.dir, 'failures', f'iter{i:05d}-below')
+            os.replace(log_path, first + '.log')
+            os.replace(log_path + '.err', first + '.err')
+            os.unlink(batch)
+            rec['retried'] = True
+            self.results.write(json.dumps(rec, sort_keys=True) + '\n')
+            self.results.flush()
+            self.totals.add(rec)
+            self.log(f'iteration {i}: {below}; logs kept in {first}.log, the batch runs once more')
+            return self.one_nested(i, lines, attempt + 1)
         if code != status.PASS:
             os.replace(batch, kept)
         else:

@@ -5,6 +5,7 @@
 
 Ends with "N passed, N failed, N skipped".
 """
+import json
 import os
 import re
 import signal
@@ -39,6 +40,40 @@ def soak(*args, env=None):
     p = subprocess.run(SOAK + list(args), capture_output=True, text=True, cwd=TOP,
                        env=dict(os.environ, **(env or {})), timeout=RUN_LIMIT_S)
     return p.returncode, p.stdout
+
+
+L1_LINE = '# l1: {"kernel": "stand-in", "cpus": 4}'
+BED_FAILURE = 'nested-run.sh: bed failure: L1 stalled after 0 of 1 runs: a stand-in'
+
+
+def nested_retry_case(scratch, outcomes):
+    """One nested batch through tools/soak.py's Soak, its bed stood in by
+    OUTCOMES (one a try: 'below' = a guest lockup under a 'bed failure:' line
+    and status 125, 'pass'): (returned ok, files in failures/, records)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('soak_under_test', TOP / 'tools' / 'soak.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    args = mod.parse_args(['--minutes', '1', '--out', str(scratch)])
+    s = mod.Soak(args)
+    tries = iter(outcomes)
+
+    def execute(cmd, log_path, timeout_s):
+        kind = next(tries)
+        lockup = '# LOCKUP: CPU 0 made no progress for 13224 ms\n' if kind == 'below' else ''
+        ok = 'ok' if kind == 'pass' else 'not ok'
+        end = status.PASS if kind == 'pass' else status.LOCKUP
+        with open(log_path, 'w') as f:
+            f.write(f'{L1_LINE}\nKTAP version 1\n1..1\n{lockup}{ok} 1 torture\nEXIT: STATUS={end}\n')
+        with open(log_path + '.err', 'w') as f:
+            f.write(BED_FAILURE + '\n' if kind == 'below' else '')
+        return status.PASS if kind == 'pass' else status.NO_VMM
+    s.execute = execute
+    s.log = lambda msg: None
+    ok = s.one_nested(0, ['--smp 2 -- test=torture lock=tas duration_ms=10'])
+    s.results.close()
+    records = [json.loads(line) for line in (scratch / 'results.jsonl').read_text().splitlines()]
+    return ok, sorted(p.name for p in (scratch / 'failures').iterdir()), records
 
 
 def plan_problem(plan):
@@ -106,6 +141,19 @@ def main(argv):
         sts = [soak(*args)[0] for args in (('--minutes', '0'), ('--max-duration-ms', '0', '--plan', '1'),
                                            ('--locks', 'nosuchlock', '--plan', '1'))]
         t.check('bad usage: status 2', sts == [status.BAD_INPUT] * 3, f'statuses {sts}')
+
+        ok, files, recs = nested_retry_case(scratch / 'below-once', ['below', 'pass'])
+        good = (ok and 'iter00000-below.log' in files and 'iter00000-below.err' in files
+                and [r['status'] for r in recs] == [status.NO_VMM, status.PASS]
+                and recs[0].get('retried') and recs[0]['lockup'] == 'explained'
+                and recs[0].get('below_the_guest') == BED_FAILURE)
+        t.check('a nested batch the bed failed below the guest runs once more; its first logs kept',
+                good, f'ok {ok}, files {files}, records {recs}')
+        ok, files, recs = nested_retry_case(scratch / 'below-twice', ['below', 'below'])
+        good = (not ok and 'iter00000.log' in files and 'iter00000-below.log' in files
+                and len(recs) == 2 and recs[1]['lockup'] == 'explained')
+        t.check('a batch the bed fails below the guest twice stops the soak, both logs kept',
+                good, f'ok {ok}, files {files}, records {recs}')
 
         out = scratch / 'broken'
         p = subprocess.run(SOAK + ['--minutes', '5', '--no-nested', '--locks', 'broken', '--max-duration-ms',
