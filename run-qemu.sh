@@ -36,7 +36,8 @@ IMAGE=$TOP/build/pvspin.elf
 PVH_IMAGE=$TOP/build/pvspin-pvh.elf
 
 usage() {
-	sed -e "s/@XEN_SCHEDS@/${XEN_SCHEDS// /|}/" -e "s/@XEN_PVH_MAX_VCPUS@/$XEN_PVH_MAX_VCPUS/" <<'EOF'
+	sed -e "s/@XEN_SCHEDS@/${XEN_SCHEDS// /|}/" -e "s/@XEN_PVH_MAX_VCPUS@/$XEN_PVH_MAX_VCPUS/" \
+	    -e "s/@TCG_MAX_VCPUS@/$TCG_MAX_VCPUS/" -e "s/@KVM_MAX_VCPUS@/$KVM_MAX_VCPUS/" <<'EOF'
 usage: ./run-qemu.sh [options] [-- guest options]
 
 Boots build/pvspin.elf (built if missing) under QEMU; the guest's serial
@@ -51,7 +52,7 @@ options:
   --hypervisor-bit B  on|off (default on): off clears CPUID's hypervisor bit
                       (-cpu ...,hypervisor=off); Linux then runs its native
                       qspinlock under TCG instead of virt_spin_lock()
-  --smp N             vCPUs (default 4; at most 255 under TCG, 288 under KVM)
+  --smp N             vCPUs (default 4; at most @TCG_MAX_VCPUS@ under TCG, @KVM_MAX_VCPUS@ under KVM)
   --mem MB            guest memory (default 256)
   --accel A           auto|kvm|tcg|nested|xen (default auto: KVM only when
                       the host's KVM is hardware KVM, kvm_intel or kvm_amd
