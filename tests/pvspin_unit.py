@@ -218,6 +218,19 @@ class Facts(unittest.TestCase):
                                                 status.NO_VMM, facts.TCG_MAX_VCPUS,
                                                 facts.XEN_PVH_MAX_VCPUS)] + list(facts.LOCKS))
 
+    def test_docs_list_xen_scheds(self):
+        """every list of Xen's schedulers in the user docs is XEN_SCHEDS, in its order"""
+        docs = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+        sep = r"`?(?:\||, )`?"
+        found = 0
+        for path in docs:
+            for m in re.finditer(rf"`?{facts.XEN_SCHEDS[0]}`?(?:\s*\([^)]*\))?(?:{sep}\w+(?=[`|,):]))+", path.read_text()):
+                names = re.findall(r"\w+", re.sub(r"\([^)]*\)", "", m.group(0)))
+                if set(names) & set(facts.XEN_SCHEDS[1:]):
+                    found += 1
+                    self.assertEqual(tuple(names), facts.XEN_SCHEDS, f"{path.name}: {m.group(0)}")
+        self.assertGreater(found, 0, "no list of Xen's schedulers found in the docs")
+
     def test_shell_copies_agree(self):
         """a limit or CPU-list regex the shell scripts still spell out themselves is facts.py's"""
         for path in (RUN_QEMU, NESTED_RUN):
