@@ -22,11 +22,12 @@ a pv=kvm torture at 32 or 64 vCPUs pinned the same way and a small one.
 
 It stops at the first run that does not pass (violation, lost update,
 lockup, crash, timeout, bad input, bed failure) and keeps that run's log and
-prints the command that repeats it. A nested batch that the bed reports failed
-below the guest (L1 stalled, a layer died: a 'bed failure:' line and status
-125) is run once more, its first logs kept as failures/iterN-below.log; a
-repeat stops the soak like any other failure. The guest's own lockup report
-in such a run is counted as explained by the bed. Results go to build/soak/<UTC time>/:
+prints the command that repeats it. A nested batch in which L1 failed below
+the guest (the bed's 'bed failure: L1 ...' line, status 125: L1 stalled,
+stopped or ran over its limit) is run once more, with its log, batch and
+the bed's diagnostics kept as failures/iterN-below.*, unless a run that L1
+had finished did not pass; a second failure stops the soak. A lockup report
+from a run L1 had not finished when it failed counts as explained. Results go to build/soak/<UTC time>/:
 summary.md (totals, rewritten as it goes), results.jsonl (one object a run)
 and failures/ (logs of runs that did not pass only). Ctrl-C stops cleanly
 with the totals. The same SEED gives the same sequence of configurations.
@@ -41,6 +42,7 @@ import datetime
 import json
 import os
 import random
+import re
 import signal
 import sys
 import time
@@ -91,10 +93,13 @@ NESTED_INJECT_KINDS = ('none', 'spurious_wake', 'kick_delay_us')  # no drop_kick
 NESTED_DURATIONS_MS = (200, 500, 1000)
 NESTED_TIMEOUT_S = 300
 NESTED_CLASS = 'nested-kvm batch'     # its class in the results and the summary
-# The nested bed's one line when a layer below the guest failed (L1 stalled,
-# L0 or L1 died: tools/pvspin/nested/report.py); status.NO_VMM goes with it.
-BED_FAILURE_MARK = 'bed failure: '
-BED_TRIES = 2           # a batch the bed failed below the guest is run once more
+# The nested bed's one line when it failed (tools/pvspin/nested/report.py),
+# status.NO_VMM with it. Its reasons that start with "L1 " are L1 failing
+# below the guest (stalled, stopped, over its limit); "after N of M runs"
+# says how many of the batch's runs L1 finished before that.
+BED_FAILURE_RE = re.compile(r'bed failure: (L1 .*)')
+BED_FINISHED_RE = re.compile(r'after (\d+) of \d+ runs')
+BED_TRIES = 2           # a batch L1 failed below the guest is run once more
 DEFAULT_MAX_DURATION_MS = 40000
 DEFAULT_NESTED_EVERY = 8            # a batch takes ~45 s, a TCG run ~15 s
 # Timeouts of a TCG run: boot and bring-up grow with the vCPUs, and so does
@@ -202,8 +207,21 @@ class Totals:
         self.lockups_explained = 0
         self.lockups_unexplained = 0
         self.other_failures = 0
+        self.retried = []               # (iteration, reason) of batches run again
         self.by_class = {}
         self.by_lock = {}
+
+    def add_retried(self, rec):
+        """A first try that L1 failed below the guest: its boots and
+        acquisitions count, not as an iteration nor as a failure."""
+        self.runs += rec.get('runs', 1)
+        self.acquisitions += rec['acquisitions']
+        self.retried.append((rec['iteration'], rec['below_the_guest']))
+        c = self.by_class.setdefault(rec['class'], [0, 0, 0, 0, 0])
+        c[0] += rec.get('runs', 1)
+        c[1] += rec['acquisitions']
+        for lock, n in rec['per_lock'].items():
+            self.by_lock[lock] = self.by_lock.get(lock, 0) + n
 
     def add(self, rec):
         boots = rec.get('runs', 1)      # a nested batch: its L2 runs
@@ -238,7 +256,11 @@ class Totals:
                f'- lost updates: {self.lost_updates}',
                f'- lockups: {self.lockups_explained + self.lockups_unexplained} '
                f'({self.lockups_explained} explained, {self.lockups_unexplained} unexplained)',
-               f'- other failures (crash, bad input, bed): {self.other_failures}', '',
+               f'- other failures (crash, bad input, bed): {self.other_failures}',
+               f'- nested batches run again after L1 failed below the guest: {len(self.retried)}'
+               + ''.join(f'; iteration {i}: {why}' for i, why in self.retried)
+               + (' (their first tries\' boots and acquisitions are in the figures above; '
+                  'logs in failures/iterN-below.*)' if self.retried else ''), '',
                '| class | runs | acquisitions | violations | lost updates | lockups |',
                '|---|---|---|---|---|---|']
         for name in sorted(self.by_class):
@@ -250,16 +272,19 @@ class Totals:
         return '\n'.join(out) + '\n'
 
 
-def bed_failure(err_path):
-    """The nested bed's 'bed failure:' line in its stderr, or ''."""
+def l1_failure(err_path):
+    """(reason, runs L1 finished) of an L1 failure below the guest in the
+    nested bed's stderr; ('', 0) when there is none."""
     try:
         with open(err_path, encoding='utf-8', errors='replace') as f:
             for line in f:
-                if BED_FAILURE_MARK in line:
-                    return line.strip()
+                m = BED_FAILURE_RE.search(line)
+                if m:
+                    done = BED_FINISHED_RE.search(m.group(1))
+                    return m.group(1).strip(), int(done.group(1)) if done else 0
     except OSError:
         pass
-    return ''
+    return '', 0
 
 
 def judge_run(run, code):
@@ -340,6 +365,11 @@ class Soak:
         with open(name + '.repro', 'w', encoding='utf-8') as f:
             f.write(repro + '\n')
         why = []
+        if rec.get('below_the_guest'):
+            tries = 'on both tries' if rec.get('attempt', 1) > 1 else 'with a finished run not passing'
+            why.append(f'L1 failed below the guest {tries}: {rec["below_the_guest"]}'
+                       + (f' (first try: failures/iter{rec["iteration"]:05d}-below.log)'
+                          if rec.get('attempt', 1) > 1 else ''))
         if rec['violations']:
             why.append(f'{rec["violations"]} violations')
         if rec['lost_updates']:
@@ -377,20 +407,20 @@ class Soak:
         t = time.monotonic()
         code = self.execute(cmd, log_path, NESTED_TIMEOUT_S * (len(lines) + 1))
         runs = [r for r in pvlog.parse(pvlog.read_log(log_path)) if r.l1 is not None]
+        below, finished = l1_failure(log_path + '.err') if code == status.NO_VMM else ('', 0)
         acq = viol = lost = 0
         per_lock = {}
         lockup = None
-        for r in runs:
+        for n, r in enumerate(runs):
             a, v, lu, pl, lk = judge_run(r, r.exit_status if r.exit_status is not None else status.GUEST_CRASH)
             acq, viol, lost = acq + a, viol + v, lost + lu
-            for k, n in pl.items():
-                per_lock[k] = per_lock.get(k, 0) + n
+            for k, c in pl.items():
+                per_lock[k] = per_lock.get(k, 0) + c
+            if lk and below and n >= finished:
+                lk = 'explained'        # a run L1 had not finished when it failed below it
             lockup = lockup or lk
         if code == status.TIMEOUT and not lockup:
             lockup = 'unexplained'
-        below = bed_failure(log_path + '.err') if code == status.NO_VMM else ''
-        if below and lockup:
-            lockup = 'explained'        # the guest saw what the bed reports below it
         kept = os.path.join(self.dir, 'failures', f'iter{i:05d}.batch')
         repro = quote(cmd[:-1] + [kept])
         rec = {'iteration': i, 'class': NESTED_CLASS, 'command': repro, 'status': code,
@@ -399,16 +429,22 @@ class Soak:
                'wall_s': round(time.monotonic() - t, 2)}
         if below:
             rec['below_the_guest'] = below
-        if below and attempt < BED_TRIES and not viol and not lost:
+            rec['attempt'] = attempt
+        if below and attempt < BED_TRIES and not viol and not lost and lockup != 'unexplained':
+            # Kept under names of their own: the second try reuses the log,
+            # the batch and the diagnostics directory (which the bed empties).
             first = os.path.join(self.dir, 'failures', f'iter{i:05d}-below')
             os.replace(log_path, first + '.log')
             os.replace(log_path + '.err', first + '.err')
-            os.unlink(batch)
-            rec['retried'] = True
+            os.replace(batch, first + '.batch')
+            if os.path.isdir(diag):
+                os.replace(diag, first + '-l2-diag')
+            rec['command'] = quote(cmd[:-3] + [first + '-l2-diag', '--batch', first + '.batch'])
             self.results.write(json.dumps(rec, sort_keys=True) + '\n')
             self.results.flush()
-            self.totals.add(rec)
-            self.log(f'iteration {i}: {below}; logs kept in {first}.log, the batch runs once more')
+            self.totals.add_retried(rec)
+            self.log(f'iteration {i}: the bed failed below the guest: {below}; its logs kept as '
+                     f'{first}.*, the batch runs once more')
             return self.one_nested(i, lines, attempt + 1)
         if code != status.PASS:
             os.replace(batch, kept)

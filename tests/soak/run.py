@@ -43,13 +43,18 @@ def soak(*args, env=None):
 
 
 L1_LINE = '# l1: {"kernel": "stand-in", "cpus": 4}'
-BED_FAILURE = 'nested-run.sh: bed failure: L1 stalled after 0 of 1 runs: a stand-in'
+BED_STALL = 'L1 stalled after {} of 2 runs: a stand-in'
+STAND_IN_LOCKUP = '# LOCKUP: CPU 0 made no progress for 13224 ms'
+DIAG_FILE = 'l1-console.log'
 
 
 def nested_retry_case(scratch, outcomes):
-    """One nested batch through tools/soak.py's Soak, its bed stood in by
-    OUTCOMES (one a try: 'below' = a guest lockup under a 'bed failure:' line
-    and status 125, 'pass'): (returned ok, files in failures/, records)."""
+    """One nested batch of two runs through tools/soak.py's Soak, its bed
+    stood in by OUTCOMES, one a try: 'below' = the first run locks up and L1
+    stalls after 0 of 2 runs; 'late' = the first run finished with a lockup,
+    then L1 stalls after 1 of 2; 'pass'. Each try writes a diagnostics file.
+    Returns (returned ok, files in failures/ and its diag dirs, records,
+    summary text, stopped_by)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location('soak_under_test', TOP / 'tools' / 'soak.py')
     mod = importlib.util.module_from_spec(spec)
@@ -59,21 +64,32 @@ def nested_retry_case(scratch, outcomes):
     tries = iter(outcomes)
 
     def execute(cmd, log_path, timeout_s):
-        kind = next(tries)
-        lockup = '# LOCKUP: CPU 0 made no progress for 13224 ms\n' if kind == 'below' else ''
-        ok = 'ok' if kind == 'pass' else 'not ok'
-        end = status.PASS if kind == 'pass' else status.LOCKUP
+        kind = next(tries, 'pass')
+        diag = Path(cmd[cmd.index('--diag-dir') + 1])
+        if kind != 'pass':          # the bed writes diagnostics when it fails
+            diag.mkdir(parents=True, exist_ok=True)
+            (diag / DIAG_FILE).write_text(kind)
+        run = f'{L1_LINE}\nKTAP version 1\n1..1\n'
+        if kind == 'pass':
+            text = (run + 'ok 1 torture\nEXIT: STATUS=0\n') * 2
+        elif kind == 'below':       # L1 stalled in the first run: it never ends
+            text = run + STAND_IN_LOCKUP + '\n'
+        else:                       # the first run ended with a lockup, L1 stalled in the second
+            text = run + STAND_IN_LOCKUP + f'\nnot ok 1 torture\nEXIT: STATUS={status.LOCKUP}\n' + run
         with open(log_path, 'w') as f:
-            f.write(f'{L1_LINE}\nKTAP version 1\n1..1\n{lockup}{ok} 1 torture\nEXIT: STATUS={end}\n')
+            f.write(text)
         with open(log_path + '.err', 'w') as f:
-            f.write(BED_FAILURE + '\n' if kind == 'below' else '')
+            if kind != 'pass':
+                done = 0 if kind == 'below' else 1
+                f.write(f'nested-run.sh: bed failure: {BED_STALL.format(done)}\n')
         return status.PASS if kind == 'pass' else status.NO_VMM
     s.execute = execute
     s.log = lambda msg: None
-    ok = s.one_nested(0, ['--smp 2 -- test=torture lock=tas duration_ms=10'])
+    ok = s.one_nested(0, ['--smp 2 -- test=torture lock=tas duration_ms=10'] * 2)
     s.results.close()
     records = [json.loads(line) for line in (scratch / 'results.jsonl').read_text().splitlines()]
-    return ok, sorted(p.name for p in (scratch / 'failures').iterdir()), records
+    files = sorted(str(p.relative_to(scratch / 'failures')) for p in (scratch / 'failures').rglob('*'))
+    return ok, files, records, s.totals.text(1, 'Totals'), s.stopped_by or ''
 
 
 def plan_problem(plan):
@@ -142,18 +158,30 @@ def main(argv):
                                            ('--locks', 'nosuchlock', '--plan', '1'))]
         t.check('bad usage: status 2', sts == [status.BAD_INPUT] * 3, f'statuses {sts}')
 
-        ok, files, recs = nested_retry_case(scratch / 'below-once', ['below', 'pass'])
-        good = (ok and 'iter00000-below.log' in files and 'iter00000-below.err' in files
+        ok, files, recs, summary, _ = nested_retry_case(scratch / 'below-once', ['below', 'pass'])
+        kept = {'iter00000-below.log', 'iter00000-below.err', 'iter00000-below.batch',
+                f'iter00000-below-l2-diag/{DIAG_FILE}'}
+        good = (ok and kept <= set(files)
                 and [r['status'] for r in recs] == [status.NO_VMM, status.PASS]
-                and recs[0].get('retried') and recs[0]['lockup'] == 'explained'
-                and recs[0].get('below_the_guest') == BED_FAILURE)
-        t.check('a nested batch the bed failed below the guest runs once more; its first logs kept',
-                good, f'ok {ok}, files {files}, records {recs}')
-        ok, files, recs = nested_retry_case(scratch / 'below-twice', ['below', 'below'])
-        good = (not ok and 'iter00000.log' in files and 'iter00000-below.log' in files
-                and len(recs) == 2 and recs[1]['lockup'] == 'explained')
-        t.check('a batch the bed fails below the guest twice stops the soak, both logs kept',
-                good, f'ok {ok}, files {files}, records {recs}')
+                and recs[0]['lockup'] == 'explained' and recs[0]['below_the_guest'] == BED_STALL.format(0)
+                and 'iter00000-below.batch' in recs[0]['command']
+                and re.search(r'^- runs: 3 \(guest boots, in 1 iterations', summary, re.M)
+                and re.search(r'^- nested batches run again after L1 failed below the guest: 1; iteration 0: L1 stalled',
+                              summary, re.M)
+                and re.search(r'^- lockups: 0 ', summary, re.M))
+        t.check('a nested batch L1 failed below the guest runs once more; its log, batch and diagnostics kept',
+                good, f'ok {ok}, files {files}, records {recs}, summary {summary}')
+        ok, files, recs, _, stopped = nested_retry_case(scratch / 'below-twice', ['below', 'below'])
+        good = (not ok and {'iter00000.log', 'iter00000-below.log', f'iter00000-below-l2-diag/{DIAG_FILE}'} <= set(files)
+                and len(recs) == 2 and 'L1 failed below the guest on both tries' in stopped
+                and 'iter00000-below.log' in stopped)
+        t.check('a batch L1 fails below the guest twice stops the soak, both tries kept, the stop says so',
+                good, f'ok {ok}, files {files}, stopped {stopped!r}')
+        ok, files, recs, _, stopped = nested_retry_case(scratch / 'late', ['late', 'pass'])
+        good = (not ok and len(recs) == 1 and recs[0]['lockup'] == 'unexplained'
+                and 'unexplained lockup' in stopped)
+        t.check('a lockup in a run L1 finished is not excused by a later L1 failure: no retry, the soak stops',
+                good, f'ok {ok}, records {recs}, stopped {stopped!r}')
 
         out = scratch / 'broken'
         p = subprocess.run(SOAK + ['--minutes', '5', '--no-nested', '--locks', 'broken', '--max-duration-ms',
