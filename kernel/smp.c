@@ -97,7 +97,7 @@ static bool init_race_linger;
  * that an INIT resets at any point after it set the flag sets it again on
  * its next start, and is counted once; a count kept beside the flag would
  * lose the AP that an INIT caught between the two. */
-unsigned int smp_online(void)
+static unsigned int smp_online(void)
 {
 	unsigned int n = 0;
 	for (unsigned int c = 0; c < cpu_list.nr; c++)
@@ -202,9 +202,13 @@ static void hold_until_one_online(const bool *listed)
  * the APs that were sent an INIT: one still on its way from the first SIPI
  * may come online before its INIT takes effect, and the INIT then resets it
  * all the same, to wait for a SIPI. Asking "online?" again before the SIPIs
- * would leave such an AP there for good, counted online and deaf to every
- * IPI, its work never picked up. Once its SIPI restarts it, it finds itself online
- * and goes idle (ap_entry64). */
+ * would leave such an AP there for good, deaf to every IPI, its work never
+ * picked up. Its flag stays set: the SIPI restarts it and it sets the flag
+ * again (ap_entry64). Not every such AP is reset: under TCG an AP that is
+ * already online may run on past the INIT and ignore the SIPI, idle and
+ * answering IPIs; clearing the flags here would count it missing (with
+ * them cleared, 1-4 of 7 APs never reached the trampoline again and needed
+ * the one-at-a-time recovery). */
 static void init_sipi_offline(uint64_t init_wait_ns, bool hold)
 {
 	static bool sent_init[MAX_CPUS];

@@ -24,9 +24,9 @@ extern struct smp_info smp;
 
 /* hold_init_race: test hook (guest option smp_init_race=1): the INIT batch
  * takes its list of offline APs before the first SIPIs, and its INITs wait
- * until one of them has come online, so the batch must restart that AP. */
+ * until one of them has come online; each AP lingers a moment once online,
+ * so the INITs reset APs that are online and the batch must restart them. */
 void smp_boot_aps(bool hold_init_race);
-unsigned int smp_online(void);
 /* AP starts at address 0 (a lost SIPI vector), redirected to the trampoline. */
 unsigned int smp_parked_at_zero(void);
 
