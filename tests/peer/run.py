@@ -468,6 +468,9 @@ def main(argv):
                            env={**os.environ, "PVSPIN_PEER_IMAGE": str(named)})
         check("run-qemu.sh --guest linux boots the image PVSPIN_PEER_IMAGE names",
               p.returncode == 0 and f"-kernel {named} " in p.stdout, p.stdout[-300:] + p.stderr[-300:])
+        check("the peer keeps QEMU's default translation buffer (the tb-size cap is pvspin's)",
+              p.returncode == 0 and "thread=multi " in p.stdout.replace("\\,", ",")
+              and "tb-size" not in p.stdout, p.stdout[-300:])
     if cached:
         p = subprocess.run([str(RUN_QEMU), "--guest", "linux", "--dry-run", "--qemu", "-S"],
                            capture_output=True, text=True)

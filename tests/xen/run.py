@@ -92,9 +92,22 @@ def bad_options():
               p.returncode == status.BAD_INPUT and text in p.stderr, tail(p))
 
 
+def xen_translation_buffer():
+    """Xen under TCG keeps QEMU's default translation buffer (the tb-size cap is pvspin's)."""
+    p = run("--accel", "xen", "--smp", "4", "--dry-run", "--", "test=smp")
+    cmd = p.stdout.replace("\\,", ",")
+    check("run-qemu.sh --accel xen: QEMU's default translation buffer, no tb-size",
+          p.returncode == status.PASS and "-accel tcg,thread=multi " in cmd and "tb-size" not in cmd,
+          tail(p))
+
+
 def help_text():
     """--help states the Xen facts tools/facts.sh gives run-qemu.sh."""
     p = run("--help")
+    check("run-qemu.sh --help: no @NAME@ left unfilled, and the vCPU limits from tools/pvspin/facts.py",
+          p.returncode == status.PASS and not re.search(r"@[A-Z_]+@", p.stdout)
+          and f"at most {facts.TCG_MAX_VCPUS} under TCG, {facts.KVM_MAX_VCPUS} under KVM" in p.stdout,
+          tail(p))
     for what, text in (("the schedulers", "|".join(facts.XEN_SCHEDS)),
                        ("the PVH vCPU limit", f"at most {facts.XEN_PVH_MAX_VCPUS}")):
         check(f"run-qemu.sh --help: {what} from tools/pvspin/facts.py ({text})",
@@ -206,6 +219,10 @@ def main(argv):
             skip(name, why)
         else:
             boot(smp, cpus, verbose)
+    if why:
+        skip("run-qemu.sh --accel xen: QEMU's default translation buffer, no tb-size", why)
+    else:
+        xen_translation_buffer()
     print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     return 0 if counts["failed"] == 0 else 1
 
