@@ -263,7 +263,7 @@ class HostInfo(unittest.TestCase):
             self.assertEqual(hostinfo.first_line(argv), hostinfo.UNKNOWN, argv)
         self.assertEqual(hostinfo.qemu_version("/nonexistent/qemu"), hostinfo.UNKNOWN)
         copies = [str(p.relative_to(REPO)) for p in (REPO / "tools").rglob("*.py")
-                  if p.name != "hostinfo.py" and re.search(r'"--version"\s*\]', p.read_text())]
+                  if p.name != "hostinfo.py" and re.search(r"""["']--version["']""", p.read_text())]
         self.assertEqual(copies, [], "run a --version through pvspin.hostinfo")
 
 
