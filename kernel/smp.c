@@ -206,9 +206,7 @@ static void hold_until_one_online(const bool *listed)
  * picked up. Its flag stays set: the SIPI restarts it and it sets the flag
  * again (ap_entry64). Not every such AP is reset: under TCG an AP that is
  * already online may run on past the INIT and ignore the SIPI, idle and
- * answering IPIs; clearing the flags here would count it missing (with
- * them cleared, 1-4 of 7 APs never reached the trampoline again and needed
- * the one-at-a-time recovery). */
+ * answering IPIs, so clearing the flags here would count it missing. */
 static void init_sipi_offline(uint64_t init_wait_ns, bool hold)
 {
 	static bool sent_init[MAX_CPUS];
