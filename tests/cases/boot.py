@@ -46,23 +46,33 @@ def boot_phases(ctx):
 
 @check('bench-boot-results')
 def bench_boot_results(ctx, out):
-    """results.md: the header, a row of 1 vCPU and 1 run with medians and
-    spreads, the machine; results.jsonl: one row whose difference is its
-    medians' difference."""
+    """results.md: the header, a row for each of 1 and 2 vCPUs with one run,
+    medians and spreads, the machine; results.jsonl: those two rows, each
+    difference its medians' difference (bench/boot.py itself fails a run
+    whose SMP floor did not count every AP)."""
     out = Path(out)
     md = ctx.text(out / 'results.md')
-    if ('| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor |' not in md
-            or not re.search(r'^\| 1 \| 1 \| [0-9]+ \[[0-9]+-[0-9]+\] \| [0-9]+ \[[0-9]+-[0-9]+\] '
-                             r'\| [-+][0-9]+ \| [0-9]+\.[0-9]+x \|', md, re.M)
-            or not re.search(r'^Machine: .*QEMU', md, re.M)):
-        return f'results.md lacks the header, the row or the machine: {md[:600]!r}'
+    header = ('| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor '
+              '| smp floor | pvspin - smp floor |')
+    span = r'[0-9]+ \[[0-9]+-[0-9]+\]'
+    for n in (1, 2):
+        if (header not in md
+                or not re.search(rf'^\| {n} \| 1 \| {span} \| {span} \| [-+][0-9]+ \| [0-9]+\.[0-9]+x '
+                                 rf'\| {span} \| [-+][0-9]+ \|', md, re.M)
+                or not re.search(rf'^\| {n} \| smp-floor \| ', md, re.M)
+                or not re.search(r'^Machine: .*QEMU', md, re.M)):
+            return f'results.md lacks the header, the {n}-vCPU rows or the machine: {md[:900]!r}'
     try:
         rows = [json.loads(l) for l in ctx.text(out / 'results.jsonl').splitlines()]
-        r = rows[0]
-        assert len(rows) == 1 and r['vcpus'] == 1 and r['runs'] == 1, 'one row of 1 vCPU, 1 run'
-        assert abs(r['diff_ms'] - (r['pvspin_ms']['median'] - r['floor_ms']['median'])) < DIFF_ROUNDING_MS, \
-            'diff_ms'
-        assert r['ratio'] > 0 and r['machine'] and r['date'], 'ratio, machine, date'
+        assert [r['vcpus'] for r in rows] == [1, 2] and all(r['runs'] == 1 for r in rows), \
+            'rows of 1 and 2 vCPUs, 1 run each'
+        for r in rows:
+            assert abs(r['diff_ms'] - (r['pvspin_ms']['median'] - r['floor_ms']['median'])) < DIFF_ROUNDING_MS, \
+                'diff_ms'
+            assert abs(r['diff_smp_floor_ms'] - (r['pvspin_ms']['median'] - r['smp_floor_ms']['median'])) \
+                < DIFF_ROUNDING_MS, 'diff_smp_floor_ms'
+            assert r['ratio'] > 0 and r['machine'] and r['date'], 'ratio, machine, date'
+            assert set(r['breakdown_ms']) == {'floor', 'smp-floor', 'pvspin'}, 'breakdown of the three guests'
     except (ValueError, KeyError, IndexError, AssertionError) as e:
         return f'results.jsonl: {type(e).__name__} {e}'
     return None

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # boot.py: make bench-boot: pvspin's whole-process boot time beside QEMU's floor, with where the time goes.
 """make bench-boot: how long pvspin takes from QEMU's start to its exit,
-beside QEMU's floor (a guest that prints a line and exits at once) and,
-with --kut FILE (or KUT=FILE), kvm-unit-tests' smptest, interleaved per
-vCPU count on the same QEMU options (TCG, q35 + qboot, as run-qemu.sh).
+beside QEMU's floor (a guest that prints a line and exits at once), the
+SMP floor (a guest that takes every AP to long mode, then exits: what
+starting the APs costs any guest) and, with --kut FILE (or KUT=FILE),
+kvm-unit-tests' smptest, interleaved per vCPU count on the same QEMU options
+(TCG, q35 + qboot, as run-qemu.sh).
 
 usage: tools/bench/boot.py [--reps N] [--smp LIST] [--out DIR] [--kut FILE]
 
@@ -47,6 +49,8 @@ DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
 DEBUG_EXIT_PASS = 1             # isa-debug-exit status for the value 0
 FLOOR_SOURCE = REPO / "tests" / "nested" / "tiny.asm"
+SMP_FLOOR_SOURCE = REPO / "tools" / "bench" / "floor_smp.asm"
+SMP_FLOOR_LINE = re.compile(rb"^ok 1 floor-smp aps=(\d+)$", re.M)
 RESULT_LINE = re.compile(rb"^(?:not )?ok \d+")
 PHASES = re.compile(rb'"boot_phases_us":\{[^}]*"total":(\d+)')
 
@@ -68,8 +72,9 @@ def qemu_argv(vcpus):
     return words[:words.index("-kernel")] + ["-no-reboot"]
 
 
-def guest_args(name, floor, kut):
+def guest_args(name, floor, smp_floor, kut):
     return {"floor": ["-kernel", str(floor)],
+            "smp-floor": ["-kernel", str(smp_floor)],
             "pvspin": ["-kernel", str(REPO / "build" / "pvspin.elf"), "-append", "test=smp"],
             "kut": ["-kernel", str(kut) if kut else ""]}[name]
 
@@ -122,7 +127,19 @@ def timed_boot(argv):
             "exit_ms": ms(last_result, t_end), "total_ms": ms(t0, t_end),
             "cpu_ms": children_cpu_ms() - cpu0,
             "guest_boot_ms": int(phases.group(1)) / 1000 if phases else None,
-            "tail": out[-400:].decode(errors="replace")}
+            "tail": out[-400:].decode(errors="replace"), "out": bytes(out)}
+
+
+def failed(guest, n, r):
+    """Why a boot does not count, or None: its exit status, or an SMP floor
+    that did not bring all n - 1 APs."""
+    if r["status"] != DEBUG_EXIT_PASS:
+        return f"status {r['status']}"
+    if guest == "smp-floor":
+        m = SMP_FLOOR_LINE.search(r["out"])
+        if not m or int(m.group(1)) != n - 1:
+            return f"its line does not say aps={n - 1}"
+    return None
 
 
 def parse_args(argv):
@@ -161,9 +178,10 @@ def main(argv):
         return status.TEST_FAILURE
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    floor = out / "tiny.elf"
+    floor, smp_floor = out / "tiny.elf", out / "floor_smp.elf"
     subprocess.run(["nasm", "-f", "bin", "-o", str(floor), str(FLOOR_SOURCE)], check=True)
-    guests = ["floor", "pvspin"] + (["kut"] if a.kut else [])
+    subprocess.run(["nasm", "-f", "bin", "-o", str(smp_floor), str(SMP_FLOOR_SOURCE)], check=True)
+    guests = ["floor", "smp-floor", "pvspin"] + (["kut"] if a.kut else [])
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     host = hostinfo.describe()
     records = []
@@ -172,10 +190,11 @@ def main(argv):
         runs = {g: [] for g in guests}
         qemu = qemu_argv(n)
         for i in range(reps):
-            for g in guests:          # interleaved: floor, pvspin[, kut], floor, ...
-                r = timed_boot(qemu + guest_args(g, floor, a.kut))
-                if r["status"] != DEBUG_EXIT_PASS:
-                    print(f"\n{PROG}: {g} at {n} vCPUs failed (status {r['status']}); its output ends:\n"
+            for g in guests:          # interleaved: floor, smp-floor, pvspin[, kut], floor, ...
+                r = timed_boot(qemu + guest_args(g, floor, smp_floor, a.kut))
+                why = failed(g, n, r)
+                if why:
+                    print(f"\n{PROG}: {g} at {n} vCPUs failed ({why}); its output ends:\n"
                           f"{r['tail']}", file=sys.stderr)
                     return status.TEST_FAILURE
                 runs[g].append(r)
@@ -193,11 +212,14 @@ def summary_of(values):
 
 def record(n, reps, runs, host, when):
     """One vCPU count: each guest's whole-process time, pvspin's difference
-    and ratio to the floor, and every guest's breakdown."""
+    and ratio to the floor and its difference to the SMP floor, and every
+    guest's breakdown."""
     total = {g: summary_of(r["total_ms"] for r in rs) for g, rs in runs.items()}
     rec = {"vcpus": n, "runs": reps, "pvspin_ms": total["pvspin"], "floor_ms": total["floor"],
+           "smp_floor_ms": total["smp-floor"],
            "diff_ms": round(total["pvspin"]["median"] - total["floor"]["median"], 2),
            "ratio": round(total["pvspin"]["median"] / total["floor"]["median"], 3),
+           "diff_smp_floor_ms": round(total["pvspin"]["median"] - total["smp-floor"]["median"], 2),
            "pvspin_guest_boot_ms": summary_of(r["guest_boot_ms"] for r in runs["pvspin"]),
            "breakdown_ms": {g: {part: summary_of(r[part + "_ms"] for r in rs) for part in ("start", "run", "exit", "cpu")}
                             for g, rs in runs.items()},
@@ -213,14 +235,16 @@ def write(out, records, host, when, guests, a):
             f.write(json.dumps(rec, sort_keys=True) + "\n")
     lines = [f"# make bench-boot, {when}", "", f"Machine: {host}.",
              "Whole QEMU process, TCG, q35 + qboot, interleaved in one run; median [min-max] in ms.",
-             "floor: tests/nested/tiny.asm (prints a line, exits at once); pvspin: test=smp."
+             "floor: tests/nested/tiny.asm (prints a line, exits at once); smp floor: "
+             "tools/bench/floor_smp.asm (every AP to long mode, then exits); pvspin: test=smp."
              + (" kut: kvm-unit-tests smptest.flat." if a.kut else ""), "",
-             "| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor |"
+             "| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor | smp floor | pvspin - smp floor |"
              + (" kut smptest |" if a.kut else ""),
-             "|---|---|---|---|---|---|" + ("---|" if a.kut else "")]
+             "|---|---|---|---|---|---|---|---|" + ("---|" if a.kut else "")]
     for r in records:
         row = (f"| {r['vcpus']} | {r['runs']} | {fmt(r['pvspin_ms'])} | {fmt(r['floor_ms'])} "
-               f"| {r['diff_ms']:+.0f} | {r['ratio']:.2f}x |")
+               f"| {r['diff_ms']:+.0f} | {r['ratio']:.2f}x | {fmt(r['smp_floor_ms'])} "
+               f"| {r['diff_smp_floor_ms']:+.0f} |")
         if a.kut:
             row += f" {fmt(r['kut_ms'])} |"
         lines.append(row)
