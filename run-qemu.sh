@@ -781,7 +781,7 @@ run_nested() {
 	fi
 	nargs+=(--diag-dir "$diag_dir")
 	[ "$guest" = pvspin ] || nargs+=(--end-pattern "$(python3 "$PEER_RUN" end-pattern)"
-					 --end-grace "$(python3 "$PEER_RUN" end-grace)")
+					 --end-grace "$(python3 "$PEER_RUN" end-grace)" --guest-kernel-half)
 	if [ $dry_run = 1 ]; then
 		cat "$jobs"
 		exit 0

@@ -235,6 +235,11 @@ class TestOptions(Scratch):
         self.assertEqual((o.break_modules, o.break_mode, o.anchor), ("ccp kvm-amd", "hang", False))
         self.assertFalse(self.parse("--prepare", env={"PVSPIN_NESTED_NO_ANCHOR": "1"}).anchor)
 
+    def test_guest_kernel_half(self):
+        self.assertFalse(self.parse("--prepare").guest_kernel_half)
+        self.assertTrue(self.parse("--guest-kernel-half", "--prepare").guest_kernel_half)
+        self.assertIn("--guest-kernel-half", options.usage({}))
+
     def read_jobs(self, text, smp="2"):
         self.jobs.write_text(text)
         return options.read_jobs(self.parse("--l1-smp", smp, "--image", str(self.image), str(self.jobs)))
@@ -312,13 +317,16 @@ class TestConfig(unittest.TestCase):
         self.assertIn("L0_DESC='qemu 7.2.22 tcg,thread=single -cpu max'\n", text)
         self.assertIn("MODULE_PARAMS='kvm.a=1 kvm_amd.b=2'\n", text)
         self.assertIn("ANCHOR=1\n", text)
+        self.assertIn("GUEST_KERNEL_HALF=0\n", text)
+        o.guest_kernel_half = True
+        self.assertIn("GUEST_KERNEL_HALF=1\n", jobcpio.config_text(o, prep))
         self.assertIn("END_GRACE_S=5\n", text)
         self.assertIn("EARLY_CTL_PREFIX='@@pvspin-ctl '\n", text)
         # every token l1-init.sh reads from /job/config is written
         init = jobcpio.L1_INIT_SRC.read_text()
         for token in ("END_PATTERN", "END_GRACE_S", "L1_PACKAGE", "L1_PACKAGE_VERSION", "L0_DESC",
                       "BREAK_MODULES", "BREAK_MODE", "MODULE_PARAMS", "FIRMWARE_DIR", "OUT_PORT_NAME",
-                      "CTL_PORT_NAME", "EARLY_CTL_PREFIX", "ANCHOR"):
+                      "CTL_PORT_NAME", "EARLY_CTL_PREFIX", "ANCHOR", "GUEST_KERNEL_HALF"):
             self.assertIn(f"\n{token}=", "\n" + text, token)
             self.assertIn(token, init, token)
 

@@ -26,7 +26,7 @@
 #            done                     every run finished
 #
 # /job/config (sh) sets: END_PATTERN END_GRACE_S L1_PACKAGE L1_PACKAGE_VERSION L0_DESC BREAK_MODULES
-#                        BREAK_MODE MODULE_PARAMS FIRMWARE_DIR OUT_PORT_NAME
+#                        BREAK_MODE MODULE_PARAMS GUEST_KERNEL_HALF FIRMWARE_DIR OUT_PORT_NAME
 #                        CTL_PORT_NAME EARLY_CTL_PREFIX TIMEOUT_STATUS KILLED_STATUS
 #                        (the host's statuses for a run its limit stopped, and
 #                        for a QEMU ended by SIGKILL: tools/pvspin/status.py)
@@ -324,7 +324,14 @@ TRACE_SYMBOLS_MAX=16
 kvm_trace_lines() {
 	[ -n "$KVM_TRACE" ] || return 0
 	grep -v '^#' "$TRACE_DIR/trace" 2>/dev/null | trace_events >/tmp/kvm-trace
-	kernel_symbols </tmp/kvm-trace | head -n "$TRACE_SYMBOLS_MAX" >/tmp/kvm-syms
+	# A guest whose code runs in the kernel half (GUEST_KERNEL_HALF=1, a
+	# Linux guest) has its own RIPs there: naming them by L1's symbols
+	# would say its vCPU ran L1's code.
+	if [ "$GUEST_KERNEL_HALF" = 1 ]; then
+		echo "addresses not named: the guest runs in the kernel half, as L1 does" >/tmp/kvm-syms
+	else
+		kernel_symbols </tmp/kvm-trace | head -n "$TRACE_SYMBOLS_MAX" >/tmp/kvm-syms
+	fi
 	n=$(wc -l </tmp/kvm-trace)
 	room=$((DIAG_LINES - TRACE_SYMBOLS_MAX))
 	if [ "$n" -le "$room" ]; then

@@ -43,6 +43,7 @@ def config_text(o, prep):
         f"BREAK_MODULES={q(o.break_modules)}",
         f"BREAK_MODE={q(o.break_mode)}",
         f"ANCHOR={1 if o.anchor else 0}",
+        f"GUEST_KERNEL_HALF={1 if o.guest_kernel_half else 0}",
         f"MODULE_PARAMS={q(' '.join(o.module_params))}",
         f"FIRMWARE_DIR={q(L1_FIRMWARE_DIR)}",
         f"OUT_PORT_NAME={q(OUT_PORT_NAME)}",

@@ -92,13 +92,19 @@ Options:
                         run-I.l1-dmesg (L1's kernel log then),
                         run-I.l1-trace (L1 KVM's trace of vCPU shutdowns,
                         injected faults and the emulations before them,
-                        with the L1 symbol of each L1 address); on a bed
+                        with the L1 symbol of each L1 address, unless
+                        --guest-kernel-half); on a bed
                         failure l1-console.log, l1-qemu.log and l1-dmesg
   --l1-break-module M   test hook: remove module M from L1 (expect {EXIT_BED})
   --l1-break MODE       test hook: MODE panic|hang breaks L1 after KVM loads;
                         softlockup prints a soft-lockup report of CPU 1 on
                         L1's console, then hangs; hang-first-boot stalls
                         L1's first boot before it
+  --guest-kernel-half   the L2 guest's own code runs in the kernel half of the
+                        address space, as L1's does (a Linux guest): the
+                        trace's RIPs there are the guest's and are not named
+                        as L1's (a guest below it, as pvspin, never runs
+                        there, so such a RIP is L1's code)
   --l1-no-anchor        experiment hook: no kvm-anchor in L1, so the static
                         keys KVM moves per guest are patched at every L2 boot
                         (kvm-anchor.c)
@@ -167,6 +173,7 @@ class Options:
     prepare: bool = False
     keep_work: bool = False
     anchor: bool = True
+    guest_kernel_half: bool = False
     host_qemu: str = HOST_QEMU_DEFAULT
     # set by parse() once checked
     l0_accel: str = ""
@@ -215,7 +222,7 @@ def parse(argv, env=os.environ):
                 o.break_modules = f"{o.break_modules} {value}"
             else:
                 setattr(o, VALUE_OPTIONS[a], value)
-        elif a in ("--quiet", "--prepare", "--keep-work", "--l1-no-anchor"):
+        elif a in ("--quiet", "--prepare", "--keep-work", "--l1-no-anchor", "--guest-kernel-half"):
             del args[0]
             if a == "--quiet":
                 o.quiet = True
@@ -223,6 +230,8 @@ def parse(argv, env=os.environ):
                 o.prepare = True
             elif a == "--keep-work":
                 o.keep_work = True
+            elif a == "--guest-kernel-half":
+                o.guest_kernel_half = True
             else:
                 o.anchor = False
         elif a in ("-h", "--help"):
