@@ -19,7 +19,6 @@ Environment:
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,11 +28,10 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(TOP / "tools"), str(TOP / "tests" / "nested")]
 import pvlog  # noqa: E402
-from pvspin import counts, facts, procs, status  # noqa: E402
+from pvspin import counts, facts, floors, procs, status  # noqa: E402
 from pvspin.nested.report import EXIT_BED, EXIT_USAGE, PROG  # noqa: E402
 
 NESTED_RUN = TOP / "tools" / "nested" / "nested-run.sh"
-TINY_SRC = TOP / "tests" / "nested" / "tiny.asm"
 PVSPIN_IMAGE = Path(os.environ.get("PVSPIN_IMAGE") or TOP / "build" / "pvspin.elf")
 
 DEBUG_EXIT_OK = 1                  # isa-debug-exit status for value 0: (0 << 1) | 1
@@ -132,7 +130,7 @@ class Tests:
         self.tiny1 = self.s / "tiny1.jobs"
 
     def setup(self):
-        subprocess.run(["nasm", "-f", "bin", "-o", str(self.tiny), str(TINY_SRC)], check=True)
+        floors.assemble(floors.TINY, self.tiny)
         self.empty.write_text("")
         self.tiny1.write_text(job("-", JOB_TIMEOUT_S, f"{L2_COMMON} -m 64 -kernel @IMAGE@"))
 

@@ -2,7 +2,8 @@
 ; tiny.asm - a minimal Multiboot v1 guest for testing the nested bed
 ; (tools/nested/nested-run.sh) without the real pvspin image.
 ;
-; Build: nasm -f bin -o tiny.elf tiny.asm   (a flat image with the Multiboot
+; Build, from the top of the tree (tools/pvspin/floors.py does it):
+;   nasm -f bin -I tests/nested/ -o tiny.elf tests/nested/tiny.asm (a flat image with the Multiboot
 ; "a.out kludge": the header carries the load addresses, so no linker is needed.)
 ;
 ; Behaviour, in 32-bit protected mode as Multiboot leaves it:
@@ -19,35 +20,18 @@
 
 bits 32
 
-MB_MAGIC        equ 0x1BADB002
-MB_FLAG_ADDRS   equ 1 << 16             ; header_addr..entry_addr are valid
-MB_FLAGS        equ MB_FLAG_ADDRS
+%include "mb_guest.inc"
+
 MB_INFO_CMDLINE equ 1 << 2              ; mbi.flags bit: cmdline present
 MBI_FLAGS       equ 0                   ; offsets in the Multiboot info
 MBI_CMDLINE     equ 16
 
-LOAD_ADDR       equ 0x100000
 STACK_SIZE      equ 4096
-
-COM1            equ 0x3F8
-COM1_LSR        equ COM1 + 5
-LSR_THR_EMPTY   equ 1 << 5
-DEBUG_EXIT_PORT equ 0xF4
 
 CPUID_HV_BASE   equ 0x40000000
 CPUID_HV_FEAT   equ 0x40000001
 
-        org LOAD_ADDR
-
-mb_header:
-        dd MB_MAGIC
-        dd MB_FLAGS
-        dd -(MB_MAGIC + MB_FLAGS)
-        dd mb_header                    ; header_addr
-        dd LOAD_ADDR                    ; load_addr
-        dd image_end                    ; load_end_addr
-        dd bss_end                      ; bss_end_addr
-        dd start                        ; entry_addr
+        MB_HEADER
 
 start:
         cli
@@ -113,31 +97,7 @@ start:
 .hang:  hlt
         jmp .hang
 
-; putc: AL -> COM1 (waits for the transmitter)
-putc:
-        push edx
-        push eax
-        mov dx, COM1_LSR
-.wait:  in al, dx
-        test al, LSR_THR_EMPTY
-        jz .wait
-        pop eax
-        mov dx, COM1
-        out dx, al
-        pop edx
-        ret
-
-; puts: NUL-terminated string at ESI
-puts:
-        push esi
-.loop:  mov al, [esi]
-        test al, al
-        jz .done
-        call putc
-        inc esi
-        jmp .loop
-.done:  pop esi
-        ret
+        COM1_ROUTINES
 
 ; puthex: EAX as 8 hex digits
 puthex:

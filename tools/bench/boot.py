@@ -40,7 +40,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-from pvspin import facts, hostinfo, procs, runner, stats, status  # noqa: E402
+from pvspin import facts, floors, hostinfo, procs, runner, stats, status  # noqa: E402
 
 PROG = "bench/boot.py"
 RUN_QEMU = REPO / "run-qemu.sh"
@@ -48,8 +48,6 @@ DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 3, 255
 DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
 DEBUG_EXIT_PASS = 1             # isa-debug-exit status for the value 0
-FLOOR_SOURCE = REPO / "tests" / "nested" / "tiny.asm"
-SMP_FLOOR_SOURCE = REPO / "tools" / "bench" / "floor_smp.asm"
 SMP_FLOOR_LINE = re.compile(rb"^ok 1 floor-smp aps=(\d+)$", re.M)
 RESULT_LINE = re.compile(rb"^(?:not )?ok \d+")
 PHASES = re.compile(rb'"boot_phases_us":\{[^}]*"total":(\d+)')
@@ -179,8 +177,8 @@ def main(argv):
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     floor, smp_floor = out / "tiny.elf", out / "floor_smp.elf"
-    subprocess.run(["nasm", "-f", "bin", "-o", str(floor), str(FLOOR_SOURCE)], check=True)
-    subprocess.run(["nasm", "-f", "bin", "-o", str(smp_floor), str(SMP_FLOOR_SOURCE)], check=True)
+    floors.assemble(floors.TINY, floor)
+    floors.assemble(floors.SMP_FLOOR, smp_floor)
     guests = ["floor", "smp-floor", "pvspin"] + (["kut"] if a.kut else [])
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     host = hostinfo.describe()

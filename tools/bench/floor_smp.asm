@@ -1,7 +1,8 @@
 ; SPDX-License-Identifier: MIT
 ; floor_smp.asm - make bench-boot's SMP floor: the least a guest does to bring every AP to long mode.
 ;
-; Build: nasm -f bin -o floor_smp.elf floor_smp.asm (a flat Multiboot v1 image
+; Build, from the top of the tree (tools/pvspin/floors.py does it):
+;   nasm -f bin -I tests/nested/ -o floor_smp.elf tools/bench/floor_smp.asm (a flat Multiboot v1 image
 ; with the "a.out kludge", as tests/nested/tiny.asm).
 ;
 ; The BSP, in the 32-bit protected mode Multiboot leaves it in, reads the
@@ -21,19 +22,11 @@
 
 bits 32
 
-MB_MAGIC        equ 0x1BADB002
-MB_FLAG_ADDRS   equ 1 << 16             ; header_addr..entry_addr are valid
-MB_FLAGS        equ MB_FLAG_ADDRS
+%include "mb_guest.inc"
 
-LOAD_ADDR       equ 0x100000
 TRAMPOLINE      equ 0x8000              ; SIPI vector = TRAMPOLINE >> 12
 STACK_SIZE      equ 4096
 WAIT_LOOPS      equ 1 << 26             ; PAUSEs before the BSP gives up (about 15 s under TCG)
-
-COM1            equ 0x3F8
-COM1_LSR        equ COM1 + 5
-LSR_THR_EMPTY   equ 1 << 5
-DEBUG_EXIT_PORT equ 0xF4
 
 FW_CFG_PORT_SEL  equ 0x510              ; QEMU's fw_cfg, I/O port interface
 FW_CFG_PORT_DATA equ 0x511
@@ -61,17 +54,7 @@ SEL_CODE64      equ 0x18
 ; An address in the trampoline's copy at TRAMPOLINE.
 %define T(label) (TRAMPOLINE + (label) - trampoline_start)
 
-        org LOAD_ADDR
-
-mb_header:
-        dd MB_MAGIC
-        dd MB_FLAGS
-        dd -(MB_MAGIC + MB_FLAGS)
-        dd mb_header                    ; header_addr
-        dd LOAD_ADDR                    ; load_addr
-        dd image_end                    ; load_end_addr
-        dd bss_end                      ; bss_end_addr
-        dd start                        ; entry_addr
+        MB_HEADER
 
 start:
         cli
@@ -133,31 +116,7 @@ exit:   mov dx, DEBUG_EXIT_PORT
 .hang:  hlt
         jmp .hang
 
-; putc: AL -> COM1 (waits for the transmitter)
-putc:
-        push edx
-        push eax
-        mov dx, COM1_LSR
-.wait:  in al, dx
-        test al, LSR_THR_EMPTY
-        jz .wait
-        pop eax
-        mov dx, COM1
-        out dx, al
-        pop edx
-        ret
-
-; puts: NUL-terminated string at ESI
-puts:
-        push esi
-.loop:  mov al, [esi]
-        test al, al
-        jz .done
-        call putc
-        inc esi
-        jmp .loop
-.done:  pop esi
-        ret
+        COM1_ROUTINES
 
 ; putdec: EAX in decimal
 putdec:

@@ -22,11 +22,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
-from pvspin import hostinfo, stats, status  # noqa: E402
+from pvspin import floors, hostinfo, stats, status  # noqa: E402
 
 PROG = "bench.py"
 NESTED_RUN = REPO / "tools" / "nested" / "nested-run.sh"
-TINY_SRC = REPO / "tests" / "nested" / "tiny.asm"
 OUT_MD = REPO / "build" / "bench-nested.md"
 DOC = REPO / "docs" / "nested.md"
 DOC_BEGIN, DOC_END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -99,7 +98,7 @@ def main(argv):
                          "guest cmdline test=smp)"
         else:
             image, cmdline = scratch / "tiny.elf", "exit=0"
-            subprocess.run(["nasm", "-f", "bin", "-o", str(image), str(TINY_SRC)], check=True)
+            floors.assemble(floors.TINY, image)
             image_desc = "tests/nested/tiny.asm (pvspin image missing)"
         prep = subprocess.run([str(NESTED_RUN), "--prepare"], capture_output=True, text=True)
         if prep.returncode:
