@@ -15,7 +15,7 @@ line as it arrives, and the process's end. A boot's time splits into
   start    spawn -> the first serial byte (QEMU, firmware, image load, and
            the guest up to its first line)
   run      first byte -> the last result line (pvspin: its boot phases and
-           test=smp; the floor and kut: their whole run)
+           test=smp; the floors and kut: their whole run)
   exit     the last result line -> the process's end (the guest's exit
            path, QEMU's teardown)
 and pvspin's own boot_phases_us (guest clock) is shown beside them, and
@@ -23,8 +23,8 @@ the host CPU time the QEMU process used (user + system, all its threads):
 on a host shared with other work the wall times spread widely, the CPU
 time much less, so it shows what a change saved.
 Repetitions: --reps N (default 7; 3 at 255 vCPUs). Writes DIR/results.md
-(tables, the machine named) and DIR/results.jsonl (one object per guest and
-vCPU count; DIR defaults to build/bench-boot). Status: 0 done, 1 a guest
+(tables, the machine named) and DIR/results.jsonl (one object per vCPU
+count, its fields in docs/bench.md; DIR defaults to build/bench-boot). Status: 0 done, 1 a guest
 failed, 2 bad input.
 """
 import argparse
@@ -84,7 +84,7 @@ def children_cpu_ms():
 
 
 def timed_boot(argv):
-    """Boot once; {start_ms, run_ms, exit_ms, total_ms, cpu_ms, guest_boot_ms, status, tail}.
+    """Boot once; {start_ms, run_ms, exit_ms, total_ms, cpu_ms, guest_boot_ms, status, tail, out}.
     cpu_ms is the QEMU process's own: boots run one at a time, and it is the
     only child reaped in between."""
     cpu0 = children_cpu_ms()
@@ -99,7 +99,7 @@ def timed_boot(argv):
         left = deadline - time.monotonic()
         if left <= 0:
             child.stop()
-            return {"status": status.TIMEOUT, "tail": out[-400:].decode(errors="replace")}
+            return {"status": status.TIMEOUT, "tail": out[-400:].decode(errors="replace"), "out": bytes(out)}
         ready, _, _ = select.select([fd], [], [], left)
         if not ready:
             continue

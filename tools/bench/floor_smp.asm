@@ -7,9 +7,10 @@
 ;
 ; The BSP, in the 32-bit protected mode Multiboot leaves it in, reads the
 ; number of CPUs from QEMU's fw_cfg, copies the AP start-up code below 1 MiB
-; and sends one SIPI to all but itself: qboot, bench-boot's firmware, leaves
-; its APs waiting for one (SeaBIOS parks them in a HLT loop, where a SIPI
-; does nothing, and they are reported missing). Each AP goes from real mode through
+; and sends one SIPI to all but itself: under TCG, qboot (bench-boot's
+; firmware) leaves its APs waiting for one (SeaBIOS parks them in a HLT
+; loop, and KVM's in-kernel APIC needs an INIT first: there they are
+; reported missing). Each AP goes from real mode through
 ; protected mode to long mode with paging, counts itself with a locked add
 ; and halts. Once every AP has counted, the BSP prints
 ;   ok 1 floor-smp aps=N
@@ -26,7 +27,7 @@ bits 32
 
 TRAMPOLINE      equ 0x8000              ; SIPI vector = TRAMPOLINE >> 12
 STACK_SIZE      equ 4096
-WAIT_LOOPS      equ 1 << 26             ; PAUSEs before the BSP gives up (about 15 s under TCG)
+WAIT_LOOPS      equ 1 << 26             ; PAUSEs before the BSP gives up (seconds under TCG)
 
 FW_CFG_PORT_SEL  equ 0x510              ; QEMU's fw_cfg, I/O port interface
 FW_CFG_PORT_DATA equ 0x511
@@ -141,6 +142,7 @@ putdec:
         ret
 
 ; The APs' start-up code, run from its copy at TRAMPOLINE.
+align 8
 trampoline_start:
 bits 16
         cli

@@ -103,8 +103,8 @@ Options:
   --guest-kernel-half   the L2 guest's own code runs in the kernel half of the
                         address space, as L1's does (a Linux guest): the
                         trace's RIPs there are the guest's and are not named
-                        as L1's (a guest below it, as pvspin, never runs
-                        there, so such a RIP is L1's code)
+                        as L1's (without it, as for pvspin, which never runs
+                        there, such a RIP is L1's code)
   --l1-no-anchor        experiment hook: no kvm-anchor in L1, so the static
                         keys KVM moves per guest are patched at every L2 boot
                         (kvm-anchor.c)
