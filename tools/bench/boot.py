@@ -3,8 +3,8 @@
 # boot.py: make bench-boot: pvspin's whole-process boot time beside QEMU's floor, with where the time goes.
 """make bench-boot: how long pvspin takes from QEMU's start to its exit,
 beside QEMU's floor (a guest that prints a line and exits at once), the
-SMP floor (a guest that takes every AP to long mode, then exits: what
-starting the APs costs any guest) and, with --kut FILE (or KUT=FILE),
+SMP floor (a guest that takes every AP to long mode, then exits: the
+least that starting the APs costs a guest) and, with --kut FILE (or KUT=FILE),
 kvm-unit-tests' smptest, interleaved per vCPU count on the same QEMU options
 (TCG, q35 + qboot, as run-qemu.sh).
 
@@ -24,8 +24,8 @@ on a host shared with other work the wall times spread widely, the CPU
 time much less, so it shows what a change saved.
 Repetitions: --reps N (default 7; 3 at 255 vCPUs). Writes DIR/results.md
 (tables, the machine named) and DIR/results.jsonl (one object per vCPU
-count, its fields in docs/bench.md; DIR defaults to build/bench-boot). Status: 0 done, 1 a guest
-failed, 2 bad input.
+count, its fields in docs/bench.md; DIR defaults to build/bench-boot).
+Status: 0 done, 1 a guest failed, 2 bad input.
 """
 import argparse
 import json
