@@ -236,18 +236,25 @@ start_kvm_trace() {
 	fi
 	# The exit that ended a vCPU (SVM_EXIT_SHUTDOWN): the RIP it shut down
 	# at; and every exit with a RIP no pvspin code has (above 4 GiB): the
-	# first of them says at which exit L0 left the vCPU with such a RIP.
-	if echo "exit_reason == $SVM_EXIT_SHUTDOWN || guest_rip > 0xffffffff" \
+	# first of them says at which exit L0 left the vCPU with such a RIP. A
+	# guest that runs in the kernel half (GUEST_KERNEL_HALF=1) has all its
+	# exits there: only its shutdowns are kept, or its routine exits would
+	# fill the buffer before one came.
+	high_rip=" || guest_rip > 0xffffffff"
+	[ "$GUEST_KERNEL_HALF" = 1 ] && high_rip=""
+	if echo "exit_reason == $SVM_EXIT_SHUTDOWN$high_rip" \
 		>"$TRACE_DIR/events/kvm/kvm_exit/filter" 2>/dev/null &&
 		echo 1 >"$TRACE_DIR/events/kvm/kvm_exit/enable" 2>/dev/null; then
-		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_exit(shutdown or RIP above 4 GiB)"
+		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_exit(shutdown${high_rip:+ or RIP above 4 GiB})"
 	fi
 	# The instructions KVM's emulator decoded outside 64-bit mode (the AP
 	# trampoline: ~7 an AP), at an address no pvspin code has (above 4 GiB),
 	# or failed: CS base, RIP, bytes and mode, the context of a fault above.
 	# With nrips=0 every intercepted instruction is decoded to be skipped,
 	# so 64-bit code is left out: its IPIs alone would flood the buffer.
-	if echo "flags < $KVM_EMUL_INSN_F_CS_L || rip > 0xffffffff || failed != 0" \
+	high_rip=" || rip > 0xffffffff"
+	[ "$GUEST_KERNEL_HALF" = 1 ] && high_rip=""
+	if echo "flags < $KVM_EMUL_INSN_F_CS_L$high_rip || failed != 0" \
 		>"$TRACE_DIR/events/kvm/kvm_emulate_insn/filter" 2>/dev/null &&
 		echo 1 >"$TRACE_DIR/events/kvm/kvm_emulate_insn/enable" 2>/dev/null; then
 		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_emulate_insn(not 64-bit)"
