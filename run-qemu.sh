@@ -97,6 +97,8 @@ options:
 nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
   --l1-kernel PKG     Debian kernel package for the L1 host
   --l1-smp N          L1 vCPUs (default 2)       --l1-mem MB   L1 memory
+  --l1-param M.P=V    a parameter for L1's KVM modules, e.g. kvm_amd.npt=0
+                      (repeatable; the L1 line of each result lists them all)
   --l0-tcg MODE       multi (default) or single: L0's TCG runs L1's CPUs on
                       a host thread each, or all on one in turns (avoids
                       QEMU 7.2's thread races that now and then break an L2
@@ -142,7 +144,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 # ---- options -------------------------------------------------------------
 smp=4 mem=256 accel=auto machine=q35 firmware='' cpu='' use_iso=0 pin='' timeout=120
 boot='' iso_flag=0 exit_via=debug-exit exit_given=0 guest=pvspin hv_bit=on
-log='' reset_log='' qaccel_for_bed=0 dry_run=0 batch='' l1_kernel='' l1_smp='' l1_mem='' l0_tcg='' gdb_port='' timeout_given=0 hyperv=0 diag_dir=''
+log='' reset_log='' qaccel_for_bed=0 dry_run=0 batch='' l1_kernel='' l1_smp='' l1_mem='' l1_params=() l0_tcg='' gdb_port='' timeout_given=0 hyperv=0 diag_dir=''
 lava_job=0 lava_image_url=''
 xen_cpus='' xen_sched='' xen_args=() verbose=0
 qemu_extra=() guest_args=()
@@ -182,6 +184,7 @@ parse_args() {
 		--l1-kernel) need_value "$@"; l1_kernel=$2; shift ;;
 		--l1-smp) need_value "$@"; l1_smp=$2; shift ;;
 		--l1-mem) need_value "$@"; l1_mem=$2; shift ;;
+		--l1-param) need_value "$@"; l1_params+=("$2"); shift ;;
 		--l0-tcg) need_value "$@"; l0_tcg=$2; shift ;;
 		--diag-dir) need_value "$@"; diag_dir=$2; shift ;;
 		--xen-cpus) need_value "$@"; xen_cpus=$2; shift ;;
@@ -234,7 +237,7 @@ validate_args() {
 		die_usage "--smp $smp: more than $TCG_MAX_VCPUS vCPUs needs --machine q35 (x2APIC)"
 	fi
 	if [ "$accel" != nested ]; then
-		[ -z "$batch$l1_kernel$l1_smp$l1_mem$l0_tcg$diag_dir" ] || die_usage "--batch, --diag-dir, --l1-* and --l0-tcg go with --accel nested"
+		[ -z "$batch$l1_kernel$l1_smp$l1_mem${l1_params[*]}$l0_tcg$diag_dir" ] || die_usage "--batch, --diag-dir, --l1-* and --l0-tcg go with --accel nested"
 	else
 		[ -z "$reset_log" ] || die_usage "--reset-log: under --accel nested every L2 run's reset log comes back through --diag-dir"
 	fi
@@ -772,6 +775,8 @@ run_nested() {
 	[ -n "$l1_kernel" ] && nargs+=(--l1-kernel "$l1_kernel")
 	[ -n "$l1_smp" ] && nargs+=(--l1-smp "$l1_smp")
 	[ -n "$l1_mem" ] && nargs+=(--l1-mem "$l1_mem")
+	local l1p
+	for l1p in "${l1_params[@]}"; do nargs+=(--l1-param "$l1p"); done
 	[ -n "$l0_tcg" ] && nargs+=(--l0-tcg "$l0_tcg")
 	# Each call keeps its own diagnostics: a second call (tests/boot.sh's
 	# retry, a soak's next batch) must not wipe the first one's evidence.

@@ -415,6 +415,24 @@ class Peer(unittest.TestCase):
         self.assertEqual(run_qemu_options(opts, runs[0])[-4:], ["--hypervisor-bit", "off", "--timeout", "60"])
         self.assertTrue(nested_batch_line(opts, runs[2]).startswith("--guest linux --smp 2"))
 
+    def test_l1_params(self):
+        """--l1-param reaches run-qemu.sh for pvspin's L1 and the peer's alike; only with --accel nested"""
+        from pvbench.nested import batch_argv
+        opts = peer_options(Path("/out"), [Config(2, (0, 1))], accel="nested",
+                            l1_params=("kvm_amd.npt=0", "kvm.halt_poll_ns=0"))
+        for guest in ("pvspin", "linux"):
+            argv = batch_argv(opts, guest, Path("/out/b.batch"))
+            self.assertEqual([argv[i + 1] for i, w in enumerate(argv) if w == "--l1-param"],
+                             ["kvm_amd.npt=0", "kvm.halt_poll_ns=0"], guest)
+        self.assertNotIn("--l1-param", batch_argv(options(Path("/out"), [Config(2, (0, 1))], accel="nested"),
+                                                  "pvspin", Path("/out/b.batch")))
+        with tempfile.TemporaryDirectory() as tmp:
+            for args, why in ((["--l1-param", "kvm_amd.npt=0"], "--l1-param goes with --accel nested"),
+                              (["--accel", "nested", "--l1-param", "npt=0"], "MODULE.PARAM=VALUE")):
+                opts, err, status = self.parse(tmp, *args)
+                self.assertEqual(status, 2, args)
+                self.assertRegex(err, why)
+
     def test_peer_log(self):
         """the peer's verdict is its lock's; its window ends at the stats line its result names"""
         from pvbench.hostrun import VmWatch

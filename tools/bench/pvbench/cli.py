@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pvspin import facts
+from pvspin.nested.options import MODULE_PARAM_RE
 
 from .common import (BENCH_DIR, DEFAULT_RUN_QEMU, GNUPLOT_INSTALL, UsageError, die_usage)
 from .config import (LOCKS, MAX_VCPUS, MAX_VMS, SCHED_MODE, cross_product, format_cpuset, int_in,
@@ -202,6 +203,9 @@ def build_parser():
                         f"~{SCHED_MODE}NAME (default: run-qemu.sh's own, no ~{SCHED_MODE} in the label)")
     h.add_argument("--l1-smp", metavar="N",
                    help=f"L1 vCPUs under --accel nested (default {DEFAULT_L1_CPUS})")
+    h.add_argument("--l1-param", action="append", default=[], metavar="M.P=V",
+                   help="a parameter of L1's KVM modules under --accel nested, for pvspin's "
+                        "boots and the peer's alike (run-qemu.sh --l1-param; repeatable)")
     h.add_argument("--pin-vcpus", action="store_true",
                    help="pin each vCPU thread to one CPU of the cpuset, round-robin "
                         "(through QMP; not under nested)")
@@ -281,6 +285,7 @@ class Options:
     peer_timeout: int
     lava_jobs: Path = None      # --lava-jobs DIR: write jobs instead of booting
     lava_image_url: str = ""
+    l1_params: tuple = ()       # run-qemu.sh --l1-param, each
 
 
 def available_cpus(accel, l1_smp):
@@ -479,6 +484,11 @@ def parse_args(argv):
             raise UsageError(f"--pv '{a.pv}': accepted: {', '.join(PV_MODES)}")
         if a.l1_smp is not None and a.accel != "nested":
             raise UsageError("--l1-smp goes with --accel nested")
+        if a.l1_param and a.accel != "nested":
+            raise UsageError("--l1-param goes with --accel nested")
+        for param in a.l1_param:
+            if not MODULE_PARAM_RE.match(param):
+                raise UsageError(f"--l1-param '{param}': MODULE.PARAM=VALUE, e.g. kvm_amd.npt=0")
         if a.pin_vcpus and a.accel == "nested":
             raise UsageError("--pin-vcpus: under --accel nested the vCPU threads belong to "
                              "L1's QEMU, out of reach; use it with tcg, kvm or auto")
@@ -533,6 +543,6 @@ def parse_args(argv):
             shapes=shapes, peer=peer, peer_lock=peer_lock, long_hold_ms=long_hold_ms,
             hypervisor_bit=a.hypervisor_bit, peer_timeout=peer_timeout,
             lava_jobs=Path(a.lava_jobs).resolve() if a.lava_jobs is not None else None,
-            lava_image_url=a.lava_image_url or "")
+            lava_image_url=a.lava_image_url or "", l1_params=tuple(a.l1_param))
     except UsageError as e:
         die_usage(str(e))

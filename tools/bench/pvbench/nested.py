@@ -71,12 +71,19 @@ def run_nested(opts, runs):
             run_batch(opts, mine, guest, name, progress)
 
 
+def batch_argv(opts, guest, batch):
+    """run-qemu.sh's command for one L1 boot running BATCH: the same L1 (CPUs,
+    KVM module parameters) for pvspin's boots and the peer's."""
+    return [str(opts.run_qemu), *(["--guest", LINUX] if guest == LINUX else []),
+            "--accel", "nested", "--l1-smp", str(opts.l1_smp),
+            *(w for p in opts.l1_params for w in ("--l1-param", p)), "--batch", str(batch)]
+
+
 def run_batch(opts, runs, guest, name, progress):
     batch = opts.out / f"{name}.batch"
     batch.write_text("".join(nested_batch_line(opts, r) + "\n" for r in runs))
     whole_log, whole_err = opts.out / "logs" / f"{name}-batch.log", opts.out / "logs" / f"{name}-batch.err"
-    argv = [str(opts.run_qemu), *(["--guest", LINUX] if guest == LINUX else []),
-            "--accel", "nested", "--l1-smp", str(opts.l1_smp), "--batch", str(batch)]
+    argv = batch_argv(opts, guest, batch)
     splitter = RunSplitter(runs, progress)
     with open(whole_log, "wb") as whole, open(whole_err, "wb") as err:
         proc = procs.Group(argv, stdout=subprocess.PIPE, stderr=err, cwd=REPO)

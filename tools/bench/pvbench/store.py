@@ -25,11 +25,12 @@ FORMAT = 1
 OPTION_FIELDS = ("locks", "reps", "duration_ms", "warmup_ms", "hold_ns", "think_ns", "pv",
                  "guest", "accel", "l1_smp", "pin_vcpus", "seed", "stall_mechanism", "timeout", "slice_ns",
                  "slice_source", "shapes", "peer", "peer_lock", "long_hold_ms", "hypervisor_bit",
-                 "peer_timeout")
+                 "peer_timeout", "l1_params")
 DEFAULT_SEED = 1                # a matrix.json written before --seed
 # What a matrix.json written before the Linux peer and the shapes ran.
 OPTION_DEFAULTS = {"seed": DEFAULT_SEED, "stall_mechanism": "auto", "shapes": [DEFAULT_SHAPE],
-                   "peer": "", "peer_lock": "", "long_hold_ms": 0, "hypervisor_bit": "on"}
+                   "peer": "", "peer_lock": "", "long_hold_ms": 0, "hypervisor_bit": "on",
+                   "l1_params": []}
 # The environment the summary shows (env.gather_env()).
 ENV_KEYS = ("qemu_version", "host_cpu_model", "host_cpus_online", "host_kernel",
             "guest_revision", "slice_source")
@@ -84,6 +85,7 @@ def options_from_json(doc, out, plot, quiet):
     for name, value in OPTION_DEFAULTS.items():
         options.setdefault(name, value)
     options.setdefault("peer_timeout", options["timeout"])
+    options["l1_params"] = tuple(options["l1_params"])
     run_qemu = Path(options.pop("run_qemu"))
     return Options(**options, configs=configs, run_qemu=run_qemu, out=out,
                    default_out=False, plot=plot, quiet=quiet)
