@@ -297,6 +297,10 @@ def unit_translate():
 
 
 # -- boots -------------------------------------------------------------------------
+# L1's KVM shadows L2's page tables for the peer (kvm_amd.npt=0): with nested
+# paging under QEMU 7.2's TCG, L2 Linux's boot resets or hangs now and then
+# at its PCI set-up, below the guest (docs/notes/nested-failures-below-the-guest.md).
+L1_PARAMS = ["--l1-param", "kvm_amd.npt=0"]
 # (name, run-qemu.sh options, guest options, expected status, {result field: value})
 CASES = [
     ("TCG, hypervisor bit on: virt_spin_lock", ["--accel", "tcg", "--smp", "4"],
@@ -309,7 +313,7 @@ CASES = [
      ["lock=spinlock"], status.BAD_INPUT, None),
     ("TCG: the timeout ends the run with 124", ["--accel", "tcg", "--smp", "4", "--timeout", "3"],
      ["duration_ms=60000"], status.TIMEOUT, None),
-    ("nested KVM: pvqspinlock", ["--accel", "nested", "--smp", "4"],
+    ("nested KVM: pvqspinlock", ["--accel", "nested", "--smp", "4", *L1_PARAMS],
      ["lock=spin_lock", "duration_ms=3000"], status.PASS, {"lock_impl": "pvqspinlock", "violations": 0}),
 ]
 # One L1 boot, two L2 runs: (run-qemu.sh options and guest options of each
@@ -385,6 +389,10 @@ def boot(name, args, guest, want_status, want_fields):
                 problems.append("no lpj from the 1-vCPU probe")
             if r.get("guest") != "linux":
                 problems.append("no guest=linux")
+            if "--l1-param" in args:
+                npt = r.get("env", {}).get("l1", {}).get("modules", {}).get("kvm_amd", {}).get("npt")
+                if npt != "N":
+                    problems.append(f"L1's kvm_amd npt={npt!r}: --l1-param kvm_amd.npt=0 did not reach L1")
     lines = p.stdout.splitlines()
     if lines and runner.is_l1_line(lines[0]):        # a nested run names its L1 first
         lines = lines[1:]
@@ -404,7 +412,7 @@ def nested_batch():
     batch = LOG_DIR / "nested-batch.txt"
     batch.write_text("".join(line + "\n" for line, _, _ in NESTED_BATCH))
     t0 = time.monotonic()
-    p = run_nested_once_more([str(RUN_QEMU), "--guest", "linux", "--accel", "nested", "--batch", str(batch)],
+    p = run_nested_once_more([str(RUN_QEMU), "--guest", "linux", "--accel", "nested", *L1_PARAMS, "--batch", str(batch)],
                              LOG_DIR / "nested-batch.log", LOG_DIR / "nested-batch.diag")
     (LOG_DIR / "nested-batch.log").write_text(p.stdout + "\n--- stderr\n" + p.stderr)
     problems = []
