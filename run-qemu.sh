@@ -98,7 +98,8 @@ nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
   --l1-kernel PKG     Debian kernel package for the L1 host
   --l1-smp N          L1 vCPUs (default 2)       --l1-mem MB   L1 memory
   --l1-param M.P=V    a parameter for L1's KVM modules, e.g. kvm_amd.npt=0
-                      (repeatable; the L1 line of each result lists them all)
+                      (repeatable; the L1 line of each result lists kvm's
+                      and kvm_amd's)
   --l0-tcg MODE       multi (default) or single: L0's TCG runs L1's CPUs on
                       a host thread each, or all on one in turns (avoids
                       QEMU 7.2's thread races that now and then break an L2
@@ -754,14 +755,17 @@ run_nested() {
 	: > "$jobs"
 	if [ -n "$batch" ]; then
 		local line
-		local batch_guest=$guest
+		local batch_guest=$guest batch_l1="$l1_kernel|$l1_smp|$l1_mem|${l1_params[*]}|$l0_tcg"
 		while IFS= read -r line || [ -n "$line" ]; do
 			[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
 			# Each batch line is parsed like a command line, with the
-			# defaults of this invocation; one boot of L1 runs one guest.
+			# defaults of this invocation; one boot of L1 runs one guest,
+			# on the L1 the command line describes.
 			( eval "parse_args $line"
 			  [ "$guest" = "$batch_guest" ] ||
 				die_usage "--batch: a line with --guest $guest in a batch of --guest $batch_guest (one guest per batch)"
+			  [ "$l1_kernel|$l1_smp|$l1_mem|${l1_params[*]}|$l0_tcg" = "$batch_l1" ] ||
+				die_usage "--batch: a line with --l1-* or --l0-tcg: L1's options go on the command line (one L1 boot per batch)"
 			  validate_args; nested_job_line >> "$jobs"
 			  [ "$guest" = pvspin ] || peer_plan_line >> "$tmp/plans" ) || exit $?
 		done < "$batch"

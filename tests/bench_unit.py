@@ -517,7 +517,8 @@ class Peer(unittest.TestCase):
         self.assertIn("### tas (locktorture)", text)
 
     def test_store(self):
-        """the peer's options, boots and records are stored; an older matrix.json reads as pvspin's default shape"""
+        """the peer's options, L1's parameters, boots and records are stored; an older matrix.json reads as
+        pvspin's default shape and no L1 parameters"""
         from pvbench.variants import PVSPIN_DEFAULT, Variant
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
@@ -527,20 +528,22 @@ class Peer(unittest.TestCase):
                     Run(config, 1, 1, out / "logs/b.log", out / "logs/b.err", 0, 6.5, "tcg", variant=linux)]
             records = [peer_record("2@0-1", "pvspin", "default", "tas", 10.0),
                        peer_record("2@0-1", "linux", "locktorture", "spin_lock", 20.0, "qspinlock")]
-            bench = Bench(peer_options(out, [config], long_hold_ms=3, hypervisor_bit="off", peer_timeout=90),
+            bench = Bench(peer_options(out, [config], long_hold_ms=3, hypervisor_bit="off", peer_timeout=90,
+                                       l1_params=("kvm_amd.npt=0",)),
                           ENV, ["matrix.py"], "2026-01-01T00:00:00+00:00", None, runs, records)
             save(bench)
             self.assertEqual(load(out, plot=False, quiet=True), bench)
             doc = json.loads((out / "matrix.json").read_text())
-            for name in ("shapes", "peer", "peer_lock", "long_hold_ms", "hypervisor_bit", "peer_timeout"):
+            self.assertEqual(doc["options"]["l1_params"], ["kvm_amd.npt=0"])
+            for name in ("shapes", "peer", "peer_lock", "long_hold_ms", "hypervisor_bit", "peer_timeout", "l1_params"):
                 del doc["options"][name]
             for run in doc["runs"]:
                 del run["variant"]
             (out / "matrix.json").write_text(json.dumps(doc))
             (out / "results.jsonl").write_text(json.dumps(records[0]) + "\n")
             old = load(out, plot=False, quiet=True)
-            self.assertEqual((old.opts.peer, old.opts.shapes, old.opts.hypervisor_bit, old.opts.peer_timeout),
-                             ("", ["default"], "on", 60))
+            self.assertEqual((old.opts.peer, old.opts.shapes, old.opts.hypervisor_bit, old.opts.peer_timeout,
+                              old.opts.l1_params), ("", ["default"], "on", 60, ()))
             self.assertEqual({r.variant for r in old.runs}, {PVSPIN_DEFAULT})
 
 

@@ -70,6 +70,25 @@ def unwritable_files():
                       f"status {p.returncode}; stderr {p.stderr.strip()[-200:]!r}")
 
 
+def batch_l1_options():
+    """A --batch line may not change L1 (one L1 boot per batch): its --l1-*
+    and --l0-tcg go on the command line."""
+    with tempfile.TemporaryDirectory() as d:
+        for opt in (["--l1-param", "kvm_amd.npt=0"], ["--l1-smp", "3"], ["--l0-tcg", "single"]):
+            batch = f"{d}/batch"
+            with open(batch, "w") as f:
+                f.write("--smp 2 -- test=smp\n" + " ".join(opt) + " --smp 2 -- test=smp\n")
+            p = run("--accel", "nested", "--batch", batch, "--dry-run")
+            check(f"run-qemu.sh --batch: a line with {opt[0]} is status 2",
+                  p.returncode == status.BAD_INPUT and "L1's options go on the command line" in p.stderr,
+                  f"status {p.returncode}; stderr {p.stderr.strip()[-200:]!r}")
+        with open(batch, "w") as f:
+            f.write("--smp 2 -- test=smp\n--smp 4 -- test=smp\n")
+        p = run("--accel", "nested", "--l1-param", "kvm_amd.npt=0", "--batch", batch, "--dry-run")
+        check("run-qemu.sh --batch: --l1-param on the command line, for the batch's L1, is fine",
+              p.returncode == 0, f"status {p.returncode}; stderr {p.stderr.strip()[-200:]!r}")
+
+
 def ktap_results(stdout):
     plan = re.search(r"^1\.\.(\d+)$", stdout, re.M)
     results = re.findall(r"^((?:not )?ok) (\d+)(.*)$", stdout, re.M)
@@ -101,6 +120,7 @@ def main(argv):
         return 2
     missing_values()
     unwritable_files()
+    batch_l1_options()
     if "--no-boots" in argv:
         counts["skipped"] += 1
         print("skip a triple fault keeps the plan: --no-boots")

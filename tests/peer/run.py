@@ -330,6 +330,21 @@ BAD_RUNNER_OPTIONS = [["--boot", "pvh"], ["--iso"], ["--exit", "debug-exit"], ["
                       ["--guest"], ["--hypervisor-bit"]]
 
 
+def l1_params_problems(result):
+    """L1_PARAMS as the result's L1 has them (its env names kvm's and
+    kvm_amd's parameters): [] when every one reached L1."""
+    modules = result.get("env", {}).get("l1", {}).get("modules", {})
+    problems = []
+    for param in L1_PARAMS[1::2]:
+        name, value = param.split("=", 1)
+        module, key = name.split(".", 1)
+        got = modules.get(module, {}).get(key)
+        # Y/N for booleans; KVM takes 0/1 for them on the command line
+        if got not in (value, {"0": "N", "1": "Y"}.get(value)):
+            problems.append(f"L1's {name}={got!r}: --l1-param {param} did not reach L1")
+    return problems
+
+
 def below_guest(stdout, stderr=""):
     """Why a failed nested run failed below the guest, or '': the bed itself
     failed (L1 panicked or stalled) or the machine reset without Linux
@@ -390,9 +405,7 @@ def boot(name, args, guest, want_status, want_fields):
             if r.get("guest") != "linux":
                 problems.append("no guest=linux")
             if "--l1-param" in args:
-                npt = r.get("env", {}).get("l1", {}).get("modules", {}).get("kvm_amd", {}).get("npt")
-                if npt != "N":
-                    problems.append(f"L1's kvm_amd npt={npt!r}: --l1-param kvm_amd.npt=0 did not reach L1")
+                problems += l1_params_problems(r)
     lines = p.stdout.splitlines()
     if lines and runner.is_l1_line(lines[0]):        # a nested run names its L1 first
         lines = lines[1:]
@@ -440,6 +453,7 @@ def nested_batch():
                 problems.append(f"run {i}: {k}={results[0].get(k)!r}, want {v!r}")
         if results[0].get("env", {}).get("accel") != "nested":
             problems.append(f"run {i}: no nested env")
+        problems += [f"run {i}: {p}" for p in l1_params_problems(results[0])]
     check(f"boot: nested KVM batch, one L1 boot: a pass and lock_busted ({time.monotonic() - t0:.0f} s)",
           not problems, "; ".join(problems) + f" (log {LOG_DIR / 'nested-batch.log'}; stderr ends: "
           + " | ".join(p.stderr.strip().splitlines()[-4:]) + ")")

@@ -251,13 +251,14 @@ start_kvm_trace() {
 	# trampoline: ~7 an AP), at an address no pvspin code has (above 4 GiB),
 	# or failed: CS base, RIP, bytes and mode, the context of a fault above.
 	# With nrips=0 every intercepted instruction is decoded to be skipped,
-	# so 64-bit code is left out: its IPIs alone would flood the buffer.
+	# so 64-bit code is left out: its IPIs alone would flood the buffer
+	# (and a guest in the kernel half has all of its code above 4 GiB).
 	high_rip=" || rip > 0xffffffff"
 	[ "$GUEST_KERNEL_HALF" = 1 ] && high_rip=""
 	if echo "flags < $KVM_EMUL_INSN_F_CS_L$high_rip || failed != 0" \
 		>"$TRACE_DIR/events/kvm/kvm_emulate_insn/filter" 2>/dev/null &&
 		echo 1 >"$TRACE_DIR/events/kvm/kvm_emulate_insn/enable" 2>/dev/null; then
-		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_emulate_insn(not 64-bit)"
+		KVM_TRACE="$KVM_TRACE${KVM_TRACE:+,}kvm_emulate_insn(not 64-bit${high_rip:+, above 4 GiB}, failed)"
 	fi
 	# A full buffer keeps its first events: a vCPU caught in a loop of
 	# faults fills it in under a second, and how the loop began matters.
