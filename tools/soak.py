@@ -42,7 +42,6 @@ import datetime
 import json
 import os
 import random
-import re
 import signal
 import sys
 import time
@@ -51,6 +50,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, 'tools'))
 import pvlog  # noqa: E402
 from pvspin import facts, procs, status  # noqa: E402
+from pvspin.nested import report  # noqa: E402
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = status.PASS, status.TEST_FAILURE, status.BAD_INPUT
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -93,12 +93,10 @@ NESTED_INJECT_KINDS = ('none', 'spurious_wake', 'kick_delay_us')  # no drop_kick
 NESTED_DURATIONS_MS = (200, 500, 1000)
 NESTED_TIMEOUT_S = 300
 NESTED_CLASS = 'nested-kvm batch'     # its class in the results and the summary
-# The nested bed's one line when it failed (tools/pvspin/nested/report.py),
-# status.NO_VMM with it. Its reasons that start with "L1 " are L1 failing
-# below the guest (stalled, stopped, over its limit); "after N of M runs"
-# says how many of the batch's runs L1 finished before that.
-BED_FAILURE_RE = re.compile(r'bed failure: (L1 .*)')
-BED_FINISHED_RE = re.compile(r'after (\d+) of \d+ runs')
+# The nested bed's failure reasons (report.bed_failure(), status.NO_VMM
+# with it) that start with this are L1 failing below the guest (stalled,
+# stopped, over its limit).
+BED_L1_REASON = 'L1 '
 BED_TRIES = 2           # a batch L1 failed below the guest is run once more
 DEFAULT_MAX_DURATION_MS = 40000
 DEFAULT_NESTED_EVERY = 8            # a batch takes ~45 s, a TCG run ~15 s
@@ -277,14 +275,10 @@ def l1_failure(err_path):
     nested bed's stderr; ('', 0) when there is none."""
     try:
         with open(err_path, encoding='utf-8', errors='replace') as f:
-            for line in f:
-                m = BED_FAILURE_RE.search(line)
-                if m:
-                    done = BED_FINISHED_RE.search(m.group(1))
-                    return m.group(1).strip(), int(done.group(1)) if done else 0
+            reason = report.bed_failure(f.read())
     except OSError:
-        pass
-    return '', 0
+        return '', 0
+    return (reason, report.runs_done(reason)) if reason.startswith(BED_L1_REASON) else ('', 0)
 
 
 def judge_run(run, code):

@@ -261,6 +261,19 @@ class TestOptions(Scratch):
             self.assertIn(msg, str(cm.exception))
 
 
+class TestBedFailureLine(unittest.TestCase):
+    def test_reason_and_runs_done(self):
+        """the failure line the bed says is the one its callers read, runs done included"""
+        out = io.StringIO()
+        reason = f"L1 stopped {report.RUNS_DONE.format(done=2, total=5)} (L1 QEMU exited 0)"
+        report.Reporter(out).say(f"{report.BED_FAILURE}: {reason}")
+        text = "run-qemu.sh: accel=nested\n" + out.getvalue() + "run-qemu.sh: try --help\n"
+        self.assertEqual(report.bed_failure(text), reason)
+        self.assertEqual(report.runs_done(report.bed_failure(text)), 2)
+        self.assertEqual(report.bed_failure("nested-run.sh: L1 ready\n"), "")
+        self.assertEqual(report.runs_done("L1 boot timed out"), 0)
+
+
 class TestCpio(Scratch):
     def test_tree_read_back(self):
         root = self.dir / "root"

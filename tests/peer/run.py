@@ -25,6 +25,7 @@ REPO = HERE.parents[1]
 PEER = REPO / "tools" / "peer" / "linux"
 sys.path[:0] = [str(REPO / "tools"), str(PEER)]
 from pvspin import facts, runner, status  # noqa: E402
+from pvspin.nested import report  # noqa: E402
 import options  # noqa: E402
 import build  # noqa: E402
 import console as consolemod  # noqa: E402
@@ -351,8 +352,9 @@ def below_guest(stdout, stderr=""):
     asking or reporting it. (A Linux guest's RIPs share the kernel half with
     L1's, so L1's trace cannot tell its vCPU running L1's code; the bed
     leaves them unnamed: run-qemu.sh passes --guest-kernel-half.)"""
-    if "nested-run.sh: bed failure" in stderr:
-        return "the nested bed failed: " + stderr.split("nested-run.sh: bed failure", 1)[1][:160].strip()
+    reason = report.bed_failure(stderr)
+    if reason:
+        return "the nested bed failed: " + reason[:160]
     m = re.search(r"^run-qemu\.sh: nested bed reported \d+ of \d+ runs$", stderr, re.M)
     if m:
         return "the bed lost runs: " + m.group(0)

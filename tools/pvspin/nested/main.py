@@ -15,7 +15,7 @@ from .. import deps
 from . import cache, jobcpio, options, results
 from .l1 import L1Run
 from .options import L1_BOOT_ALLOWANCE_S, L1_READY_BASE_S, L1_READY_PER_CPU_S, PER_RUN_ALLOWANCE_S
-from .report import EXIT_BED, EXIT_OK, EXIT_USAGE, PROG, REPORT, BedFailure, UsageError, log, say
+from .report import BED_FAILURE, EXIT_BED, EXIT_OK, EXIT_USAGE, PROG, REPORT, BedFailure, UsageError, log, say
 
 DEPS_PURPOSE = "nested"
 
@@ -114,13 +114,13 @@ def main(argv=None):
         sys.stderr.write(options.usage())
         return EXIT_USAGE
     except BedFailure as e:
-        say(f"bed failure: {e}")
+        say(f"{BED_FAILURE}: {e}")
         return EXIT_BED
     except Interrupted as e:
-        say(f"bed failure: interrupted by {e}")
+        say(f"{BED_FAILURE}: interrupted by {e}")
         return EXIT_BED
     except Exception as e:  # noqa: BLE001 - any other failure is the bed's, said in one line
-        say(f"bed failure: unexpected failure: {type(e).__name__}: {e}")
+        say(f"{BED_FAILURE}: unexpected failure: {type(e).__name__}: {e}")
         return EXIT_BED
     finally:
         for s, h in old.items():

@@ -13,7 +13,7 @@ from .. import status
 from . import monitor
 from .control import control_lines, parse_control, read_lines
 from .l1 import DUMP_BEFORE_S, STATUS_KILLED
-from .report import BedFailure, log, raw, say
+from .report import RUNS_DONE, BedFailure, log, raw, say
 
 # Lines of L1's console that say why its kernel died (the first of each kind).
 L1_DEATH_RE = re.compile(r"Kernel panic|BUG:|Oops|general protection fault|double fault|"
@@ -179,7 +179,7 @@ def collect(work, o, njobs, l1_status, timeout_used):
     stalled = work / "l1-stalled"
     if stalled.is_file() and stalled.stat().st_size:
         diag.l1_log_dump("when L1's watchdog reported it")
-        raise BedFailure(f"L1 stalled after {n} of {njobs} runs: its watchdog reports a CPU stuck for "
+        raise BedFailure(f"L1 stalled {RUNS_DONE.format(done=n, total=njobs)}: its watchdog reports a CPU stuck for "
                          f"{o.stall_limit_s} s or more (--l1-stall-limit): {stall_report(work)}")
     if reason:
         diag.l1_log_dump()
@@ -187,7 +187,7 @@ def collect(work, o, njobs, l1_status, timeout_used):
     if l1_status in (status.TIMEOUT, STATUS_KILLED):
         diag.l1_log_dump()
         if ready:
-            raise BedFailure(f"L1 run exceeded the limit of {timeout_used} s after {n} of {njobs} runs "
+            raise BedFailure(f"L1 run exceeded the limit of {timeout_used} s {RUNS_DONE.format(done=n, total=njobs)} "
                              f"({l1_end(work, l1_status)})")
         raise BedFailure(f"L1 boot timed out: KVM not ready within {timeout_used} s")
     if not done:
@@ -196,6 +196,6 @@ def collect(work, o, njobs, l1_status, timeout_used):
             raw(f"  L1 qemu: {line}")
         if not ready:
             raise BedFailure(f"L1 stopped before KVM was ready ({l1_end(work, l1_status)})")
-        raise BedFailure(f"L1 stopped after {n} of {njobs} runs ({l1_end(work, l1_status)})")
+        raise BedFailure(f"L1 stopped {RUNS_DONE.format(done=n, total=njobs)} ({l1_end(work, l1_status)})")
     if n != njobs:
         raise BedFailure(f"L1 reported {n} statuses for {njobs} runs")
