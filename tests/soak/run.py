@@ -18,6 +18,7 @@ from pathlib import Path
 TOP = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(TOP / 'tools'), str(TOP / 'tests')]
 from pvspin import procs, status  # noqa: E402
+from pvspin.nested import report  # noqa: E402
 from runner.tally import Tally  # noqa: E402
 
 SOAK = [sys.executable, str(TOP / 'tools' / 'soak.py')]
@@ -43,7 +44,7 @@ def soak(*args, env=None):
 
 
 L1_LINE = '# l1: {"kernel": "stand-in", "cpus": 4}'
-BED_STALL = 'L1 stalled after {} of 2 runs: a stand-in'
+BED_STALL = 'L1 stalled ' + report.RUNS_DONE.format(done='{}', total=2) + ': a stand-in'
 STAND_IN_LOCKUP = '# LOCKUP: CPU 0 made no progress for 13224 ms'
 DIAG_FILE = 'l1-console.log'
 
@@ -81,7 +82,7 @@ def nested_retry_case(scratch, outcomes):
         with open(log_path + '.err', 'w') as f:
             if kind != 'pass':
                 done = 0 if kind == 'below' else 1
-                f.write(f'nested-run.sh: bed failure: {BED_STALL.format(done)}\n')
+                report.Reporter(f).say(f'{report.BED_FAILURE}: {BED_STALL.format(done)}')
         return status.PASS if kind == 'pass' else status.NO_VMM
     s.execute = execute
     s.log = lambda msg: None
