@@ -53,6 +53,11 @@ class Status(unittest.TestCase):
                           guest["GUEST_CRASH"], guest["LOCKUP"]))
         self.assertEqual((status.TIMEOUT, status.NO_VMM), (124, 125))
 
+    def test_debug_exit(self):
+        """isa-debug-exit's status is the one run-qemu.sh maps back to the guest's verdict"""
+        self.assertEqual([status.debug_exit(v) for v in (0, 3)], [1, 7])
+        self.assertIn("$(( (n << 1) | 1 ))", (REPO / "run-qemu.sh").read_text())
+
     def test_meaning(self):
         """every status has its meaning, and no two share one"""
         every = (status.PASS, status.TEST_FAILURE, status.BAD_INPUT, status.GUEST_CRASH,

@@ -34,10 +34,10 @@ from pvspin.nested.report import EXIT_BED, EXIT_USAGE, PROG  # noqa: E402
 NESTED_RUN = TOP / "tools" / "nested" / "nested-run.sh"
 PVSPIN_IMAGE = Path(os.environ.get("PVSPIN_IMAGE") or TOP / "build" / "pvspin.elf")
 
-DEBUG_EXIT_OK = 1                  # isa-debug-exit status for value 0: (0 << 1) | 1
-TINY_EXIT_VALUE = 3                # tiny's exit=3: status (3 << 1) | 1 = 7
-TINY_EXIT_STATUS = (TINY_EXIT_VALUE << 1) | 1
-RESET_EXIT_STATUS = (status.GUEST_CRASH << 1) | 1   # pvspin's EXIT status 3 after a reset
+DEBUG_EXIT_OK = status.debug_exit(status.PASS)
+TINY_EXIT_VALUE = 3                # tiny's exit=3
+TINY_EXIT_STATUS = status.debug_exit(TINY_EXIT_VALUE)
+RESET_EXIT_STATUS = status.debug_exit(status.GUEST_CRASH)   # pvspin's EXIT status 3 after a reset
 TINY_HANG_TIMEOUT_S = 4            # a hanging run's own timeout
 JOB_TIMEOUT_S = 60
 PIPE_L1_LIMIT_S = 600              # an L1 limit far beyond the run

@@ -47,7 +47,7 @@ RUN_QEMU = REPO / "run-qemu.sh"
 DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 3, 255
 DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
-DEBUG_EXIT_PASS = 1             # isa-debug-exit status for the value 0
+DEBUG_EXIT_PASS = status.debug_exit(status.PASS)
 SMP_FLOOR_LINE = re.compile(rb"^ok 1 floor-smp aps=(\d+)$", re.M)
 RESULT_LINE = re.compile(rb"^(?:not )?ok \d+")
 PHASES = re.compile(rb'"boot_phases_us":\{[^}]*"total":(\d+)')

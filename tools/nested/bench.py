@@ -33,7 +33,7 @@ DEFAULT_REPS = 5
 L2_CPU_COUNTS = (1, 4, 16)
 EXTRA_RUNS = 4                  # runs in the "many small runs" batch
 JOB_TIMEOUT_S = 120
-DEBUG_EXIT_PASS = 1             # isa-debug-exit status for the value 0
+DEBUG_EXIT_PASS = status.debug_exit(status.PASS)
 L2_COMMON = ("-M q35 -bios qboot.rom -accel kvm -cpu host -m 128 -nodefaults -no-reboot -display none "
              "-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4")
 READY_RE = re.compile(r"L1 ready \(KVM loaded\) after ([0-9.]+) s")

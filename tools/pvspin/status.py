@@ -22,6 +22,12 @@ NO_VMM = 125
 KILLED = 128 + signal.SIGKILL
 
 
+def debug_exit(value):
+    """QEMU's own exit status when a guest writes VALUE to isa-debug-exit
+    (run-qemu.sh maps it back): (VALUE << 1) | 1."""
+    return (value << 1) | 1
+
+
 def _guest_statuses():
     text = EXIT_H.read_text()
     enum = re.search(r"enum exit_status \{(.*?)\};", text, re.S)
