@@ -105,7 +105,8 @@ nested KVM (--accel nested: a real KVM host booted under TCG runs the guest):
                       QEMU 7.2's thread races that now and then break an L2
                       vCPU, docs/nested.md, at the price of parallelism)
   --batch FILE        run every line of FILE (each: [run-qemu options] [-- guest
-                      options]) in one L1 boot; stdout carries all runs in order
+                      options]) in one L1 boot; stdout carries all runs in order;
+                      L1's options (--l1-*, --l0-tcg) go on the command line
   --diag-dir DIR      where the diagnostics of runs that failed go (default: a
                       new build/nested-diag/<UTC time>-<pid> per call, the
                       newest linked as build/nested-diag/latest, removed
