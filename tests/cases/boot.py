@@ -97,7 +97,8 @@ def below_guest(ctx):
     log and the bed's diagnostics kept beside (so the case still fails if
     it happens twice)."""
     diag = ctx.logs / f'{ctx.case.name}.diag'
-    why = fault_below_guest(ctx.status, ctx.text(), ctx.text(diag / 'run-1.l1-trace'))
+    traces = ''.join(ctx.text(t) for t in sorted(diag.glob('run-*.l1-trace')))
+    why = fault_below_guest(ctx.status, ctx.text(), traces)
     if why and diag.exists():
         first = ctx.logs / f'{ctx.case.name}-first.diag'
         shutil.rmtree(first, ignore_errors=True)
