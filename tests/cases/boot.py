@@ -5,6 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
+from pvspin.floors import UNITS
 from runner.registry import case, check, retry, setup
 
 # The phases of '# boot-phases:' (verbose=1), in boot order.
@@ -15,6 +16,7 @@ BOOT_PHASE_NAMES = ('page_tables bss entry console multiboot acpi tsc apic smp t
 HPET_SHORT_BODY = b'\0\0\0\0'
 # results.jsonl rounds its times to 0.01 ms.
 DIFF_ROUNDING_MS = 0.02
+UNIT_FLOORS = [u[0] for u in UNITS]
 
 
 @setup('hpet-short-table')
@@ -47,8 +49,9 @@ def boot_phases(ctx):
 @check('bench-boot-results')
 def bench_boot_results(ctx, out):
     """results.md: the header, a row for each of 1 and 2 vCPUs with one run,
-    medians and spreads, the machine; results.jsonl: those two rows, each
-    difference its medians' difference (bench/boot.py itself fails a run
+    medians and spreads, the machine, the unit-cost rows; results.jsonl:
+    those two rows, each difference its medians' difference, pvspin over
+    the floor in blocks, bytes and image, and the accounting adding up (bench/boot.py itself fails a run
     whose SMP floor did not count every AP)."""
     out = Path(out)
     md = ctx.text(out / 'results.md')
@@ -60,7 +63,9 @@ def bench_boot_results(ctx, out):
                 or not re.search(rf'^\| {n} \| 1 \| {span} \| {span} \| [-+][0-9]+ \| [0-9]+\.[0-9]+x '
                                  rf'\| {span} \| [-+][0-9]+ \|', md, re.M)
                 or not re.search(rf'^\| {n} \| smp-floor \| ', md, re.M)
-                or not re.search(r'^Machine: .*QEMU', md, re.M)):
+                or not re.search(r'^Machine: .*QEMU', md, re.M)
+                or not re.search(rf'^\| {n} \| -?[0-9.]+ \| -?[0-9.]+ \| -?[0-9.]+ \| [0-9,]+, [0-9,]+, [0-9,]+ \| ',
+                                 md, re.M)):
             return f'results.md lacks the header, the {n}-vCPU rows or the machine: {md[:900]!r}'
     try:
         rows = [json.loads(l) for l in ctx.text(out / 'results.jsonl').splitlines()]
@@ -72,7 +77,16 @@ def bench_boot_results(ctx, out):
             assert abs(r['diff_smp_floor_ms'] - (r['pvspin_ms']['median'] - r['smp_floor_ms']['median'])) \
                 < DIFF_ROUNDING_MS, 'diff_smp_floor_ms'
             assert r['ratio'] > 0 and r['machine'] and r['date'], 'ratio, machine, date'
-            assert set(r['breakdown_ms']) == {'floor', 'smp-floor', 'pvspin'}, 'breakdown of the three guests'
+            assert set(r['breakdown_ms']) == {'floor', 'smp-floor', 'pvspin', *UNIT_FLOORS}, \
+                'breakdown of every guest'
+            units = {'block', 'byte', 'image_kib'}
+            assert set(r['unit_us']) == units and set(r['pvspin_over_floor']) == units, 'unit costs'
+            over = r['pvspin_over_floor']
+            assert over['block'] > 0 and over['byte'] > 0 and over['image_kib'] > 0, \
+                'pvspin translates, prints and loads more than the floor'
+            e = r['explained_ms']
+            assert abs(e['total'] - sum(e[u] for u in units)) < DIFF_ROUNDING_MS, 'explained total'
+            assert abs(r['unexplained_ms'] - (r['diff_ms'] - e['total'])) < DIFF_ROUNDING_MS, 'unexplained'
     except (ValueError, KeyError, IndexError, AssertionError) as e:
         return f'results.jsonl: {type(e).__name__} {e}'
     return None

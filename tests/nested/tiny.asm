@@ -17,6 +17,11 @@
 ;     otherwise                    : exits with value 0
 ;     Exit is a 32-bit write to isa-debug-exit at port 0xf4, so QEMU's
 ;     status is (D << 1) | 1.
+;
+; make bench-boot's unit costs assemble it with one of (nasm -D, default 0):
+;   EXTRA_BLOCKS=N    N more distinct code blocks of 5 instructions, run once
+;   EXTRA_BYTES=N     N more bytes of serial output (one line of dots)
+;   EXTRA_IMAGE_KB=N  N KiB more .bss, which the loader copies like the rest
 
 bits 32
 
@@ -37,6 +42,28 @@ start:
         cli
         mov esp, stack_top
         mov [mbi_ptr], ebx
+
+%ifdef EXTRA_BLOCKS
+%assign blk 0
+%rep EXTRA_BLOCKS
+        add eax, 1
+        add ebx, eax
+        xor ecx, ebx
+        ror edx, 3
+        jmp extra_block_%[blk]          ; ends the block: each is translated on its own
+extra_block_%[blk]:
+%assign blk blk + 1
+%endrep
+        mov ebx, [mbi_ptr]
+%endif
+%ifdef EXTRA_BYTES
+        mov ecx, EXTRA_BYTES - 1
+.dots:  mov al, '.'
+        call putc
+        loop .dots
+        mov al, 10
+        call putc
+%endif
 
         mov esi, msg_hello
         call puts
@@ -131,4 +158,7 @@ section .bss
 mbi_ptr:    resd 1
 stack:      resb STACK_SIZE
 stack_top:
+%ifdef EXTRA_IMAGE_KB
+        resb EXTRA_IMAGE_KB * 1024
+%endif
 bss_end:

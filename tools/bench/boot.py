@@ -22,6 +22,15 @@ and pvspin's own boot_phases_us (guest clock) is shown beside them, and
 the host CPU time the QEMU process used (user + system, all its threads):
 on a host shared with other work the wall times spread widely, the CPU
 time much less, so it shows what a change saved.
+
+Unit costs, measured in the same interleaving: the floor with 4,000 more
+code blocks, with 4,000 more bytes of serial output and with 768 KiB more
+image each give what one block, one byte and one KiB of image cost on
+this host today (its median less the floor's, over the count). One
+untimed boot of pvspin and of the floor under -d in_asm counts the blocks
+each translates; pvspin's bytes and image size over the floor's, times
+those costs, are the part of pvspin - floor they explain; the rest is
+everything else (the guest's waits, device I/O, its APs).
 Repetitions: --reps N (default 7; 3 at 255 vCPUs). Writes DIR/results.md
 (tables, the machine named) and DIR/results.jsonl (one object per vCPU
 count, its fields in docs/bench.md; DIR defaults to build/bench-boot).
@@ -33,8 +42,10 @@ import os
 import re
 import resource
 import select
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +62,11 @@ DEBUG_EXIT_PASS = status.debug_exit(status.PASS)
 SMP_FLOOR_LINE = re.compile(rb"^ok 1 floor-smp aps=(\d+)$", re.M)
 RESULT_LINE = re.compile(rb"^(?:not )?ok \d+")
 PHASES = re.compile(rb'"boot_phases_us":\{[^}]*"total":(\d+)')
+
+
+UNITS = floors.UNITS
+MB_MAGIC = 0x1BADB002
+PT_LOAD = 1
 
 
 class UsageError(Exception):
@@ -70,11 +86,44 @@ def qemu_argv(vcpus):
     return words[:words.index("-kernel")] + ["-no-reboot"]
 
 
-def guest_args(name, floor, smp_floor, kut):
-    return {"floor": ["-kernel", str(floor)],
-            "smp-floor": ["-kernel", str(smp_floor)],
-            "pvspin": ["-kernel", str(REPO / "build" / "pvspin.elf"), "-append", "test=smp"],
-            "kut": ["-kernel", str(kut) if kut else ""]}[name]
+def guest_args(name, images, kut):
+    """QEMU's arguments for guest NAME; IMAGES maps the floors' names to
+    their images."""
+    if name == "pvspin":
+        return ["-kernel", str(REPO / "build" / "pvspin.elf"), "-append", "test=smp"]
+    if name == "kut":
+        return ["-kernel", str(kut)]
+    return ["-kernel", str(images[name])]
+
+
+def loaded_kib(path):
+    """KiB the Multiboot loader copies into guest RAM: an ELF32's PT_LOAD
+    span (memory sizes, .bss included), or a flat image's a.out-kludge
+    span, load_addr to bss_end_addr."""
+    data = Path(path).read_bytes()
+    if data[:4] == b"\x7fELF":
+        phoff, = struct.unpack_from("<I", data, 28)
+        phentsize, phnum = struct.unpack_from("<HH", data, 42)
+        spans = [struct.unpack_from("<IIIIII", data, phoff + i * phentsize) for i in range(phnum)]
+        loads = [(paddr, paddr + memsz) for typ, _off, _va, paddr, _fsz, memsz in spans if typ == PT_LOAD]
+        return (max(e for _, e in loads) - min(b for b, _ in loads)) / 1024
+    for off in range(0, min(len(data), 8192) - 32, 4):
+        magic, flags, check, _hdr, load, _end, bss_end, _entry = struct.unpack_from("<8I", data, off)
+        if magic == MB_MAGIC and (magic + flags + check) & 0xFFFFFFFF == 0:
+            return (bss_end - load) / 1024
+    raise ValueError(f"{path}: neither an ELF nor a Multiboot a.out-kludge image")
+
+
+def count_blocks(argv):
+    """Code blocks TCG translates in one boot (-d in_asm), or None if the
+    boot failed."""
+    with tempfile.NamedTemporaryFile(prefix="bench-boot-in_asm-") as log:
+        p = subprocess.run(argv + ["-d", "in_asm", "-D", log.name], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=GUEST_TIMEOUT_S)
+        if p.returncode != DEBUG_EXIT_PASS:
+            return None
+        with open(log.name, "rb") as f:
+            return sum(1 for line in f if line.startswith(b"IN:"))
 
 
 def children_cpu_ms():
@@ -176,10 +225,12 @@ def main(argv):
         return status.TEST_FAILURE
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    floor, smp_floor = out / "tiny.elf", out / "floor_smp.elf"
-    floors.assemble(floors.TINY, floor)
-    floors.assemble(floors.SMP_FLOOR, smp_floor)
-    guests = ["floor", "smp-floor", "pvspin"] + (["kut"] if a.kut else [])
+    images = {"floor": floors.assemble(floors.TINY, out / "tiny.elf"),
+              "smp-floor": floors.assemble(floors.SMP_FLOOR, out / "floor_smp.elf")}
+    for name, define, count, _, _ in UNITS:
+        images[name] = floors.assemble(floors.TINY, out / f"tiny-{define.lower()}.elf", {define: count})
+    kib = {"pvspin": loaded_kib(REPO / "build" / "pvspin.elf"), "floor": loaded_kib(images["floor"])}
+    guests = ["floor", "smp-floor", "pvspin"] + [u[0] for u in UNITS] + (["kut"] if a.kut else [])
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     host = hostinfo.describe()
     records = []
@@ -189,7 +240,7 @@ def main(argv):
         qemu = qemu_argv(n)
         for i in range(reps):
             for g in guests:          # interleaved: floor, smp-floor, pvspin[, kut], floor, ...
-                r = timed_boot(qemu + guest_args(g, floor, smp_floor, a.kut))
+                r = timed_boot(qemu + guest_args(g, images, a.kut))
                 why = failed(g, n, r)
                 if why:
                     print(f"\n{PROG}: {g} at {n} vCPUs failed ({why}); its output ends:\n"
@@ -197,7 +248,11 @@ def main(argv):
                     return status.TEST_FAILURE
                 runs[g].append(r)
             print(f"\rbench-boot: {n} vCPUs, run {i + 1}/{reps} ", end="", file=sys.stderr, flush=True)
-        records.append(record(n, reps, runs, host, when))
+        blocks = {g: count_blocks(qemu + guest_args(g, images, a.kut)) for g in ("floor", "pvspin")}
+        if None in blocks.values():
+            print(f"\n{PROG}: a boot under -d in_asm at {n} vCPUs failed", file=sys.stderr)
+            return status.TEST_FAILURE
+        records.append(record(n, reps, runs, host, when, blocks, kib))
     print(file=sys.stderr)
     write(out, records, host, when, guests, a)
     return status.PASS
@@ -208,10 +263,25 @@ def summary_of(values):
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in s.as_dict().items()} if s else None
 
 
-def record(n, reps, runs, host, when):
+def accounting(total, runs, blocks, kib):
+    """The unit costs (us) from the unit floors' medians, what pvspin has
+    over the floor in each unit, and the ms of pvspin - floor each explains."""
+    floor = total["floor"]["median"]
+    unit_us = {unit: round((total[g]["median"] - floor) * 1000 / count, 3) for g, _, count, unit, _ in UNITS}
+    median_bytes = lambda g: stats.summary([len(r["out"]) for r in runs[g]]).median  # noqa: E731
+    over = {"block": blocks["pvspin"] - blocks["floor"],
+            "byte": round(median_bytes("pvspin") - median_bytes("floor")),
+            "image_kib": round(kib["pvspin"] - kib["floor"], 1)}
+    explained = {unit: round(unit_us[unit] * over[unit] / 1000, 2) for unit in over}
+    explained["total"] = round(sum(explained.values()), 2)
+    return {"unit_us": unit_us, "pvspin_over_floor": over, "explained_ms": explained,
+            "unexplained_ms": round(total["pvspin"]["median"] - floor - explained["total"], 2)}
+
+
+def record(n, reps, runs, host, when, blocks, kib):
     """One vCPU count: each guest's whole-process time, pvspin's difference
-    and ratio to the floor and its difference to the SMP floor, and every
-    guest's breakdown."""
+    and ratio to the floor and its difference to the SMP floor, every
+    guest's breakdown, and pvspin - floor accounted in unit costs."""
     total = {g: summary_of(r["total_ms"] for r in rs) for g, rs in runs.items()}
     rec = {"vcpus": n, "runs": reps, "pvspin_ms": total["pvspin"], "floor_ms": total["floor"],
            "smp_floor_ms": total["smp-floor"],
@@ -222,6 +292,8 @@ def record(n, reps, runs, host, when):
            "breakdown_ms": {g: {part: summary_of(r[part + "_ms"] for r in rs) for part in ("start", "run", "exit", "cpu")}
                             for g, rs in runs.items()},
            "machine": host, "date": when}
+    rec.update(accounting(total, runs, blocks, kib))
+    rec["unit_floor_ms"] = {unit: total[g] for g, _, _, unit, _ in UNITS}
     if "kut" in total:
         rec["kut_ms"] = total["kut"]
     return rec
@@ -257,6 +329,18 @@ def write(out, records, host, when, guests, a):
             gb = fmt(r["pvspin_guest_boot_ms"]) if g == "pvspin" else "-"
             lines.append(f"| {r['vcpus']} | {g} | {fmt(b['start'])} | {fmt(b['run'])} | {fmt(b['exit'])} | {gb} "
                          f"| {fmt(b['cpu'])} |")
+    lines += ["", "Unit costs on this host, this run (each unit floor's median less the floor's, over its "
+              f"count: {', '.join(w for *_, w in UNITS)}), pvspin's blocks (-d in_asm), "
+              "serial bytes and image KiB over the floor's, and the ms of pvspin - floor they explain.", "",
+              "| vCPUs | us per block | us per byte | us per image KiB | pvspin over the floor: blocks, bytes, "
+              "KiB | explained: blocks + bytes + image | pvspin - floor | rest |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        u, o, e = r["unit_us"], r["pvspin_over_floor"], r["explained_ms"]
+        lines.append(f"| {r['vcpus']} | {u['block']:.2f} | {u['byte']:.2f} | {u['image_kib']:.2f} "
+                     f"| {o['block']:,}, {o['byte']:,}, {o['image_kib']:,.0f} "
+                     f"| {e['block']:.1f} + {e['byte']:.1f} + {e['image_kib']:.1f} = {e['total']:.1f} "
+                     f"| {r['diff_ms']:+.0f} | {r['unexplained_ms']:+.1f} |")
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     print(text, end="")

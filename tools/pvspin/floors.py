@@ -11,10 +11,19 @@ REPO = Path(__file__).resolve().parents[2]
 INCLUDE_DIR = REPO / "tests" / "nested"
 TINY = REPO / "tests" / "nested" / "tiny.asm"
 SMP_FLOOR = REPO / "tools" / "bench" / "floor_smp.asm"
+# make bench-boot's unit floors: tiny.asm with more of one thing a boot pays
+# for. Guest name, tiny.asm's define, how many, the unit's name in the
+# results, the count in words.
+UNITS = (("floor+blocks", "EXTRA_BLOCKS", 4000, "block", "4,000 code blocks"),
+         ("floor+bytes", "EXTRA_BYTES", 4000, "byte", "4,000 bytes of output"),
+         ("floor+image", "EXTRA_IMAGE_KB", 768, "image_kib", "768 KiB of image"))
 
 
-def assemble(src, out):
-    """Assemble SRC into the flat image OUT (subprocess.CalledProcessError
-    if nasm fails, FileNotFoundError if it is missing)."""
-    subprocess.run(["nasm", "-f", "bin", f"-I{INCLUDE_DIR}/", "-o", str(out), str(src)], check=True)
+def assemble(src, out, defines=None):
+    """Assemble SRC into the flat image OUT, with DEFINES ({name: value},
+    nasm -D: tiny.asm's EXTRA_BLOCKS, EXTRA_BYTES, EXTRA_IMAGE_KB)
+    (subprocess.CalledProcessError if nasm fails, FileNotFoundError if it
+    is missing)."""
+    d = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
+    subprocess.run(["nasm", "-f", "bin", f"-I{INCLUDE_DIR}/", *d, "-o", str(out), str(src)], check=True)
     return Path(out)
