@@ -13,6 +13,7 @@
 #include "kernel/options.h"
 #include "kernel/pv_backend.h"
 #include "kernel/pv_inject.h"
+#include "kernel/ram.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/watchdog.h"
@@ -34,7 +35,7 @@ static void torture_one(const char *lock_name, void *ctx)
 	char name[NAME_MAX];
 	snprintf(name, sizeof(name), "torture:%s", lock_name);
 	ktap_set_current("torture");
-	memset(&torture.cpu, 0, sizeof(torture.cpu));
+	memset(torture.cpu, 0, (size_t)torture.cpu_room * sizeof(*torture.cpu));
 	torture.type = lock_type_find(lock_name);
 	torture.type->init(&torture.lock);
 	memset(torture.irq, 0, sizeof(torture.irq));
@@ -74,9 +75,24 @@ static const struct shape_ops shapes[] = {
 
 static unsigned int torture_nr_results(void) { return torture_nr_locks(); }
 
+/* Room for n CPUs' counters; false (every result failed) when RAM has none. */
+static bool cpu_room(unsigned int n)
+{
+	if (torture.cpu_room >= n)
+		return true;
+	torture.cpu = ram_alloc((uint64_t)n * sizeof(*torture.cpu), CACHE_LINE);
+	torture.cpu_room = torture.cpu ? n : 0;
+	if (!torture.cpu)
+		for (unsigned int i = 0; i < torture_nr_locks(); i++)
+			ktap_fail("torture", "no RAM after the image for %u CPUs' counters", n);
+	return torture.cpu != 0;
+}
+
 static void torture_run(void)
 {
-	if (!suite_lock_cpus("torture", &torture.ncpus))
+	/* Every online CPU's handlers use their counters, not only the
+	 * workers' (torture_irq.c); suite_lock_cpus has ncpus <= smp.online. */
+	if (!suite_lock_cpus("torture", &torture.ncpus) || !cpu_room(smp.online))
 		return;
 	torture_irq_handlers_install();
 	torture.shape = &shapes[suite_opt.shape];

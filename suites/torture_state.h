@@ -62,7 +62,11 @@ struct torture_state {
 	uint32_t stop;                  /* atomic */
 	uint64_t deadline_ns;
 	unsigned int ncpus;
-	struct torture_cpu cpu[MAX_CPUS];
+	/* [cpu_room], from ram_alloc: not in .bss (kernel/ram.h). Indexed by
+	 * worker (cpu_id() < ncpus) and by interrupt handlers on any online
+	 * CPU, so one per online CPU. */
+	struct torture_cpu *cpu;
+	unsigned int cpu_room;
 };
 
 extern struct torture_state torture;
