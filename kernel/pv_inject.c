@@ -4,9 +4,11 @@
 #include "lib/string.h"
 #include "lock/pv_ops.h"
 #include "console.h"
+#include "cpu_list.h"
 #include "options.h"
 #include "percpu.h"
 #include "pv_inject.h"
+#include "ram.h"
 #include "smp.h"
 #include "time.h"
 
@@ -24,7 +26,11 @@ struct inject_cpu {
 	uint64_t recovered, slept_total_ns, slept_max_ns;
 } __attribute__((aligned(CACHE_LINE)));
 
-static struct inject_cpu ic[MAX_CPUS];
+/* [ic_nr]: every CPU that exists (cpu_list.nr), from ram_alloc (ram.h) once
+ * at boot when something is injected; NULL and 0 otherwise, so the loops
+ * below see no CPU. */
+static struct inject_cpu *ic;
+static unsigned int ic_nr;
 static const struct pv_lock_ops *inner;
 
 static const struct {
@@ -149,7 +155,7 @@ static struct pv_lock_ops inject_ops;
 
 void pv_inject_reset(void)
 {
-	for (unsigned int c = 0; c < MAX_CPUS; c++) {
+	for (unsigned int c = 0; c < ic_nr; c++) {
 		uint64_t rng = ic[c].rng;
 		memset(&ic[c], 0, sizeof(ic[c]));
 		ic[c].rng = rng;
@@ -160,7 +166,20 @@ void pv_inject_install(void)
 {
 	if (!pv_inject_active())
 		return;
-	for (unsigned int c = 0; c < MAX_CPUS; c++)
+	/* Any CPU that exists may wait or kick, or be kicked (cpu_id() and
+	 * the kick's target are below cpu_list.nr). */
+	ic = ram_alloc((uint64_t)cpu_list.nr * sizeof(*ic), CACHE_LINE);
+	if (!ic) {
+		/* Nothing is injected, and the results say so: no "inject"
+		 * object, as with inject=none. */
+		kprintf("# inject: no RAM after the image for %u CPUs' counters: nothing injected (inject=none)\n",
+			cpu_list.nr);
+		memset(&pv_inject, 0, sizeof(pv_inject));
+		return;
+	}
+	memset(ic, 0, (uint64_t)cpu_list.nr * sizeof(*ic));
+	ic_nr = cpu_list.nr;
+	for (unsigned int c = 0; c < ic_nr; c++)
 		ic[c].rng = (opt.seed + c + 1) * SEED_MIX;
 	inner = pv_lock_get_ops();
 	if (inner == &pv_lock_ops_spin) {
@@ -183,7 +202,7 @@ void pv_inject_report(struct json *j)
 	if (!pv_inject_active())
 		return;
 	uint64_t spurious = 0, stray = 0, delayed = 0, dropped = 0, recovered = 0, total = 0, max = 0;
-	for (unsigned int c = 0; c < MAX_CPUS; c++) {
+	for (unsigned int c = 0; c < ic_nr; c++) {
 		spurious += ic[c].spurious_wakes;
 		stray += ic[c].stray_kicks;
 		delayed += ic[c].delayed_kicks;
@@ -211,7 +230,7 @@ void pv_inject_describe(void)
 	if (!pv_inject_active())
 		return;
 	uint64_t now = time_ns();
-	for (unsigned int c = 0; c < MAX_CPUS; c++) {
+	for (unsigned int c = 0; c < ic_nr; c++) {
 		uint64_t at = __atomic_load_n(&ic[c].dropped_at_ns, __ATOMIC_RELAXED);
 		if (at)
 			kprintf("# LOCKUP: inject: a kick to cpu %u was dropped %lu ms ago and "
