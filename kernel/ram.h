@@ -6,11 +6,12 @@
 #include <stdint.h>
 
 /*
- * What is sized by the CPUs that exist (the APs' stacks and per-CPU areas, a
- * suite's per-CPU counters) lives here rather than in .bss: QEMU writes every
- * byte of the image, .bss included, into guest RAM at load, the guest zeroes
- * .bss again, and the host backs each 2 MiB of guest RAM so touched with a
- * transparent huge page, cleared at first touch (docs/bench.md "Boot time").
+ * What is sized by the CPUs that exist (the lock arrays, the APs' stacks,
+ * per-CPU areas and work slots, inject='s counters, a suite's per-CPU
+ * counters) lives here rather than in .bss: QEMU writes every byte of the
+ * image, .bss included, into guest RAM at load, the guest zeroes .bss again,
+ * and the host backs each 2 MiB of guest RAM so touched with a transparent
+ * huge page, cleared at first touch (docs/bench.md "Boot time").
  * Memory from here is neither loaded nor zeroed: only what is used is
  * touched.
  *
