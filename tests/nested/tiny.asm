@@ -22,6 +22,8 @@
 ;   EXTRA_BLOCKS=N    N more distinct code blocks of 5 instructions, run once
 ;   EXTRA_BYTES=N     N more bytes of serial output (one line of dots)
 ;   EXTRA_IMAGE_KB=N  N KiB more .bss, which the loader copies like the rest
+; The blocks and the bytes come after the first line, so that they fall
+; between the first serial byte and the last line.
 
 bits 32
 
@@ -43,6 +45,9 @@ start:
         mov esp, stack_top
         mov [mbi_ptr], ebx
 
+        mov esi, msg_hello
+        call puts
+
 %ifdef EXTRA_BLOCKS
 %assign blk 0
 %rep EXTRA_BLOCKS
@@ -54,7 +59,6 @@ start:
 extra_block_%[blk]:
 %assign blk blk + 1
 %endrep
-        mov ebx, [mbi_ptr]
 %endif
 %ifdef EXTRA_BYTES
         mov ecx, EXTRA_BYTES - 1
@@ -64,9 +68,6 @@ extra_block_%[blk]:
         mov al, 10
         call putc
 %endif
-
-        mov esi, msg_hello
-        call puts
 
         ; hypervisor signature and features
         mov eax, CPUID_HV_BASE
