@@ -262,6 +262,7 @@ def main(argv):
             return status.TEST_FAILURE
         records.append(record(n, reps, runs, host, when, blocks, kib))
     print(file=sys.stderr)
+    image_cost_from_fewest_vcpus(records)
     write(out, records, host, when, guests, a)
     return status.PASS
 
@@ -291,6 +292,22 @@ def accounting(total, runs, blocks, kib):
     explained["total"] = round(sum(explained.values()), 2)
     return {"unit_us": unit_us, "pvspin_over_floor": over, "explained_ms": explained,
             "unexplained_ms": round(total["pvspin"]["median"] - total["floor"]["median"] - explained["total"], 2)}
+
+
+def image_cost_from_fewest_vcpus(records):
+    """The image is loaded before any vCPU runs, and QEMU's start, where its
+    cost falls, spreads by 100s of ms at 64 vCPUs and seconds at 255: every
+    count takes its cost per KiB from the run's fewest vCPUs, where start
+    spreads least (image_kib_from_vcpus says which), and its accounting is
+    redone with it."""
+    base = min(records, key=lambda r: r["vcpus"])
+    for r in records:
+        r["unit_us"]["image_kib"] = base["unit_us"]["image_kib"]
+        r["image_kib_from_vcpus"] = base["vcpus"]
+        e = r["explained_ms"]
+        e["image_kib"] = round(r["unit_us"]["image_kib"] * r["pvspin_over_floor"]["image_kib"] / 1000, 2)
+        e["total"] = round(e["block"] + e["byte"] + e["image_kib"], 2)
+        r["unexplained_ms"] = round(r["pvspin_ms"]["median"] - r["floor_ms"]["median"] - e["total"], 2)
 
 
 def record(n, reps, runs, host, when, blocks, kib):
@@ -347,7 +364,9 @@ def write(out, records, host, when, guests, a):
     lines += ["", "Unit costs on this host, this run (each unit floor's median less the floor's, in run for "
               "blocks and bytes and in start for the image, over its "
               f"count: {', '.join(w for *_, w in UNITS)}), pvspin's blocks (-d in_asm), "
-              "serial bytes and image KiB over the floor's, and the ms of pvspin - floor they explain.", "",
+              "serial bytes and image KiB over the floor's, and the ms of pvspin - floor they explain. The image's cost "
+              f"is the one at {records[0]['image_kib_from_vcpus'] if records else '-'} vCPUs for every count: "
+              "it is paid before any vCPU runs, and QEMU's start spreads more with more vCPUs.", "",
               "| vCPUs | us per block | us per byte | us per image KiB | pvspin over the floor: blocks, bytes, "
               "KiB | explained: blocks + bytes + image | pvspin - floor | rest |",
               "|---|---|---|---|---|---|---|---|"]
