@@ -365,7 +365,7 @@ def write(out, records, host, when, guests, a):
               "blocks and bytes and in start for the image, over its "
               f"count: {', '.join(w for *_, w in UNITS)}), pvspin's blocks (-d in_asm), "
               "serial bytes and image KiB over the floor's, and the ms of pvspin - floor they explain. The image's cost "
-              f"is the one at {records[0]['image_kib_from_vcpus'] if records else '-'} vCPUs for every count: "
+              f"is the one at {records[0]['image_kib_from_vcpus'] if records else '-'} vCPU(s) for every count: "
               "it is paid before any vCPU runs, and QEMU's start spreads more with more vCPUs.", "",
               "| vCPUs | us per block | us per byte | us per image KiB | pvspin over the floor: blocks, bytes, "
               "KiB | explained: blocks + bytes + image | pvspin - floor | rest |",
