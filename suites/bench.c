@@ -15,7 +15,6 @@
 #include "kernel/options.h"
 #include "kernel/percpu.h"
 #include "kernel/pv_backend.h"
-#include "kernel/ram.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/watchdog.h"
@@ -494,13 +493,7 @@ static void describe(void)
 /* Room for n CPUs' counters; false (every result failed) when RAM has none. */
 static bool cpu_room(unsigned int n)
 {
-	if (b.cpu_room >= n)
-		return true;
-	b.cpu = ram_alloc((uint64_t)n * sizeof(*b.cpu), CACHE_LINE);
-	b.cpu_room = b.cpu ? n : 0;
-	if (!b.cpu)
-		for (unsigned int i = 0; i < torture_nr_locks(); i++)
-			ktap_fail("bench", "no RAM after the image for %u CPUs' counters", n);
+	b.cpu = suite_cpu_room("bench", b.cpu, &b.cpu_room, n, sizeof(*b.cpu));
 	return b.cpu != 0;
 }
 

@@ -4,6 +4,8 @@
 #include "kernel/exit.h"
 #include "kernel/ktap.h"
 #include "kernel/options.h"
+#include "kernel/percpu.h"
+#include "kernel/ram.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "lib/cmdline.h"
@@ -69,6 +71,18 @@ bool suite_lock_cpus(const char *suite, unsigned int *ncpus)
 		ktap_fail(suite, "cpus=%u but %u of %u CPUs are online", *ncpus, smp.online,
 			  smp.expected);
 	return false;
+}
+
+void *suite_cpu_room(const char *suite, void *have, unsigned int *room, unsigned int n, size_t size)
+{
+	if (have && *room >= n)
+		return have;
+	void *p = ram_alloc((uint64_t)n * size, CACHE_LINE);
+	*room = p ? n : 0;
+	if (!p)
+		for (unsigned int i = 0; i < torture_nr_locks(); i++)
+			ktap_fail(suite, "no RAM after the image for %u CPUs' counters", n);
+	return p;
 }
 
 struct suite_time {

@@ -6,6 +6,7 @@
 #define PVSPIN_SUITE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The groups test= can name besides a suite's own name. A suite in no
  * group runs only when named (the deliberate fault and hang). */
@@ -45,6 +46,10 @@ const char *suite_selector_name(unsigned int i);
  * taking part (cpus=, 0: every online CPU). If that many are not online, a
  * "not ok" for every lock and false. */
 bool suite_lock_cpus(const char *suite, unsigned int *ncpus);
+/* Per-CPU records of `size` bytes for n CPUs, from the RAM after the image
+ * (kernel/ram.h): `have` when the *room CPUs it holds are enough, else a new
+ * block (*room becomes n), else NULL with every result of `suite` failed. */
+void *suite_cpu_room(const char *suite, void *have, unsigned int *room, unsigned int n, size_t size);
 /* Run fn on the last online CPU and wait for it (on CPU 0 itself when it is
  * the only one): the deliberate failures (fault, reset) happen on an AP. */
 void suite_on_last_cpu(void (*fn)(void *arg));

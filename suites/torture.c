@@ -13,7 +13,6 @@
 #include "kernel/options.h"
 #include "kernel/pv_backend.h"
 #include "kernel/pv_inject.h"
-#include "kernel/ram.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
 #include "kernel/watchdog.h"
@@ -78,13 +77,7 @@ static unsigned int torture_nr_results(void) { return torture_nr_locks(); }
 /* Room for n CPUs' counters; false (every result failed) when RAM has none. */
 static bool cpu_room(unsigned int n)
 {
-	if (torture.cpu_room >= n)
-		return true;
-	torture.cpu = ram_alloc((uint64_t)n * sizeof(*torture.cpu), CACHE_LINE);
-	torture.cpu_room = torture.cpu ? n : 0;
-	if (!torture.cpu)
-		for (unsigned int i = 0; i < torture_nr_locks(); i++)
-			ktap_fail("torture", "no RAM after the image for %u CPUs' counters", n);
+	torture.cpu = suite_cpu_room("torture", torture.cpu, &torture.cpu_room, n, sizeof(*torture.cpu));
 	return torture.cpu != 0;
 }
 
