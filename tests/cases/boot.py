@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from pvspin.floors import UNITS
+from pvspin.runner import L1_PREFIX, nested_statuses, split_nested, status_line
 from runner.registry import case, check, retry, setup
 
 # The phases of '# boot-phases:' (verbose=1), in boot order.
@@ -105,6 +106,23 @@ def fault_below_guest(status, log, trace):
     return None
 
 
+def run_fault_below_guest(status, log, err, trace):
+    """fault_below_guest for a nested call, one run or a batch: the call's
+    status, then each run's own (run-qemu.sh's 'nested run I of N: status
+    S' lines in ERR) with its own part of LOG. A batch's status is not its
+    runs': one that ends 4 as asked hides another's reset."""
+    why = fault_below_guest(status, log, trace)
+    if why:
+        return why
+    runs = split_nested(log)
+    for i, s in sorted(nested_statuses(err).items()):
+        if 1 <= i <= len(runs):
+            why = fault_below_guest(s, '\n'.join(runs[i - 1].lines), '')
+            if why:
+                return f'run {i}: {why}'
+    return None
+
+
 @retry('below-guest')
 def below_guest(ctx):
     """A nested run the bed broke below the guest runs once more, its first
@@ -112,7 +130,7 @@ def below_guest(ctx):
     it happens twice)."""
     diag = ctx.logs / f'{ctx.case.name}.diag'
     traces = ''.join(ctx.text(t) for t in sorted(diag.glob('run-*.l1-trace')))
-    why = fault_below_guest(ctx.status, ctx.text(), traces)
+    why = run_fault_below_guest(ctx.status, ctx.text(), ctx.text(ctx.err), traces)
     if why and diag.exists():
         first = ctx.logs / f'{ctx.case.name}-first.diag'
         shutil.rmtree(first, ignore_errors=True)
@@ -135,3 +153,13 @@ def below_guest_rule(ctx):
     ctx.require(got == want, f"an L1 address in L1's trace was not named: {got!r}")
     ctx.require(not fault_below_guest(4, reset, ''),
                 "a lockup with no L1 address in the trace was taken for the bed's")
+    # A batch whose first run ends 4 as asked and whose second reset.
+    hang = 'not ok 1 hang # lockup\nEXIT: STATUS=4\n'
+    l1 = L1_PREFIX + '{}\n'
+    err = status_line(1, 2, 4) + '\n' + status_line(2, 2, 3) + '\n'
+    got = run_fault_below_guest(4, l1 + hang + l1 + reset, err, '')
+    ctx.require(got == 'run 2: L2 reset with no crash report', f"a batch run's reset was not taken for the bed's: {got!r}")
+    ctx.require(not run_fault_below_guest(4, l1 + hang + l1 + crash, err, ''),
+                "a batch run's guest crash report was taken for the bed's")
+    ctx.require(not run_fault_below_guest(4, l1 + hang + l1 + reset, status_line(1, 2, 4) + '\n', ''),
+                "a batch with no reset was retried")
