@@ -162,6 +162,10 @@ void pv_inject_reset(void)
 	}
 }
 
+static bool missing;
+
+bool pv_inject_missing(void) { return missing; }
+
 void pv_inject_install(void)
 {
 	if (!pv_inject_active())
@@ -170,11 +174,10 @@ void pv_inject_install(void)
 	 * the kick's target are below cpu_list.nr). */
 	ic = ram_alloc((uint64_t)cpu_list.nr * sizeof(*ic), CACHE_LINE);
 	if (!ic) {
-		/* Nothing is injected, and the results say so: no "inject"
-		 * object, as with inject=none. */
-		kprintf("# inject: no RAM after the image for %u CPUs' counters: nothing injected (inject=none)\n",
+		kprintf("# inject: no RAM after the image for %u CPUs' counters: nothing injected, every lock result fails\n",
 			cpu_list.nr);
 		memset(&pv_inject, 0, sizeof(pv_inject));
+		missing = true;
 		return;
 	}
 	memset(ic, 0, (uint64_t)cpu_list.nr * sizeof(*ic));

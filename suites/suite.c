@@ -5,6 +5,7 @@
 #include "kernel/ktap.h"
 #include "kernel/options.h"
 #include "kernel/percpu.h"
+#include "kernel/pv_inject.h"
 #include "kernel/ram.h"
 #include "kernel/smp.h"
 #include "kernel/time.h"
@@ -65,6 +66,11 @@ void suite_on_last_cpu(void (*fn)(void *arg))
 bool suite_lock_cpus(const char *suite, unsigned int *ncpus)
 {
 	*ncpus = suite_opt.cpus ? (unsigned int)suite_opt.cpus : smp.online;
+	if (pv_inject_missing()) {
+		for (unsigned int i = 0; i < torture_nr_locks(); i++)
+			ktap_fail(suite, "inject= asked for faults, but there was no RAM for their counters");
+		return false;
+	}
 	if (*ncpus <= smp.online && smp.online == smp.expected)
 		return true;
 	for (unsigned int i = 0; i < torture_nr_locks(); i++)

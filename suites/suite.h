@@ -43,8 +43,9 @@ int suite_run(void);
 /* Names accepted by test=: every suite, "default" and "all". */
 const char *suite_selector_name(unsigned int i);
 /* For a suite giving one result per selected lock (torture, bench): the CPUs
- * taking part (cpus=, 0: every online CPU). If that many are not online, a
- * "not ok" for every lock and false. */
+ * taking part (cpus=, 0: every online CPU). If that many are not online, or
+ * inject= found no RAM for its counters (pv_inject_missing), a "not ok" for
+ * every lock and false. */
 bool suite_lock_cpus(const char *suite, unsigned int *ncpus);
 /* Per-CPU records of `size` bytes for n CPUs, from the RAM after the image
  * (kernel/ram.h): `have` when the *room CPUs it holds are enough, else a new
