@@ -5,7 +5,7 @@ import re
 import shutil
 from pathlib import Path
 
-from pvspin.floors import UNITS
+from pvspin.floors import UNIT_NAMES, UNITS
 from pvspin.runner import L1_PREFIX, nested_statuses, split_nested, status_line
 from runner.registry import case, check, retry, setup
 
@@ -80,7 +80,7 @@ def bench_boot_results(ctx, out):
             assert r['ratio'] > 0 and r['machine'] and r['date'], 'ratio, machine, date'
             assert set(r['breakdown_ms']) == {'floor', 'smp-floor', 'pvspin', *UNIT_FLOORS}, \
                 'breakdown of every guest'
-            units = {'block', 'byte', 'image_kib'}
+            units = set(UNIT_NAMES)
             assert set(r['unit_us']) == units and set(r['pvspin_over_floor']) == units, 'unit costs'
             over = r['pvspin_over_floor']
             assert over['block'] > 0 and over['byte'] > 0 and over['image_kib'] > 0, \
@@ -158,7 +158,8 @@ def below_guest_rule(ctx):
     l1 = L1_PREFIX + '{}\n'
     err = status_line(1, 2, 4) + '\n' + status_line(2, 2, 3) + '\n'
     got = run_fault_below_guest(4, l1 + hang + l1 + reset, err, '')
-    ctx.require(got == 'run 2: L2 reset with no crash report', f"a batch run's reset was not taken for the bed's: {got!r}")
+    ctx.require(got == 'run 2: L2 reset with no crash report',
+                f"a batch run's reset was not taken for the bed's: {got!r}")
     ctx.require(not run_fault_below_guest(4, l1 + hang + l1 + crash, err, ''),
                 "a batch run's guest crash report was taken for the bed's")
     ctx.require(not run_fault_below_guest(4, l1 + hang + l1 + reset, status_line(1, 2, 4) + '\n', ''),

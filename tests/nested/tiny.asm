@@ -61,6 +61,9 @@ extra_block_%[blk]:
 %endrep
 %endif
 %ifdef EXTRA_BYTES
+%if EXTRA_BYTES < 2
+%error "EXTRA_BYTES: at least 2 (the dots and their newline)"
+%endif
         mov ecx, EXTRA_BYTES - 1
 .dots:  mov al, '.'
         call putc

@@ -24,14 +24,15 @@ the host CPU time the QEMU process used (user + system, all its threads):
 on a host shared with other work the wall times spread widely, the CPU
 time much less, so it shows what a change saved.
 
-Unit costs, measured in the same interleaving: the floor with 4,000 more
-code blocks, with 4,000 more bytes of serial output and with 768 KiB more
-image each give what one block, one byte and one KiB of image cost on
-this host today (its median less the floor's, in run for the blocks and
-the bytes, in start for the image, over the count). One
-untimed boot of pvspin and of the floor under -d in_asm counts the blocks
-each translates; pvspin's bytes and image size over the floor's, times
-those costs, are the part of pvspin - floor they explain; the rest is
+Unit costs, measured in the same interleaving: the floor with more code
+blocks, more bytes of serial output and more image (tools/pvspin/floors.py
+UNITS) give what one block, one byte and one KiB of image cost on this
+host today (its median less the floor's, in run for the blocks and the
+bytes, in start for the image, over the count; the image's at the run's
+fewest vCPUs for every count). One untimed boot of pvspin and of the
+floor under -d in_asm counts the blocks each translates; pvspin's bytes
+and image size over the floor's, times those costs, are the part of
+pvspin - floor they explain; the rest is
 everything else (the guest's waits, device I/O, its APs).
 Repetitions: --reps N (default 7; 3 at 255 vCPUs). Writes DIR/results.md
 (tables, the machine named) and DIR/results.jsonl (one object per vCPU
@@ -71,8 +72,6 @@ RESULT_LINE = re.compile(rb"^(?:not )?ok \d+")
 PHASES = re.compile(rb'"boot_phases_us":\{[^}]*"total":(\d+)')
 
 
-UNITS = floors.UNITS
-MB_MAGIC = 0x1BADB002
 PT_LOAD = 1
 
 
@@ -114,9 +113,10 @@ def loaded_kib(path):
         spans = [struct.unpack_from("<IIIIII", data, phoff + i * phentsize) for i in range(phnum)]
         loads = [(paddr, paddr + memsz) for typ, _off, _va, paddr, _fsz, memsz in spans if typ == PT_LOAD]
         return (max(e for _, e in loads) - min(b for b, _ in loads)) / 1024
-    for off in range(0, min(len(data), 8192) - 32, 4):
+    for off in range(0, min(len(data), 8192) - 32 + 1, 4):
         magic, flags, check, _hdr, load, _end, bss_end, _entry = struct.unpack_from("<8I", data, off)
-        if magic == MB_MAGIC and (magic + flags + check) & 0xFFFFFFFF == 0:
+        if (magic == floors.MB_MAGIC and (magic + flags + check) & 0xFFFFFFFF == 0
+                and flags & floors.MB_FLAG_ADDRS):
             return (bss_end - load) / 1024
     raise ValueError(f"{path}: neither an ELF nor a Multiboot a.out-kludge image")
 
@@ -125,9 +125,9 @@ def count_blocks(argv):
     """Code blocks TCG translates in one boot (-d in_asm), or None if the
     boot failed."""
     with tempfile.NamedTemporaryFile(prefix="bench-boot-in_asm-") as log:
-        p = subprocess.run(argv + ["-d", "in_asm", "-D", log.name], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=GUEST_TIMEOUT_S)
-        if p.returncode != DEBUG_EXIT_PASS:
+        child = procs.Group(argv + ["-d", "in_asm", "-D", log.name], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+        if child.wait(GUEST_TIMEOUT_S) != DEBUG_EXIT_PASS:
             return None
         with open(log.name, "rb") as f:
             return sum(1 for line in f if line.startswith(b"IN:"))
@@ -153,12 +153,12 @@ def timed_boot(argv):
     out = bytearray()
     deadline = time.monotonic() + GUEST_TIMEOUT_S
     while True:
+        if time.monotonic() > deadline:
+            child.stop()
+            return {"status": status.TIMEOUT, "tail": out[-400:].decode(errors="replace"), "out": bytes(out)}
         try:
             chunk = os.read(fd, 65536)
         except BlockingIOError:
-            if time.monotonic() > deadline:
-                child.stop()
-                return {"status": status.TIMEOUT, "tail": out[-400:].decode(errors="replace"), "out": bytes(out)}
             time.sleep(POLL_S)
             continue
         now = time.monotonic_ns()
@@ -235,13 +235,13 @@ def main(argv):
     out.mkdir(parents=True, exist_ok=True)
     images = {"floor": floors.assemble(floors.TINY, out / "tiny.elf"),
               "smp-floor": floors.assemble(floors.SMP_FLOOR, out / "floor_smp.elf")}
-    for name, define, count, _, _ in UNITS:
+    for name, define, count, *_ in floors.UNITS:
         images[name] = floors.assemble(floors.TINY, out / f"tiny-{define.lower()}.elf", {define: count})
     kib = {"pvspin": loaded_kib(REPO / "build" / "pvspin.elf"), "floor": loaded_kib(images["floor"])}
-    guests = ["floor", "smp-floor", "pvspin"] + [u[0] for u in UNITS] + (["kut"] if a.kut else [])
+    guests = ["floor", "smp-floor", "pvspin"] + [u[0] for u in floors.UNITS] + (["kut"] if a.kut else [])
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     host = hostinfo.describe()
-    records = []
+    measured = []
     for n in a.counts:
         reps = a.reps or (DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS)
         runs = {g: [] for g in guests}
@@ -260,9 +260,16 @@ def main(argv):
         if None in blocks.values():
             print(f"\n{PROG}: a boot under -d in_asm at {n} vCPUs failed", file=sys.stderr)
             return status.TEST_FAILURE
-        records.append(record(n, reps, runs, host, when, blocks, kib))
+        measured.append((n, reps, runs, blocks))
     print(file=sys.stderr)
-    image_cost_from_fewest_vcpus(records)
+    # The image is loaded before any vCPU runs, and QEMU's start, where its
+    # cost falls, spreads by 100s of ms at 64 vCPUs and seconds at 255:
+    # every count takes the image's cost from the run's fewest vCPUs.
+    costs = {n: unit_costs(runs) for n, _, runs, _ in measured}
+    fewest = min(costs)
+    for c in costs.values():
+        c["image_kib"] = costs[fewest]["image_kib"]
+    records = [record(n, reps, runs, host, when, blocks, kib, costs[n], fewest) for n, reps, runs, blocks in measured]
     write(out, records, host, when, guests, a)
     return status.PASS
 
@@ -272,45 +279,31 @@ def summary_of(values):
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in s.as_dict().items()} if s else None
 
 
-# The part of the split where each unit floor's extra falls (tiny.asm runs
-# its blocks and bytes after its first line; the image is loaded before).
-UNIT_PART = {"block": "run_ms", "byte": "run_ms", "image_kib": "start_ms"}
+def median_of(runs, guest, key):
+    return stats.summary([r[key] for r in runs[guest]]).median
 
 
-def accounting(total, runs, blocks, kib):
-    """The unit costs (us: each unit floor's median less the floor's, in the
-    part where its extra falls, over its count), what pvspin has over the
-    floor in each unit, and the ms of pvspin - floor each explains."""
-    median = lambda g, key: stats.summary([r[key] for r in runs[g]]).median  # noqa: E731
-    unit_us = {unit: round((median(g, UNIT_PART[unit]) - median("floor", UNIT_PART[unit])) * 1000 / count, 3)
-               for g, _, count, unit, _ in UNITS}
+def unit_costs(runs):
+    """us per unit: each unit floor's median less the floor's, in the part
+    of the split where its extra falls, over its count."""
+    return {unit: round((median_of(runs, g, part + "_ms") - median_of(runs, "floor", part + "_ms")) * 1000 / count, 3)
+            for g, _, count, unit, part, _ in floors.UNITS}
+
+
+def accounting(total, runs, blocks, kib, unit_us):
+    """What pvspin has over the floor in each unit, and the ms of
+    pvspin - floor each explains at UNIT_US."""
+    out_bytes = {g: stats.summary([len(r["out"]) for r in runs[g]]).median for g in ("pvspin", "floor")}
     over = {"block": blocks["pvspin"] - blocks["floor"],
-            "byte": round(stats.summary([len(r["out"]) for r in runs["pvspin"]]).median
-                          - stats.summary([len(r["out"]) for r in runs["floor"]]).median),
+            "byte": round(out_bytes["pvspin"] - out_bytes["floor"]),
             "image_kib": round(kib["pvspin"] - kib["floor"], 1)}
-    explained = {unit: round(unit_us[unit] * over[unit] / 1000, 2) for unit in over}
+    explained = {unit: round(unit_us[unit] * over[unit] / 1000, 2) for unit in floors.UNIT_NAMES}
     explained["total"] = round(sum(explained.values()), 2)
     return {"unit_us": unit_us, "pvspin_over_floor": over, "explained_ms": explained,
             "unexplained_ms": round(total["pvspin"]["median"] - total["floor"]["median"] - explained["total"], 2)}
 
 
-def image_cost_from_fewest_vcpus(records):
-    """The image is loaded before any vCPU runs, and QEMU's start, where its
-    cost falls, spreads by 100s of ms at 64 vCPUs and seconds at 255: every
-    count takes its cost per KiB from the run's fewest vCPUs, where start
-    spreads least (image_kib_from_vcpus says which), and its accounting is
-    redone with it."""
-    base = min(records, key=lambda r: r["vcpus"])
-    for r in records:
-        r["unit_us"]["image_kib"] = base["unit_us"]["image_kib"]
-        r["image_kib_from_vcpus"] = base["vcpus"]
-        e = r["explained_ms"]
-        e["image_kib"] = round(r["unit_us"]["image_kib"] * r["pvspin_over_floor"]["image_kib"] / 1000, 2)
-        e["total"] = round(e["block"] + e["byte"] + e["image_kib"], 2)
-        r["unexplained_ms"] = round(r["pvspin_ms"]["median"] - r["floor_ms"]["median"] - e["total"], 2)
-
-
-def record(n, reps, runs, host, when, blocks, kib):
+def record(n, reps, runs, host, when, blocks, kib, unit_us, image_from):
     """One vCPU count: each guest's whole-process time, pvspin's difference
     and ratio to the floor and its difference to the SMP floor, every
     guest's breakdown, and pvspin - floor accounted in unit costs."""
@@ -324,8 +317,9 @@ def record(n, reps, runs, host, when, blocks, kib):
            "breakdown_ms": {g: {part: summary_of(r[part + "_ms"] for r in rs) for part in ("start", "run", "exit", "cpu")}
                             for g, rs in runs.items()},
            "machine": host, "date": when}
-    rec.update(accounting(total, runs, blocks, kib))
-    rec["unit_floor_ms"] = {unit: total[g] for g, _, _, unit, _ in UNITS}
+    rec.update(accounting(total, runs, blocks, kib, unit_us))
+    rec["image_kib_from_vcpus"] = image_from
+    rec["unit_floor_ms"] = {unit: total[g] for g, _, _, unit, *_ in floors.UNITS}
     if "kut" in total:
         rec["kut_ms"] = total["kut"]
     return rec
@@ -361,10 +355,12 @@ def write(out, records, host, when, guests, a):
             gb = fmt(r["pvspin_guest_boot_ms"]) if g == "pvspin" else "-"
             lines.append(f"| {r['vcpus']} | {g} | {fmt(b['start'])} | {fmt(b['run'])} | {fmt(b['exit'])} | {gb} "
                          f"| {fmt(b['cpu'])} |")
+    unit_counts = ", ".join(f"{count:,} {what}" for _, _, count, _, _, what in floors.UNITS)
     lines += ["", "Unit costs on this host, this run (each unit floor's median less the floor's, in run for "
               "blocks and bytes and in start for the image, over its "
-              f"count: {', '.join(w for *_, w in UNITS)}), pvspin's blocks (-d in_asm), "
-              "serial bytes and image KiB over the floor's, and the ms of pvspin - floor they explain. The image's cost "
+              f"count: {unit_counts}), pvspin's blocks (-d in_asm), "
+              "serial bytes and image KiB over the floor's, and the ms of pvspin - floor they explain. "
+              "The image's cost "
               f"is the one at {records[0]['image_kib_from_vcpus'] if records else '-'} vCPU(s) for every count: "
               "it is paid before any vCPU runs, and QEMU's start spreads more with more vCPUs.", "",
               "| vCPUs | us per block | us per byte | us per image KiB | pvspin over the floor: blocks, bytes, "
@@ -374,12 +370,18 @@ def write(out, records, host, when, guests, a):
         u, o, e = r["unit_us"], r["pvspin_over_floor"], r["explained_ms"]
         lines.append(f"| {r['vcpus']} | {u['block']:.2f} | {u['byte']:.2f} | {u['image_kib']:.2f} "
                      f"| {o['block']:,}, {o['byte']:,}, {o['image_kib']:,.0f} "
-                     f"| {e['block']:.1f} + {e['byte']:.1f} + {e['image_kib']:.1f} = {e['total']:.1f} "
+                     f"| {terms(e)} = {e['total']:.1f} "
                      f"| {r['diff_ms']:+.0f} | {r['unexplained_ms']:+.1f} |")
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     print(text, end="")
     print(f"{PROG}: wrote {out / 'results.md'} and {out / 'results.jsonl'}", file=sys.stderr)
+
+
+def terms(explained):
+    """'4.1 + 2.6 - 1.0': the explained ms of each unit, in UNITS' order."""
+    text = " + ".join(f"{explained[u]:.1f}" for u in floors.UNIT_NAMES)
+    return text.replace("+ -", "- ")
 
 
 def fmt(s):

@@ -4,6 +4,7 @@
 stand-in guest and make bench-boot's floor) and tools/bench/floor_smp.asm
 (every AP to long mode, then exits: make bench-boot's SMP floor). Both
 include tests/nested/mb_guest.inc."""
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,10 +14,22 @@ TINY = REPO / "tests" / "nested" / "tiny.asm"
 SMP_FLOOR = REPO / "tools" / "bench" / "floor_smp.asm"
 # make bench-boot's unit floors: tiny.asm with more of one thing a boot pays
 # for. Guest name, tiny.asm's define, how many, the unit's name in the
-# results, the count in words.
-UNITS = (("floor+blocks", "EXTRA_BLOCKS", 4000, "block", "4,000 code blocks"),
-         ("floor+bytes", "EXTRA_BYTES", 4000, "byte", "4,000 bytes of output"),
-         ("floor+image", "EXTRA_IMAGE_KB", 768, "image_kib", "768 KiB of image"))
+# results, the part of the boot's split where the extra falls (tiny.asm runs
+# its blocks and bytes after its first line; the image is loaded before
+# any), and what the count counts.
+UNITS = (("floor+blocks", "EXTRA_BLOCKS", 4000, "block", "run", "code blocks"),
+         ("floor+bytes", "EXTRA_BYTES", 4000, "byte", "run", "bytes of output"),
+         ("floor+image", "EXTRA_IMAGE_KB", 768, "image_kib", "start", "KiB of image"))
+UNIT_NAMES = tuple(u[3] for u in UNITS)
+
+
+def _mb_magic():
+    m = re.search(r"^MB_MAGIC\s+equ\s+(0x[0-9A-Fa-f]+)", (INCLUDE_DIR / "mb_guest.inc").read_text(), re.M)
+    return int(m.group(1), 16)
+
+
+MB_MAGIC = _mb_magic()          # the Multiboot v1 header's, as mb_guest.inc states it
+MB_FLAG_ADDRS = 1 << 16         # the header's address fields are valid (the a.out kludge)
 
 
 def assemble(src, out, defines=None):
