@@ -57,17 +57,16 @@ struct smp_info smp;
 
 extern const uint8_t trampoline_start[], trampoline_end[];
 
-/* The lock library's per-CPU arrays (lock/lock_percpu.h), then the work
- * slots, then the APs' per-CPU areas (percpu_place), then their stacks, come
- * from the RAM after the image (ram.h), in that order: what the boot touches
- * then starts right after the image, the smallest span of memory (at 8 vCPUs
- * a few KB of lock arrays and work slots, 7 areas and 7 stacks, which end
- * below 2 MiB: the host backs guest RAM with 2 MiB huge pages, and linker.ld
- * keeps the image below). A stack slot goes by arrival order, INIT restarts
- * included, so all MAX_CPUS slots are there (address space only: nothing
- * touches an unused one). With no AP to start, nothing is placed: the lock
- * library's arrays for CPU 0 alone are in the image, and no work slot exists
- * (only an online AP is given work, and none is). */
+/* The lock library's per-CPU arrays (lock/lock_percpu.h), then the APs'
+ * per-CPU areas (percpu_place), then their stacks, come from the RAM after
+ * the image (ram.h), in that order: what the boot touches then starts right
+ * after the image, the smallest span of memory (at 8 vCPUs a few KB of lock
+ * arrays, 7 areas and 7 stacks, which end below 2 MiB: the host backs
+ * guest RAM with 2 MiB huge pages, and linker.ld keeps the image below). A
+ * stack slot goes by arrival order, INIT restarts included, so all MAX_CPUS
+ * slots are there (address space only: nothing touches an unused one). With
+ * no AP to start, nothing is placed: the lock library's arrays for CPU 0
+ * alone are in the image. */
 #define AP_STACKS_SIZE ((uint64_t)MAX_CPUS * AP_STACK_SIZE)
 static uintptr_t ap_stacks, lock_arrays;
 
@@ -88,10 +87,7 @@ struct work_slot {
 #define WAKE_RESEND_NS  1000000000ull
 #define WAKE_GIVE_UP_NS 60000000000ull
 
-/* [cpu_list.nr], zeroed, placed by place_ap_memory() before any AP starts;
- * NULL while no AP can be online. CPU 0's slot is never used: it runs its
- * own share (smp_run_on_first) and is never given work. */
-static struct work_slot *work;
+static struct work_slot work[MAX_CPUS];
 /* Test hook smp_init_race: an AP lingers this long once it is online, so
  * that the held-back INITs reach APs that are already online. */
 #define INIT_RACE_ONLINE_LINGER_NS 2000000ull
@@ -306,28 +302,20 @@ static void report_missing(void)
 		}
 }
 
-static uint64_t work_slots_size(unsigned int nr)
-{
-	return (uint64_t)nr * sizeof(struct work_slot);
-}
-
 /* False if there is no room: then no AP is started, and the smp suite
  * reports the CPUs missing. */
 static bool place_ap_memory(void)
 {
 	uint64_t lock_size = lock_percpu_size(cpu_list.nr);
 	void *locks = lock_size ? ram_alloc(lock_size, LOCK_PERCPU_ALIGN) : 0;
-	void *slots = locks ? ram_alloc(work_slots_size(cpu_list.nr), CACHE_LINE) : 0;
-	void *areas = slots ? ram_alloc(percpu_place_size(cpu_list.nr), PAGE_SIZE) : 0;
+	void *areas = locks ? ram_alloc(percpu_place_size(cpu_list.nr), PAGE_SIZE) : 0;
 	void *stacks = areas ? ram_alloc(AP_STACKS_SIZE, PAGE_SIZE) : 0;
 	if (!stacks || !lock_percpu_place(locks, cpu_list.nr)) {
-		kprintf("# smp: no usable RAM after the image for %u CPUs' lock arrays, work slots, stacks and per-CPU areas: CPU 0 only\n",
+		kprintf("# smp: no usable RAM after the image for %u CPUs' lock arrays, stacks and per-CPU areas: CPU 0 only\n",
 			cpu_list.nr);
 		return false;
 	}
 	lock_arrays = (uintptr_t)locks;
-	memset(slots, 0, work_slots_size(cpu_list.nr));
-	work = slots;
 	ap_stacks = (uintptr_t)stacks;
 	percpu_place(areas, cpu_list.nr);
 	return true;
@@ -343,11 +331,9 @@ static void print_memory(void)
 		return;
 	}
 	uint64_t areas = (uintptr_t)percpu_aps, used = tramp_read(TRAMP_OFF_COUNTER);
-	uint64_t slots = (uintptr_t)work;
-	kprintf("# memory: image ends 0x%lx; lock arrays 0x%lx-0x%lx for %u CPUs, work slots 0x%lx-0x%lx, per-CPU areas 0x%lx-0x%lx, AP stacks from 0x%lx, %lu slot(s) used to 0x%lx\n",
+	kprintf("# memory: image ends 0x%lx; lock arrays 0x%lx-0x%lx for %u CPUs, per-CPU areas 0x%lx-0x%lx, AP stacks from 0x%lx, %lu slot(s) used to 0x%lx\n",
 		image_end, (uint64_t)lock_arrays, (uint64_t)lock_arrays + lock_percpu_size(lock_percpu_nr()),
-		lock_percpu_nr(), slots, slots + work_slots_size(cpu_list.nr), areas,
-		areas + percpu_place_size(percpu_nr), (uint64_t)ap_stacks,
+		lock_percpu_nr(), areas, areas + percpu_place_size(percpu_nr), (uint64_t)ap_stacks,
 		used, (uint64_t)ap_stacks + used * AP_STACK_SIZE);
 }
 

@@ -31,8 +31,7 @@ void smp_boot_aps(bool hold_init_race);
 unsigned int smp_parked_at_zero(void);
 
 typedef void (*smp_fn)(void *arg);
-/* Run fn(arg) on `cpu` (an AP that is online: the work slots exist only once
- * APs were started) and return at once. */
+/* Run fn(arg) on `cpu` (an AP) and return at once. */
 void smp_call(unsigned int cpu, smp_fn fn, void *arg);
 /* Wait until `cpu` has finished what smp_call gave it. Work still running
  * limit_ns after the AP took it ends the run as a lockup, for work known to
