@@ -31,6 +31,7 @@ struct inject_cpu {
  * below see no CPU. */
 static struct inject_cpu *ic;
 static unsigned int ic_nr;
+static bool missing;                    /* asked for, but no RAM for ic */
 static const struct pv_lock_ops *inner;
 
 static const struct {
@@ -161,8 +162,6 @@ void pv_inject_reset(void)
 		ic[c].rng = rng;
 	}
 }
-
-static bool missing;
 
 bool pv_inject_missing(void) { return missing; }
 

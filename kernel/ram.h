@@ -6,11 +6,8 @@
 #include <stdint.h>
 
 /*
- * The large per-CPU records sized by the CPUs that exist (the lock arrays,
- * the APs' stacks and per-CPU areas, the inject= counters, the torture and
- * bench suites' counters) live here rather than in .bss; a few small
- * MAX_CPUS arrays (the smp work slots, the watchdog's, the smp suite's
- * reports, the Xen backend's ports) stay there. QEMU writes every byte of the
+ * Large per-CPU records, sized by the CPUs that exist, live here rather than
+ * in .bss (arrays of a few KiB may stay there). QEMU writes every byte of the
  * image, .bss included, into guest RAM at load, the guest zeroes .bss again,
  * and the host backs each 2 MiB of guest RAM so touched with a transparent
  * huge page, cleared at first touch (docs/bench.md "Boot time").

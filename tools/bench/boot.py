@@ -12,7 +12,8 @@ usage: tools/bench/boot.py [--reps N] [--smp LIST] [--out DIR] [--kut FILE]
 
 Every boot is timed from the host: the QEMU process's spawn, each serial
 line as it arrives (the pipe read every 0.5 ms, not waited on: a reader
-woken by each byte slows QEMU's writes), and the process's end. A boot's time splits into
+woken by each byte slows QEMU's writes), and the process's end. A boot's
+time splits into
   start    spawn -> the first serial byte (QEMU, firmware, image load, and
            the guest up to its first line)
   run      first byte -> the last result line (pvspin: its boot phases and
@@ -62,17 +63,15 @@ DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
 # The serial pipe is read every POLL_S, never by waiting on it: QEMU writes
 # the serial port one byte per write(), and a reader blocked on the pipe is
-# woken for each byte, on the other CPU, which here cost QEMU about 2 us a
-# byte (docs/bench.md): a cost of the observer, not of the guest, paid in
-# proportion to what the guest prints. Times on the stream are to POLL_S.
+# woken for each byte, on the other CPU, which slows QEMU's writes: a cost
+# of the observer, not of the guest, paid in proportion to what the guest
+# prints. Times on the stream are to POLL_S.
 POLL_S = 0.0005
 DEBUG_EXIT_PASS = status.debug_exit(status.PASS)
 SMP_FLOOR_LINE = re.compile(rb"^ok 1 floor-smp aps=(\d+)$", re.M)
 RESULT_LINE = re.compile(rb"^(?:not )?ok \d+")
 PHASES = re.compile(rb'"boot_phases_us":\{[^}]*"total":(\d+)')
-
-
-PT_LOAD = 1
+PT_LOAD = 1                     # ELF program header type: a loadable segment
 
 
 class UsageError(Exception):
@@ -104,8 +103,8 @@ def guest_args(name, images, kut):
 
 def loaded_kib(path):
     """KiB the Multiboot loader copies into guest RAM: an ELF32's PT_LOAD
-    span (memory sizes, .bss included), or a flat image's a.out-kludge
-    span, load_addr to bss_end_addr."""
+    span (memory sizes, .bss included), or a floor's a.out-kludge span,
+    load_addr to bss_end_addr."""
     data = Path(path).read_bytes()
     if data[:4] == b"\x7fELF":
         phoff, = struct.unpack_from("<I", data, 28)
@@ -113,12 +112,11 @@ def loaded_kib(path):
         spans = [struct.unpack_from("<IIIIII", data, phoff + i * phentsize) for i in range(phnum)]
         loads = [(paddr, paddr + memsz) for typ, _off, _va, paddr, _fsz, memsz in spans if typ == PT_LOAD]
         return (max(e for _, e in loads) - min(b for b, _ in loads)) / 1024
-    for off in range(0, min(len(data), 8192) - 32 + 1, 4):
-        magic, flags, check, _hdr, load, _end, bss_end, _entry = struct.unpack_from("<8I", data, off)
-        if (magic == floors.MB_MAGIC and (magic + flags + check) & 0xFFFFFFFF == 0
-                and flags & floors.MB_FLAG_ADDRS):
-            return (bss_end - load) / 1024
-    raise ValueError(f"{path}: neither an ELF nor a Multiboot a.out-kludge image")
+    # mb_guest.inc's MB_HEADER opens the floors' flat images.
+    magic, _flags, _check, _hdr, load, _end, bss_end, _entry = struct.unpack_from("<8I", data, 0)
+    if magic != floors.MB_MAGIC:
+        raise ValueError(f"{path}: neither an ELF nor a floor image (MB_HEADER first)")
+    return (bss_end - load) / 1024
 
 
 def count_blocks(argv):

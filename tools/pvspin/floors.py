@@ -29,7 +29,6 @@ def _mb_magic():
 
 
 MB_MAGIC = _mb_magic()          # the Multiboot v1 header's, as mb_guest.inc states it
-MB_FLAG_ADDRS = 1 << 16         # the header's address fields are valid (the a.out kludge)
 
 
 def assemble(src, out, defines=None):
