@@ -15,7 +15,7 @@ void cpu_list_add(uint32_t apic_id, uint32_t boot_apic_id)
 	}
 	if (apic_id == boot_apic_id)
 		return;
-	if (cpu_list.nr == MAX_CPUS) {
+	if (cpu_list.nr == (cpu_list.limit ? cpu_list.limit : MAX_CPUS)) {
 		cpu_list.nr_ignored++;
 		return;
 	}

@@ -9,7 +9,8 @@
 
 struct cpu_list {
 	unsigned int nr;               /* CPUs we will run on */
-	unsigned int nr_ignored;       /* described, but above MAX_CPUS */
+	unsigned int limit;            /* at most this many (max_cpus=); 0: MAX_CPUS */
+	unsigned int nr_ignored;       /* described, but above the limit: never started */
 	uint32_t apic_id[MAX_CPUS];
 	const char *source;            /* "madt" or "mptable" */
 };

@@ -33,6 +33,7 @@ extern uint64_t boot_lm_tsc, boot_bss_tsc;     /* boot/entry.asm */
 
 static void discover_cpus(void)
 {
+	cpu_list.limit = (unsigned int)opt.max_cpus;
 	if (acpi_init())
 		return;
 	if (mptable_init())
@@ -145,10 +146,13 @@ void kmain(void)
 	pv_inject_install();
 	pvswitch_after();
 	smp.bringup_ns = tsc_to_ns(smp.all_online_tsc - boot_tsc);
-	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI batch(es)%s%s\n",
+	kprintf("# smp: %u of %u CPUs online (%s, %s) in %lu us, %u SIPI batch(es)%s",
 		smp.online, smp.expected, apic_mode_name(), cpu_list.source,
-		smp.bringup_ns / 1000, smp.sipi_rounds, smp.used_init ? ", with INIT" : "",
-		cpu_list.nr_ignored ? " (CPUs above MAX_CPUS ignored)" : "");
+		smp.bringup_ns / 1000, smp.sipi_rounds, smp.used_init ? ", with INIT" : "");
+	if (cpu_list.nr_ignored)
+		kprintf(" (%u more described, never started: above %s=%u)", cpu_list.nr_ignored,
+			cpu_list.limit ? "max_cpus" : "MAX_CPUS", cpu_list.limit ? cpu_list.limit : MAX_CPUS);
+	kprintf("\n");
 	boot_phase_end("pv");
 	if (opt.verbose)
 		print_boot_phases();

@@ -17,6 +17,7 @@ struct guest_options {
 	uint64_t watchdog_ms;           /* no progress this long: lockup */
 	uint64_t smp_init_race;         /* test hook: smp_boot_aps(true) */
 	uint64_t exit_reset;            /* test hook: a CPU shuts down as it parks at exit */
+	uint64_t max_cpus;              /* bring up at most this many CPUs; 0: every one */
 };
 
 extern struct guest_options opt;

@@ -115,6 +115,10 @@ static const struct opt_def options_table[] = {
 		.def = LONG_HOLD_MS_DEFAULT_STR, .help = "shape=locktorture only: locktorture's long_hold, a hold of N ms one time in cpus*2000*N; 0 = never",
 	},
 	{
+		.key = "max_cpus", .kind = OPT_U64, .dest = &opt.max_cpus, .min = 0, .max = MAX_CPUS,
+		.def = "0", .help = "run on the first N CPUs the firmware describes (the boot CPU first); the others are never started and stay waiting for a SIPI; 0 = every one",
+	},
+	{
 		.key = "smp_stall", .kind = OPT_U64, .dest = &suite_opt.smp_stall, .min = 0, .max = MAX_CPUS - 1,
 		.def = "0", .help = "test hook: this CPU (not 0) stops with interrupts off in the smp suite's work, as a vCPU its hypervisor no longer runs, so the suite must end as a lockup; 0 = none",
 	},

@@ -101,6 +101,7 @@ static void smp_run(void)
 	json_str(&j, "test", "smp");
 	json_u64(&j, "cpus_expected", smp.expected);
 	json_u64(&j, "cpus_online", smp.online);
+	json_u64(&j, "cpus_left_out", cpu_list.nr_ignored);
 	json_str(&j, "apic_mode", apic_mode_name());
 	json_u64(&j, "wake_resends", smp.wake_resends);
 	json_str(&j, "cpu_source", cpu_list.source);
