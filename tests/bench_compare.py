@@ -115,6 +115,21 @@ class Statistics(unittest.TestCase):
         self.assertAlmostEqual(wide.ratio, 2.0, places=6)
         self.assertTrue(wide.lo < 2.0 < wide.hi)
 
+    def test_shift(self):
+        """+10 on every value: estimate 10, interval around it; equal sets: 0 inside; the verdicts"""
+        base = [100.0 + 3 * i for i in range(5)]
+        s = stats.shift_interval(base, [v + 10 for v in base])
+        self.assertEqual(s.shift, 10.0)
+        self.assertTrue(s.lo <= 10.0 <= s.hi and s.lo > 0)
+        self.assertAlmostEqual(s.coverage, 1 - 2 * 4 / 252)   # 5x5: U <= 2 in 1 + 1 + 2 orderings
+        same = stats.shift_interval(base, base)
+        self.assertTrue(same.lo < 0 < same.hi)
+        self.assertEqual(stats.at_most(s.lo, s.hi, s.hi), stats.MET)
+        self.assertEqual(stats.at_most(s.lo, s.hi, s.lo - 0.1), stats.MISSED)
+        self.assertEqual(stats.at_most(s.lo, s.hi, 10.0), stats.UNDECIDED)
+        with self.assertRaises(stats.TooFew):
+            stats.shift_interval(base[:3], base[:3])
+
     def test_too_few(self):
         """one repetition a side: TooFew, saying 4 are needed; a zero: ValueError"""
         with self.assertRaises(stats.TooFew) as e:

@@ -50,10 +50,13 @@ def boot_phases(ctx):
 @check('bench-boot-results')
 def bench_boot_results(ctx, out):
     """results.md: the header, a row for each of 1 and 2 vCPUs with one run,
-    medians and spreads, the machine, the unit-cost rows; results.jsonl:
-    those two rows, each difference its medians' difference, pvspin over
-    the floor in blocks, bytes and image, and the accounting adding up (bench/boot.py itself fails a run
-    whose SMP floor did not count every AP)."""
+    medians and spreads, the machine, the unit-cost rows, the targets
+    (one run cannot decide them) and, at 2 vCPUs, the boot CPU's and the
+    APs' parts; results.jsonl: those two rows, each difference its medians'
+    difference, pvspin over the floor in blocks, bytes and image, and the
+    accounting adding up (bench/boot.py itself fails a run whose SMP floor
+    did not count every AP, or whose max_cpus=1 boot did not leave them
+    out)."""
     out = Path(out)
     md = ctx.text(out / 'results.md')
     header = ('| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor '
@@ -66,8 +69,12 @@ def bench_boot_results(ctx, out):
                 or not re.search(rf'^\| {n} \| smp-floor \| ', md, re.M)
                 or not re.search(r'^Machine: .*QEMU', md, re.M)
                 or not re.search(rf'^\| {n} \| -?[0-9.]+ \| -?[0-9.]+ \| -?[0-9.]+ \| [0-9,]+, [0-9,]+, [0-9,]+ \| ',
-                                 md, re.M)):
+                                 md, re.M)
+                or not re.search(rf'^\| {n} \| 1 \| <= \+10 ms \| [-+][0-9.]+ ms \(no interval\) '
+                                 r'\| too few repetitions \|$', md, re.M)):
             return f'results.md lacks the header, the {n}-vCPU rows or the machine: {md[:900]!r}'
+    if not re.search(r'^\| 2 \| [-+][0-9]+ \| [-+][0-9.]+ \| [-+][0-9.]+ \| [-+][0-9.]+ \|$', md, re.M):
+        return f'results.md lacks the 2-vCPU row of pvspin - floor in parts: {md[-900:]!r}'
     try:
         rows = [json.loads(l) for l in ctx.text(out / 'results.jsonl').splitlines()]
         assert [r['vcpus'] for r in rows] == [1, 2] and all(r['runs'] == 1 for r in rows), \
@@ -78,8 +85,18 @@ def bench_boot_results(ctx, out):
             assert abs(r['diff_smp_floor_ms'] - (r['pvspin_ms']['median'] - r['smp_floor_ms']['median'])) \
                 < DIFF_ROUNDING_MS, 'diff_smp_floor_ms'
             assert r['ratio'] > 0 and r['machine'] and r['date'], 'ratio, machine, date'
-            assert set(r['breakdown_ms']) == {'floor', 'smp-floor', 'pvspin', *UNIT_FLOORS}, \
-                'breakdown of every guest'
+            bsp = {'pvspin-bsp'} if r['vcpus'] > 1 else set()
+            assert set(r['breakdown_ms']) == {'floor', 'smp-floor', 'pvspin', *bsp, *UNIT_FLOORS}, \
+                'breakdown of every guest (pvspin max_cpus=1 above 1 vCPU)'
+            t = r['target']
+            assert t['kind'] == 'diff_ms' and t['limit'] == 10 and t['lo'] is None \
+                and t['verdict'] == 'too few repetitions', 'target: one run decides nothing'
+            assert abs(t['estimate'] - r['diff_ms']) < DIFF_ROUNDING_MS, 'target estimate'
+            if bsp:
+                s = r['shares_ms']
+                assert set(s) == {'bsp', 'aps', 'qemu_aps'}, 'shares'
+                assert abs(s['bsp']['estimate'] + s['aps']['estimate'] - r['diff_ms']) < 2 * DIFF_ROUNDING_MS, \
+                    'the boot CPU and the APs add up to pvspin - floor'
             units = set(UNIT_NAMES)
             assert set(r['unit_us']) == units and set(r['pvspin_over_floor']) == units, 'unit costs'
             over = r['pvspin_over_floor']

@@ -6,7 +6,16 @@ beside QEMU's floor (a guest that prints a line and exits at once), the
 SMP floor (a guest that takes every AP to long mode, then exits: the
 least that starting the APs costs a guest) and, with --kut FILE (or KUT=FILE),
 kvm-unit-tests' smptest, interleaved per vCPU count on the same QEMU options
-(TCG, q35 + qboot, as run-qemu.sh).
+(TCG, q35 + qboot, as run-qemu.sh). Above 1 vCPU, pvspin boots a second
+time with max_cpus=1: its boot CPU's whole path with no AP started, which
+splits pvspin - floor into its boot CPU's share and its APs'.
+
+The targets (TARGET_*): pvspin at most the floor + 10 ms up to 8 vCPUs,
+at most 1.1x the floor above. Each is judged on the Hodges-Lehmann
+estimate of pvspin - floor (or pvspin / floor) and its 95% Mann-Whitney
+interval (tools/pvspin/stats.py): met when the whole interval is within
+the target, missed when none of it is, else not decided; fewer than 4
+repetitions cannot decide.
 
 usage: tools/bench/boot.py [--reps N] [--smp LIST] [--out DIR] [--kut FILE]
 
@@ -35,7 +44,7 @@ floor under -d in_asm counts the blocks each translates; pvspin's bytes
 and image size over the floor's, times those costs, are the part of
 pvspin - floor they explain; the rest is
 everything else (the guest's waits, device I/O, its APs).
-Repetitions: --reps N (default 7; 3 at 255 vCPUs). Writes DIR/results.md
+Repetitions: --reps N (default 7; 4 at 255 vCPUs). Writes DIR/results.md
 (tables, the machine named) and DIR/results.jsonl (one object per vCPU
 count, its fields in docs/bench.md; DIR defaults to build/bench-boot).
 Status: 0 done, 1 a guest failed, 2 bad input.
@@ -58,7 +67,12 @@ from pvspin import facts, floors, hostinfo, procs, runner, stats, status  # noqa
 
 PROG = "bench/boot.py"
 RUN_QEMU = REPO / "run-qemu.sh"
-DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 3, 255
+DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 4, 255
+# What make bench-boot aims at: pvspin at most the floor + TARGET_DIFF_MS up
+# to TARGET_DIFF_MAX_VCPUS, at most TARGET_RATIO times the floor above.
+TARGET_DIFF_MS, TARGET_DIFF_MAX_VCPUS, TARGET_RATIO = 10.0, 8, 1.1
+BSP_ONLY = "pvspin-bsp"                 # pvspin with max_cpus=1: no AP started
+TOO_FEW = "too few repetitions"         # fewer than stats.min_per_side() a side
 DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
 # The serial pipe is read every POLL_S, never by waiting on it: QEMU writes
@@ -96,6 +110,8 @@ def guest_args(name, images, kut):
     their images."""
     if name == "pvspin":
         return ["-kernel", str(REPO / "build" / "pvspin.elf"), "-append", "test=smp"]
+    if name == BSP_ONLY:
+        return ["-kernel", str(REPO / "build" / "pvspin.elf"), "-append", "test=smp max_cpus=1"]
     if name == "kut":
         return ["-kernel", str(kut)]
     return ["-kernel", str(images[name])]
@@ -192,6 +208,8 @@ def failed(guest, n, r):
         m = SMP_FLOOR_LINE.search(r["out"])
         if not m or int(m.group(1)) != n - 1:
             return f"its line does not say aps={n - 1}"
+    if guest == BSP_ONLY and not re.search(rb'"cpus_online":1,"cpus_left_out":%d,' % (n - 1), r["out"]):
+        return f"its smp result does not say 1 CPU online and {n - 1} left out"
     return None
 
 
@@ -236,16 +254,17 @@ def main(argv):
     for name, define, count, *_ in floors.UNITS:
         images[name] = floors.assemble(floors.TINY, out / f"tiny-{define.lower()}.elf", {define: count})
     kib = {"pvspin": loaded_kib(REPO / "build" / "pvspin.elf"), "floor": loaded_kib(images["floor"])}
-    guests = ["floor", "smp-floor", "pvspin"] + [u[0] for u in floors.UNITS] + (["kut"] if a.kut else [])
+    guests = ["floor", "smp-floor", "pvspin", BSP_ONLY] + [u[0] for u in floors.UNITS] + (["kut"] if a.kut else [])
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     host = hostinfo.describe()
     measured = []
     for n in a.counts:
         reps = a.reps or (DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS)
-        runs = {g: [] for g in guests}
+        here = [g for g in guests if n > 1 or g != BSP_ONLY]
+        runs = {g: [] for g in here}
         qemu = qemu_argv(n)
         for i in range(reps):
-            for g in guests:          # interleaved: floor, smp-floor, pvspin[, kut], floor, ...
+            for g in here:            # interleaved: floor, smp-floor, pvspin, ..., floor, ...
                 r = timed_boot(qemu + guest_args(g, images, a.kut))
                 why = failed(g, n, r)
                 if why:
@@ -301,6 +320,44 @@ def accounting(total, runs, blocks, kib, unit_us):
             "unexplained_ms": round(total["pvspin"]["median"] - total["floor"]["median"] - explained["total"], 2)}
 
 
+def totals(runs, guest):
+    return [r["total_ms"] for r in runs[guest]]
+
+
+def interval(base, new, ratio=False):
+    """NEW - BASE (or NEW / BASE): {estimate, lo, hi, coverage}, the
+    interval's ends None when the repetitions are too few for one."""
+    try:
+        if ratio:
+            r = stats.ratio_interval(base, new)
+            est, lo, hi, cov = r.ratio, r.lo, r.hi, r.coverage
+        else:
+            s = stats.shift_interval(base, new)
+            est, lo, hi, cov = s.shift, s.lo, s.hi, s.coverage
+    except stats.TooFew:
+        est = stats.median(new) / stats.median(base) if ratio else stats.median(new) - stats.median(base)
+        return {"estimate": round(est, 3), "lo": None, "hi": None, "coverage": None}
+    return {"estimate": round(est, 3), "lo": round(lo, 3), "hi": round(hi, 3), "coverage": round(cov, 4)}
+
+
+def target(n, runs):
+    """This count's target and its verdict on pvspin against the floor."""
+    ratio = n > TARGET_DIFF_MAX_VCPUS
+    t = interval(totals(runs, "floor"), totals(runs, "pvspin"), ratio)
+    t.update({"kind": "ratio" if ratio else "diff_ms", "limit": TARGET_RATIO if ratio else TARGET_DIFF_MS})
+    t["verdict"] = (TOO_FEW if t["lo"] is None else stats.at_most(t["lo"], t["hi"], t["limit"]))
+    return t
+
+
+def shares(runs):
+    """pvspin - floor in parts, each an interval: its boot CPU's (pvspin
+    max_cpus=1 - floor), its APs' (pvspin - pvspin max_cpus=1), and what
+    starting the APs costs any guest (SMP floor - floor)."""
+    return {"bsp": interval(totals(runs, "floor"), totals(runs, BSP_ONLY)),
+            "aps": interval(totals(runs, BSP_ONLY), totals(runs, "pvspin")),
+            "qemu_aps": interval(totals(runs, "floor"), totals(runs, "smp-floor"))}
+
+
 def record(n, reps, runs, host, when, blocks, kib, unit_us, image_from):
     """One vCPU count: each guest's whole-process time, pvspin's difference
     and ratio to the floor and its difference to the SMP floor, every
@@ -316,6 +373,10 @@ def record(n, reps, runs, host, when, blocks, kib, unit_us, image_from):
                             for g, rs in runs.items()},
            "machine": host, "date": when}
     rec.update(accounting(total, runs, blocks, kib, unit_us))
+    rec["target"] = target(n, runs)
+    if BSP_ONLY in runs:
+        rec["pvspin_bsp_ms"] = total[BSP_ONLY]
+        rec["shares_ms"] = shares(runs)
     rec["image_kib_from_vcpus"] = image_from
     rec["unit_floor_ms"] = {unit: total[g] for g, _, _, unit, *_ in floors.UNITS}
     if "kut" in total:
@@ -330,11 +391,25 @@ def write(out, records, host, when, guests, a):
     lines = [f"# make bench-boot, {when}", "", f"Machine: {host}.",
              "Whole QEMU process, TCG, q35 + qboot, interleaved in one run; median [min-max] in ms.",
              "floor: tests/nested/tiny.asm (prints a line, exits at once); smp floor: "
-             "tools/bench/floor_smp.asm (every AP to long mode, then exits); pvspin: test=smp."
+             "tools/bench/floor_smp.asm (every AP to long mode, then exits); pvspin: test=smp; "
+             f"{BSP_ONLY}: test=smp max_cpus=1 (no AP started; above 1 vCPU)."
              + (" kut: kvm-unit-tests smptest.flat." if a.kut else ""), "",
-             "| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor | smp floor | pvspin - smp floor |"
-             + (" kut smptest |" if a.kut else ""),
-             "|---|---|---|---|---|---|---|---|" + ("---|" if a.kut else "")]
+             f"Targets: pvspin at most the floor + {TARGET_DIFF_MS:g} ms up to {TARGET_DIFF_MAX_VCPUS} vCPUs, "
+             f"at most {TARGET_RATIO:g}x the floor above. pvspin against the floor: the Hodges-Lehmann estimate "
+             "and its 95% Mann-Whitney interval over the boots of each; met when the whole interval is within "
+             "the target, missed when none of it is, else not decided.", "",
+             "| vCPUs | runs | target | pvspin against the floor [95% interval] | verdict |", "|---|---|---|---|---|"]
+    for r in records:
+        t = r["target"]
+        ratio = t["kind"] == "ratio"
+        show = (lambda v: f"{v:.2f}x") if ratio else (lambda v: f"{v:+.1f} ms")  # noqa: E731
+        within = f"{show(t['estimate'])} [{show(t['lo'])} to {show(t['hi'])}]" if t["lo"] is not None \
+            else f"{show(t['estimate'])} (no interval)"
+        limit = f"<= {t['limit']:g}x" if ratio else f"<= +{t['limit']:g} ms"
+        lines.append(f"| {r['vcpus']} | {r['runs']} | {limit} | {within} | {t['verdict']} |")
+    lines += ["", "| vCPUs | runs | pvspin | floor | pvspin - floor | pvspin / floor | smp floor "
+              "| pvspin - smp floor |" + (" kut smptest |" if a.kut else ""),
+              "|---|---|---|---|---|---|---|---|" + ("---|" if a.kut else "")]
     for r in records:
         row = (f"| {r['vcpus']} | {r['runs']} | {fmt(r['pvspin_ms'])} | {fmt(r['floor_ms'])} "
                f"| {r['diff_ms']:+.0f} | {r['ratio']:.2f}x | {fmt(r['smp_floor_ms'])} "
@@ -348,7 +423,7 @@ def write(out, records, host, when, guests, a):
               "and run); host CPU: user + system time of the QEMU process, all threads.", "",
               "| vCPUs | guest | start | run | exit | guest boot | host CPU |", "|---|---|---|---|---|---|---|"]
     for r in records:
-        for g in guests:
+        for g in (g for g in guests if g in r["breakdown_ms"]):
             b = r["breakdown_ms"][g]
             gb = fmt(r["pvspin_guest_boot_ms"]) if g == "pvspin" else "-"
             lines.append(f"| {r['vcpus']} | {g} | {fmt(b['start'])} | {fmt(b['run'])} | {fmt(b['exit'])} | {gb} "
@@ -370,6 +445,17 @@ def write(out, records, host, when, guests, a):
                      f"| {o['block']:,}, {o['byte']:,}, {o['image_kib']:,.0f} "
                      f"| {terms(e)} = {e['total']:.1f} "
                      f"| {r['diff_ms']:+.0f} | {r['unexplained_ms']:+.1f} |")
+    shared = [r for r in records if "shares_ms" in r]
+    if shared:
+        lines += ["", f"pvspin - floor in parts (ms, estimate [95% interval]): its boot CPU's ({BSP_ONLY} - floor: "
+                  "the whole boot with no AP started), its APs' (pvspin - "
+                  f"{BSP_ONLY}: starting them, their work in test=smp, stopping them), and what starting the APs "
+                  "costs any guest here (smp floor - floor).", "",
+                  "| vCPUs | pvspin - floor | boot CPU | APs | starting APs, any guest |", "|---|---|---|---|---|"]
+        for r in shared:
+            s = r["shares_ms"]
+            lines.append(f"| {r['vcpus']} | {r['diff_ms']:+.0f} | {span_ms(s['bsp'])} | {span_ms(s['aps'])} "
+                         f"| {span_ms(s['qemu_aps'])} |")
     text = "\n".join(lines) + "\n"
     (out / "results.md").write_text(text)
     print(text, end="")
@@ -380,6 +466,13 @@ def terms(explained):
     """'4.1 + 2.6 - 1.0': the explained ms of each unit, in UNITS' order."""
     text = " + ".join(f"{explained[u]:.1f}" for u in floors.UNIT_NAMES)
     return text.replace("+ -", "- ")
+
+
+def span_ms(i):
+    """'+4.1 [+2.0 to +6.3]', or '+4.1' when there is no interval."""
+    if i["lo"] is None:
+        return f"{i['estimate']:+.1f}"
+    return f"{i['estimate']:+.1f} [{i['lo']:+.1f} to {i['hi']:+.1f}]"
 
 
 def fmt(s):

@@ -11,6 +11,10 @@ And how two sets of repetitions compare (matrix.py compare):
     ratio_interval(base, new) -> Ratio(ratio, lo, hi, coverage, m, n): NEW/BASE,
         the Hodges-Lehmann estimate with its 95% Mann-Whitney interval, or
         TooFew (with .needed) when the sets are too small to reach 95%
+    shift_interval(base, new) -> Shift(shift, lo, hi, coverage, m, n): NEW - BASE,
+        the same for a difference (make bench-boot's ms over the floor)
+    at_most(lo, hi, limit) -> "met", "missed" or "not decided": a target
+        "at most LIMIT" against an interval
 """
 import fractions
 import math
@@ -106,6 +110,18 @@ class Ratio:
         return self.hi < 1.0 or self.lo > 1.0
 
 
+@dataclass(frozen=True)
+class Shift:
+    """NEW - BASE: the Hodges-Lehmann estimate, its interval [lo, hi] and
+    the interval's exact coverage (at least the level asked for)."""
+    shift: float
+    lo: float
+    hi: float
+    coverage: float
+    m: int
+    n: int
+
+
 def mann_whitney_counts(m, n):
     """counts[u] = how many of the C(m+n, m) orderings of m and n values give
     U = u (u = 0..m*n): the coefficients of the Gaussian binomial
@@ -158,17 +174,38 @@ def _rank_k(m, n, level):
     return max(k, 0), level
 
 
-def ratio_interval(base, new, level=CONFIDENCE):
-    """Ratio for NEW/BASE (positive values); TooFew when they cannot reach
-    LEVEL, ValueError for a value that is not positive."""
+def shift_interval(base, new, level=CONFIDENCE):
+    """Shift for NEW - BASE; TooFew when they cannot reach LEVEL."""
     base, new = list(base), list(new)
-    if any(v <= 0 for v in base + new):
-        raise ValueError("a ratio needs positive values")
     m, n = len(base), len(new)
     if not decidable(m, n, level):
         raise TooFew(m, n, level, min_per_side(level))
-    diffs = sorted(math.log(y) - math.log(x) for x in base for y in new)
+    diffs = sorted(y - x for x in base for y in new)
     k, coverage = _rank_k(m, n, level)
     k = max(k, 1)
-    return Ratio(math.exp(statistics.median(diffs)), math.exp(diffs[k - 1]),
-                 math.exp(diffs[len(diffs) - k]), coverage, m, n)
+    return Shift(statistics.median(diffs), diffs[k - 1], diffs[len(diffs) - k], coverage, m, n)
+
+
+def ratio_interval(base, new, level=CONFIDENCE):
+    """Ratio for NEW/BASE (positive values): the shift of their logarithms;
+    TooFew when they cannot reach LEVEL, ValueError for a value that is not
+    positive."""
+    base, new = list(base), list(new)
+    if any(v <= 0 for v in base + new):
+        raise ValueError("a ratio needs positive values")
+    s = shift_interval([math.log(x) for x in base], [math.log(y) for y in new], level)
+    return Ratio(math.exp(s.shift), math.exp(s.lo), math.exp(s.hi), s.coverage, s.m, s.n)
+
+
+MET, MISSED, UNDECIDED = "met", "missed", "not decided"
+
+
+def at_most(lo, hi, limit):
+    """A target "at most LIMIT" against the interval [LO, HI]: met when all
+    of it is at most LIMIT, missed when all of it is above, else not decided
+    (more repetitions, or a quieter host, may decide it)."""
+    if hi <= limit:
+        return MET
+    if lo > limit:
+        return MISSED
+    return UNDECIDED
