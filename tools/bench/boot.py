@@ -44,7 +44,7 @@ floor under -d in_asm counts the blocks each translates; pvspin's bytes
 and image size over the floor's, times those costs, are the part of
 pvspin - floor they explain; the rest is
 everything else (the guest's waits, device I/O, its APs).
-Repetitions: --reps N (default 7; 4 at 255 vCPUs). Writes DIR/results.md
+Repetitions: --reps N (default 31 up to 8 vCPUs, 7 above, 4 at 255). Writes DIR/results.md
 (tables, the machine named) and DIR/results.jsonl (one object per vCPU
 count, its fields in docs/bench.md; DIR defaults to build/bench-boot).
 Status: 0 done, 1 a guest failed, 2 bad input.
@@ -67,12 +67,16 @@ from pvspin import facts, floors, hostinfo, procs, runner, stats, status  # noqa
 
 PROG = "bench/boot.py"
 RUN_QEMU = REPO / "run-qemu.sh"
-DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 7, 4, 255
 # What make bench-boot aims at: pvspin at most the floor + TARGET_DIFF_MS up
 # to TARGET_DIFF_MAX_VCPUS, at most TARGET_RATIO times the floor above.
 TARGET_DIFF_MS, TARGET_DIFF_MAX_VCPUS, TARGET_RATIO = 10.0, 8, 1.1
 BSP_ONLY = "pvspin-bsp"                 # pvspin with max_cpus=1: no AP started
 TOO_FEW = "too few repetitions"         # fewer than stats.min_per_side() a side
+# Default repetitions. Up to TARGET_DIFF_MAX_VCPUS a boot takes a fraction
+# of a second and the target is a few ms, which the spread of whole-process
+# times here (tens of ms) decides only over tens of boots; above, each boot
+# takes seconds; MANY_VCPUS and up, tens of seconds for the lot.
+DEFAULT_REPS_FEW, DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 31, 7, 4, 255
 DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
 # The serial pipe is read every POLL_S, never by waiting on it: QEMU writes
@@ -145,6 +149,12 @@ def count_blocks(argv):
             return None
         with open(log.name, "rb") as f:
             return sum(1 for line in f if line.startswith(b"IN:"))
+
+
+def default_reps(n):
+    if n <= TARGET_DIFF_MAX_VCPUS:
+        return DEFAULT_REPS_FEW
+    return DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS
 
 
 def children_cpu_ms():
@@ -259,7 +269,7 @@ def main(argv):
     host = hostinfo.describe()
     measured = []
     for n in a.counts:
-        reps = a.reps or (DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS)
+        reps = a.reps or default_reps(n)
         here = [g for g in guests if n > 1 or g != BSP_ONLY]
         runs = {g: [] for g in here}
         qemu = qemu_argv(n)
