@@ -123,6 +123,9 @@ static void smp_run(void)
 
 	if (smp.online != smp.expected)
 		ktap_fail("smp", "%u of %u CPUs online", smp.online, smp.expected);
+	else if (suite_opt.smp_stall >= smp.online)
+		ktap_fail("smp", "smp_stall=%lu names no CPU online (%u online): the hook did not run",
+			  suite_opt.smp_stall, smp.online);
 	else if (err)
 		ktap_fail("smp", "CPU %u: %s", bad_cpu, err);
 	else

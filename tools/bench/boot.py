@@ -44,8 +44,8 @@ floor under -d in_asm counts the blocks each translates; pvspin's bytes
 and image size over the floor's, times those costs, are the part of
 pvspin - floor they explain; the rest is
 everything else (the guest's waits, device I/O, its APs).
-Repetitions: --reps N (default 31 up to 8 vCPUs, 7 above, 4 at 255). Writes DIR/results.md
-(tables, the machine named) and DIR/results.jsonl (one object per vCPU
+Repetitions: --reps N (default 31 up to 8 vCPUs, 7 above, 4 at 255).
+Writes DIR/results.md (tables, the machine named) and DIR/results.jsonl (one object per vCPU
 count, its fields in docs/bench.md; DIR defaults to build/bench-boot).
 Status: 0 done, 1 a guest failed, 2 bad input.
 """
@@ -152,6 +152,7 @@ def count_blocks(argv):
 
 
 def default_reps(n):
+    """Repetitions at N vCPUs when --reps is not given."""
     if n <= TARGET_DIFF_MAX_VCPUS:
         return DEFAULT_REPS_FEW
     return DEFAULT_REPS_MANY if n >= MANY_VCPUS else DEFAULT_REPS
