@@ -15,11 +15,16 @@ void cpu_list_add(uint32_t apic_id, uint32_t boot_apic_id)
 	}
 	if (apic_id == boot_apic_id)
 		return;
-	if (cpu_list.nr == (cpu_list.limit ? cpu_list.limit : MAX_CPUS)) {
+	if (cpu_list.nr == cpu_list_limit()) {
 		cpu_list.nr_ignored++;
 		return;
 	}
 	cpu_list.apic_id[cpu_list.nr++] = apic_id;
+}
+
+unsigned int cpu_list_limit(void)
+{
+	return cpu_list.limit ? cpu_list.limit : MAX_CPUS;
 }
 
 int cpu_list_find(uint32_t apic_id)

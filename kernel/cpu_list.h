@@ -18,6 +18,8 @@ struct cpu_list {
 extern struct cpu_list cpu_list;
 
 void cpu_list_add(uint32_t apic_id, uint32_t boot_apic_id);
+/* The most CPUs the list takes: limit, or MAX_CPUS when it is 0. */
+unsigned int cpu_list_limit(void);
 /* Logical CPU index for an APIC ID, or -1. */
 int cpu_list_find(uint32_t apic_id);
 

@@ -151,7 +151,7 @@ void kmain(void)
 		smp.bringup_ns / 1000, smp.sipi_rounds, smp.used_init ? ", with INIT" : "");
 	if (cpu_list.nr_ignored)
 		kprintf(" (%u more described, never started: above %s=%u)", cpu_list.nr_ignored,
-			cpu_list.limit ? "max_cpus" : "MAX_CPUS", cpu_list.limit ? cpu_list.limit : MAX_CPUS);
+			cpu_list.limit ? "max_cpus" : "MAX_CPUS", cpu_list_limit());
 	kprintf("\n");
 	boot_phase_end("pv");
 	if (opt.verbose)

@@ -236,6 +236,17 @@ class Facts(unittest.TestCase):
                     self.assertEqual(tuple(names), facts.XEN_SCHEDS, f"{path.name}: {m.group(0)}")
         self.assertGreater(found, 0, "no list of Xen's schedulers found in the docs")
 
+    def test_docs_state_boot_targets(self):
+        """README and docs/bench.md state make bench-boot's targets as tools/bench/boot.py's TARGET_*"""
+        sys.path.insert(0, str(REPO / "tools" / "bench"))
+        import boot
+        ms, vcpus, ratio = boot.TARGET_DIFF_MS, boot.TARGET_DIFF_MAX_VCPUS, boot.TARGET_RATIO
+        for path, words in (("README.md", f"within {ms:g} ms of the floor up to {vcpus} vCPUs,\nwithin {ratio:g}x above"),
+                            ("docs/bench.md", f"pvspin at most the floor + {ms:g} ms up to {vcpus} vCPUs,\n"
+                                              f"at most {ratio:g}x the floor above")):
+            text = re.sub(r"\s+", " ", (REPO / path).read_text())
+            self.assertIn(re.sub(r"\s+", " ", words), text, path)
+
     def test_shell_copies_agree(self):
         """a limit or CPU-list regex the shell scripts still spell out themselves is facts.py's"""
         for path in (RUN_QEMU, NESTED_RUN):

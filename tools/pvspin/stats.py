@@ -14,7 +14,7 @@ And how two sets of repetitions compare (matrix.py compare):
     shift_interval(base, new) -> Shift(shift, lo, hi, coverage, m, n): NEW - BASE,
         the same for a difference (make bench-boot's ms over the floor)
     at_most(lo, hi, limit) -> "met", "missed" or "not decided": a target
-        "at most LIMIT" against an interval
+        "at most LIMIT" against an interval (TOO_FEW: none to judge)
 """
 import fractions
 import math
@@ -198,6 +198,7 @@ def ratio_interval(base, new, level=CONFIDENCE):
 
 
 MET, MISSED, UNDECIDED = "met", "missed", "not decided"
+TOO_FEW = "too few repetitions"         # no interval at the level: no verdict
 
 
 def at_most(lo, hi, limit):
