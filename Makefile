@@ -54,12 +54,19 @@ $(BUILD)/layout.inc: lib/layout.h Makefile
 	sed -n 's|^#define \([A-Z_0-9]*\)[[:space:]]\{1,\}\([^/]*\).*|\1 equ \2|p' $< > $@.tmp
 	mv $@.tmp $@
 
-$(BUILD)/%.o: %.c
+# The build tools are checked once per build folder before anything is
+# compiled: as root the missing packages are installed, else the exact
+# apt-get line is printed and make stops (tools/deps.sh, status 2).
+$(BUILD)/.build-tools: tools/deps.txt
+	@tools/deps.sh build
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c | $(BUILD)/.build-tools
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(KCFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.asm $(BUILD)/layout.inc
+$(BUILD)/%.o: %.asm $(BUILD)/layout.inc | $(BUILD)/.build-tools
 	@mkdir -p $(@D)
 	@echo "  NASM    $<"
 	@$(NASM) -f elf64 -g -I$(BUILD)/ -I$(dir $<) -MD $(@:.o=.d) $< -o $@

@@ -10,7 +10,9 @@ option is covered without a new line here) is status 2 with its name on
 stderr when the value is missing, empty or another option; a --log or
 --reset-log that cannot be written is status 2. With boots: a triple
 fault without --reset-log keeps its KTAP document's plan (the guest's
-restart on q35, run-qemu.sh's completion on microvm). Ends with
+restart on q35, run-qemu.sh's completion on microvm). Plain make with
+nasm missing, not as root, prints the apt-get line and compiles nothing.
+Ends with
 "N passed, N failed, N skipped".
 """
 import re
@@ -89,6 +91,28 @@ def batch_l1_options():
               p.returncode == 0, f"status {p.returncode}; stderr {p.stderr.strip()[-200:]!r}")
 
 
+def make_without_a_tool():
+    """Plain make on a machine without nasm, not as root: the apt-get line
+    that installs it, and nothing compiled (a PATH of every command but
+    nasm, and an id that says uid 1000)."""
+    with tempfile.TemporaryDirectory() as d:
+        farm = Path(d) / "bin"
+        farm.mkdir()
+        for top in ("/usr/local/bin", "/usr/bin", "/bin"):
+            for tool in Path(top).iterdir():
+                if tool.name not in ("nasm", "id") and not (farm / tool.name).exists():
+                    (farm / tool.name).symlink_to(tool)
+        (farm / "id").write_text("#!/bin/sh\necho 1000\n")
+        (farm / "id").chmod(0o755)
+        build = Path(d) / "build"
+        p = subprocess.run(["make", "-C", str(REPO), f"BUILD={build}"], capture_output=True, text=True,
+                           env={"PATH": str(farm), "HOME": d}, timeout=120)
+        objects = list(build.rglob("*.o")) if build.exists() else []
+        check("make without nasm, not root: fails, prints the apt-get line, compiles nothing",
+              p.returncode != 0 and "apt-get install -y --no-install-recommends nasm" in p.stderr and not objects,
+              f"status {p.returncode}; {len(objects)} objects; stderr {p.stderr.strip()[-300:]!r}")
+
+
 def ktap_results(stdout):
     plan = re.search(r"^1\.\.(\d+)$", stdout, re.M)
     results = re.findall(r"^((?:not )?ok) (\d+)(.*)$", stdout, re.M)
@@ -121,6 +145,7 @@ def main(argv):
     missing_values()
     unwritable_files()
     batch_l1_options()
+    make_without_a_tool()
     if "--no-boots" in argv:
         counts["skipped"] += 1
         print("skip a triple fault keeps the plan: --no-boots")
