@@ -44,7 +44,7 @@ floor under -d in_asm counts the blocks each translates; pvspin's bytes
 and image size over the floor's, times those costs, are the part of
 pvspin - floor they explain; the rest is
 everything else (the guest's waits, device I/O, its APs).
-Repetitions: --reps N (default 31 up to 8 vCPUs, 7 above, 4 at 255).
+Repetitions: --reps N (default DEFAULT_REPS_* below).
 Writes DIR/results.md (tables, the machine named) and DIR/results.jsonl (one object per vCPU
 count, its fields in docs/bench.md; DIR defaults to build/bench-boot).
 Status: 0 done, 1 a guest failed, 2 bad input.
@@ -73,9 +73,10 @@ TARGET_DIFF_MS, TARGET_DIFF_MAX_VCPUS, TARGET_RATIO = 10.0, 8, 1.1
 BSP_ONLY = "pvspin-bsp"                 # pvspin with max_cpus=1: no AP started
 # Default repetitions. Up to TARGET_DIFF_MAX_VCPUS a boot takes a fraction
 # of a second and the target is ms, finer than the spread of whole-process
-# times (QEMU's own start), so an interval narrow enough takes tens of
-# boots; above, each boot takes seconds, and MANY_VCPUS and up tens of.
-DEFAULT_REPS_FEW, DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 31, 7, 4, 255
+# times (QEMU's own start): 31 boots gave 95% intervals 7-10 ms wide, 61
+# about 5. Above, a boot takes a quarter of a second to seconds, and
+# MANY_VCPUS and up several seconds each, eight guests a repetition.
+DEFAULT_REPS_FEW, DEFAULT_REPS, DEFAULT_REPS_MANY, MANY_VCPUS = 61, 21, 4, 255
 DEFAULT_SMP = "1,8,64,255"
 GUEST_TIMEOUT_S = 300
 # The serial pipe is read every POLL_S, never by waiting on it: QEMU writes
