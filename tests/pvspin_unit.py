@@ -237,7 +237,7 @@ class Facts(unittest.TestCase):
         self.assertGreater(found, 0, "no list of Xen's schedulers found in the docs")
 
     def test_docs_state_boot_targets(self):
-        """README and docs/bench.md state make bench-boot's targets as tools/bench/boot.py's TARGET_*"""
+        """README and docs/bench.md state make bench-boot's targets and default repetitions as tools/bench/boot.py's TARGET_* and DEFAULT_REPS_*"""
         sys.path.insert(0, str(REPO / "tools" / "bench"))
         import boot
         ms, vcpus, ratio = boot.TARGET_DIFF_MS, boot.TARGET_DIFF_MAX_VCPUS, boot.TARGET_RATIO
@@ -246,6 +246,11 @@ class Facts(unittest.TestCase):
                                               f"at most {ratio:g}x the floor above")):
             text = re.sub(r"\s+", " ", (REPO / path).read_text())
             self.assertIn(re.sub(r"\s+", " ", words), text, path)
+        reps = (f"{boot.DEFAULT_REPS_FEW} up to {vcpus} vCPUs, {boot.DEFAULT_REPS} above and "
+                f"{boot.DEFAULT_REPS_MANY} at {boot.MANY_VCPUS}")
+        for path in ("README.md", "docs/bench.md"):
+            text = re.sub(r"\s+", " ", (REPO / path).read_text())
+            self.assertIn(f"default repetitions: {reps}", text, f"{path}: its default repetitions are not DEFAULT_REPS_*")
 
     def test_shell_copies_agree(self):
         """a limit or CPU-list regex the shell scripts still spell out themselves is facts.py's"""
