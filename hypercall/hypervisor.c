@@ -25,6 +25,21 @@ static void copy_regs(char *dst, uint32_t a, uint32_t b, uint32_t c)
 	dst[12] = '\0';
 }
 
+/* The 12 bytes of a hypervisor's signature leaf, EBX ECX EDX, against
+ * `sig`; the words compared as words (a memcmp() at each of 256 bases
+ * costs blocks under TCG). */
+static uint32_t word_of(const char *s)
+{
+	uint32_t w;
+	__builtin_memcpy(&w, s, sizeof(w));
+	return w;
+}
+
+static bool signature_is(struct cpuid_regs r, const char sig[12])
+{
+	return r.ebx == word_of(sig) && r.ecx == word_of(sig + 4) && r.edx == word_of(sig + 8);
+}
+
 static void detect_cpu(void)
 {
 	struct cpuid_regs r = cpuid(0, 0);
@@ -53,21 +68,22 @@ void hypervisor_detect(void)
 	hv.base = CPUID_HV_BASE;
 	hv.max_leaf = r.eax;
 	/* Hyper-V's leaves are always at the first base; with both offered
-	 * (QEMU's hv-* flags under KVM) KVM's move to a later one. */
+	 * (QEMU's hv-* flags under KVM) KVM's move to a later one, as Xen's
+	 * do beside Hyper-V's (viridian) or KVM's (KVM's Xen emulation). One
+	 * CPUID a base finds both: each is a VM exit under a hypervisor. */
 	hyperv_detect(hv.signature, r.eax);
-	xen_detect();
-	for (uint32_t base = CPUID_HV_BASE; base < CPUID_HV_LAST; base += CPUID_HV_STEP) {
+	for (uint32_t base = CPUID_HV_BASE; base < CPUID_HV_LAST && !(xen.present && hv.kvm);
+	     base += CPUID_HV_STEP) {
 		r = cpuid(base, 0);
-		char sig[13];
-		copy_regs(sig, r.ebx, r.ecx, r.edx);
-		if (memcmp(sig, KVM_SIGNATURE, 12) == 0) {
+		if (!xen.present && signature_is(r, XEN_CPUID_SIGNATURE))
+			xen_found(base, r.eax);
+		if (!hv.kvm && signature_is(r, KVM_SIGNATURE)) {
 			hv.kvm = true;
 			hv.base = base;
 			hv.max_leaf = r.eax;
 			struct cpuid_regs f = cpuid(base + 1, 0);
 			hv.kvm_features = f.eax;
 			hv.kvm_hints = f.edx;
-			break;
 		}
 	}
 }

@@ -8,9 +8,6 @@
 
 struct xen_info xen;
 
-#define CPUID_HV_BASE  0x40000000
-#define CPUID_HV_STEP  0x100
-#define CPUID_HV_LAST  0x40010000
 #define NSEC_PER_SEC   1000000000ull
 #define HZ_PER_KHZ     1000ull
 
@@ -37,25 +34,15 @@ static const char *install_page(void)
 	return NULL;
 }
 
-void xen_detect(void)
+void xen_found(uint32_t base, uint32_t max_leaf)
 {
-	for (uint32_t base = CPUID_HV_BASE; base < CPUID_HV_LAST; base += CPUID_HV_STEP) {
-		struct cpuid_regs r = cpuid(base, 0);
-		char sig[12];
-		memcpy(sig, &r.ebx, 4);
-		memcpy(sig + 4, &r.ecx, 4);
-		memcpy(sig + 8, &r.edx, 4);
-		if (memcmp(sig, XEN_CPUID_SIGNATURE, sizeof(sig)) != 0)
-			continue;
-		xen.present = true;
-		xen.base = base;
-		xen.max_leaf = r.eax;
-		uint32_t v = cpuid(base + XEN_CPUID_LEAF_VERSION, 0).eax;
-		xen.major = (uint16_t)(v >> 16);
-		xen.minor = (uint16_t)v;
-		xen.error = install_page();
-		return;
-	}
+	xen.present = true;
+	xen.base = base;
+	xen.max_leaf = max_leaf;
+	uint32_t v = cpuid(base + XEN_CPUID_LEAF_VERSION, 0).eax;
+	xen.major = (uint16_t)(v >> 16);
+	xen.minor = (uint16_t)v;
+	xen.error = install_page();
 }
 
 /* The stubs take arguments in rdi, rsi, rdx (then r10, r8), return in rax,

@@ -68,9 +68,10 @@ struct xen_info {
 
 extern struct xen_info xen;
 
-/* Find Xen's leaves; if found, install the hypercall page (CPU 0, once:
- * the page is the domain's, every vCPU calls through it). */
-void xen_detect(void);
+/* Xen's signature is at CPUID leaf `base` (hypervisor_detect() scans for
+ * it): record it, read Xen's version, install the hypercall page (CPU 0,
+ * once: the page is the domain's, every vCPU calls through it). */
+void xen_found(uint32_t base, uint32_t max_leaf);
 static inline bool xen_hypercalls(void) { return xen.present && !xen.error; }
 
 long xen_hypercall2(unsigned int nr, unsigned long a0, unsigned long a1);

@@ -75,10 +75,12 @@ static bool parse_package(const uint8_t *pkg, const uint8_t *end, uint8_t *a, ui
 bool aml_find_s5(const uint8_t *aml, size_t len, uint8_t *slp_typa, uint8_t *slp_typb)
 {
 	const uint8_t *end = aml + len;
-	/* i: where "_S5_" would start; NameOp is at least one byte before. */
+	/* i: where "_S5_" would start; NameOp is at least one byte before.
+	 * The first byte is tested here: memcmp() at every offset of a DSDT
+	 * is thousands of calls, each of them several blocks under TCG. */
 	for (size_t i = 1; i + AML_NAME_LEN + 1 <= len; i++) {
 		const uint8_t *n = aml + i;
-		if (memcmp(n, "_S5_", AML_NAME_LEN) != 0 || n[AML_NAME_LEN] != AML_PACKAGE_OP)
+		if (n[0] != '_' || memcmp(n, "_S5_", AML_NAME_LEN) != 0 || n[AML_NAME_LEN] != AML_PACKAGE_OP)
 			continue;
 		bool named = n[-1] == AML_NAME_OP ||
 			     (n[-1] == AML_ROOT_CHAR && i >= 2 && n[-2] == AML_NAME_OP);
