@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
-from pvspin import deps, facts, hostinfo, procs, runner, stats, status, unitrun  # noqa: E402
+from pvspin import deps, facts, hostinfo, procs, runner, stats, status, unitrun, xen_stall  # noqa: E402
 
 RUN_QEMU = REPO / "run-qemu.sh"
 NESTED_RUN = REPO / "tools" / "nested" / "nested-run.sh"
@@ -263,6 +263,32 @@ class Facts(unittest.TestCase):
                     self.assertEqual(int(found), value, f"{path.name}: {name}={found}")
             for found in re.findall(r"=~ (\^\[0-9\]\+\(-\[0-9\]\+\)\S*)", text):
                 self.assertEqual(found.rstrip(" ]"), facts.CPULIST_RE, path.name)
+
+
+class XenStall(unittest.TestCase):
+    """tools/pvspin/xen_stall.py: a silent run under --accel xen is taken for
+    a wakeup lost below the guest only when every CPU is halted in Xen."""
+    XEN_IDLE = "RIP=ffff82d0402f9c06 RFL=00000202 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=1"
+    GUEST_SPIN = "RIP=0000000000106ddb RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=0"
+    GUEST_HLT = "RIP=0000000000106ddb RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1"
+    XEN_BUSY = "RIP=ffff82d0402f9c06 RFL=00000202 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0"
+
+    def dump(self, *rips):
+        return "".join(f"CPU#{i}\r\nRAX=0\r\n{r}\r\nCR0=8005003b\r\n" for i, r in enumerate(rips))
+
+    def test_all_idle_in_xen(self):
+        """every CPU halted in Xen, in every sample: below the guest"""
+        self.assertTrue(xen_stall.all_idle_in_xen([self.dump(self.XEN_IDLE, self.XEN_IDLE)] * 3))
+
+    def test_not_below(self):
+        """a CPU in the guest, halted or not, a busy Xen CPU, one such sample, no CPUs, no samples: not below"""
+        idle = self.dump(self.XEN_IDLE, self.XEN_IDLE)
+        for other in (self.GUEST_SPIN, self.GUEST_HLT, self.XEN_BUSY):
+            self.assertFalse(xen_stall.all_idle_in_xen([idle, self.dump(self.XEN_IDLE, other), idle]), other)
+        self.assertFalse(xen_stall.all_idle_in_xen(["QMP: no QMP socket after 5 s"]))
+        self.assertFalse(xen_stall.all_idle_in_xen([]))
+        truncated = self.dump(self.XEN_IDLE, self.XEN_IDLE) + "CPU#2\r\nRAX=0\r\n"
+        self.assertFalse(xen_stall.all_idle_in_xen([truncated]), "a CPU without its RIP line")
 
 
 class HostInfo(unittest.TestCase):
