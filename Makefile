@@ -56,7 +56,7 @@ $(BUILD)/layout.inc: lib/layout.h Makefile
 
 # The build tools are checked once per build folder before anything is
 # compiled: as root the missing packages are installed, else the exact
-# apt-get line is printed and make stops (tools/deps.sh, status 2).
+# apt-get line is printed and make stops (tools/deps.sh).
 $(BUILD)/.build-tools: tools/deps.txt
 	@tools/deps.sh build
 	@mkdir -p $(@D) && touch $@

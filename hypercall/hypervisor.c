@@ -9,9 +9,6 @@
 struct hypervisor_info hv;
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
-#define CPUID_HV_BASE          0x40000000
-#define CPUID_HV_STEP          0x100
-#define CPUID_HV_LAST          0x40010000  /* KVM may sit at a later base (Hyper-V first) */
 #define CPUID_EXT_MAX          0x80000000
 #define CPUID_BRAND_FIRST      0x80000002
 #define CPUID_BRAND_LAST       0x80000004

@@ -6,6 +6,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The hypervisor leaves: a signature may sit at any CPUID_HV_STEP from
+ * CPUID_HV_BASE up to (not including) CPUID_HV_LAST; Hyper-V's at the first,
+ * KVM's or Xen's at a later one when Hyper-V's are offered beside them. */
+#define CPUID_HV_BASE             0x40000000
+#define CPUID_HV_STEP             0x100
+#define CPUID_HV_LAST             0x40010000
+
 /* CPUID 0x40000001 EAX feature bits (Documentation/virt/kvm/x86/cpuid.rst). */
 #define KVM_FEATURE_CLOCKSOURCE   0
 #define KVM_FEATURE_CLOCKSOURCE2  3

@@ -104,8 +104,9 @@ static void xen_why_not(char *what, size_t size)
 	if (!hv.present)
 		snprintf(what, size, "no hypervisor (CPUID 1 ECX bit 31 clear), so no Xen");
 	else if (!xen.present)
-		snprintf(what, size, "CPUID 0x40000000 signature \"%s\": not Xen (\"%s\" at any "
-			 "base 0x40000000-0x4000ff00)", hv.signature, XEN_CPUID_SIGNATURE);
+		snprintf(what, size, "CPUID 0x%x signature \"%s\": not Xen (\"%s\" at any "
+			 "base 0x%x-0x%x)", CPUID_HV_BASE, hv.signature, XEN_CPUID_SIGNATURE, CPUID_HV_BASE,
+			 CPUID_HV_LAST - CPUID_HV_STEP);
 	else if (xen.error)
 		snprintf(what, size, "Xen %u.%u at CPUID 0x%x, but %s", xen.major, xen.minor,
 			 xen.base, xen.error);
