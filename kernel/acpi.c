@@ -390,9 +390,7 @@ static void parse_fadt(const struct sdt_header *f)
 	const struct sdt_header *d = dsdt ? map_table(dsdt, "DSDT", &seen) : NULL;
 	if (dsdt && !seen && phys_map(dsdt, sizeof(*d)))
 		reject("DSDT", dsdt, "no readable DSDT signature there");
-	if (d)
-		acpi.has_s5 = aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d),
-					  &acpi.s5_slp_typa, &acpi.s5_slp_typb);
+	acpi.dsdt = d;
 }
 
 static inline uint16_t inw_port(uint16_t port)
@@ -428,7 +426,9 @@ bool acpi_power_off(void)
 			acpi.found ? "" : " (no RSDP)");
 		return false;
 	}
-	if (!acpi.has_s5) {
+	const struct sdt_header *d = acpi.dsdt;
+	uint8_t slp_typa, slp_typb;
+	if (!d || !aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d), &slp_typa, &slp_typb)) {
 		kprintf("# poweroff: the DSDT has no \\_S5 package pvspin can read: cannot power off through ACPI\n");
 		return false;
 	}
@@ -437,10 +437,10 @@ bool acpi_power_off(void)
 			kprintf("# poweroff: hardware-reduced ACPI without a sleep control register: cannot power off\n");
 			return false;
 		}
-		uint8_t v = (uint8_t)((acpi.s5_slp_typa & SLP_TYP_MASK) << SLEEP_CTL_SLP_TYP_SHIFT |
+		uint8_t v = (uint8_t)((slp_typa & SLP_TYP_MASK) << SLEEP_CTL_SLP_TYP_SHIFT |
 				      SLEEP_CTL_SLP_EN);
 		kprintf("# poweroff: acpi sleep control register (hardware-reduced) %s 0x%lx <- 0x%x (SLP_TYP=%u from \\_S5, SLP_EN)\n",
-			space_name(acpi.sleep_ctl.space), acpi.sleep_ctl.addr, v, acpi.s5_slp_typa);
+			space_name(acpi.sleep_ctl.space), acpi.sleep_ctl.addr, v, slp_typa);
 		if (acpi.sleep_ctl.space == GAS_SPACE_IO)
 			outb((uint16_t)acpi.sleep_ctl.addr, v);
 		else
@@ -455,12 +455,12 @@ bool acpi_power_off(void)
 	char pm1b[64] = "";
 	if (b)
 		snprintf(pm1b, sizeof(pm1b), ", PM1b %s 0x%lx SLP_TYP=%u", space_name(acpi.pm1b_cnt.space),
-			 acpi.pm1b_cnt.addr, acpi.s5_slp_typb);
+			 acpi.pm1b_cnt.addr, slp_typb);
 	kprintf("# poweroff: acpi PM1a control %s 0x%lx SLP_TYP=%u%s (\\_S5), SLP_EN\n",
-		space_name(acpi.pm1a_cnt.space), acpi.pm1a_cnt.addr, acpi.s5_slp_typa, pm1b);
-	pm1_cnt_sleep(acpi.pm1a_cnt, acpi.s5_slp_typa);
+		space_name(acpi.pm1a_cnt.space), acpi.pm1a_cnt.addr, slp_typa, pm1b);
+	pm1_cnt_sleep(acpi.pm1a_cnt, slp_typa);
 	if (b)
-		pm1_cnt_sleep(acpi.pm1b_cnt, acpi.s5_slp_typb);
+		pm1_cnt_sleep(acpi.pm1b_cnt, slp_typb);
 	return true;
 }
 

@@ -14,6 +14,8 @@ struct acpi_reg {
 	uint64_t addr;
 };
 
+struct sdt_header;                     /* an ACPI table's header (acpi.c) */
+
 struct acpi_info {
 	bool found;
 	uint8_t revision;
@@ -31,8 +33,10 @@ struct acpi_info {
 	bool has_fadt;
 	bool hw_reduced;               /* FADT HW_REDUCED_ACPI: sleep registers, no PM1 */
 	struct acpi_reg pm1a_cnt, pm1b_cnt, sleep_ctl;
-	bool has_s5;                   /* the DSDT's \_S5 package was read */
-	uint8_t s5_slp_typa, s5_slp_typb;
+	/* The DSDT, checked; its \_S5 package is read only to power off, the
+	 * one use of it, so a boot that exits through isa-debug-exit never
+	 * scans the AML. NULL: none. */
+	const struct sdt_header *dsdt;
 };
 
 extern struct acpi_info acpi;
