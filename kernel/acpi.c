@@ -419,6 +419,12 @@ static const char *space_name(uint8_t space)
 	return space == GAS_SPACE_IO ? "io" : "mem";
 }
 
+bool acpi_s5_sleep_types(uint8_t *slp_typa, uint8_t *slp_typb)
+{
+	const struct sdt_header *d = acpi.dsdt;
+	return d && aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d), slp_typa, slp_typb);
+}
+
 bool acpi_power_off(void)
 {
 	if (!acpi.has_fadt) {
@@ -426,9 +432,8 @@ bool acpi_power_off(void)
 			acpi.found ? "" : " (no RSDP)");
 		return false;
 	}
-	const struct sdt_header *d = acpi.dsdt;
 	uint8_t slp_typa, slp_typb;
-	if (!d || !aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d), &slp_typa, &slp_typb)) {
+	if (!acpi_s5_sleep_types(&slp_typa, &slp_typb)) {
 		kprintf("# poweroff: the DSDT has no \\_S5 package pvspin can read: cannot power off through ACPI\n");
 		return false;
 	}

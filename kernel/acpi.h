@@ -45,6 +45,10 @@ extern struct acpi_info acpi;
  * Returns false if there is no usable RSDP or MADT. */
 bool acpi_init(void);
 
+/* \_S5's SLP_TYPa and SLP_TYPb from the DSDT acpi_init() found; false if
+ * there is none or its AML holds no \_S5 package aml_find_s5() can read. */
+bool acpi_s5_sleep_types(uint8_t *slp_typa, uint8_t *slp_typb);
+
 /* Enter S5 (soft off): the PM1a/PM1b control blocks with \_S5's SLP_TYP and
  * SLP_EN, or on hardware-reduced ACPI the sleep control register. Prints a
  * "# poweroff:" line saying which, or why it cannot (then returns false).

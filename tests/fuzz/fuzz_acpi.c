@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_acpi.c - libFuzzer target: kernel/acpi.c's walk (RSDP, RSDT/XSDT, MADT, HPET, FADT, DSDT)
- * over tables at fake addresses (physmem.h); the mode bits pick where the RSDP comes from. */
+/* fuzz_acpi.c - libFuzzer target: kernel/acpi.c's walk (RSDP, RSDT/XSDT, MADT, HPET, FADT, DSDT
+ * and its \_S5) over tables at fake addresses (physmem.h); the mode bits pick where the RSDP comes from. */
 #include <stdlib.h>
 #include "kernel/acpi.h"
 #include "kernel/cpu_list.h"
@@ -34,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	acpi_init();
 	if (cpu_list.nr > MAX_CPUS || (cpu_list.nr && !cpu_list.source))
 		abort();
+	uint8_t slp_typa, slp_typb;
+	acpi_s5_sleep_types(&slp_typa, &slp_typb);  /* the DSDT's AML, read only to power off */
 	physmem_release();
 	return 0;
 }
