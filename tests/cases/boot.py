@@ -107,6 +107,9 @@ def bench_boot_results(ctx, out):
                     'the boot CPU and the APs add up to pvspin - floor'
             units = set(UNIT_NAMES)
             assert set(r['unit_us']) == units and set(r['pvspin_over_floor']) == units, 'unit costs'
+            assert set(r['unit_us_interval']) == units and all(
+                i['lo'] is None and i['hi'] is None for i in r['unit_us_interval'].values()), \
+                'unit costs: one run gives no interval'
             over = r['pvspin_over_floor']
             assert over['block'] > 0 and over['byte'] > 0 and over['image_kib'] > 0, \
                 'pvspin translates, prints and loads more than the floor'

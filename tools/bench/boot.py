@@ -37,9 +37,9 @@ time much less, so it shows what a change saved.
 Unit costs, measured in the same interleaving: the floor with more code
 blocks, more bytes of serial output and more image (tools/pvspin/floors.py
 UNITS) give what one block, one byte and one KiB of image cost on this
-host today (its median less the floor's, in run for the blocks and the
-bytes, in start for the image, over the count; the image's at the run's
-fewest vCPUs for every count). One untimed boot of pvspin and of the
+host today (its shift against the floor and its 95% interval, in run for
+the blocks and the bytes, in start for the image, over the count; the
+image's at the run's fewest vCPUs for every count). One untimed boot of pvspin and of the
 floor under -d in_asm counts the blocks each translates; pvspin's bytes
 and image size over the floor's, times those costs, are the part of
 pvspin - floor they explain; the rest is
@@ -310,27 +310,31 @@ def summary_of(values):
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in s.as_dict().items()} if s else None
 
 
-def median_of(runs, guest, key):
-    return stats.summary([r[key] for r in runs[guest]]).median
-
-
 def unit_costs(runs):
-    """us per unit: each unit floor's median less the floor's, in the part
-    of the split where its extra falls, over its count."""
-    return {unit: round((median_of(runs, g, part + "_ms") - median_of(runs, "floor", part + "_ms")) * 1000 / count, 3)
-            for g, _, count, unit, part, _ in floors.UNITS}
+    """What one unit costs, in us, keyed by unit: each unit floor against the
+    floor in the part of the split where its extra falls (interval(): the
+    shift, lo and hi of its 95% interval, None when too few), over its
+    count."""
+    costs = {}
+    for g, _, count, unit, part, _ in floors.UNITS:
+        i = interval([r[part + "_ms"] for r in runs["floor"]], [r[part + "_ms"] for r in runs[g]])
+        costs[unit] = {k: None if i[k] is None else round(i[k] * 1000 / count, 3) for k in ("estimate", "lo", "hi")}
+    return costs
 
 
-def accounting(total, runs, blocks, kib, unit_us):
-    """What pvspin has over the floor in each unit, and the ms of
-    pvspin - floor each explains at UNIT_US."""
+def accounting(total, runs, blocks, kib, costs):
+    """What each unit costs (unit_costs(): the estimate, and its interval
+    apart), what pvspin has over the floor in each, and the ms of
+    pvspin - floor each explains at its estimated cost."""
+    unit_us = {unit: c["estimate"] for unit, c in costs.items()}
     out_bytes = {g: stats.summary([len(r["out"]) for r in runs[g]]).median for g in ("pvspin", "floor")}
     over = {"block": blocks["pvspin"] - blocks["floor"],
             "byte": round(out_bytes["pvspin"] - out_bytes["floor"]),
             "image_kib": round(kib["pvspin"] - kib["floor"], 1)}
     explained = {unit: round(unit_us[unit] * over[unit] / 1000, 2) for unit in floors.UNIT_NAMES}
     explained["total"] = round(sum(explained.values()), 2)
-    return {"unit_us": unit_us, "pvspin_over_floor": over, "explained_ms": explained,
+    return {"unit_us": unit_us, "unit_us_interval": {unit: {"lo": c["lo"], "hi": c["hi"]} for unit, c in costs.items()},
+            "pvspin_over_floor": over, "explained_ms": explained,
             "unexplained_ms": round(total["pvspin"]["median"] - total["floor"]["median"] - explained["total"], 2)}
 
 
@@ -372,7 +376,7 @@ def shares(runs):
             "qemu_aps": interval(totals(runs, "floor"), totals(runs, "smp-floor"))}
 
 
-def record(n, reps, runs, host, when, blocks, kib, unit_us, image_from):
+def record(n, reps, runs, host, when, blocks, kib, costs, image_from):
     """One vCPU count: each guest's whole-process time, pvspin's difference
     and ratio to the floor and its difference to the SMP floor, every
     guest's breakdown, and pvspin - floor accounted in unit costs."""
@@ -386,7 +390,7 @@ def record(n, reps, runs, host, when, blocks, kib, unit_us, image_from):
            "breakdown_ms": {g: {part: summary_of(r[part + "_ms"] for r in rs) for part in ("start", "run", "exit", "cpu")}
                             for g, rs in runs.items()},
            "machine": host, "date": when}
-    rec.update(accounting(total, runs, blocks, kib, unit_us))
+    rec.update(accounting(total, runs, blocks, kib, costs))
     rec["target"] = target(n, runs)
     if BSP_ONLY in runs:
         rec["pvspin_bsp_ms"] = total[BSP_ONLY]
@@ -443,9 +447,9 @@ def write(out, records, host, when, guests, a):
             lines.append(f"| {r['vcpus']} | {g} | {fmt(b['start'])} | {fmt(b['run'])} | {fmt(b['exit'])} | {gb} "
                          f"| {fmt(b['cpu'])} |")
     unit_counts = ", ".join(f"{count:,} {what}" for _, _, count, _, _, what in floors.UNITS)
-    lines += ["", "Unit costs on this host, this run (each unit floor's median less the floor's, in run for "
+    lines += ["", "Unit costs on this host, this run (each unit floor against the floor, in run for "
               "blocks and bytes and in start for the image, over its "
-              f"count: {unit_counts}), pvspin's blocks (-d in_asm), "
+              f"count: {unit_counts}; the estimate [95% interval]), pvspin's blocks (-d in_asm), "
               "serial bytes and image KiB over the floor's, and the ms of pvspin - floor they explain. "
               "The image's cost "
               f"is the one at {records[0]['image_kib_from_vcpus'] if records else '-'} vCPU(s) for every count: "
@@ -454,8 +458,8 @@ def write(out, records, host, when, guests, a):
               "KiB | explained: blocks + bytes + image | pvspin - floor | rest |",
               "|---|---|---|---|---|---|---|---|"]
     for r in records:
-        u, o, e = r["unit_us"], r["pvspin_over_floor"], r["explained_ms"]
-        lines.append(f"| {r['vcpus']} | {u['block']:.2f} | {u['byte']:.2f} | {u['image_kib']:.2f} "
+        o, e = r["pvspin_over_floor"], r["explained_ms"]
+        lines.append(f"| {r['vcpus']} | {unit_cost(r, 'block')} | {unit_cost(r, 'byte')} | {unit_cost(r, 'image_kib')} "
                      f"| {o['block']:,}, {o['byte']:,}, {o['image_kib']:,.0f} "
                      f"| {terms(e)} = {e['total']:.1f} "
                      f"| {r['diff_ms']:+.0f} | {r['unexplained_ms']:+.1f} |")
@@ -474,6 +478,14 @@ def write(out, records, host, when, guests, a):
     (out / "results.md").write_text(text)
     print(text, end="")
     print(f"{PROG}: wrote {out / 'results.md'} and {out / 'results.jsonl'}", file=sys.stderr)
+
+
+def unit_cost(record, unit):
+    """'4.65 [4.10 to 5.21]': a unit's cost in us and its 95% interval, or
+    the cost alone when there is no interval."""
+    i = record["unit_us_interval"][unit]
+    cost = f"{record['unit_us'][unit]:.2f}"
+    return cost if i["lo"] is None else f"{cost} [{i['lo']:.2f} to {i['hi']:.2f}]"
 
 
 def terms(explained):
