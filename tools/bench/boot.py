@@ -39,10 +39,10 @@ blocks, more bytes of serial output and more image (tools/pvspin/floors.py
 UNITS) give what one block, one byte and one KiB of image cost on this
 host today (its shift against the floor and its 95% interval, in run for
 the blocks and the bytes, in start for the image, over the count; the
-image's at the run's fewest vCPUs for every count). One untimed boot of pvspin and of the
-floor under -d in_asm counts the blocks each translates; pvspin's bytes
-and image size over the floor's, times those costs, are the part of
-pvspin - floor they explain; the rest is
+image's at the run's fewest vCPUs for every count). One untimed boot of
+pvspin and of the floor under -d in_asm counts the blocks each
+translates; pvspin's bytes and image size over the floor's, times those
+costs, are the part of pvspin - floor they explain; the rest is
 everything else (the guest's waits, device I/O, its APs).
 Repetitions: --reps N (default DEFAULT_REPS_* below).
 Writes DIR/results.md (tables, the machine named) and DIR/results.jsonl (one object per vCPU
