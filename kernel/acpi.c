@@ -390,7 +390,10 @@ static void parse_fadt(const struct sdt_header *f)
 	const struct sdt_header *d = dsdt ? map_table(dsdt, "DSDT", &seen) : NULL;
 	if (dsdt && !seen && phys_map(dsdt, sizeof(*d)))
 		reject("DSDT", dsdt, "no readable DSDT signature there");
-	acpi.dsdt = d;
+	if (d) {
+		acpi.dsdt_aml = (const uint8_t *)(d + 1);
+		acpi.dsdt_aml_len = d->length - (uint32_t)sizeof(*d);
+	}
 }
 
 static inline uint16_t inw_port(uint16_t port)
@@ -421,8 +424,7 @@ static const char *space_name(uint8_t space)
 
 bool acpi_s5_sleep_types(uint8_t *slp_typa, uint8_t *slp_typb)
 {
-	const struct sdt_header *d = acpi.dsdt;
-	return d && aml_find_s5((const uint8_t *)(d + 1), d->length - sizeof(*d), slp_typa, slp_typb);
+	return acpi.dsdt_aml && aml_find_s5(acpi.dsdt_aml, acpi.dsdt_aml_len, slp_typa, slp_typb);
 }
 
 bool acpi_power_off(void)

@@ -14,8 +14,6 @@ struct acpi_reg {
 	uint64_t addr;
 };
 
-struct sdt_header;                     /* an ACPI table's header (acpi.c) */
-
 struct acpi_info {
 	bool found;
 	uint8_t revision;
@@ -33,10 +31,12 @@ struct acpi_info {
 	bool has_fadt;
 	bool hw_reduced;               /* FADT HW_REDUCED_ACPI: sleep registers, no PM1 */
 	struct acpi_reg pm1a_cnt, pm1b_cnt, sleep_ctl;
-	/* The DSDT, checked; its \_S5 package is read only to power off, the
-	 * one use of it, so a boot that exits through isa-debug-exit never
-	 * scans the AML. NULL: none. */
-	const struct sdt_header *dsdt;
+	/* The DSDT's AML, as its header gave it when the table was checked at
+	 * boot (length and checksum): \_S5 is read from it only to power off,
+	 * the one use of it, so a boot that exits through isa-debug-exit never
+	 * scans it. NULL: no DSDT. */
+	const uint8_t *dsdt_aml;
+	uint32_t dsdt_aml_len;
 };
 
 extern struct acpi_info acpi;
