@@ -22,16 +22,16 @@ static void copy_regs(char *dst, uint32_t a, uint32_t b, uint32_t c)
 	dst[12] = '\0';
 }
 
-/* The 12 bytes of a hypervisor's signature leaf, EBX ECX EDX, against
- * `sig`; the words compared as words (a memcmp() at each of 256 bases
- * costs blocks under TCG). */
 static uint32_t word_of(const char *s)
 {
 	uint32_t w;
-	__builtin_memcpy(&w, s, sizeof(w));
+	memcpy(&w, s, sizeof(w));
 	return w;
 }
 
+/* The 12 bytes of a hypervisor's signature leaf, EBX ECX EDX, against
+ * `sig`; the words compared as words (a memcmp() at each of 256 bases
+ * costs blocks under TCG). */
 static bool signature_is(struct cpuid_regs r, const char sig[12])
 {
 	return r.ebx == word_of(sig) && r.ecx == word_of(sig + 4) && r.edx == word_of(sig + 8);

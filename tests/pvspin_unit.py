@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
-from pvspin import deps, facts, hostinfo, procs, runner, stats, status, unitrun, xen_stall  # noqa: E402
+from pvspin import counts, deps, facts, hostinfo, procs, runner, stats, status, unitrun, xen_stall  # noqa: E402
 
 RUN_QEMU = REPO / "run-qemu.sh"
 NESTED_RUN = REPO / "tools" / "nested" / "nested-run.sh"
@@ -251,6 +251,11 @@ class Facts(unittest.TestCase):
         for path in ("README.md", "docs/bench.md"):
             text = re.sub(r"\s+", " ", (REPO / path).read_text())
             self.assertIn(f"default repetitions: {reps}", text, f"{path}: its default repetitions are not DEFAULT_REPS_*")
+
+    def test_docs_state_retry_line(self):
+        """docs/output.md states the line a runner prints for a case run once more as counts.retry_line writes it"""
+        line = counts.retry_line("NAME", "why", "FILE")
+        self.assertIn(f"`{line}`", (REPO / "docs" / "output.md").read_text())
 
     def test_shell_copies_agree(self):
         """a limit or CPU-list regex the shell scripts still spell out themselves is facts.py's"""

@@ -312,7 +312,7 @@ def _guest_case(ctx):
     kept = ctx.env.logs / f'{case.name}-first.log'
     shutil.move(str(ctx.log), kept)
     shutil.move(str(ctx.err), f'{kept}.err')
-    ctx.note(f'# {case.name}: {why}; ran once more (first run: {kept})')
+    ctx.note(counts.retry_line(case.name, why, kept))
     ctx.log = ctx.env.logs / f'{case.name}.log'
     _run_once(ctx)
 

@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 from pvspin import facts, status, xen, xen_stall  # noqa: E402
+from pvspin.counts import retry_line  # noqa: E402
 
 RUN_QEMU = REPO / "run-qemu.sh"
 FETCH = REPO / "tools" / "xen" / "fetch.py"
@@ -207,9 +208,8 @@ def boot(smp, xen_cpus, verbose=False):
             break
         first = log.with_name(log.stem + "-first.log")
         log.rename(first)
-        # The line tests/run.py prints for a case its retry rule runs again.
-        print(f"# {name}: silent with every Xen CPU idle in Xen, a wakeup lost below the guest; "
-              f"ran once more (first run: {first})", flush=True)
+        print(retry_line(name, "silent with every Xen CPU idle in Xen, a wakeup lost below the guest", first),
+              flush=True)
     out = p.stdout
     check(f"{name}: a whole KTAP document with its verdict",
           out.startswith("KTAP version 1") and re.search(r"^EXIT: STATUS=\d+$", out, re.M), tail(p))

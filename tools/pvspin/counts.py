@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# counts.py: a test runner's totals, "N passed, N failed[, N skipped]": the one reader and writer.
+# counts.py: a test runner's totals, "N passed, N failed[, N skipped]": the one reader and writer; and its line for a case run once more.
 """Every runner of the project ends with one line of totals:
 
     N passed, N failed            or    N passed, N failed, N skipped
@@ -38,6 +38,13 @@ class Counts:
     @property
     def total(self):
         return self.passed + self.failed + self.skipped
+
+
+def retry_line(name, why, first):
+    """What a runner prints when case NAME failed for WHY, a cause its
+    retry rule names, and runs once more, its first logs kept in FIRST
+    (docs/output.md)."""
+    return f'# {name}: {why}; ran once more (first run: {first})'
 
 
 class NoTotals(ValueError):
