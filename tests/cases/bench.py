@@ -6,7 +6,6 @@ import glob
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 import pvlog
-from runner.execute import expand
+from runner.execute import check_args
 from runner.registry import case, check, retry, setup
 
 MATRIX = 'tools/bench/matrix.py'
@@ -298,7 +297,7 @@ def host_timing(ctx):
     runs once more, its outputs kept beside (so the case still fails if it
     happens twice): how long the host takes to freeze, thaw or throttle a
     thread is the host's (docs/notes/host-timing.md)."""
-    args = next((expand(shlex.split(rest), ctx) for word, rest in ctx.case.checks if word == 'interference'), None)
+    args = next((check_args(rest, ctx) for word, rest in ctx.case.checks if word == 'interference'), None)
     if args is None:
         return None
     out, mode, *mechanism = args

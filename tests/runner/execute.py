@@ -103,6 +103,13 @@ def expand(words, ctx):
     return [re.sub(r'\{(logs|top|log)\}', lambda m: subst[m.group(1)], w) for w in words]
 
 
+def check_args(rest, ctx):
+    """The arguments a check function gets from the words after its name
+    in tests/cases.cfg: placeholders expanded, then split as the shell
+    would."""
+    return shlex.split(' '.join(expand([rest], ctx)))
+
+
 def quote(path, n=QUOTE_LINES, tail=True):
     """The last (or first) N lines of a file, on one line."""
     try:
@@ -253,7 +260,7 @@ def _run_checks(ctx):
     expects = [r for w, r in checks if w == 'expect']
     results = [r for w, r in checks if w == 'result']
     ktap_done = False
-    for word, rest in checks:
+    for (word, rest), (_, raw) in zip(checks, ctx.case.checks):
         if word in ('expect', 'result', 'ktap'):
             if not ktap_done:
                 ctx.ktap(expects, results)
@@ -266,7 +273,7 @@ def _run_checks(ctx):
             fn = registry.lookup('check', word)
             if fn is None:
                 ctx.fail(f"check '{word}': no such check in tests/cases/*.py")
-            why = fn(ctx, *shlex.split(rest))
+            why = fn(ctx, *check_args(raw, ctx))
             if why:
                 ctx.fail(f'{why} (log: {ctx.log})')
 
