@@ -257,6 +257,12 @@ class Facts(unittest.TestCase):
         line = counts.retry_line("NAME", "why", "FILE")
         self.assertIn(f"`{line}`", (REPO / "docs" / "output.md").read_text())
 
+    def test_docs_state_xen_stall_wait(self):
+        """docs/xen.md states how long a Xen boot runs before its CPUs are sampled as tests/xen/run.py's STALL_S"""
+        stall_s = re.search(r"^STALL_S = (\d+)", (REPO / "tests" / "xen" / "run.py").read_text(), re.M).group(1)
+        text = re.sub(r"\s+", " ", (REPO / "docs" / "xen.md").read_text())
+        self.assertIn(f"A boot still running after {stall_s} s has Xen's CPUs sampled", text)
+
     def test_shell_copies_agree(self):
         """a limit or CPU-list regex the shell scripts still spell out themselves is facts.py's"""
         for path in (RUN_QEMU, NESTED_RUN):
